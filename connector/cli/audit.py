@@ -1,0 +1,5 @@
+"""`ecm audit`."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

@@ -1,0 +1,5 @@
+"""`ecm db`."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

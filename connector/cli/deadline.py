@@ -1,0 +1,5 @@
+"""`ecm deadline`."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

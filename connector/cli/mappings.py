@@ -1,0 +1,5 @@
+"""`ecm mappings`."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

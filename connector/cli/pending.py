@@ -1,0 +1,27 @@
+"""Entry points whose features are not available yet; each says so clearly and exits 2."""
+
+from __future__ import annotations
+
+import click
+
+
+def _not_yet(name: str, summary: str) -> click.Command:
+    @click.command(
+        name=name,
+        help=f"{summary} (not available yet).",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+    def command() -> None:
+        raise click.UsageError(f"'ecm {name}' is not available yet in this version.")
+
+    return command
+
+
+COMMANDS = [
+    _not_yet("jobs", "Run the scheduler process (SLA, outbox, reconciliation, drift)"),
+    _not_yet("plan", "Show what `ecm install` would create or change"),
+    _not_yet("install", "Install a mapping into Jira or ServiceNow"),
+    _not_yet("doctor", "Check connectivity, permissions and installed rules"),
+    _not_yet("demo", "Play an emergency change end to end against the sandbox"),
+    _not_yet("evidence", "Export audit evidence"),
+]

@@ -1,0 +1,5 @@
+"""`ecm serve`."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

@@ -1,0 +1,1 @@
+"""Inbound webhooks: signature checks and parsing into typed events, sans I/O."""

@@ -1,0 +1,1 @@
+"""Jira: gateway (the only module importing `jira`), installer, event translation."""

@@ -1,0 +1,1 @@
+"""ServiceNow: gateway (the only module importing `pysnow`), installer, event translation."""

@@ -1,0 +1,1 @@
+"""Persistence: tables, unit of work, audit chain, migrations."""

@@ -1,0 +1,240 @@
+"""SQLAlchemy 2 tables. One schema for SQLite and PostgreSQL; Alembic owns its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (so that it stays an auto-incrementing rowid).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes in, timezone-aware UTC datetimes out, on both databases."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware datetime")
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ChangeRow(Base):
+    __tablename__ = "changes"
+    __table_args__ = (
+        UniqueConstraint("tool", "key", name="uq_changes_tool_key"),
+        Index("ix_changes_stage", "stage"),
+        Index("ix_changes_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tool: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    remote_id: Mapped[str | None] = mapped_column(String(64))  # Jira issue id / ServiceNow sys_id
+    url: Mapped[str | None] = mapped_column(String(500))
+    project: Mapped[str] = mapped_column(String(64), default="")
+    team: Mapped[str | None] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    engineer: Mapped[str] = mapped_column(String(128))
+    stage: Mapped[str] = mapped_column(String(32))
+    remote_status: Mapped[str | None] = mapped_column(String(64))  # status name / state value last seen
+    category: Mapped[str | None] = mapped_column(String(128))
+    impact: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    notified_at: Mapped[datetime | None]
+    deployed_at: Mapped[datetime | None]
+    pr_url: Mapped[str | None] = mapped_column(String(500))
+    docs_url: Mapped[str | None] = mapped_column(String(500))
+    close_code: Mapped[str | None] = mapped_column(String(128))
+    closed_at: Mapped[datetime | None]
+    # Rejection (R2): who rejected, with what role, why, and where it was said.
+    rejected_by: Mapped[str | None] = mapped_column(String(128))
+    rejected_role: Mapped[str | None] = mapped_column(String(16))
+    rejected_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    rejection_evidence: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    approvals: Mapped[list[ApprovalRow]] = relationship(
+        back_populates="change", order_by="ApprovalRow.id", cascade="all, delete-orphan"
+    )
+    reviews: Mapped[list[ReviewRow]] = relationship(
+        back_populates="change", order_by="ReviewRow.id", cascade="all, delete-orphan"
+    )
+    postmortem: Mapped[PostMortemRow | None] = relationship(
+        back_populates="change", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ApprovalRow(Base):
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_unconfirmed", "confirm_by", "confirmed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), index=True)
+    approver: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    granted_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    evidence: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(128))
+    confirm_by: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    confirmation_evidence: Mapped[str | None] = mapped_column(String(200))
+
+    change: Mapped[ChangeRow] = relationship(back_populates="approvals")
+
+
+class ReviewRow(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    evidence: Mapped[str] = mapped_column(String(200))
+
+    change: Mapped[ChangeRow] = relationship(back_populates="reviews")
+
+
+class PostMortemRow(Base):
+    __tablename__ = "postmortems"
+    __table_args__ = (Index("ix_postmortems_open_due", "done_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    change_id: Mapped[int] = mapped_column(
+        ForeignKey("changes.id", ondelete="CASCADE"), unique=True
+    )
+    key: Mapped[str | None] = mapped_column(String(64))  # None until the tool has created it
+    created_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    participants: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    done_at: Mapped[datetime | None]
+    report_url: Mapped[str | None] = mapped_column(String(500))
+
+    change: Mapped[ChangeRow] = relationship(back_populates="postmortem")
+
+
+class ViolationRow(Base):
+    __tablename__ = "violations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    from_stage: Mapped[str | None] = mapped_column(String(32))
+    to_stage: Mapped[str | None] = mapped_column(String(32))
+    rules: Mapped[list[Any]] = mapped_column(JSON)
+    details: Mapped[list[Any]] = mapped_column(JSON)  # [{rule, step, message, missing}]
+    reverted: Mapped[bool] = mapped_column(default=False)
+
+
+class AlertRow(Base):
+    """Each notification the connector sent, once per (change, kind, threshold)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("change_id", "kind", "threshold", name="uq_alerts_once"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))  # created, violation, reminder, breach, escalation, ...
+    threshold: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_deliveries_source_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # jira | servicenow | reconcile
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime]
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    issue_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16), default="received")  # handled|ignored|failed
+    detail: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("changes.id", ondelete="SET NULL"), index=True)
+    tool: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(48))  # revert, comment, create_postmortem, notify, ...
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AuditRow(Base):
+    """Append-only, hash-chained. `hash` covers the canonical JSON of the entry and `prev_hash`."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    change_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    tool: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class WatermarkRow(Base):
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

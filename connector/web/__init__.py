@@ -1,0 +1,1 @@
+"""Flask app: webhooks, admin API, dashboard, health and metrics."""

@@ -1,0 +1,1 @@
+"""Scheduler process: SLA, outbox dispatch, reconciliation, drift."""

@@ -1,0 +1,1 @@
+"""Local Jira and ServiceNow simulators for the demo and the tests."""
