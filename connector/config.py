@@ -1,0 +1,160 @@
+"""Settings, read once from the environment (prefix `ECM_`), validated, failing fast.
+
+`load_settings()` is the only way in. A missing or bad value raises `ConfigError` with one line that names
+the variable (`ECM_DATABASE_URL: not a valid database URL`); secret values never appear in messages, in
+`repr()` or in `str()`. Every secret may instead come from a file: `ECM_<NAME>_FILE=/run/secrets/x` (the
+trailing newline is stripped), which is how Docker and Kubernetes secrets are mounted.
+
+The database schema: `ECM_DATABASE_SCHEMA` (PostgreSQL only) puts every table in that schema through the
+connection's `search_path`; unset means the server's default (`public`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from connector.errors import ConfigError
+
+PREFIX = "ECM_"
+SECRET_NAMES = (
+    "DATABASE_URL",
+    "JIRA_TOKEN",
+    "JIRA_WEBHOOK_SECRET",
+    "JIRA_WEBHOOK_TOKEN",
+    "SERVICENOW_PASSWORD",
+    "SERVICENOW_WEBHOOK_SECRET",
+    "ADMIN_TOKEN",
+)
+SUPPORTED_DRIVERS = ("sqlite", "postgresql")
+
+
+class JiraFlavor(StrEnum):
+    CLOUD = "cloud"
+    DATACENTER = "datacenter"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="ignore")
+
+    data_dir: Path = Path("./.data")
+    database_url: SecretStr | None = None  # may carry a password
+    database_schema: str | None = None
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_token: SecretStr | None = None
+    jira_flavor: JiraFlavor = JiraFlavor.CLOUD
+    jira_webhook_secret: SecretStr | None = None
+    jira_webhook_token: SecretStr | None = None
+    servicenow_url: str | None = None
+    servicenow_user: str | None = None
+    servicenow_password: SecretStr | None = None
+    servicenow_webhook_secret: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    mappings: str = ""
+    public_url: str | None = None
+    log_format: LogFormat = LogFormat.JSON
+    log_level: str = "INFO"
+    audit_retention_years: int = 6
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, **_: Any) -> tuple:
+        """Only what `load_settings` passes in: it reads the environment once, itself."""
+        return (init_settings,)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            url = make_url(value.get_secret_value())
+        except ArgumentError:
+            raise ValueError("not a valid database URL") from None
+        if url.get_backend_name() not in SUPPORTED_DRIVERS:
+            raise ValueError("not a valid database URL (use sqlite:/// or postgresql+psycopg://)")
+        return value
+
+    @field_validator("jira_url", "servicenow_url", "public_url")
+    @classmethod
+    def _is_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _is_log_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value.upper()
+
+    @field_validator("audit_retention_years")
+    @classmethod
+    def _is_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the SQLite file inside the data directory."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'ecm.sqlite3').resolve()}"
+
+    @property
+    def mapping_files(self) -> tuple[Path, ...]:
+        return tuple(Path(p.strip()) for p in self.mappings.split(",") if p.strip())
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; create the data directory. Raises `ConfigError`."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(PREFIX) and value != ""
+    }
+    for name in SECRET_NAMES:
+        file_var = f"{PREFIX}{name}_FILE"
+        if env.get(file_var):
+            values[name.lower()] = _read_secret_file(file_var, env[file_var])
+    known = set(Settings.model_fields)
+    try:
+        settings = Settings(**{k: v for k, v in values.items() if k in known})
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from None
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{PREFIX}DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}") from None
+    return settings
+
+
+def _read_secret_file(variable: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """One line naming the variable; pydantic's `input` (maybe a secret) is left out on purpose."""
+    error = exc.errors(include_input=False, include_url=False)[0]
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{PREFIX}{field.upper()}: {message}"
