@@ -1,0 +1,141 @@
+"""Repositories over one session: changes, webhook deliveries, the outbox.
+
+Duplicates (a delivery seen before, an outbox row with a known idempotency key) are detected by the
+database's unique constraints inside a SAVEPOINT, which stays correct when two processes race: the
+loser's insert fails, its savepoint is rolled back, the rest of its transaction goes on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connector.procedure.model import Change
+from connector.store.facts import change_facts
+from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow
+
+DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "failed"})
+PENDING = "pending"
+RowT = TypeVar("RowT", DeliveryRow, OutboxRow)
+
+
+def _insert_unless_duplicate(session: Session, row: RowT) -> RowT | None:
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+class ChangeRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, tool: str, key: str, *, for_update: bool = False) -> ChangeRow | None:
+        """The change, locked until commit with `for_update` (SELECT … FOR UPDATE on PostgreSQL)."""
+        query = select(ChangeRow).where(ChangeRow.tool == tool, ChangeRow.key == key)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalars(query).one_or_none()
+
+    def get_by_id(self, change_id: int) -> ChangeRow | None:
+        return self.session.get(ChangeRow, change_id)
+
+    def add(self, row: ChangeRow) -> ChangeRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def to_facts(self, row: ChangeRow) -> Change:
+        return change_facts(row)
+
+
+class DeliveryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(
+        self,
+        source: str,
+        delivery_id: str,
+        *,
+        event_type: str | None,
+        issue_key: str | None,
+        body: str | bytes | None,
+        received_at: datetime,
+    ) -> DeliveryRow | None:
+        """The new delivery row, or None when (source, delivery_id) was recorded before."""
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", errors="replace")
+        row = DeliveryRow(
+            source=source,
+            delivery_id=delivery_id,
+            event_type=event_type,
+            issue_key=issue_key,
+            body=body,
+            received_at=received_at,
+            outcome="received",
+        )
+        return _insert_unless_duplicate(self.session, row)
+
+    def mark(self, row: DeliveryRow, outcome: str, detail: str | None = None) -> None:
+        if outcome not in DELIVERY_OUTCOMES:
+            raise ValueError(f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {outcome!r}")
+        row.outcome = outcome
+        row.detail = detail
+
+
+class OutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        tool: str,
+        action: str,
+        payload: dict[str, Any],
+        idempotency_key: str,
+        change_id: int | None,
+        now: datetime,
+    ) -> OutboxRow | None:
+        """The new pending row, or None when a row with this idempotency key exists already."""
+        row = OutboxRow(
+            tool=tool,
+            action=action,
+            payload=payload,
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        return _insert_unless_duplicate(self.session, row)
+
+    def due(self, now: datetime, limit: int = 50) -> list[OutboxRow]:
+        """Pending rows whose time has come, oldest first (no lock)."""
+        return list(self.session.scalars(self._due_query(now, limit)))
+
+    def claim(self, now: datetime, limit: int = 50) -> list[OutboxRow]:
+        """Like `due`, but locks the rows until commit; rows another worker holds are skipped (PostgreSQL)."""
+        query = self._due_query(now, limit).with_for_update(skip_locked=True)
+        return list(self.session.scalars(query))
+
+    def depth(self) -> int:
+        query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
+        return self.session.scalar(query) or 0
+
+    @staticmethod
+    def _due_query(now: datetime, limit: int) -> Any:
+        return (
+            select(OutboxRow)
+            .where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )

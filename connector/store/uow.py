@@ -1,0 +1,57 @@
+"""The unit of work: one transaction, its repositories and the audit log.
+
+    with UnitOfWork(database) as uow:
+        row = uow.changes.get("jira", "ECM-12", for_update=True)
+        ...
+        uow.commit()
+
+Leaving the block without `commit()` (or by an exception) rolls everything back. A change row carries a
+version number: if another transaction updated the same change since it was read, the flush raises
+`sqlalchemy.orm.exc.StaleDataError` and nothing of this unit of work is kept.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session
+
+from connector.store.audit import AuditLog
+from connector.store.db import Database
+from connector.store.repositories import ChangeRepository, DeliveryRepository, OutboxRepository
+
+
+class UnitOfWork:
+    session: Session
+    changes: ChangeRepository
+    deliveries: DeliveryRepository
+    outbox: OutboxRepository
+    audit: AuditLog
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self.database.session()
+        self.changes = ChangeRepository(self.session)
+        self.deliveries = DeliveryRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.audit = AuditLog(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()  # a no-op after commit()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

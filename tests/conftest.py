@@ -1,0 +1,83 @@
+"""Shared fixtures: a database for each test, SQLite by default, PostgreSQL when asked.
+
+`ECM_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest` runs every database test on
+PostgreSQL, inside a schema of its own (`ecm_test_<random>`, created for the test session and dropped at
+its end) so that test runs sharing the server never collide. The schema travels inside the URL
+(`?options=-csearch_path%3D<schema>`), so a subprocess given `ECM_DATABASE_URL=<database_url>` lands there too.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from connector.store.db import Database
+from connector.store.tables import Base
+
+POSTGRES_URL = os.environ.get("ECM_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema_url() -> Iterator[str | None]:
+    if not POSTGRES_URL:
+        yield None
+        return
+    base = make_url(POSTGRES_URL)
+    if base.drivername == "postgresql":
+        base = base.set(drivername="postgresql+psycopg")
+    schema = f"ecm_test_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    migrated = Database(rendered)
+    migrated.upgrade()
+    migrated.dispose()
+    yield rendered
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per test session; each test gets a copy (faster than migrating again)."""
+    path = tmp_path_factory.mktemp("template") / "ecm.sqlite3"
+    template = Database(f"sqlite:///{path}")
+    template.upgrade()
+    template.dispose()
+    return path
+
+
+@pytest.fixture
+def database_url(_postgres_schema_url: str | None, _sqlite_template: Path, tmp_path: Path) -> str:
+    """A migrated, empty database for this test: a fresh SQLite file, or the session's PostgreSQL schema."""
+    if _postgres_schema_url is not None:
+        _truncate_all(_postgres_schema_url)
+        return _postgres_schema_url
+    path = tmp_path / "ecm.sqlite3"
+    shutil.copyfile(_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
