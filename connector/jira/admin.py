@@ -1,0 +1,218 @@
+"""Jira administration REST calls the installer and doctor need, as a mixin of `JiraGateway`.
+
+The `jira` library has no calls for custom fields, issue types, statuses, workflows, workflow schemes
+or webhooks, so these go through its session (`JiraGateway._call`), with the same error translation.
+Cloud uses `/rest/api/3`; Data Center `/rest/api/2`, which offers fields, issue types, link types and
+webhooks but no workflow creation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WEBHOOKS = "/rest/webhooks/1.0/webhook"
+JQL_FILTER_KEY = "issue-related-events-section"
+
+
+@dataclass(frozen=True)
+class Named:
+    """A configuration object known by id and name (issue type, status, group, project, scheme)."""
+
+    id: str
+    name: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class LinkType:
+    id: str
+    name: str
+    outward: str
+    inward: str
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    name: str
+    url: str
+    events: tuple[str, ...]
+    jql: str
+    enabled: bool
+
+
+class AdminCalls:
+    api: str
+    flavor: str
+
+    def _call(self, method: str, path: str, action: str, *, params: dict | None = None,
+              json: Any = None) -> Any:
+        raise NotImplementedError
+
+    def _paged(self, path: str, action: str, params: dict | None = None) -> list[dict]:
+        found: list[dict] = []
+        while True:
+            page = self._call("GET", path, action, params={**(params or {}), "startAt": len(found)}) or {}
+            values = page.get("values", []) if isinstance(page, dict) else page
+            found += values
+            if not isinstance(page, dict) or page.get("isLast", True) or not values:
+                return found
+
+    # --- project, fields, issue types, link types, statuses ------------------------------------------
+
+    def project(self, key: str) -> Named:
+        raw = self._call("GET", f"/rest/api/{self.api}/project/{key}", f"read project {key}")
+        return Named(str(raw["id"]), raw.get("name", key), raw)
+
+    def fields(self) -> tuple[Named, ...]:
+        found = self._call("GET", f"/rest/api/{self.api}/field", "list fields") or []
+        return tuple(Named(str(f["id"]), f["name"], f) for f in found)
+
+    def create_field(self, name: str, type_key: str, searcher_key: str | None, description: str = "") -> str:
+        body = {"name": name, "type": type_key, "description": description}
+        if searcher_key:
+            body["searcherKey"] = searcher_key
+        return str(self._call("POST", f"/rest/api/{self.api}/field", f"create field {name}", json=body)["id"])
+
+    def field_contexts(self, field_id: str) -> tuple[Named, ...]:
+        found = self._paged(f"/rest/api/3/field/{field_id}/context", f"list contexts of {field_id}")
+        return tuple(Named(str(c["id"]), c.get("name", ""), c) for c in found)
+
+    def create_field_context(self, field_id: str, name: str, project_ids: list[str],
+                             issue_type_ids: list[str]) -> str:
+        body = {"name": name, "projectIds": project_ids, "issueTypeIds": issue_type_ids}
+        return str(self._call("POST", f"/rest/api/3/field/{field_id}/context",
+                              f"create context of {field_id}", json=body)["id"])
+
+    def context_options(self, field_id: str, context_id: str) -> tuple[str, ...]:
+        found = self._paged(f"/rest/api/3/field/{field_id}/context/{context_id}/option",
+                            f"list options of {field_id}")
+        return tuple(o["value"] for o in found)
+
+    def add_context_options(self, field_id: str, context_id: str, values: list[str]) -> None:
+        body = {"options": [{"value": v, "disabled": False} for v in values]}
+        self._call("POST", f"/rest/api/3/field/{field_id}/context/{context_id}/option",
+                   f"add options to {field_id}", json=body)
+
+    def issue_types(self) -> tuple[Named, ...]:
+        found = self._call("GET", f"/rest/api/{self.api}/issuetype", "list issue types") or []
+        return tuple(Named(str(t["id"]), t["name"], t) for t in found)
+
+    def create_issue_type(self, name: str, description: str) -> str:
+        body = {"name": name, "description": description, "type": "standard"}
+        return str(self._call("POST", f"/rest/api/{self.api}/issuetype", f"create issue type {name}",
+                              json=body)["id"])
+
+    def link_types(self) -> tuple[LinkType, ...]:
+        found = self._call("GET", f"/rest/api/{self.api}/issueLinkType", "list link types") or {}
+        return tuple(LinkType(str(t["id"]), t["name"], t.get("outward", ""), t.get("inward", ""))
+                     for t in found.get("issueLinkTypes", []))
+
+    def create_link_type(self, name: str, outward: str, inward: str) -> str:
+        body = {"name": name, "outward": outward, "inward": inward}
+        return str(self._call("POST", f"/rest/api/{self.api}/issueLinkType", f"create link type {name}",
+                              json=body)["id"])
+
+    def statuses(self) -> tuple[Named, ...]:
+        found = self._call("GET", f"/rest/api/{self.api}/status", "list statuses") or []
+        return tuple(Named(str(s["id"]), s["name"], s) for s in found)
+
+    def create_statuses(self, statuses: list[tuple[str, str]]) -> tuple[Named, ...]:
+        """Create global statuses, given as (name, category TODO|IN_PROGRESS|DONE)."""
+        body = {"scope": {"type": "GLOBAL"},
+                "statuses": [{"name": n, "statusCategory": c, "description": ""} for n, c in statuses]}
+        found = self._call("POST", "/rest/api/3/statuses", "create statuses", json=body) or []
+        return tuple(Named(str(s["id"]), s["name"], s) for s in found)
+
+    def group_id(self, name: str) -> str | None:
+        """Cloud rules name groups by id; Data Center by name."""
+        if self.flavor != "cloud":
+            return name
+        found = self._call("GET", "/rest/api/3/group/bulk", f"find group {name}", params={"groupName": name})
+        values = (found or {}).get("values", [])
+        return str(values[0]["groupId"]) if values else None
+
+    # --- workflows and schemes (Cloud) -----------------------------------------------------------
+
+    def workflows(self, name: str) -> tuple[dict, ...]:
+        """Workflows named exactly `name`, with their transitions and rules."""
+        params = {"queryString": name, "expand": "values.transitions"}
+        found = self._paged("/rest/api/3/workflows/search", f"find workflow {name}", params)
+        return tuple(w for w in found if w.get("name") == name)
+
+    def validate_workflows(self, payload: dict) -> tuple[str, ...]:
+        body = {"payload": payload, "validationOptions": {"levels": ["ERROR"]}}
+        found = self._call("POST", "/rest/api/3/workflows/create/validation", "validate workflow", json=body)
+        return tuple(e.get("message", "") for e in (found or {}).get("errors", []))
+
+    def create_workflows(self, payload: dict) -> dict:
+        return self._call("POST", "/rest/api/3/workflows/create", "create workflow", json=payload) or {}
+
+    def workflow_schemes(self) -> tuple[Named, ...]:
+        found = self._paged("/rest/api/3/workflowscheme", "list workflow schemes")
+        return tuple(Named(str(s["id"]), s["name"], s) for s in found)
+
+    def create_workflow_scheme(self, name: str, description: str, default_workflow: str,
+                               mappings: dict[str, str]) -> str:
+        body = {"name": name, "description": description, "defaultWorkflow": default_workflow,
+                "issueTypeMappings": mappings}
+        return str(self._call("POST", "/rest/api/3/workflowscheme", f"create workflow scheme {name}",
+                              json=body)["id"])
+
+    def project_workflow_scheme(self, project_id: str) -> Named | None:
+        found = self._call("GET", "/rest/api/3/workflowscheme/project", "read project workflow scheme",
+                           params={"projectId": project_id}) or {}
+        values = found.get("values", [])
+        scheme = values[0].get("workflowScheme") if values else None
+        return Named(str(scheme.get("id", "")), scheme.get("name", ""), scheme) if scheme else None
+
+    def project_statuses(self, project_key: str) -> dict[str, tuple[str, ...]]:
+        """Issue type id -> ids of the statuses its current workflow uses in the project."""
+        found = self._call("GET", f"/rest/api/{self.api}/project/{project_key}/statuses",
+                           f"list statuses of {project_key}") or []
+        return {str(t["id"]): tuple(str(s["id"]) for s in t.get("statuses", [])) for t in found}
+
+    def assign_workflow_scheme(self, project_id: str, scheme_id: str, has_issues: bool,
+                               status_mappings: dict[str, dict[str, str]] | None = None) -> None:
+        """Give the project the scheme; a project with issues is switched, migrating their statuses."""
+        if not has_issues:
+            body = {"projectId": project_id, "workflowSchemeId": scheme_id}
+            self._call("PUT", "/rest/api/3/workflowscheme/project", "assign workflow scheme", json=body)
+            return
+        overrides = [{"issueTypeId": issue_type, "statusMappings": [
+            {"oldStatusId": old, "newStatusId": new} for old, new in mapping.items()]}
+            for issue_type, mapping in (status_mappings or {}).items() if mapping]
+        body = {"projectId": project_id, "targetSchemeId": scheme_id,
+                "mappingsByIssueTypeOverride": overrides}
+        self._call("POST", "/rest/api/3/workflowscheme/project/switch", "switch workflow scheme", json=body)
+
+    # --- webhooks ----------------------------------------------------------------------------------
+
+    def webhooks(self) -> tuple[Webhook, ...]:
+        found = self._call("GET", WEBHOOKS, "list webhooks") or []
+        return tuple(_webhook_from(w) for w in found)
+
+    def register_webhook(self, name: str, url: str, events: list[str], secret: str | None,
+                         jql_filter: str) -> Webhook:
+        body = _webhook_body(name, url, events, secret, jql_filter)
+        return _webhook_from(self._call("POST", WEBHOOKS, f"register webhook {name}", json=body))
+
+    def update_webhook(self, webhook_id: str, name: str, url: str, events: list[str], secret: str | None,
+                       jql_filter: str) -> None:
+        body = _webhook_body(name, url, events, secret, jql_filter)
+        self._call("PUT", f"{WEBHOOKS}/{webhook_id}", f"update webhook {name}", json=body)
+
+
+def _webhook_body(name: str, url: str, events: list[str], secret: str | None, jql: str) -> dict:
+    body = {"name": name, "url": url, "events": events, "filters": {JQL_FILTER_KEY: jql},
+            "excludeBody": False, "enabled": True}
+    if secret:
+        body["secret"] = secret
+    return body
+
+
+def _webhook_from(raw: dict) -> Webhook:
+    webhook_id = str(raw.get("id") or str(raw.get("self", "")).rstrip("/").rsplit("/", 1)[-1])
+    return Webhook(webhook_id, raw.get("name", ""), raw.get("url", ""), tuple(raw.get("events", [])),
+                   (raw.get("filters") or {}).get(JQL_FILTER_KEY, ""), bool(raw.get("enabled", True)))
