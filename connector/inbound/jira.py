@@ -1,0 +1,209 @@
+"""Parse Jira webhook deliveries (Cloud and Server/Data Center) into typed events. No I/O.
+
+    delivery, event = parse_jira(headers, body, received_at=now)
+
+`event` is an `IssueCreated`, `IssueUpdated`, `CommentAdded` or `Ignored(reason)`; a body that is not JSON
+or not shaped like a Jira webhook raises `MalformedBody`. Every `webhookEvent` is declared either in
+`HANDLERS` or in `IGNORED_EVENTS`; anything else is ignored as unknown.
+
+Cloud names users by `accountId`, Server/Data Center by `name`; Data Center changelog items have no
+`fieldId` (the field name is used instead); old servers send no `issue_event_type_name`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from connector.errors import MalformedBody
+from connector.inbound.events import (
+    CommentAdded,
+    Delivery,
+    Event,
+    FieldChange,
+    Ignored,
+    IssueCreated,
+    IssueUpdated,
+)
+from connector.inbound.reader import JsonObject, load_object
+from connector.inbound.render import comment_text, render_value
+from connector.inbound.signatures import header
+
+TOOL = "jira"
+DELIVERY_ID_HEADER = "X-Atlassian-Webhook-Identifier"
+RETRY_HEADER = "X-Atlassian-Webhook-Retry"
+# Issue fields copied into `event.fields` besides every customfield_*.
+SYSTEM_FIELDS = (
+    "status",
+    "reporter",
+    "assignee",
+    "issuetype",
+    "summary",
+    "project",
+    "priority",
+    "resolution",
+    "labels",
+    "parent",
+)
+
+IGNORED_EVENTS: dict[str, str] = {
+    "jira:issue_deleted": "issue deleted: the change's history stays in the connector",
+    "comment_updated": "comment edited: only new comments are commands or evidence",
+    "comment_deleted": "comment deleted: the evidence stays in the audit log",
+    "issuelink_created": "issue links are created by the connector itself (post-mortem links)",
+    "issuelink_deleted": "issue link removed: the post-mortem stays tracked by the connector",
+    "jira:worklog_updated": "work logs are not part of the procedure",
+    "worklog_created": "work logs are not part of the procedure",
+    "worklog_updated": "work logs are not part of the procedure",
+    "worklog_deleted": "work logs are not part of the procedure",
+    "attachment_created": "attachments are not part of the procedure",
+    "attachment_deleted": "attachments are not part of the procedure",
+    "issue_property_set": "issue properties are not part of the procedure",
+    "issue_property_deleted": "issue properties are not part of the procedure",
+}
+# `issue_event_type_name` of a `jira:issue_updated` that the connector does not act on.
+IGNORED_UPDATE_TYPES: dict[str, str] = {
+    "issue_comment_edited": "comment edited: only new comments are commands or evidence",
+    "issue_comment_deleted": "comment deleted: the evidence stays in the audit log",
+    "issue_worklog_updated": "work logs are not part of the procedure",
+    "issue_worklog_deleted": "work logs are not part of the procedure",
+    "issue_work_logged": "work logs are not part of the procedure",
+}
+
+
+def parse_jira(
+    headers: Mapping[str, str], body: bytes, *, received_at: datetime
+) -> tuple[Delivery, Event | Ignored]:
+    doc = load_object(body)
+    event_type = doc.required_text("webhookEvent")
+    issue = doc.obj("issue")
+    delivery = Delivery(
+        source=TOOL,
+        delivery_id=header(headers, DELIVERY_ID_HEADER) or "sha256:" + hashlib.sha256(body).hexdigest(),
+        event_type=event_type[:64],
+        issue_key=issue.text("key") if issue else None,
+        received_at=received_at,
+        body=body,
+        retry=_retry_count(header(headers, RETRY_HEADER)),
+    )
+    if event_type in IGNORED_EVENTS:
+        return delivery, Ignored(f"{event_type}: {IGNORED_EVENTS[event_type]}", key=delivery.issue_key)
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        return delivery, Ignored(f"unknown event {event_type!r}", key=delivery.issue_key)
+    return delivery, handler(doc, received_at)
+
+
+def _issue_created(doc: JsonObject, received_at: datetime) -> Event | Ignored:
+    return IssueCreated(**_issue_common(doc, _actor(doc), received_at))
+
+
+def _issue_updated(doc: JsonObject, received_at: datetime) -> Event | Ignored:
+    kind = doc.text("issue_event_type_name")
+    key = doc.required_obj("issue").text("key")
+    comment = doc.obj("comment")
+    if kind in IGNORED_UPDATE_TYPES:
+        return Ignored(f"jira:issue_updated/{kind}: {IGNORED_UPDATE_TYPES[kind]}", key=key)
+    changes = _changes(doc)
+    if kind == "issue_commented" and comment is not None:
+        return _comment(doc, comment, received_at)
+    if kind is None and not changes and comment is not None:  # old servers: tell new from edited
+        if comment.text("created") == comment.text("updated"):
+            return _comment(doc, comment, received_at)
+        return Ignored("jira:issue_updated: comment edited: only new comments count", key=key)
+    if not changes:
+        return Ignored(f"jira:issue_updated/{kind or 'unnamed'}: no field changed", key=key)
+    return IssueUpdated(**_issue_common(doc, _actor(doc), received_at), changes=changes)
+
+
+def _comment_created(doc: JsonObject, received_at: datetime) -> Event | Ignored:
+    comment = doc.required_obj("comment")
+    if doc.obj("issue") is None:
+        return Ignored(
+            "comment_created without the issue (Jira Server): the same comment arrives as "
+            "jira:issue_updated/issue_commented"
+        )
+    return _comment(doc, comment, received_at)
+
+
+HANDLERS: dict[str, Callable[[JsonObject, datetime], Event | Ignored]] = {
+    "jira:issue_created": _issue_created,
+    "jira:issue_updated": _issue_updated,
+    "comment_created": _comment_created,
+}
+
+
+def _comment(doc: JsonObject, comment: JsonObject, received_at: datetime) -> CommentAdded:
+    author = _user_id(comment.obj("author") or comment.obj("updateAuthor"))
+    if author is None:
+        raise MalformedBody("comment.author: missing accountId or name")
+    return CommentAdded(
+        **_issue_common(doc, author, received_at),
+        comment_id=comment.required_text("id"),
+        body=comment_text(comment.raw("body")),
+    )
+
+
+def _issue_common(doc: JsonObject, actor: str, received_at: datetime) -> dict:
+    issue = doc.required_obj("issue")
+    fields = issue.obj("fields") or JsonObject({}, "issue.fields")
+    rendered = {
+        name: render_value(fields.raw(name)) for name in fields.names() if name.startswith("customfield_")
+    }
+    rendered.update({name: render_value(fields.raw(name)) for name in SYSTEM_FIELDS if fields.has(name)})
+    issue_type = fields.obj("issuetype")
+    status = fields.obj("status")
+    parent = fields.obj("parent")
+    return {
+        "tool": TOOL,
+        "key": issue.required_text("key"),
+        "remote_id": issue.required_text("id"),
+        "issue_type": (issue_type.text("name") if issue_type else None) or "",
+        "actor": actor,
+        "at": _timestamp(doc) or received_at,
+        "status": status.text("name") if status else None,
+        "fields": rendered,
+        "parent_key": parent.text("key") if parent else None,
+    }
+
+
+def _changes(doc: JsonObject) -> tuple[FieldChange, ...]:
+    changelog = doc.obj("changelog")
+    items = changelog.objs("items") if changelog else []
+    return tuple(
+        FieldChange(
+            field=item.text("fieldId") or item.required_text("field"),
+            name=item.required_text("field"),
+            old=item.text("fromString"),
+            new=item.text("toString"),
+        )
+        for item in items
+    )
+
+
+def _actor(doc: JsonObject) -> str:
+    actor = _user_id(doc.obj("user"))
+    if actor is None:
+        raise MalformedBody("user: missing accountId or name (the authenticated actor)")
+    return actor
+
+
+def _user_id(user: JsonObject | None) -> str | None:
+    if user is None:
+        return None
+    return user.text("accountId") or user.text("name") or user.text("key")
+
+
+def _timestamp(doc: JsonObject) -> datetime | None:
+    millis = doc.number("timestamp")
+    if millis is None or millis <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(millis / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _retry_count(value: str | None) -> int:
+    return int(value) if value and value.strip().isdigit() else 0

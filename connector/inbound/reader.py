@@ -1,0 +1,110 @@
+"""Checked accessors for untrusted JSON bodies: a wrong shape raises `MalformedBody` naming the path.
+
+doc = load_object(body)
+key = doc.obj("issue", required=True).text("key", required=True)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from connector.errors import MalformedBody
+
+
+def load_object(body: bytes) -> JsonObject:
+    """The body as a JSON object, or `MalformedBody`."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedBody(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise MalformedBody(f"body must be a JSON object, not {_kind(data)}")
+    return JsonObject(data, "")
+
+
+class JsonObject:
+    """A JSON object from a delivery; every read checks the type of what it finds."""
+
+    __slots__ = ("_data", "path")
+
+    def __init__(self, data: dict[str, Any], path: str) -> None:
+        self._data = data
+        self.path = path
+
+    def _where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return self._data.get(key) is not None
+
+    def names(self) -> list[str]:
+        return list(self._data)
+
+    def raw(self, key: str) -> Any:
+        """The value as JSON gave it (str, number, bool, None, list or dict): for rendering only."""
+        return self._data.get(key)
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """A string (numbers are accepted and rendered: Jira sends some ids as numbers)."""
+        value = self._data.get(key)
+        if value is None:
+            if required:
+                raise MalformedBody(f"{self._where(key)}: missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise MalformedBody(f"{self._where(key)}: expected a string, not {_kind(value)}")
+        return str(value)
+
+    def required_text(self, key: str) -> str:
+        value = self.text(key, required=True)
+        assert value is not None
+        return value
+
+    def number(self, key: str) -> float | None:
+        value = self._data.get(key)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
+
+    def obj(self, key: str, *, required: bool = False) -> JsonObject | None:
+        value = self._data.get(key)
+        if value is None:
+            if required:
+                raise MalformedBody(f"{self._where(key)}: missing")
+            return None
+        if not isinstance(value, dict):
+            raise MalformedBody(f"{self._where(key)}: expected an object, not {_kind(value)}")
+        return JsonObject(value, self._where(key))
+
+    def required_obj(self, key: str) -> JsonObject:
+        value = self.obj(key, required=True)
+        assert value is not None
+        return value
+
+    def objs(self, key: str) -> list[JsonObject]:
+        """A list of objects (missing means empty)."""
+        value = self._data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise MalformedBody(f"{self._where(key)}: expected a list, not {_kind(value)}")
+        where = self._where(key)
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise MalformedBody(f"{where}[{index}]: expected an object, not {_kind(item)}")
+        return [JsonObject(item, f"{where}[{index}]") for index, item in enumerate(value)]
+
+    def texts(self, key: str) -> list[str]:
+        """A list of strings (missing means empty)."""
+        value = self._data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise MalformedBody(f"{self._where(key)}: expected a list of strings")
+        return list(value)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
