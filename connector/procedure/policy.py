@@ -1,0 +1,26 @@
+"""The configurable parts of the procedure. Comes from the mapping; the core only reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_CATEGORIES = ("Service outage", "Data corruption", "Security vulnerability", "Customer impact")
+
+
+@dataclass(frozen=True)
+class Policy:
+    verbal_confirmation_business_days: int = 1  # R4: written confirmation of a verbal approval
+    postmortem_business_days: int = 3  # R7: post-mortem due this many business days after deploy
+    require_docs: bool = True  # R8: closing needs the standard change documentation
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES  # R1: critical issue categories
+
+    def __post_init__(self) -> None:
+        if self.verbal_confirmation_business_days < 1 or self.postmortem_business_days < 1:
+            raise ValueError("business day counts of the policy must be at least 1")
+        if not self.categories:
+            raise ValueError("the policy needs at least one critical issue category")
+
+    def category(self, text: str | None) -> str | None:
+        """The configured category matching `text` case-insensitively, or None."""
+        wanted = (text or "").strip().casefold()
+        return next((c for c in self.categories if c.casefold() == wanted), None)
