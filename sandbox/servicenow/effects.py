@@ -1,0 +1,233 @@
+"""What happens after a write: group approvals, approval roll-up, task SLAs, event emails."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sandbox.servicenow.rules import APPROVER_GROUPS, AUTHORIZE, CANCELED, CLOSED, Write
+from sandbox.servicenow.store import Record
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.engine import Instance
+
+_FINAL_TASK_STATES = {"3": "completed", "4": "cancelled"}
+
+
+def adjust(write: Write, now: str) -> Record:
+    """Fields the instance sets itself alongside an update (approval on Authorize, closure stamps)."""
+    after, extra = write.after, {}
+    if write.table == "change_request" and write.changed("state"):
+        if after.get("state") == AUTHORIZE and after.get("type") == "emergency":
+            extra["approval"] = "requested"
+        if after.get("state") in (CLOSED, CANCELED):
+            extra.update(active="false", closed_at=now, closed_by=write.actor["sys_id"])
+    if write.table == "change_task" and write.changed("state") and after.get("state") in _FINAL_TASK_STATES:
+        extra.update(active="false", closed_at=now, closed_by=write.actor["sys_id"])
+    return extra
+
+
+def after(
+    instance: Instance, table: str, operation: str, before: Record, record: Record, actor: Record
+) -> None:
+    for handler in AFTER_EFFECTS.get(table, ()):
+        handler(instance, operation, before, record, actor)
+
+
+def _request_approvals(
+    instance: Instance, operation: str, before: Record, record: Record, actor: Record
+) -> None:
+    if not (
+        record.get("type") == "emergency"
+        and record.get("state") == AUTHORIZE
+        and before.get("state") != AUTHORIZE
+    ):
+        return
+    for group in instance.store.rows("sys_user_group"):
+        if group["name"] not in APPROVER_GROUPS:
+            continue
+        existing = {
+            (row["approver"])
+            for row in instance.store.find(
+                "sysapproval_approver", sysapproval=record["sys_id"], group=group["sys_id"]
+            )
+            if row["state"] in ("requested", "approved")
+        }
+        for member in instance.store.find("sys_user_grmember", group=group["sys_id"]):
+            if member["user"] not in existing:
+                instance.write_insert(
+                    "sysapproval_approver",
+                    {
+                        "approver": member["user"],
+                        "sysapproval": record["sys_id"],
+                        "document_id": record["sys_id"],
+                        "group": group["sys_id"],
+                        "state": "requested",
+                        "source_table": "change_request",
+                    },
+                    actor,
+                )
+
+
+def _cancel_approvals(
+    instance: Instance, operation: str, before: Record, record: Record, actor: Record
+) -> None:
+    if record.get("state") == CANCELED and before.get("state") != CANCELED:
+        for row in instance.store.find(
+            "sysapproval_approver", sysapproval=record["sys_id"], state="requested"
+        ):
+            instance.write_update("sysapproval_approver", row["sys_id"], {"state": "cancelled"}, actor)
+
+
+def _roll_up_approval(
+    instance: Instance, operation: str, before: Record, record: Record, actor: Record
+) -> None:
+    """One member's decision settles the group's approval; both groups approved → change approved."""
+    if record.get("state") == before.get("state") or not record.get("sysapproval"):
+        return
+    change_id = record["sysapproval"]
+    if record["state"] == "approved":
+        for row in instance.store.find(
+            "sysapproval_approver", sysapproval=change_id, group=record["group"], state="requested"
+        ):
+            instance.write_update("sysapproval_approver", row["sys_id"], {"state": "not_required"}, actor)
+    change = instance.store.get("change_request", change_id)
+    if change is None:
+        return
+    rows = instance.store.find("sysapproval_approver", sysapproval=change_id)
+    if any(row["state"] == "rejected" for row in rows):
+        verdict = "rejected"
+    else:
+        verdict = "approved" if instance.approvals_complete(change_id) else "requested"
+    if change["approval"] != verdict and change["state"] == AUTHORIZE:
+        instance.write_update("change_request", change_id, {"approval": verdict}, actor)
+
+
+def _attach_task_sla(
+    instance: Instance, operation: str, before: Record, record: Record, actor: Record
+) -> None:
+    if operation == "insert":
+        for sla in instance.store.find("contract_sla", collection="change_task"):
+            if sla.get("active", "true") == "true":
+                instance.write_insert(
+                    "task_sla",
+                    {
+                        "task": record["sys_id"],
+                        "sla": sla["sys_id"],
+                        "schedule": sla.get("schedule", ""),
+                        "start_time": record["sys_created_on"],
+                        "planned_end_time": record.get("due_date", ""),
+                    },
+                    actor,
+                )
+        return
+    stage = _FINAL_TASK_STATES.get(record.get("state", ""))
+    if stage and before.get("state") != record.get("state"):
+        for row in instance.store.find("task_sla", task=record["sys_id"], active="true"):
+            instance.write_update(
+                "task_sla",
+                row["sys_id"],
+                {"stage": stage, "active": "false", "end_time": record["sys_updated_on"]},
+                actor,
+            )
+
+
+def _send_event_emails(
+    instance: Instance, operation: str, before: Record, event: Record, actor: Record
+) -> None:
+    if operation != "insert":
+        return
+    for action in instance.store.find("sysevent_email_action", event_name=event.get("name", "")):
+        if action.get("active", "true") != "true":
+            continue
+        target = instance.store.get(event.get("table", ""), event.get("instance", "")) or {}
+        fill = _template(target, event)
+        instance.write_insert(
+            "sys_email",
+            {
+                "subject": fill(action.get("subject", "") or event["name"]),
+                "body": fill(
+                    action.get("message_html", "")
+                    or action.get("message", "")
+                    or action.get("message_text", "")
+                ),
+                "recipients": ",".join(_recipients(instance, action, event)),
+                "instance": event.get("instance", ""),
+                "target_table": event.get("table", ""),
+                "headers": f"X-ServiceNow-Source:Notification-{action['sys_id']}",
+            },
+            actor,
+        )
+    instance.write_update(
+        "sysevent", event["sys_id"], {"state": "processed", "processed": event["sys_created_on"]}, actor
+    )
+
+
+def _template(target: Record, event: Record) -> Callable[[str], str]:
+    values = {**target, "event.parm1": event.get("parm1", ""), "event.parm2": event.get("parm2", "")}
+    return lambda text: re.sub(r"\$\{([a-z0-9_.]+)\}", lambda m: values.get(m[1], ""), text)
+
+
+def _recipients(instance: Instance, action: Record, event: Record) -> list[str]:
+    names: list[str] = []
+    for parm in ("parm1", "parm2"):
+        if action.get(f"event_parm_{parm[-1]}", "true") != "false":
+            names += [n.strip() for n in event.get(parm, "").split(",") if n.strip()]
+    names += [
+        n
+        for n in action.get("recipient_users", "").split(",") + action.get("recipient_groups", "").split(",")
+        if n
+    ]
+    emails: list[str] = []
+    for name in names:
+        for address in _addresses(instance, name):
+            if address not in emails:
+                emails.append(address)
+    return emails
+
+
+def _addresses(instance: Instance, name: str) -> list[str]:
+    if "@" in name:
+        return [name]
+    users = [u for u in instance.store.rows("sys_user") if name in (u["user_name"], u["sys_id"])]
+    if users:
+        return [u["email"] for u in users if u["email"]]
+    groups = [g for g in instance.store.rows("sys_user_group") if name in (g["name"], g["sys_id"])]
+    members = [m["user"] for g in groups for m in instance.store.find("sys_user_grmember", group=g["sys_id"])]
+    return [u["email"] for u in (instance.store.get("sys_user", m) for m in members) if u and u["email"]]
+
+
+Effect = Callable[["Instance", str, Record, Record, Record], None]
+AFTER_EFFECTS: dict[str, tuple[Effect, ...]] = {
+    "change_request": (_request_approvals, _cancel_approvals),
+    "sysapproval_approver": (_roll_up_approval,),
+    "change_task": (_attach_task_sla,),
+    "sysevent": (_send_event_emails,),
+}
+
+
+def _change_by_id(instance: Instance, sys_id: str) -> Record | None:
+    change = instance.store.get("change_request", sys_id) if sys_id else None
+    return change if change and change.get("type") == "emergency" else None
+
+
+def _change_of_journal(instance: Instance, row: Record) -> Record | None:
+    if row.get("name") == "change_task":
+        task = instance.store.get("change_task", row.get("element_id", "")) or {}
+        return _change_by_id(instance, task.get("change_request", ""))
+    return _change_by_id(instance, row.get("element_id", "")) if row.get("name") == "change_request" else None
+
+
+CHANGE_OF: dict[str, Callable[[Instance, Record], Record | None]] = {
+    "change_request": lambda instance, row: _change_by_id(instance, row["sys_id"]),
+    "change_task": lambda instance, row: _change_by_id(instance, row.get("change_request", "")),
+    "sysapproval_approver": lambda instance, row: _change_by_id(instance, row.get("sysapproval", "")),
+    "sys_journal_field": _change_of_journal,
+}
+
+
+def emergency_change_of(instance: Instance, table: str, record: Record) -> Record | None:
+    """The emergency change a record belongs to, for the notify rule; None when it belongs to none."""
+    finder = CHANGE_OF.get(table)
+    return finder(instance, record) if finder else None
