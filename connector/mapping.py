@@ -26,7 +26,7 @@ from connector.errors import MappingError
 from connector.procedure.model import Stage
 
 if TYPE_CHECKING:  # pragma: no cover
-    from connector.calendars import BusinessCalendar
+    from connector.procedure.calendar import BusinessCalendar
     from connector.procedure.policy import Policy
 
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,9}$")
@@ -47,7 +47,7 @@ def expand_placeholders(text: str, environ: EnvMapping[str, str]) -> str:
 
 
 def check_url(value: str) -> str:
-    if not re.match(r"^https?://\S+$", PLACEHOLDER.sub("x", value)) and not value.startswith("${"):
+    if not re.fullmatch(r"(https?://|\$\{[A-Z][A-Z0-9_]*\})\S+", value):
         raise ValueError(f"must be an http(s) URL, may start with ${{ECM_PUBLIC_URL}} (got {value!r})")
     return value
 

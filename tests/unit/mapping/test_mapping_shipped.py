@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from connector.errors import MappingError
 from connector.mapping import AlertKind, Recipient, Target, load_mapping, load_mapping_text
 from connector.procedure.model import Stage
 
@@ -128,3 +130,21 @@ def test_webhook_url_placeholder_is_filled_from_the_environment():
     assert webhook.resolved_url({"ECM_PUBLIC_URL": "https://ecm.example.com/"}) == (
         "https://ecm.example.com/webhooks/jira"
     )
+
+
+def test_calendar_builds_the_business_calendar_with_holidays_and_closures(jira_cloud_text):
+    text = jira_cloud_text.replace("closures: []", "closures: [2025-07-07]")
+    calendar = load_mapping_text(text, "x.yaml").calendar
+    business = calendar.build()
+
+    deployed = datetime(2025, 7, 2, 15, 0, tzinfo=UTC)  # Wednesday; Friday 4 July is Independence Day
+    deadline = business.deadline(deployed, calendar.business_days)
+
+    assert deadline.isoformat() == "2025-07-09T23:59:59-04:00"
+
+
+def test_webhook_url_with_an_unset_variable_cannot_be_resolved():
+    webhook = load_mapping(MAPPINGS / "jira-cloud.yaml").jira.webhook
+
+    with pytest.raises(MappingError, match="ECM_PUBLIC_URL is not set"):
+        webhook.resolved_url({})
