@@ -1,5 +1,58 @@
-"""`ecm db`."""
+"""`ecm db`: bring the database schema up to date, or check that it is."""
 
 from __future__ import annotations
 
-COMMANDS: list = []
+import click
+
+from connector.config import load_settings
+from connector.errors import ConfigError
+from connector.store.db import Database
+
+
+def open_database(*, require_current: bool = False) -> Database:
+    """The configured database. A configuration problem ends the command with one line and exit 2; with
+    `require_current`, so does a database that cannot be reached or is not migrated (exit 1)."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        raise SystemExit(2) from None
+    database = Database.from_settings(settings)
+    if require_current:
+        ok, detail = database.readiness()
+        if not ok:
+            database.dispose()
+            click.echo(f"FAILED: {detail}", err=True)
+            raise SystemExit(1)
+    return database
+
+
+@click.group()
+def db() -> None:
+    """Manage the connector's database (SQLite file or PostgreSQL)."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Create or migrate the schema to the newest revision (safe to run again)."""
+    database = open_database()
+    try:
+        database.upgrade()
+        click.echo(f"Database schema at revision {database.current_revision()} (newest).")
+    finally:
+        database.dispose()
+
+
+@db.command()
+def status() -> None:
+    """Say whether the database answers and its schema is current (exit 1 if not)."""
+    database = open_database()
+    try:
+        ok, detail = database.readiness()
+    finally:
+        database.dispose()
+    click.echo(f"OK: {detail}" if ok else f"NOT READY: {detail}")
+    raise SystemExit(0 if ok else 1)
+
+
+COMMANDS = [db]

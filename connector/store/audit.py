@@ -91,10 +91,12 @@ class AuditLog:
         data: dict[str, Any],
         at: datetime,
     ) -> AuditRow:
+        if at.tzinfo is None:
+            raise ValueError("the audit log takes timezone-aware datetimes only")
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
-        last = self.session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1))
-        previous = last.first()
+        last = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+        previous = self.session.execute(last).first()
         row = AuditRow(
             seq=previous.seq + 1 if previous else 1,
             at=at.astimezone(UTC),
@@ -124,7 +126,8 @@ def verify(session: Session) -> VerifyResult:
     checked = 0
     before: tuple[int, str] = (0, GENESIS_HASH)  # (seq, hash) of the previous entry
     before_that: str | None = None  # hash of the entry before the previous one
-    for row in session.scalars(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=STREAM_BATCH)):
+    chain = select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=STREAM_BATCH)
+    for row in session.scalars(chain):
         problem = _problem(row, before, before_that)
         if problem is not None:
             bad_seq, what = problem
