@@ -1,0 +1,65 @@
+"""A directory of people read from the tool and cached for a while (group membership changes rarely;
+a minute of staleness is accepted, and the audit entry records the identity either way)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from connector.procedure.model import Groups
+
+Member = tuple[str, str, str | None]  # (identity, display name, email)
+
+
+class CachedDirectory:
+    def __init__(
+        self,
+        members_of: Callable[[str], Iterable[Member]],
+        leads_group: str,
+        security_group: str,
+        *,
+        lookup: Callable[[str], Member | None] | None = None,
+        ttl: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._members_of, self._lookup = members_of, lookup
+        self._group_names = (leads_group, security_group)
+        self._ttl, self._monotonic = ttl, monotonic
+        self._lock = threading.Lock()
+        self._loaded_at: float | None = None
+        self._groups = Groups()
+        self._people: dict[str, Member] = {}
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if self._loaded_at is not None and self._monotonic() - self._loaded_at < self._ttl:
+                return
+            leads = list(self._members_of(self._group_names[0]))
+            security = list(self._members_of(self._group_names[1]))
+            self._groups = Groups(
+                leads=frozenset(m[0] for m in leads), security=frozenset(m[0] for m in security)
+            )
+            self._people.update({m[0]: m for m in (*leads, *security)})
+            self._loaded_at = self._monotonic()
+
+    def groups(self) -> Groups:
+        self._refresh()
+        return self._groups
+
+    def resolve(self, reference: str) -> str | None:
+        self._refresh()
+        wanted = reference.strip().lstrip("@").casefold()
+        for identity, name, email in self._people.values():
+            local = (email or "").split("@")[0].casefold()
+            if wanted in (identity.casefold(), name.casefold(), (email or "").casefold(), local):
+                return identity
+        found = self._lookup(reference.strip().lstrip("@")) if self._lookup else None
+        if found is not None:
+            self._people[found[0]] = found
+            return found[0]
+        return None
+
+    def display(self, user: str) -> str:
+        person = self._people.get(user)
+        return person[1] if person else user

@@ -1,0 +1,188 @@
+"""The outbox dispatcher: performs pending outbound actions through the tool's actions, in order per
+change, with retries (tenacity) that honour Retry-After, and marks an action dead after a limit.
+
+Retries happen in two layers of one policy: a few quick in-process attempts (seconds), then the row
+is rescheduled with exponential backoff and jitter, so a long outage never blocks other changes.
+Rows are claimed one at a time with `FOR UPDATE SKIP LOCKED` on PostgreSQL; only the oldest pending
+row of a change can be claimed, so actions of one change run in order even with several workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import tenacity
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import aliased
+
+from connector import commands as c
+from connector import services
+from connector.errors import ApiError
+from connector.store.tables import OutboxRow
+from connector.store.uow import UnitOfWork
+
+log = logging.getLogger("connector.dispatch")
+
+QUICK_ATTEMPTS = 3
+QUICK_WAIT_CAP = 2.0  # seconds: longer waits are scheduled, not slept
+MAX_ATTEMPTS = 8  # scheduled attempts before an action is marked dead
+
+
+class wait_retry_after(tenacity.wait.wait_base):
+    """Exponential backoff with jitter, but never shorter than the tool's Retry-After."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self.backoff = tenacity.wait_exponential_jitter(initial=initial, max=maximum)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        delay = self.backoff(retry_state)
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        retry_after = getattr(error, "retry_after", None) or 0.0
+        return max(delay, retry_after)
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, ApiError) and error.retryable
+
+
+QUICK_WAIT = wait_retry_after(initial=0.2, maximum=QUICK_WAIT_CAP)
+SCHEDULED_WAIT = wait_retry_after(initial=5.0, maximum=1800.0)
+
+
+def scheduled_delay(attempts: int, error: BaseException) -> float:
+    state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = attempts
+    state.outcome = tenacity.Future.construct(attempts, error, True)
+    return SCHEDULED_WAIT(state)
+
+
+@dataclass
+class DispatchReport:
+    done: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.done + self.retried + self.dead
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        connector: Any,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.connector, self.clock, self.max_attempts = connector, clock, max_attempts
+        self.sleep = sleep or tenacity.nap.sleep
+
+    def run(self, limit: int = 100) -> DispatchReport:
+        """Dispatch due actions until none is left or `limit` were tried."""
+        report = DispatchReport()
+        while report.total < limit and self._one(report):
+            pass
+        return report
+
+    def _one(self, report: DispatchReport) -> bool:
+        with UnitOfWork(self.connector.database) as uow:
+            row = claim_next(uow, self.clock())
+            if row is None:
+                return False
+            tool = self.connector.tools.get(row.tool)
+            try:
+                if tool is None:
+                    raise LookupError(f"no {row.tool} connection is configured")
+                result = self._perform(tool, row)
+            except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
+                self._failed(uow, row, error, report)
+            else:
+                row.status, row.done_at, row.result, row.last_error = "done", self.clock(), result, None
+                report.done += 1
+                self._follow_up(uow, tool, row, result)
+            uow.commit()
+            return True
+
+    def _perform(self, tool: Any, row: OutboxRow) -> dict[str, Any]:
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(QUICK_ATTEMPTS),
+            wait=QUICK_WAIT,
+            retry=tenacity.retry_if_exception(
+                lambda e: _retryable(e) and (getattr(e, "retry_after", 0) or 0) <= QUICK_WAIT_CAP
+            ),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(tool.actions.perform, row.action, dict(row.payload), row.idempotency_key)
+
+    def _failed(self, uow: UnitOfWork, row: OutboxRow, error: BaseException, report: DispatchReport) -> None:
+        row.attempts += 1
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if _retryable(error) and row.attempts < self.max_attempts:
+            row.next_attempt_at = self.clock() + timedelta(seconds=scheduled_delay(row.attempts, error))
+            report.retried += 1
+            log.warning(
+                "outbox-retry-scheduled",
+                extra={
+                    "outbox_id": row.id,
+                    "action": row.action,
+                    "attempts": row.attempts,
+                    "error": row.last_error,
+                },
+            )
+            return
+        row.status = "dead"
+        report.dead += 1
+        log.error(
+            "outbox-action-dead", extra={"outbox_id": row.id, "action": row.action, "error": row.last_error}
+        )
+        uow.audit.append(
+            actor="ecm-connector",
+            action="outbox-dead",
+            change_key=row.payload.get("key"),
+            tool=row.tool,
+            data={"outbox_id": row.id, "action": row.action, "error": row.last_error},
+            at=self.clock(),
+        )
+
+    def _follow_up(self, uow: UnitOfWork, tool: Any, row: OutboxRow, result: dict[str, Any]) -> None:
+        if row.action == "create_postmortem" and result.get("postmortem"):
+            command = c.RecordPostMortemCreated(
+                tool=row.tool,
+                key=row.payload["key"],
+                actor=tool.ctx.connector_account,
+                at=self.clock(),
+                origin=f"outbox:{row.id}",
+                postmortem_key=result["postmortem"],
+            )
+            services.handle(uow, command, tool.ctx)
+
+
+def claim_next(uow: UnitOfWork, now: datetime) -> OutboxRow | None:
+    """The oldest due action whose change has no older pending action, locked for this worker."""
+    earlier = aliased(OutboxRow)
+    query = (
+        select(OutboxRow)
+        .where(
+            OutboxRow.status == "pending",
+            OutboxRow.next_attempt_at <= now,
+            ~exists().where(
+                and_(
+                    earlier.change_id == OutboxRow.change_id,
+                    earlier.status == "pending",
+                    earlier.id < OutboxRow.id,
+                )
+            ),
+        )
+        .order_by(OutboxRow.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=OutboxRow)
+    )
+    return uow.session.scalar(query)

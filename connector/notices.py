@@ -1,0 +1,118 @@
+"""The words people read: comments on the ticket and notification mails, one function per notice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connector.procedure.model import Decision, Stage
+
+PROCEDURE = "ENG-PROC-004"
+
+
+@dataclass(frozen=True)
+class Notice:
+    subject: str
+    body: str
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%a %d %b %Y %H:%M %Z").strip()
+
+
+def created(row: Any, engineer: str) -> Notice:
+    return Notice(
+        subject=f"[{row.key}] Emergency change raised: {row.title or row.key}",
+        body=(
+            f"{engineer} raised emergency change {row.key} ({row.category or 'category not stated'}).\n"
+            f"Impact: {row.impact or 'not stated'}\n\n"
+            f"{PROCEDURE} step 2: an Engineering Lead and a Security Team member must approve it "
+            "before it is deployed (comment /approve, or use the Approve transition)."
+        ),
+    )
+
+
+def violation(
+    key: str, decision: Decision, actor: str, attempted: Stage | None, reverted_to: str | None
+) -> Notice:
+    rules = ", ".join(decision.rules)
+    lines = [v.describe() for v in decision.violations]
+    if attempted is not None and reverted_to is not None:
+        head = (
+            f"{actor} moved {key} to {attempted.value.replace('_', ' ')}, which breaks {PROCEDURE} "
+            f"({rules}). The connector moved it back to {reverted_to}."
+        )
+    else:
+        head = f"{PROCEDURE} does not allow what {actor} asked on {key} ({rules})."
+    return Notice(subject=f"[{key}] Procedure violation {rules}", body="\n".join([head, "", *lines]))
+
+
+def postmortem(row: Any, engineer: str, due: datetime) -> Notice:
+    return Notice(
+        subject=f"Post-mortem of {row.key}: {row.title or row.key}"[:250],
+        body=(
+            f"Post-mortem review of emergency change {row.key}, deployed by {engineer}.\n"
+            f"Due {_when(due)} ({PROCEDURE} step 5: within the business days after deploy).\n"
+            "Done when this task is closed with the Post-Mortem Report link filled in; the change also "
+            "needs its pull request link (/pr <url>) and change documentation (/docs <url>)."
+        ),
+    )
+
+
+def which_role(approver: str) -> Notice:
+    return Notice(
+        subject="approval role unclear",
+        body=(
+            f"{approver} can approve as Engineering Lead or as Security, or is in neither group. "
+            "Write '/approve lead' or '/approve security'; one person can fill only one role."
+        ),
+    )
+
+
+def nothing_to_confirm(actor: str) -> Notice:
+    return Notice(
+        subject="nothing to confirm",
+        body=f"{actor} has no verbal approval on this change waiting for written confirmation.",
+    )
+
+
+def report_missing(postmortem_key: str) -> Notice:
+    return Notice(
+        subject="post-mortem report missing",
+        body=(
+            f"{postmortem_key} was marked done without its Post-Mortem Report link; "
+            "it counts as done once the report link is filled in."
+        ),
+    )
+
+
+def cannot_accept(reason: str) -> Notice:
+    return Notice(subject=reason[:120], body=f"The connector cannot accept this command: {reason}.")
+
+
+def reminder(key: str, due: datetime, items: tuple[str, ...], label: str) -> Notice:
+    return Notice(
+        subject=f"[{key}] Reminder: post-mortem and retroactive items due {_when(due)}",
+        body=f"{label} before the deadline of {key}. Still open: " + "; ".join(items) + ".",
+    )
+
+
+def breach(key: str, due: datetime, items: tuple[str, ...], escalation: int = 0) -> Notice:
+    what = "SLA breach" if escalation == 0 else f"SLA breach, escalation {escalation}"
+    return Notice(
+        subject=f"[{key}] {what}: post-mortem was due {_when(due)}",
+        body=f"{key} missed its {PROCEDURE} step 5 deadline ({_when(due)}). Still open: "
+        + "; ".join(items)
+        + ".",
+    )
+
+
+def unconfirmed_verbal(key: str, approver: str, due: datetime) -> Notice:
+    return Notice(
+        subject=f"[{key}] Verbal approval by {approver} not confirmed in writing",
+        body=(
+            f"The verbal approval by {approver} on {key} had to be confirmed in writing by {_when(due)} "
+            f"({PROCEDURE} step 2, R4). {approver}: comment /confirm on the change."
+        ),
+    )

@@ -1,0 +1,127 @@
+"""The service layer drives one emergency change through ENG-PROC-004 and reverts what breaks it."""
+
+from __future__ import annotations
+
+from connector import commands as c
+from connector.procedure.model import Method, ReviewKind, Role, Stage
+
+from .conftest import at
+
+
+def register(run, **overrides):
+    fields = dict(
+        engineer="eng.emma",
+        title="DB outage",
+        category="Service outage",
+        impact="All logins fail",
+        stage=Stage.IDENTIFIED,
+        remote_status="Identified",
+    )
+    fields.update(overrides)
+    return run(c.RegisterChange, "eng.emma", at(1), **fields)
+
+
+def move(run, actor, stage, day=1, hour=11):
+    return run(c.RecordTransition, actor, at(day, hour), to_stage=stage, to_status=stage.value.title())
+
+
+def test_new_change_notifies_leads_and_security_at_once(run):
+    assert register(run) == "handled"
+    actions = run.outbox()
+    assert actions[0][0] == "notify"
+    assert actions[0][1]["groups"] == ["engineering-leads", "security-team"]
+
+
+def test_change_without_category_is_answered_with_the_missing_items(run):
+    assert register(run, category=None).startswith("refused: R1")
+    comment = [p for a, p in run.outbox() if a == "comment"][0]
+    assert "critical issue category" in comment["body"].lower()
+
+
+def test_full_lifecycle_creates_one_postmortem_due_three_business_days_after_deploy(run):
+    register(run)
+    assert move(run, "eng.emma", Stage.AWAITING_APPROVAL) == "handled"
+    assert run(c.RecordApproval, "lead.liam", at(1, 12), role=None, evidence="comment:1") == "handled"
+    assert run(c.RecordApproval, "sec.sara", at(1, 12), role=None, evidence="comment:2") == "handled"
+    assert move(run, "lead.liam", Stage.APPROVED, hour=13) == "handled"
+    assert move(run, "eng.emma", Stage.IN_REVIEW, hour=13) == "handled"
+    assert (
+        run(c.RecordReview, "peer.pete", at(1, 14), kind=ReviewKind.PEER, evidence="comment:3") == "handled"
+    )
+    assert (
+        run(c.RecordReview, "sec.sara", at(1, 14), kind=ReviewKind.SECURITY, evidence="comment:4")
+        == "handled"
+    )
+    assert move(run, "eng.emma", Stage.REVIEWED, hour=15) == "handled"
+    assert move(run, "eng.emma", Stage.DEPLOYED, day=4, hour=20) == "handled"  # Fri 4 Dec 15:00 New York
+    facts = run.facts()
+    assert facts.stage is Stage.DEPLOYED
+    assert facts.postmortem is not None
+    assert facts.postmortem.due_at.isoformat() == "2026-12-10T04:59:59+00:00"  # Wed 9 Dec 23:59:59 EST
+    assert [a for a, _ in run.outbox()].count("create_postmortem") == 1
+    assert move(run, "eng.emma", Stage.DEPLOYED, day=4, hour=21) == "ignored: no stage change"
+    assert [a for a, _ in run.outbox()].count("create_postmortem") == 1
+
+
+def test_deploy_before_approval_is_reverted_with_its_reasons(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    outcome = move(run, "eng.emma", Stage.DEPLOYED, hour=12)
+    assert outcome.startswith("refused:") and "R6" in outcome
+    revert = [p for a, p in run.outbox() if a == "revert"][0]
+    assert revert["to_status"] == "Awaiting Approval"
+    assert "R2" in revert["comment"] and "Security Team" in revert["comment"]
+    assert run.facts().stage is Stage.AWAITING_APPROVAL
+
+
+def test_self_approval_is_refused_and_not_recorded(run):
+    register(run, engineer="lead.liam")
+    outcome = run(c.RecordApproval, "lead.liam", at(1, 12), role=Role.LEAD, evidence="comment:1")
+    assert outcome.startswith("refused: R3")
+    assert run.facts().approvals == ()
+
+
+def test_person_in_both_groups_cannot_fill_both_roles(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    assert run(c.RecordApproval, "dual.dana", at(1, 12), role=Role.LEAD, evidence="comment:1") == "handled"
+    assert run(c.RecordApproval, "dual.dana", at(1, 12), role=Role.SECURITY, evidence="c:2").startswith(
+        "refused"
+    )
+    assert [a.role for a in run.facts().approvals] == [Role.LEAD]
+
+
+def test_verbal_approval_gets_a_confirmation_deadline_and_only_the_approver_confirms(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    outcome = run(
+        c.RecordApproval,
+        "eng.emma",
+        at(1, 12),
+        role=Role.LEAD,
+        method=Method.VERBAL,
+        approver="lead.liam",
+        channel="phone",
+        evidence="comment:5",
+    )
+    assert outcome == "handled"
+    approval = run.facts().approvals[0]
+    assert approval.confirm_by is not None and not approval.confirmed
+    assert run(c.ConfirmApproval, "sec.sara", at(1, 13), evidence="comment:6").startswith("refused")
+    assert run(c.ConfirmApproval, "lead.liam", at(1, 13), evidence="comment:7") == "handled"
+    assert run.facts().approvals[0].confirmed
+
+
+def test_approval_transition_click_records_the_clicker_and_waits_for_the_other_role(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    outcome = move(run, "lead.liam", Stage.APPROVED, hour=12)
+    assert outcome.startswith("refused: R2")
+    assert [a.approver for a in run.facts().approvals] == ["lead.liam"]
+    assert move(run, "sec.sara", Stage.APPROVED, hour=13) == "handled"
+
+
+def test_connector_own_revert_is_not_checked_again(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    assert move(run, "ecm-bot", Stage.IDENTIFIED, hour=12) == "ignored: no stage change"
