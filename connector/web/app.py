@@ -1,0 +1,50 @@
+"""The Flask app factory. Nothing is built at import time.
+
+    app = create_app(bootstrap(load_settings()))      # what `ecm serve` does per worker
+    app = create_app(fake_connector, config={"TESTING": True})
+
+`insecure_no_signature=True` (or the `--insecure-no-signature` flag) lets unsigned deliveries in when no
+webhook secret is configured; it logs a warning when the app starts. Without it such endpoints answer 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from connector.web import errors, health, metrics, webhooks
+from connector.web.state import EXTENSION, Connector, WebState
+
+logger = logging.getLogger(__name__)
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(
+    connector: Connector | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    insecure_no_signature: bool = False,
+) -> Flask:
+    if connector is None:
+        from connector.bootstrap import bootstrap
+        from connector.config import load_settings
+
+        connector = bootstrap(load_settings())
+    app = Flask("connector.web")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.config.update(config or {})
+    insecure = insecure_no_signature or bool(app.config.get("INSECURE_NO_SIGNATURE"))
+    if insecure:
+        logger.warning(
+            "webhook-signatures-off",
+            extra={"detail": "unsigned deliveries are accepted where no webhook secret is configured"},
+        )
+    app.extensions[EXTENSION] = WebState(connector=connector, insecure_no_signature=insecure)
+    app.extensions[metrics.EXTENSION] = metrics.WebMetrics(connector.database)
+    errors.init_app(app)
+    for blueprint in (health.bp, metrics.bp, webhooks.bp):
+        app.register_blueprint(blueprint)
+    return app
