@@ -31,7 +31,7 @@ class PlanItem:
 
     def render(self) -> str:
         line = f"{self.action}  {self.kind}  {self.name}"
-        return f"{line}  ({self.detail})" if self.detail else line
+        return f"{line} — {self.detail}" if self.detail else line
 
 
 @dataclass(frozen=True)

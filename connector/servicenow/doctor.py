@@ -1,0 +1,93 @@
+"""`ecm doctor` for ServiceNow: can the connector work with this instance, and is its configuration intact?
+
+Each check reads only; a failing one says how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from connector.errors import ApiError, ConnectorError
+from connector.install_plan import Check
+from connector.mapping import Mapping
+from connector.servicenow.installer import SECRET_PROPERTY, URL_PROPERTY, Desired, desired_records
+
+if TYPE_CHECKING:  # pragma: no cover
+    from connector.config import Settings
+    from connector.servicenow.gateway import ServiceNowGateway, SnRecord
+
+INSTALL = "run `ecm install --mapping FILE`"
+ENOUGH_ROLES = ({"admin"}, {"itil", "rest_service"})
+WHERE = {  # table: where an admin finds it in ServiceNow
+    "sys_script": "System Definition > Business Rules",
+    "sys_properties": "System Properties (sys_properties.list)",
+    "sysevent_register": "System Policy > Events > Registry",
+    "sysevent_email_action": "System Notification > Email > Notifications",
+    "cmn_schedule": "System Scheduler > Schedules",
+    "contract_sla": "Service Level Management > SLA Definitions",
+}
+
+
+def doctor(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | None = None) -> list[Check]:
+    try:
+        account = gateway.user_by_name(gateway.user)
+    except ApiError as e:
+        fix = f"check ECM_SERVICENOW_URL ({gateway.url}), ECM_SERVICENOW_USER and ECM_SERVICENOW_PASSWORD"
+        return [Check("connection", False, str(e), fix)]
+    checks = [Check("connection", True, f"{gateway.url} as {gateway.user}")]
+    checks.append(_roles(gateway, account))
+    checks += [_group(gateway, name) for name in (mapping.groups.leads, mapping.groups.security)]
+    try:
+        if settings is None:
+            from connector.config import load_settings
+
+            settings = load_settings()
+        wanted = desired_records(mapping, settings)
+    except ConnectorError as e:
+        return [*checks, Check("configuration", False, str(e), "set what the message names, then run again")]
+    return checks + [_record(gateway, desired) for desired in wanted]
+
+
+def _roles(gateway: ServiceNowGateway, account: SnRecord | None) -> Check:
+    name = f"roles of {gateway.user}"
+    if account is None:
+        return Check(name, False, "the account cannot read its own sys_user record",
+                     "give the account the admin role (or itil and rest_service)")
+    roles = {r.strip() for r in account.get("roles").split(",") if r.strip()}
+    if not roles:
+        links = gateway.find("sys_user_has_role", f"user={account.sys_id}", limit=500)
+        ids = ",".join(link.get("role") for link in links)
+        found = gateway.find("sys_user_role", f"sys_idIN{ids}", limit=500) if ids else ()
+        roles = {role.get("name") for role in found}
+    if any(needed <= roles for needed in ENOUGH_ROLES):
+        detail = ", ".join(sorted(roles & {"admin", "itil", "rest_service"}))
+        note = "" if "admin" in roles else " (ecm install needs admin)"
+        return Check(name, True, detail + note)
+    fix = f"give {gateway.user} the admin role, or itil and rest_service (User Administration > Users)"
+    return Check(name, False, f"has {', '.join(sorted(roles)) or 'no roles'}", fix)
+
+
+def _group(gateway: ServiceNowGateway, group_name: str) -> Check:
+    name = f"group {group_name}"
+    try:
+        members = gateway.group_members(group_name)
+    except ApiError as e:
+        return Check(name, False, str(e), f"create the group {group_name!r} (User Administration > Groups)")
+    if not members:
+        return Check(name, False, "has no members", f"add the approvers to {group_name!r}")
+    return Check(name, True, f"{len(members)} members")
+
+
+def _record(gateway: ServiceNowGateway, desired: Desired) -> Check:
+    name = f"{desired.kind} {desired.name}"
+    found = gateway.find_one(desired.table, f"{desired.key}={desired.name}")
+    if found is None:
+        return Check(name, False, "missing", INSTALL)
+    if found.get("active", "true") != "true":
+        return Check(name, False, "inactive",
+                     f"activate it in {WHERE.get(desired.table, desired.table)}, or {INSTALL}")
+    if desired.name == URL_PROPERTY and found.get("value") != desired.fields["value"]:
+        return Check(name, False, f"is {found.get('value')!r}, expected {desired.fields['value']!r}", INSTALL)
+    if desired.name == SECRET_PROPERTY and not found.get("value"):
+        return Check(name, False, "empty", INSTALL)
+    return Check(name, True, "active" if "active" in desired.fields else "present")

@@ -1,0 +1,213 @@
+"""`ecm plan` / `ecm install` for ServiceNow: the configuration records a mapping needs, over the Table API.
+
+Each record is looked up by its name; missing → create, different managed fields → update, else unchanged.
+Nothing is ever deleted, and fields the installer does not manage are left as an admin set them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from connector.errors import ConfigError
+from connector.install_plan import SECRET_PLACEHOLDER, Plan, PlanItem
+from connector.mapping import AlertKind, Mapping, expand_placeholders
+from connector.procedure.model import Stage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from connector.config import Settings
+    from connector.servicenow.gateway import ServiceNowGateway, SnRecord
+
+NOTIFY_RULE = "ECM Connector: notify connector"
+BLOCK_RULE = "ECM Connector: block implement without approvals"
+NOTIFIED_TABLES = ("change_task", "sysapproval_approver", "sys_journal_field")  # besides the change table
+URL_PROPERTY, SECRET_PROPERTY = "x_ecm.connector_url", "x_ecm.connector_secret"
+SLA_NAME = "ECM Connector: post-mortem due"
+MESSAGE_FOOTER = "<p>${number}: ${short_description}</p><p>${URI_REF}</p>"
+HOURS_PER_BUSINESS_DAY = 9  # the SLA counts schedule time; an 8-5 schedule has 9 hours a day
+
+ALERT_TEXT = {  # kind: (subject, first line of the message)
+    AlertKind.CREATED: ("Emergency change ${number} raised", "A new emergency change needs your approval."),
+    AlertKind.VIOLATION: ("Emergency change ${number}: procedure violation",
+                          "A step of ENG-PROC-004 was skipped; the connector blocked or reverted it."),
+    AlertKind.REMINDER: ("Post-mortem of ${number} due soon", "The post-mortem deadline is approaching."),
+    AlertKind.BREACH: ("Post-mortem of ${number} overdue", "The post-mortem deadline has passed."),
+    AlertKind.ESCALATION: ("Escalation: post-mortem of ${number} still overdue",
+                           "The post-mortem is still not done; escalated each business day."),
+    AlertKind.UNCONFIRMED_VERBAL: ("Verbal approval of ${number} not confirmed",
+                                   "A verbal approval has not been confirmed in writing in time."),
+    AlertKind.DRIFT: ("ECM Connector configuration changed", "An installed configuration record changed."),
+}
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One configuration record as the mapping wants it; `refs` maps a field to the (table, name) it names."""
+
+    kind: str
+    table: str
+    name: str
+    fields: dict[str, str]
+    key: str = "name"
+    secret: str = field(default="", repr=False)  # the value field holds this secret
+    refs: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    desired: Desired
+    existing: SnRecord | None
+    changed: tuple[str, ...]
+
+    @property
+    def action(self) -> str:
+        return "create" if self.existing is None else "update" if self.changed else "unchanged"
+
+    def item(self) -> PlanItem:
+        detail = "" if self.action != "update" else "fields: " + ", ".join(self.changed)
+        if self.desired.secret and self.action == "create":
+            detail = f"value {SECRET_PLACEHOLDER}"
+        return PlanItem(self.desired.kind, self.desired.name, self.action, detail)  # type: ignore[arg-type]
+
+
+def script(name: str, **values: str) -> str:
+    text = resources.files("connector.servicenow").joinpath("scripts", name).read_text(encoding="utf-8")
+    for placeholder, value in values.items():
+        text = text.replace(f"@@{placeholder}@@", value)
+    return text
+
+
+def fingerprint(secret: str) -> str:
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
+    """Everything the mapping needs in ServiceNow, in the order install creates it."""
+    sn = mapping.servicenow
+    if sn is None:
+        raise ConfigError(f"mapping target is {mapping.target}, not servicenow")
+    if settings.servicenow_webhook_secret is None:
+        raise ConfigError("ECM_SERVICENOW_WEBHOOK_SECRET: required to sign ServiceNow notifications")
+    secret = settings.servicenow_webhook_secret.get_secret_value()
+    environ = {**os.environ, **({"ECM_PUBLIC_URL": settings.public_url} if settings.public_url else {})}
+    records = [
+        Desired("system property", "sys_properties", URL_PROPERTY, {
+            "value": expand_placeholders(sn.notify_url, environ), "type": "string",
+            "description": "Where the ECM Connector business rules post notifications"}),
+        Desired("system property", "sys_properties", SECRET_PROPERTY, {
+            "type": "password2",
+            "description": f"Key of the ECM Connector signatures ({fingerprint(secret)})"}, secret=secret),
+    ]
+    notify = script("notify.js", CHANGE_TABLE=sn.table, CHANGE_TYPE=sn.type)
+    for table in (sn.table, *NOTIFIED_TABLES):
+        name = NOTIFY_RULE if table == sn.table else f"{NOTIFY_RULE} ({table})"
+        condition = f"type={sn.type}^EQ" if table == sn.table else ""
+        records.append(Desired("business rule", "sys_script", name, {
+            "collection": table, "when": "after", "order": "10000", "active": "true", "advanced": "true",
+            "action_insert": "true", "action_update": "true", "action_delete": "false",
+            "filter_condition": condition, "script": notify}))
+    groups = [mapping.groups.leads, mapping.groups.security]
+    records.append(Desired("business rule", "sys_script", BLOCK_RULE, {
+        "collection": sn.table, "when": "before", "order": "100", "active": "true", "advanced": "true",
+        "action_insert": "false", "action_update": "true", "action_delete": "false",
+        "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(Stage.DEPLOYED)}^EQ",
+        "script": script("block_implement.js", GROUPS=json.dumps(groups))}))
+    for kind in AlertKind:
+        event = sn.events.for_kind(kind)
+        subject, message = ALERT_TEXT[kind]
+        records.append(Desired("event registration", "sysevent_register", event, {
+            "event_name": event, "table": sn.table, "fired_by": "ECM Connector",
+            "description": f"ECM Connector alert: {kind.value}"}, key="event_name"))
+        records.append(Desired("email notification", "sysevent_email_action", f"ECM Connector: {event}", {
+            "event_name": event, "collection": sn.table, "generation_type": "event", "active": "true",
+            "event_parm_1": "true", "event_parm_2": "true", "subject": subject,
+            "message_html": f"<p>{message}</p>{MESSAGE_FOOTER}"}))
+    if sn.sla.enabled:
+        records += _sla_records(mapping)
+    return records
+
+
+def _sla_records(mapping: Mapping) -> list[Desired]:
+    sn, calendar = mapping.servicenow, mapping.calendar
+    assert sn is not None and sn.sla.schedule_name
+    task = sn.postmortem_task
+    hours = calendar.business_days * HOURS_PER_BUSINESS_DAY
+    duration = (datetime(1970, 1, 1) + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S")
+    return [
+        Desired("schedule", "cmn_schedule", sn.sla.schedule_name, {
+            "time_zone": calendar.timezone, "type": "business",
+            "description": f"Business days, {calendar.country} public holidays excluded"}),
+        Desired("SLA definition", "contract_sla", SLA_NAME, {
+            "collection": task.table, "type": "SLA", "target": "resolution", "active": "true",
+            "duration": duration, "timezone": calendar.timezone,
+            "start_condition": f"change_task_type={task.change_task_type}"
+                               f"^short_descriptionSTARTSWITH{task.short_description_prefix}^EQ",
+            "stop_condition": "state=3^EQ", "cancel_condition": "state=4^EQ"},
+            refs={"schedule": ("cmn_schedule", sn.sla.schedule_name)}),
+    ]
+
+
+def _same(name: str, want: str, have: str) -> bool:
+    if name == "script":
+        return want.replace("\r\n", "\n").strip() == have.replace("\r\n", "\n").strip()
+    return want == have
+
+
+def _resolve(gateway: ServiceNowGateway, desired: Desired) -> dict[str, str]:
+    fields = dict(desired.fields) | ({"value": desired.secret} if desired.secret else {})
+    for name, (table, ref_name) in desired.refs.items():
+        found = gateway.find_one(table, f"name={ref_name}")
+        fields[name] = found.sys_id if found else ""
+    return fields
+
+
+def _step(gateway: ServiceNowGateway, desired: Desired) -> Step:
+    existing = gateway.find_one(desired.table, f"{desired.key}={desired.name}")
+    if existing is None:
+        return Step(desired, None, ())
+    fields = _resolve(gateway, desired)
+    changed = [n for n, v in fields.items() if not _same(n, v, existing.get(n))]
+    encrypted = existing.get("type") == "password2" and existing.get("value")
+    if desired.secret and "value" in changed and encrypted and fingerprint(desired.secret) in existing.get(
+            "description"):
+        changed.remove("value")  # ServiceNow returns password2 values encrypted; the fingerprint tells
+    return Step(desired, existing, tuple(changed))
+
+
+def _steps(mapping: Mapping, gateway: ServiceNowGateway, settings: Settings | None) -> list[Step]:
+    if settings is None:
+        from connector.config import load_settings
+
+        settings = load_settings()
+    return [_step(gateway, desired) for desired in desired_records(mapping, settings)]
+
+
+def plan(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | None = None) -> Plan:
+    """What `install` would do; reads only."""
+    return Plan("servicenow", tuple(step.item() for step in _steps(mapping, gateway, settings)))
+
+
+def install(mapping: Mapping, gateway: ServiceNowGateway, *,
+            progress: Callable[[PlanItem], None] = lambda _: None, settings: Settings | None = None) -> Plan:
+    """Create or update what the plan lists, in order; `progress` hears each item once done."""
+    done = []
+    for step in _steps(mapping, gateway, settings):
+        if step.action != "unchanged":
+            fields = _resolve(gateway, step.desired)  # after earlier steps, references resolve
+            if step.existing is None:
+                gateway.create(step.desired.table, {step.desired.key: step.desired.name, **fields})
+            else:
+                gateway.update(step.desired.table, step.existing.sys_id, {n: fields[n] for n in step.changed})
+        done.append(step.item())
+        progress(done[-1])
+    return Plan("servicenow", tuple(done))

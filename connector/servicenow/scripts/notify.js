@@ -1,0 +1,98 @@
+/*
+ * ECM Connector: notify connector (installed by `ecm install`; changes made here are overwritten).
+ *
+ * Runs after insert and update of the table named below and posts one signed JSON notification to the
+ * ECM Connector for every change that belongs to an emergency change_request. The body follows
+ * docs/servicenow-notify-contract.md; it is signed with HMAC-SHA256 (Base64) of the raw body, keyed
+ * with the system property x_ecm.connector_secret, in the X-ECM-Signature header.
+ * An "after" rule (not "async") so that `previous` is available; executeAsync() keeps the
+ * user's transaction from waiting on the HTTP call.
+ */
+(function executeRule(current, previous /* null on insert */) {
+    var CHANGE_TABLE = '@@CHANGE_TABLE@@';
+    var CHANGE_TYPE = '@@CHANGE_TYPE@@';
+    var SYSTEM_FIELDS = {sys_id: 1, sys_created_on: 1, sys_created_by: 1, sys_updated_on: 1,
+                         sys_updated_by: 1, sys_mod_count: 1};
+    var QUIET_FIELDS = {sys_updated_on: 1, sys_updated_by: 1, sys_mod_count: 1};
+
+    function changeById(sysId) {
+        var change = new GlideRecord(CHANGE_TABLE);
+        return sysId && change.get(sysId) ? change : null;
+    }
+
+    function taskChange(taskSysId) {
+        var task = new GlideRecord('change_task');
+        return task.get(taskSysId) ? changeById(task.getValue('change_request')) : null;
+    }
+
+    function changeOf(record, table) {
+        if (table == CHANGE_TABLE) return record;
+        if (table == 'change_task') return changeById(record.getValue('change_request'));
+        if (table == 'sysapproval_approver') return changeById(record.getValue('sysapproval'));
+        if (table == 'sys_journal_field') {
+            var journalTable = record.getValue('name');
+            if (journalTable == CHANGE_TABLE) return changeById(record.getValue('element_id'));
+            if (journalTable == 'change_task') return taskChange(record.getValue('element_id'));
+        }
+        return null;
+    }
+
+    var table = current.getTableName();
+    var change = changeOf(current, table);
+    if (!change || change.getValue('type') != CHANGE_TYPE) return;
+
+    var url = gs.getProperty('x_ecm.connector_url', '');
+    var secret = gs.getProperty('x_ecm.connector_secret', '');
+    if (!url || !secret) {
+        gs.warn('ECM Connector: set x_ecm.connector_url and x_ecm.connector_secret (run ecm install)');
+        return;
+    }
+
+    var operation = current.operation() == 'insert' ? 'insert' : 'update';
+    var record = {}, before = {}, changed = [];
+    var elements = current.getElements();
+    var count = elements.size ? elements.size() : elements.length;
+    for (var i = 0; i < count; i++) {
+        var element = elements.get ? elements.get(i) : elements[i];
+        var name = String(element.getName());
+        var value = current.getValue(name) === null ? '' : String(current.getValue(name));
+        record[name] = value;
+        if (operation == 'insert') {
+            if (value !== '' && !SYSTEM_FIELDS[name]) changed.push(name);
+        } else if (previous && !QUIET_FIELDS[name]) {
+            var old = previous.getValue(name) === null ? '' : String(previous.getValue(name));
+            if (old !== value) {
+                changed.push(name);
+                before[name] = old;
+            }
+        }
+    }
+    if (operation == 'update' && changed.length === 0) return;
+
+    var eventId = String(gs.generateGUID());
+    var body = JSON.stringify({
+        event_id: eventId,
+        table: String(table),
+        operation: operation,
+        sys_id: String(current.getUniqueValue()),
+        change_sys_id: String(change.getUniqueValue()),
+        change_number: String(change.getValue('number') || ''),
+        actor: String(gs.getUserName()),
+        sent_at: String(new GlideDateTime().getValue()),
+        changed: changed,
+        previous: before,
+        record: record
+    });
+    var key = GlideStringUtil.base64Encode(secret);
+    var signature = new GlideCertificateEncryption().generateMac(key, 'HmacSHA256', body);
+
+    var request = new sn_ws.RESTMessageV2();
+    request.setEndpoint(url);
+    request.setHttpMethod('post');
+    request.setHttpTimeout(10000);
+    request.setRequestHeader('Content-Type', 'application/json');
+    request.setRequestHeader('X-ECM-Event-Id', eventId);
+    request.setRequestHeader('X-ECM-Signature', signature);
+    request.setRequestBody(body);
+    request.executeAsync();
+})(current, previous);
