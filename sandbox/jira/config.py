@@ -1,0 +1,199 @@
+"""Admin configuration: statuses, workflows (`workflows/create`), workflow schemes and their projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.jira.errors import JiraApiError, bad_request, not_found
+from sandbox.jira.seed import Status
+from sandbox.jira.state import JiraState, Scheme
+from sandbox.jira.workflows import Transition, Workflow
+
+
+def create_statuses(state: JiraState, body: dict[str, Any]) -> list[Status]:
+    created = []
+    for item in body.get("statuses") or []:
+        if state.status_by_any(item["name"]) is not None:
+            raise bad_request(f"Status with name '{item['name']}' already exists.")
+        status = Status(state.next_id(), item["name"], item["statusCategory"], item.get("description", ""))
+        state.statuses[status.id] = status
+        created.append(status)
+    return created
+
+
+def validation_errors(state: JiraState, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ERROR-level problems `workflows/create` would refuse."""
+    errors = []
+    references = {s.get("statusReference") for s in payload.get("statuses") or []}
+    for workflow in payload.get("workflows") or []:
+        if workflow.get("name") in state.workflows:
+            errors.append(
+                _error("WORKFLOW", "NON_UNIQUE_NAME", f"A workflow named '{workflow['name']}' exists.")
+            )
+        layout = {s.get("statusReference") for s in workflow.get("statuses") or []}
+        for ref in layout - references:
+            errors.append(_error("STATUS", "MISSING_STATUS", f"Status reference '{ref}' is not defined."))
+        for transition in workflow.get("transitions") or []:
+            targets = [transition.get("toStatusReference")]
+            targets += [link.get("fromStatusReference") for link in transition.get("links") or []]
+            for ref in targets:
+                if ref not in layout:
+                    errors.append(
+                        _error(
+                            "TRANSITION",
+                            "INVALID_STATUS_REFERENCE",
+                            f"Transition '{transition.get('name')}' uses unknown status '{ref}'.",
+                        )
+                    )
+        if not any(t.get("type") == "INITIAL" for t in workflow.get("transitions") or []):
+            errors.append(
+                _error("WORKFLOW", "MISSING_INITIAL_TRANSITION", "The workflow has no initial transition.")
+            )
+    return errors
+
+
+def _error(kind: str, code: str, message: str) -> dict[str, Any]:
+    return {"type": kind, "code": code, "level": "ERROR", "message": message}
+
+
+def create_workflows(state: JiraState, payload: dict[str, Any]) -> tuple[list[Workflow], dict[str, Status]]:
+    errors = validation_errors(state, payload)
+    if errors:
+        raise bad_request(*[e["message"] for e in errors[:1]])
+    by_reference: dict[str, Status] = {}
+    for item in payload.get("statuses") or []:
+        existing = state.statuses.get(str(item.get("id", ""))) or state.status_by_any(item["name"])
+        if existing is None:
+            existing = Status(
+                state.next_id(), item["name"], item["statusCategory"], item.get("description", "")
+            )
+            state.statuses[existing.id] = existing
+        by_reference[item["statusReference"]] = existing
+    created = []
+    for spec in payload.get("workflows") or []:
+        transitions = []
+        for index, t in enumerate(spec.get("transitions") or []):
+            froms = tuple(
+                by_reference[link["fromStatusReference"]].id
+                for link in t.get("links") or []
+                if link.get("fromStatusReference")
+            )
+            transitions.append(
+                Transition(
+                    str(t.get("id") or (1 if t.get("type") == "INITIAL" else 11 + 10 * index)),
+                    t.get("name", ""),
+                    by_reference[t["toStatusReference"]].id,
+                    froms,
+                    t.get("type", "DIRECTED"),
+                    t.get("conditions"),
+                    t.get("validators") or [],
+                    t.get("description", ""),
+                )
+            )
+        statuses = [by_reference[s["statusReference"]].id for s in spec.get("statuses") or []]
+        workflow = Workflow(
+            state.next_id(),
+            spec["name"],
+            spec.get("description", ""),
+            statuses,
+            transitions,
+            state.now_text(),
+        )
+        state.workflows[workflow.name] = workflow
+        created.append(workflow)
+    return created, by_reference
+
+
+def workflow_json(state: JiraState, workflow: Workflow) -> dict[str, Any]:
+    def transition_json(t: Transition) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": t.id,
+            "name": t.name,
+            "description": t.description,
+            "type": t.type,
+            "toStatusReference": t.to_status,
+            "validators": t.validators,
+            "actions": [],
+            "triggers": [],
+            "properties": {},
+            "links": [{"fromStatusReference": s, "fromPort": 0, "toPort": 0} for s in t.from_statuses],
+        }
+        if t.conditions:
+            body["conditions"] = t.conditions
+        return body
+
+    return {
+        "id": workflow.id,
+        "name": workflow.name,
+        "description": workflow.description,
+        "scope": {"type": "GLOBAL"},
+        "isEditable": workflow.name != "jira",
+        "created": workflow.created,
+        "updated": workflow.created,
+        "version": {"id": workflow.id, "versionNumber": workflow.version},
+        "statuses": [
+            {"statusReference": s, "properties": {}, "deprecated": False} for s in workflow.statuses
+        ],
+        "transitions": [transition_json(t) for t in workflow.transitions],
+    }
+
+
+def workflow_status_json(status: Status, reference: str | None = None) -> dict[str, Any]:
+    return {
+        "id": status.id,
+        "name": status.name,
+        "statusCategory": status.category,
+        "statusReference": reference or status.id,
+        "description": status.description,
+        "scope": {"type": "GLOBAL"},
+    }
+
+
+def create_scheme(state: JiraState, body: dict[str, Any]) -> Scheme:
+    name = body.get("name")
+    if not name:
+        raise bad_request(name="The workflow scheme name must not be empty.")
+    mappings = dict(body.get("issueTypeMappings") or {})
+    for workflow in [body.get("defaultWorkflow"), *mappings.values()]:
+        if workflow and workflow not in state.workflows:
+            raise bad_request(f"Workflow '{workflow}' does not exist.")
+    scheme = Scheme(
+        int(state.next_id()),
+        name,
+        body.get("description", ""),
+        body.get("defaultWorkflow") or "jira",
+        mappings,
+    )
+    state.schemes[scheme.id] = scheme
+    return scheme
+
+
+def scheme_json(scheme: Scheme, base: str) -> dict[str, Any]:
+    return {
+        "id": scheme.id,
+        "name": scheme.name,
+        "description": scheme.description,
+        "defaultWorkflow": scheme.default_workflow,
+        "issueTypeMappings": scheme.mappings,
+        "self": f"{base}/rest/api/3/workflowscheme/{scheme.id}",
+        "draft": False,
+    }
+
+
+def assign_scheme(state: JiraState, project_id: str, scheme_id: str) -> None:
+    """Associate a scheme with a project and migrate its issues to a status their new workflow has."""
+    if state.project(project_id) is None:
+        raise not_found(f"No project could be found with id '{project_id}'.")
+    if not str(scheme_id).isdigit() or int(scheme_id) not in state.schemes:
+        raise JiraApiError(404, [f"The workflow scheme with id '{scheme_id}' was not found."])
+    state.project_scheme[project_id] = int(scheme_id)
+    for issue in state.issues.values():
+        if issue.project_id != project_id:
+            continue
+        workflow = state.workflow_for(project_id, issue.fields["issuetype"])
+        current = issue.fields["status"]
+        if current in workflow.statuses:
+            continue
+        category = state.statuses[current].category
+        same_category = [s for s in workflow.statuses if state.statuses[s].category == category]
+        issue.fields["status"] = same_category[0] if same_category else workflow.initial_status

@@ -1,0 +1,292 @@
+"""Issue operations: create, edit (fields + update), transition, comment, link — with changelog and events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.jira.adf import to_text
+from sandbox.jira.errors import ISSUE_NOT_FOUND, JiraApiError, bad_request, not_found
+from sandbox.jira.fields import is_user_field
+from sandbox.jira.render import PRIORITIES
+from sandbox.jira.seed import User
+from sandbox.jira.state import Comment, Issue, JiraState, Link
+from sandbox.jira.workflows import RuleContext, conditions_pass, validator_errors
+
+SETTABLE = {
+    "summary",
+    "description",
+    "issuetype",
+    "project",
+    "reporter",
+    "assignee",
+    "labels",
+    "duedate",
+    "priority",
+    "environment",
+}
+LIST_FIELDS = {"labels"}
+
+
+def get_issue(state: JiraState, id_or_key: str) -> Issue:
+    issue = state.issue(id_or_key)
+    if issue is None:
+        raise not_found(ISSUE_NOT_FOUND)
+    return issue
+
+
+def _user_name(state: JiraState, field_id: str, ref: Any) -> str | None:
+    if ref is None or ref == {}:
+        return None
+    user = state.user_from_ref(ref)
+    if user is None:
+        raise bad_request(**{field_id: f"User '{ref}' does not exist."})
+    return user.name
+
+
+def _normalise(state: JiraState, field_id: str, value: Any) -> Any:
+    """The stored form of one field value from a request."""
+    if field_id in ("reporter", "assignee"):
+        return _user_name(state, field_id, value)
+    if field_id == "priority":
+        ident = value.get("id") or value.get("name") if isinstance(value, dict) else value
+        for pid, name in PRIORITIES.items():
+            if ident in (pid, name):
+                return pid
+        raise bad_request(priority="Specify the Priority (id or name) in the string format")
+    if field_id == "issuetype":
+        issue_type = state.issue_type(value)
+        if issue_type is None:
+            raise bad_request(issuetype="Specify a valid issue type")
+        return issue_type["id"]
+    if field_id == "labels":
+        if not isinstance(value, list) or any(" " in str(v) for v in value):
+            raise bad_request(labels="The label must not contain spaces.")
+        return [str(v) for v in value]
+    cf = state.custom_fields.get(field_id)
+    if cf is not None and is_user_field(cf) and value is not None:
+        if isinstance(value, list):
+            return [_user_name(state, field_id, v) for v in value]
+        return _user_name(state, field_id, value)
+    if field_id in SETTABLE or cf is not None:
+        return value
+    raise bad_request(
+        **{field_id: f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."}
+    )
+
+
+def _display(state: JiraState, field_id: str, stored: Any) -> tuple[Any, Any]:
+    """(id form, string form) of a stored value for changelog items."""
+    if stored is None or stored == []:
+        return None, None
+    if field_id in ("reporter", "assignee") or (
+        field_id in state.custom_fields and is_user_field(state.custom_fields[field_id])
+    ):
+        names = stored if isinstance(stored, list) else [stored]
+        users = [state.users[n] for n in names]
+        ident = ",".join(u.account_id if state.flavor == "cloud" else u.name for u in users)
+        return ident, ", ".join(u.display_name for u in users)
+    if field_id == "status":
+        return stored, state.statuses[stored].name
+    if field_id == "priority":
+        return stored, PRIORITIES[stored]
+    if field_id == "issuetype":
+        return stored, state.issue_types[stored]["name"]
+    if field_id in LIST_FIELDS:
+        return None, " ".join(stored)
+    if isinstance(stored, dict) and "value" in stored:
+        return stored.get("id"), stored["value"]
+    return None, str(to_text(stored))
+
+
+def _item(state: JiraState, field_id: str, before: Any, after: Any) -> dict[str, Any]:
+    cf = state.custom_fields.get(field_id)
+    from_id, from_text = _display(state, field_id, before)
+    to_id, to_text_ = _display(state, field_id, after)
+    return {
+        "field": cf.name if cf else ("Link" if field_id == "issuelinks" else field_id),
+        "fieldtype": "custom" if cf else "jira",
+        "fieldId": field_id,
+        "from": from_id,
+        "fromString": from_text,
+        "to": to_id,
+        "toString": to_text_,
+    }
+
+
+def _apply(state: JiraState, issue: Issue, fields: dict[str, Any], update: dict[str, Any]) -> list[dict]:
+    """Apply `fields` (set) and `update` (set/add/remove) to the issue; return the changelog items."""
+    changes: dict[str, Any] = {fid: _normalise(state, fid, value) for fid, value in (fields or {}).items()}
+    for fid, operations in (update or {}).items():
+        if fid == "comment":
+            continue
+        current = list(changes.get(fid, issue.fields.get(fid)) or [])
+        for operation in operations:
+            for verb, value in operation.items():
+                if verb == "set":
+                    current = _normalise(state, fid, value)
+                elif verb == "add" and value not in current:
+                    current = [*current, value]
+                elif verb == "remove":
+                    current = [v for v in current if v != value]
+        changes[fid] = _normalise(state, fid, current) if fid in LIST_FIELDS else current
+    items = []
+    for fid, value in changes.items():
+        before = issue.fields.get(fid)
+        if before != value:
+            items.append(_item(state, fid, before, value))
+            issue.fields[fid] = value
+    return items
+
+
+def _record(state: JiraState, issue: Issue, actor: User, items: list[dict]) -> dict[str, Any] | None:
+    if not items:
+        return None
+    history = {"id": state.next_id(), "author": actor.name, "created": state.now(), "items": items}
+    issue.history.append(history)
+    issue.updated = history["created"]
+    return history
+
+
+def create_issue(state: JiraState, actor: User, body: dict[str, Any]) -> Issue:
+    fields = dict(body.get("fields") or {})
+    project_ref = fields.pop("project", None) or {}
+    project = state.project(project_ref.get("key") or project_ref.get("id"))
+    errors = {}
+    if project is None:
+        errors["project"] = "Specify a valid project ID or key"
+    if not fields.get("issuetype"):
+        errors["issuetype"] = "Specify an issue type"
+    if not str(fields.get("summary") or "").strip():
+        errors["summary"] = "You must specify a summary of the issue."
+    if errors:
+        raise JiraApiError(400, [], errors)
+    assert project is not None
+    number = state.project_counters[project["id"]] = state.project_counters[project["id"]] + 1
+    now = state.now()
+    issue = Issue(
+        state.next_id(),
+        f"{project['key']}-{number}",
+        project["id"],
+        {"priority": "3", "labels": [], "reporter": actor.name, "creator": actor.name},
+        now,
+        now,
+    )
+    _apply(state, issue, fields, body.get("update") or {})
+    issue.fields["status"] = state.workflow_for(project["id"], issue.fields["issuetype"]).initial_status
+    issue.watchers.add(issue.fields["reporter"])
+    state.issues[issue.id] = issue
+    state.issue_keys[issue.key] = issue.id
+    state.emit(
+        {
+            "event": "jira:issue_created",
+            "type_name": "issue_created",
+            "actor": actor.name,
+            "issue_id": issue.id,
+            "changelog": None,
+        }
+    )
+    return issue
+
+
+def edit_issue(state: JiraState, actor: User, issue: Issue, body: dict[str, Any]) -> None:
+    items = _apply(state, issue, body.get("fields") or {}, body.get("update") or {})
+    history = _record(state, issue, actor, items)
+    if history:
+        state.emit(
+            {
+                "event": "jira:issue_updated",
+                "type_name": "issue_updated",
+                "actor": actor.name,
+                "issue_id": issue.id,
+                "changelog": history,
+            }
+        )
+    for operation in (body.get("update") or {}).get("comment", []):
+        if "add" in operation:
+            add_comment(state, actor, issue, operation["add"].get("body"))
+
+
+def rule_context(state: JiraState, actor: User, issue: Issue) -> RuleContext:
+    return RuleContext(
+        actor,
+        issue.fields.get("reporter"),
+        issue.fields.get("assignee"),
+        {g.group_id: g.name for g in state.groups.values()},
+    )
+
+
+def usable_transitions(state: JiraState, actor: User, issue: Issue) -> list:
+    workflow = state.workflow_for(issue.project_id, issue.fields["issuetype"])
+    ctx = rule_context(state, actor, issue)
+    return [t for t in workflow.available_from(issue.fields["status"]) if conditions_pass(t.conditions, ctx)]
+
+
+def transition_issue(state: JiraState, actor: User, issue: Issue, body: dict[str, Any]) -> None:
+    wanted = str((body.get("transition") or {}).get("id", ""))
+    transition = next((t for t in usable_transitions(state, actor, issue) if t.id == wanted), None)
+    if transition is None:
+        raise bad_request(f"Transition id '{wanted}' is not valid for this issue.")
+    before = dict(issue.fields)
+    items = _apply(state, issue, body.get("fields") or {}, body.get("update") or {})
+    errors = validator_errors(transition.validators, issue.fields, state.field_names())
+    if errors:
+        issue.fields.clear()
+        issue.fields.update(before)
+        raise JiraApiError(400, [], errors)
+    if transition.to_status != issue.fields["status"]:
+        items.insert(0, _item(state, "status", issue.fields["status"], transition.to_status))
+        issue.fields["status"] = transition.to_status
+    history = _record(state, issue, actor, items)
+    state.emit(
+        {
+            "event": "jira:issue_updated",
+            "type_name": "issue_generic",
+            "actor": actor.name,
+            "issue_id": issue.id,
+            "changelog": history,
+        }
+    )
+    for operation in (body.get("update") or {}).get("comment", []):
+        if "add" in operation:
+            add_comment(state, actor, issue, operation["add"].get("body"))
+
+
+def add_comment(state: JiraState, actor: User, issue: Issue, body: Any) -> Comment:
+    if not str(to_text(body) or "").strip():
+        raise bad_request(comment="Comment body can not be empty!")
+    comment = Comment(state.next_id(), actor.name, body, state.now())
+    issue.comments.append(comment)
+    issue.updated = comment.created
+    event = {"actor": actor.name, "issue_id": issue.id, "changelog": None, "comment": comment}
+    state.emit({**event, "event": "jira:issue_updated", "type_name": "issue_commented"})
+    state.emit({**event, "event": "comment_created"})
+    return comment
+
+
+def link_issues(state: JiraState, actor: User, body: dict[str, Any]) -> Link:
+    ref = body.get("type") or {}
+    link_type = next(
+        (
+            t
+            for t in state.link_types.values()
+            if ref.get("id") == t["id"] or str(ref.get("name", "")).lower() == t["name"].lower()
+        ),
+        None,
+    )
+    if link_type is None:
+        raise JiraApiError(404, [f"No issue link type with name '{ref.get('name', ref.get('id'))}' found."])
+    ends = []
+    for side in ("inwardIssue", "outwardIssue"):
+        end = body.get(side) or {}
+        issue = state.issue(str(end.get("key") or end.get("id") or ""))
+        if issue is None:
+            raise not_found(f"Cannot find issue {end.get('key') or end.get('id')}.")
+        ends.append(issue)
+    link = Link(state.next_id(), link_type["id"], ends[0].id, ends[1].id)
+    state.links[link.id] = link
+    for issue in ends:
+        issue.updated = state.now()
+    state.emit({"event": "issuelink_created", "actor": actor.name, "issue_id": ends[0].id, "link": link})
+    if body.get("comment"):
+        add_comment(state, actor, ends[0], body["comment"].get("body"))
+    return link

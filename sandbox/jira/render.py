@@ -1,0 +1,248 @@
+"""JSON shapes of users, statuses, issues and comments, as Jira Cloud (v2/v3) or Data Center sends them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.jira.adf import jira_time, to_adf, to_text
+from sandbox.jira.fields import is_rich_text, is_user_field
+from sandbox.jira.seed import SEED_PRIORITIES, Status, User
+from sandbox.jira.state import Comment, Issue, JiraState
+
+CATEGORIES = {
+    "TODO": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
+    "IN_PROGRESS": {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
+    "DONE": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
+}
+PRIORITIES = dict(SEED_PRIORITIES)
+# Keys every real issue carries in `fields` (webhook bodies and GET issue), empty in the sandbox.
+EMPTY_SYSTEM_FIELDS: dict[str, Any] = {
+    "aggregateprogress": {"progress": 0, "total": 0},
+    "aggregatetimeestimate": None,
+    "aggregatetimeoriginalestimate": None,
+    "aggregatetimespent": None,
+    "attachment": [],
+    "components": [],
+    "environment": None,
+    "fixVersions": [],
+    "lastViewed": None,
+    "progress": {"progress": 0, "total": 0},
+    "resolution": None,
+    "resolutiondate": None,
+    "security": None,
+    "subtasks": [],
+    "timeestimate": None,
+    "timeoriginalestimate": None,
+    "timespent": None,
+    "timetracking": {},
+    "versions": [],
+    "votes": {"votes": 0, "hasVoted": False},
+    "workratio": -1,
+    "worklog": {"worklogs": [], "total": 0},
+}
+
+
+def avatar_urls(base: str, name: str) -> dict[str, str]:
+    return {
+        size: f"{base}/secure/useravatar?size={size}&owner={name}"
+        for size in ("48x48", "24x24", "16x16", "32x32")
+    }
+
+
+def user_json(state: JiraState, user: User | None, base: str) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    common = {
+        "emailAddress": user.email,
+        "avatarUrls": avatar_urls(base, user.name),
+        "displayName": user.display_name,
+        "active": True,
+        "timeZone": "Etc/UTC",
+    }
+    if state.flavor == "cloud":
+        return {
+            "self": f"{base}/rest/api/2/user?accountId={user.account_id}",
+            "accountId": user.account_id,
+            "accountType": "atlassian",
+            **common,
+        }
+    return {
+        "self": f"{base}/rest/api/2/user?username={user.name}",
+        "name": user.name,
+        "key": user.key,
+        **common,
+    }
+
+
+def status_json(status: Status, base: str) -> dict[str, Any]:
+    category = CATEGORIES[status.category]
+    return {
+        "self": f"{base}/rest/api/2/status/{status.id}",
+        "description": status.description,
+        "iconUrl": f"{base}/images/icons/statuses/generic.png",
+        "name": status.name,
+        "id": status.id,
+        "statusCategory": {"self": f"{base}/rest/api/2/statuscategory/{category['id']}", **category},
+    }
+
+
+def issue_type_json(issue_type: dict[str, Any], base: str) -> dict[str, Any]:
+    return {
+        "self": f"{base}/rest/api/2/issuetype/{issue_type['id']}",
+        "iconUrl": f"{base}/images/icons/issuetypes/task.svg",
+        "avatarId": 10318,
+        **issue_type,
+    }
+
+
+def project_json(project: dict[str, str], base: str) -> dict[str, Any]:
+    return {
+        "self": f"{base}/rest/api/2/project/{project['id']}",
+        **project,
+        "projectTypeKey": "software",
+        "simplified": False,
+        "avatarUrls": avatar_urls(base, project["key"]),
+    }
+
+
+def comment_json(state: JiraState, comment: Comment, base: str, issue: Issue, version: str) -> dict[str, Any]:
+    author = user_json(state, state.users.get(comment.author), base)
+    body = to_adf(comment.body) if version == "3" else to_text(comment.body)
+    return {
+        "self": f"{base}/rest/api/{version}/issue/{issue.id}/comment/{comment.id}",
+        "id": comment.id,
+        "author": author,
+        "body": body,
+        "updateAuthor": author,
+        "created": jira_time(comment.created),
+        "updated": jira_time(comment.created),
+        "jsdPublic": True,
+    }
+
+
+def _link_json(state: JiraState, issue: Issue, base: str) -> list[dict[str, Any]]:
+    result = []
+    for link in state.links.values():
+        if issue.id not in (link.inward, link.outward):
+            continue
+        link_type = state.link_types[link.type_id]
+        other_id, side = (
+            (link.outward, "outwardIssue") if link.inward == issue.id else (link.inward, "inwardIssue")
+        )
+        other = state.issues[other_id]
+        result.append(
+            {
+                "id": link.id,
+                "self": f"{base}/rest/api/2/issueLink/{link.id}",
+                "type": {**link_type, "self": f"{base}/rest/api/2/issueLinkType/{link.type_id}"},
+                side: {
+                    "id": other.id,
+                    "key": other.key,
+                    "self": f"{base}/rest/api/2/issue/{other.id}",
+                    "fields": {
+                        "summary": other.fields.get("summary"),
+                        "status": status_json(state.statuses[other.fields["status"]], base),
+                    },
+                },
+            }
+        )
+    return result
+
+
+def _custom_value(state: JiraState, field_id: str, value: Any, base: str, version: str) -> Any:
+    cf = state.custom_fields[field_id]
+    if is_user_field(cf):
+        if isinstance(value, list):
+            return [user_json(state, state.user_by_any(v), base) for v in value]
+        return user_json(state, state.user_by_any(value), base)
+    if is_rich_text(cf):
+        return to_adf(value) if version == "3" else to_text(value)
+    return value
+
+
+def issue_fields(state: JiraState, issue: Issue, base: str, version: str) -> dict[str, Any]:
+    values = issue.fields
+    user = state.users.get
+    fields: dict[str, Any] = {
+        **EMPTY_SYSTEM_FIELDS,
+        "summary": values.get("summary"),
+        "description": to_adf(values.get("description"))
+        if version == "3"
+        else to_text(values.get("description")),
+        "issuetype": issue_type_json(state.issue_types[values["issuetype"]], base),
+        "project": project_json(state.projects[issue.project_id], base),
+        "reporter": user_json(state, user(values.get("reporter") or ""), base),
+        "creator": user_json(state, user(values.get("creator") or ""), base),
+        "assignee": user_json(state, user(values.get("assignee") or ""), base),
+        "status": status_json(state.statuses[values["status"]], base),
+        "labels": list(values.get("labels") or []),
+        "duedate": values.get("duedate"),
+        "created": jira_time(issue.created),
+        "updated": jira_time(issue.updated),
+        "priority": {
+            "self": f"{base}/rest/api/2/priority/{values['priority']}",
+            "id": values["priority"],
+            "name": PRIORITIES[values["priority"]],
+            "iconUrl": f"{base}/images/icons/priorities/medium.svg",
+        },
+        "issuelinks": _link_json(state, issue, base),
+        "watches": {
+            "self": f"{base}/rest/api/2/issue/{issue.key}/watchers",
+            "watchCount": len(issue.watchers),
+            "isWatching": False,
+        },
+        "comment": {
+            "comments": [comment_json(state, c, base, issue, version) for c in issue.comments],
+            "maxResults": len(issue.comments),
+            "total": len(issue.comments),
+            "startAt": 0,
+        },
+    }
+    for field_id in state.custom_fields:
+        fields[field_id] = _custom_value(state, field_id, values.get(field_id), base, version)
+    return fields
+
+
+def issue_json(
+    state: JiraState,
+    issue: Issue,
+    base: str,
+    version: str,
+    *,
+    wanted: list[str] | None = None,
+    expand: str = "",
+) -> dict[str, Any]:
+    fields = issue_fields(state, issue, base, version)
+    if wanted and not {"*all", "*navigable"} & set(wanted):
+        fields = {k: v for k, v in fields.items() if k in wanted}
+    body: dict[str, Any] = {
+        "expand": "renderedFields,names,schema,operations,editmeta,changelog",
+        "id": issue.id,
+        "self": f"{base}/rest/api/{version}/issue/{issue.id}",
+        "key": issue.key,
+        "fields": fields,
+    }
+    if "changelog" in expand.split(","):
+        histories = [history_json(state, h, base) for h in issue.history]
+        body["changelog"] = {
+            "startAt": 0,
+            "maxResults": len(histories),
+            "total": len(histories),
+            "histories": histories,
+        }
+    return body
+
+
+def history_json(state: JiraState, history: dict[str, Any], base: str) -> dict[str, Any]:
+    return {
+        "id": history["id"],
+        "author": user_json(state, state.users.get(history["author"]), base),
+        "created": jira_time(history["created"]),
+        "items": changelog_items(state, history["items"]),
+    }
+
+
+def changelog_items(state: JiraState, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if state.flavor == "cloud":
+        return [dict(item) for item in items]
+    return [{k: v for k, v in item.items() if k != "fieldId"} for item in items]

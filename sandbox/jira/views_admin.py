@@ -1,0 +1,101 @@
+"""Admin webhooks (`/rest/webhooks/1.0/webhook`) and the sandbox's own `/_sandbox/*` surface."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from sandbox.jira import webhooks
+from sandbox.jira.errors import bad_request, not_found
+from sandbox.jira.faults import Faults
+from sandbox.jira.http import base, body, ctx, no_content, ok, require_admin, state
+from sandbox.jira.state import Webhook
+
+admin = Blueprint("admin", __name__)
+HOOKS = "/rest/webhooks/1.0/webhook"
+
+
+def _hook(hook_id: int) -> Webhook:
+    hook = state().webhooks.get(hook_id)
+    if hook is None:
+        raise not_found(f"Webhook with id {hook_id} does not exist.")
+    return hook
+
+
+@admin.get(HOOKS)
+def list_hooks() -> Response:
+    require_admin()
+    st = state()
+    with st.lock:
+        return ok([webhooks.webhook_json(st, h, base()) for h in st.webhooks.values()])
+
+
+@admin.post(HOOKS)
+def register_hook() -> Response:
+    user, st = require_admin(), state()
+    with st.lock:
+        return ok(webhooks.webhook_json(st, webhooks.register(st, user.name, body()), base()), 201)
+
+
+@admin.get(f"{HOOKS}/<int:hook_id>")
+def get_hook(hook_id: int) -> Response:
+    require_admin()
+    return ok(webhooks.webhook_json(state(), _hook(hook_id), base()))
+
+
+@admin.put(f"{HOOKS}/<int:hook_id>")
+def update_hook(hook_id: int) -> Response:
+    user, st = require_admin(), state()
+    with st.lock:
+        existing = _hook(hook_id)
+        merged = {
+            "name": existing.name,
+            "url": existing.url,
+            "events": existing.events,
+            "filters": existing.filters,
+            "excludeBody": existing.exclude_body,
+            "enabled": existing.enabled,
+            **body(),
+        }
+        return ok(webhooks.webhook_json(st, webhooks.register(st, user.name, merged, existing), base()))
+
+
+@admin.delete(f"{HOOKS}/<int:hook_id>")
+def delete_hook(hook_id: int) -> Response:
+    require_admin()
+    st = state()
+    with st.lock:
+        _hook(hook_id)
+        del st.webhooks[hook_id]
+    return no_content()
+
+
+@admin.get("/_sandbox/state")
+def sandbox_state() -> Response:
+    st = state()
+    with st.lock:
+        return ok(
+            {
+                "flavor": st.flavor,
+                "issues": len(st.issues),
+                "mails": st.mails,
+                "deliveries": st.deliveries,
+                "requestCounts": dict(st.request_counts),
+                "webhooks": [webhooks.webhook_json(st, h, base()) for h in st.webhooks.values()],
+                "faults": ctx().faults.describe(),
+            }
+        )
+
+
+@admin.post("/_sandbox/faults")
+def set_faults() -> Response:
+    data = body()
+    try:
+        ctx().faults.replace(Faults.from_dict(data))
+    except (TypeError, ValueError) as e:
+        raise bad_request(f"Invalid faults: {e}") from e
+    return ok(ctx().faults.describe())
+
+
+@admin.post("/_sandbox/deliver")
+def deliver() -> Response:
+    return ok({"idle": ctx().dispatcher.wait_idle()})

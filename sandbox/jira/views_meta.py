@@ -1,0 +1,302 @@
+"""Server, users, groups, fields (with contexts and options), issue types, link types, projects."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from sandbox.jira.errors import JiraApiError, bad_request, not_found
+from sandbox.jira.fields import STANDARD_FIELDS, custom_field_json
+from sandbox.jira.http import V, actor, base, body, ok, require_admin, state
+from sandbox.jira.render import issue_type_json, project_json, user_json
+from sandbox.jira.state import CustomField
+
+meta = Blueprint("meta", __name__)
+VERSIONS = {
+    "cloud": ("1001.0.0-SNAPSHOT", [1001, 0, 0], "Cloud"),
+    "datacenter": ("9.12.0", [9, 12, 0], "Server"),
+}
+
+
+@meta.get(f"{V}/serverInfo")
+def server_info(version: str) -> Response:
+    st = state()
+    text, numbers, deployment = VERSIONS[st.flavor]
+    return ok(
+        {
+            "baseUrl": base(),
+            "displayUrl": base(),
+            "version": text,
+            "versionNumbers": numbers,
+            "deploymentType": deployment,
+            "buildNumber": 100000,
+            "buildDate": "2025-12-01T00:00:00.000+0000",
+            "serverTime": st.now_text(),
+            "scmInfo": "sandbox",
+            "serverTitle": "Jira sandbox",
+        }
+    )
+
+
+@meta.get(f"{V}/myself")
+def myself(version: str) -> Response:
+    return ok(user_json(state(), actor(), base()))
+
+
+@meta.get(f"{V}/user")
+def user(version: str) -> Response:
+    st = state()
+    ident = (
+        request.args.get("accountId")
+        if st.flavor == "cloud"
+        else (request.args.get("username") or request.args.get("key"))
+    )
+    with st.lock:
+        found = st.user_by_any(ident)
+    if found is None:
+        raise not_found("Specified user does not exist or you do not have required permissions")
+    return ok(user_json(st, found, base()))
+
+
+@meta.get(f"{V}/user/search")
+def user_search(version: str) -> Response:
+    st = state()
+    text = (request.args.get("query") or request.args.get("username") or "").lower()
+    hits = [
+        u
+        for u in st.users.values()
+        if text
+        and (text in u.name or text in u.display_name.lower() or text in u.email or text == u.account_id)
+    ]
+    return ok([user_json(st, u, base()) for u in hits])
+
+
+@meta.get(f"{V}/group/member")
+def group_member(version: str) -> Response:
+    st = state()
+    group = st.group_by_any(request.args.get("groupname") or request.args.get("groupId"))
+    if group is None:
+        raise not_found("Specified group does not exist.")
+    start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 50))
+    members = st.members(group.name)
+    page = members[start : start + size]
+    return ok(
+        {
+            "self": request.url,
+            "maxResults": size,
+            "startAt": start,
+            "total": len(members),
+            "isLast": start + size >= len(members),
+            "values": [user_json(st, u, base()) for u in page],
+        }
+    )
+
+
+@meta.get(f"{V}/groups/picker")
+def groups_picker(version: str) -> Response:
+    text = (request.args.get("query") or "").lower()
+    groups = [g for g in state().groups.values() if text in g.name]
+    return ok(
+        {
+            "header": f"Showing {len(groups)} of {len(groups)} matching groups",
+            "total": len(groups),
+            "groups": [{"name": g.name, "html": g.name, "groupId": g.group_id} for g in groups],
+        }
+    )
+
+
+@meta.get(f"{V}/field")
+def fields(version: str) -> Response:
+    st = state()
+    with st.lock:
+        return ok([*STANDARD_FIELDS, *(custom_field_json(cf) for cf in st.custom_fields.values())])
+
+
+@meta.post(f"{V}/field")
+def create_field(version: str) -> Response:
+    require_admin()
+    data, st = body(), state()
+    if not data.get("name") or not data.get("type"):
+        raise bad_request(
+            **{k: f"The custom field {k} is required." for k in ("name", "type") if not data.get(k)}
+        )
+    with st.lock:
+        cf = CustomField(
+            f"customfield_{10000 + len(st.custom_fields) + 20}",
+            data["name"],
+            data["type"],
+            data.get("searcherKey", ""),
+            data.get("description", ""),
+        )
+        context_id = st.next_id()
+        cf.contexts[context_id] = {
+            "id": context_id,
+            "name": f"Default Configuration Scheme for {cf.name}",
+            "description": "",
+            "isGlobalContext": True,
+            "isAnyIssueType": True,
+        }
+        cf.options[context_id] = []
+        st.custom_fields[cf.id] = cf
+        return ok(custom_field_json(cf), 201)
+
+
+def _custom_field(field_id: str) -> CustomField:
+    cf = state().custom_fields.get(field_id)
+    if cf is None:
+        raise not_found("The custom field was not found.")
+    return cf
+
+
+@meta.get(f"{V}/field/<field_id>/context")
+def contexts(version: str, field_id: str) -> Response:
+    values = list(_custom_field(field_id).contexts.values())
+    return ok(
+        {
+            "self": request.url,
+            "maxResults": 50,
+            "startAt": 0,
+            "total": len(values),
+            "isLast": True,
+            "values": values,
+        }
+    )
+
+
+@meta.post(f"{V}/field/<field_id>/context")
+def create_context(version: str, field_id: str) -> Response:
+    require_admin()
+    data, st = body(), state()
+    with st.lock:
+        cf = _custom_field(field_id)
+        context_id = st.next_id()
+        projects, types = data.get("projectIds") or [], data.get("issueTypeIds") or []
+        cf.contexts[context_id] = {
+            "id": context_id,
+            "name": data.get("name") or "",
+            "description": data.get("description", ""),
+            "isGlobalContext": not projects,
+            "isAnyIssueType": not types,
+        }
+        cf.options[context_id] = []
+        return ok(
+            {
+                "id": context_id,
+                "name": data.get("name") or "",
+                "description": data.get("description", ""),
+                "projectIds": projects,
+                "issueTypeIds": types,
+            },
+            201,
+        )
+
+
+def _options(field_id: str, context_id: str) -> list[dict]:
+    options = _custom_field(field_id).options.get(context_id)
+    if options is None:
+        raise not_found(f"The context was not found. Context id: {context_id}")
+    return options
+
+
+@meta.get(f"{V}/field/<field_id>/context/<context_id>/option")
+def options(version: str, field_id: str, context_id: str) -> Response:
+    values = _options(field_id, context_id)
+    return ok(
+        {
+            "self": request.url,
+            "maxResults": 100,
+            "startAt": 0,
+            "total": len(values),
+            "isLast": True,
+            "values": values,
+        }
+    )
+
+
+@meta.post(f"{V}/field/<field_id>/context/<context_id>/option")
+def create_options(version: str, field_id: str, context_id: str) -> Response:
+    require_admin()
+    data, st = body(), state()
+    with st.lock:
+        existing = _options(field_id, context_id)
+        created = []
+        for item in data.get("options") or []:
+            if any(o["value"] == item.get("value") for o in existing):
+                raise bad_request(f"The option '{item.get('value')}' already exists.")
+            option = {"id": st.next_id(), "value": item.get("value"), "disabled": bool(item.get("disabled"))}
+            existing.append(option)
+            created.append(option)
+        return ok({"options": created})
+
+
+@meta.get(f"{V}/issuetype")
+def issue_types(version: str) -> Response:
+    return ok([issue_type_json(t, base()) for t in state().issue_types.values()])
+
+
+@meta.post(f"{V}/issuetype")
+def create_issue_type(version: str) -> Response:
+    require_admin()
+    data, st = body(), state()
+    with st.lock:
+        if not data.get("name"):
+            raise bad_request(name="You must specify a name for this issue type.")
+        if st.issue_type(data["name"]) is not None:
+            raise JiraApiError(409, ["An issue type with this name already exists."])
+        issue_type = {
+            "id": st.next_id(),
+            "name": data["name"],
+            "description": data.get("description", ""),
+            "subtask": data.get("type") == "subtask",
+            "hierarchyLevel": data.get("hierarchyLevel", 0),
+        }
+        st.issue_types[issue_type["id"]] = issue_type
+        return ok(issue_type_json(issue_type, base()), 201)
+
+
+@meta.get(f"{V}/issueLinkType")
+def link_types(version: str) -> Response:
+    items = [
+        {**t, "self": f"{base()}/rest/api/{version}/issueLinkType/{t['id']}"}
+        for t in state().link_types.values()
+    ]
+    return ok({"issueLinkTypes": items})
+
+
+@meta.post(f"{V}/issueLinkType")
+def create_link_type(version: str) -> Response:
+    require_admin()
+    data, st = body(), state()
+    missing = {
+        k: f"The issue link type {k} is required." for k in ("name", "inward", "outward") if not data.get(k)
+    }
+    if missing:
+        raise bad_request(**missing)
+    with st.lock:
+        link_type = {
+            "id": st.next_id(),
+            "name": data["name"],
+            "inward": data["inward"],
+            "outward": data["outward"],
+        }
+        st.link_types[link_type["id"]] = link_type
+        return ok({**link_type, "self": f"{base()}/rest/api/{version}/issueLinkType/{link_type['id']}"}, 201)
+
+
+@meta.get(f"{V}/project")
+def projects(version: str) -> Response:
+    return ok([project_json(p, base()) for p in state().projects.values()])
+
+
+@meta.get(f"{V}/project/<key>")
+def project(version: str, key: str) -> Response:
+    st = state()
+    found = st.project(key)
+    if found is None:
+        raise not_found(f"No project could be found with key '{key}'.")
+    return ok(
+        {
+            **project_json(found, base()),
+            "issueTypes": [issue_type_json(t, base()) for t in st.issue_types.values()],
+            "lead": user_json(st, st.users["admin"], base()),
+        }
+    )

@@ -1,0 +1,136 @@
+"""Workflows as Jira's `workflows/create` describes them, and the rules a transition must pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.jira.seed import AUTOMATION_GROUP, PERMISSION_GROUPS, SEED_ROLES, User
+
+DEFAULT_WORKFLOW = "jira"
+
+
+@dataclass
+class Transition:
+    id: str
+    name: str
+    to_status: str
+    from_statuses: tuple[str, ...]  # empty for GLOBAL transitions
+    type: str = "DIRECTED"
+    conditions: dict[str, Any] | None = None
+    validators: list[dict[str, Any]] = field(default_factory=list)
+    description: str = ""
+
+    def starts_from(self, status_id: str) -> bool:
+        if self.type == "INITIAL":
+            return False
+        return self.type == "GLOBAL" or status_id in self.from_statuses
+
+
+@dataclass
+class Workflow:
+    id: str
+    name: str
+    description: str
+    statuses: list[str]  # status ids, in the order given
+    transitions: list[Transition]
+    created: str
+    version: int = 1
+
+    @property
+    def initial_status(self) -> str:
+        for transition in self.transitions:
+            if transition.type == "INITIAL":
+                return transition.to_status
+        return self.statuses[0]
+
+    def available_from(self, status_id: str) -> list[Transition]:
+        return [t for t in self.transitions if t.starts_from(status_id)]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    actor: User
+    reporter: str | None
+    assignee: str | None
+    group_ids: dict[str, str]  # group id -> group name
+
+
+def default_workflow(created: str) -> Workflow:
+    """A fresh Jira's simplified workflow: every status reachable from any other."""
+    transitions = [
+        Transition("1", "Create", "10000", (), "INITIAL"),
+        Transition("11", "To Do", "10000", (), "GLOBAL"),
+        Transition("21", "In Progress", "3", (), "GLOBAL"),
+        Transition("31", "Done", "10001", (), "GLOBAL"),
+    ]
+    return Workflow(
+        "0", DEFAULT_WORKFLOW, "The default Jira workflow.", ["10000", "3", "10001"], transitions, created
+    )
+
+
+def _csv(value: Any) -> list[str]:
+    return [part.strip() for part in str(value or "").split(",") if part.strip()]
+
+
+def _restrict_issue_transition(params: dict[str, Any], ctx: RuleContext) -> bool:
+    actor = ctx.actor
+    for account in _csv(params.get("accountIds")):
+        special = {"allow-reporter": ctx.reporter, "allow-assignee": ctx.assignee}
+        if account in special and special[account] == actor.name:
+            return True
+        if account in (actor.account_id, actor.name, actor.key):
+            return True
+    groups = {ctx.group_ids.get(g, g) for g in _csv(params.get("groupIds"))}
+    groups |= {SEED_ROLES.get(r, "") for r in _csv(params.get("roleIds"))}
+    groups |= {PERMISSION_GROUPS.get(p, "") for p in _csv(params.get("permissionKeys"))}
+    return bool(groups & set(actor.groups))
+
+
+def _restrict_from_all_users(params: dict[str, Any], ctx: RuleContext) -> bool:
+    # "users" blocks every person but lets automation through the API; the sandbox tells the two apart by
+    # the automation group (the connector's account). "usersAndAPI" blocks everyone.
+    if params.get("restrictMode", "users") == "usersAndAPI":
+        return False
+    return AUTOMATION_GROUP in ctx.actor.groups
+
+
+CONDITION_RULES: dict[str, Callable[[dict[str, Any], RuleContext], bool]] = {
+    "system:restrict-issue-transition": _restrict_issue_transition,
+    "system:restrict-from-all-users": _restrict_from_all_users,
+}
+
+
+def conditions_pass(group: dict[str, Any] | None, ctx: RuleContext) -> bool:
+    """Evaluate a ConditionGroup (operation ALL/ANY over conditions and nested groups)."""
+    if not group:
+        return True
+    results = [
+        CONDITION_RULES.get(c.get("ruleKey", ""), lambda _p, _c: True)(c.get("parameters") or {}, ctx)
+        for c in group.get("conditions") or []
+    ]
+    results += [conditions_pass(g, ctx) for g in group.get("conditionGroups") or []]
+    if not results:
+        return True
+    return any(results) if group.get("operation") == "ANY" else all(results)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def validator_errors(
+    validators: list[dict[str, Any]], fields: dict[str, Any], names: dict[str, str]
+) -> dict[str, str]:
+    """Field -> message for each `system:validate-field-value` fieldRequired rule the issue fails."""
+    errors: dict[str, str] = {}
+    for rule in validators:
+        params = rule.get("parameters") or {}
+        if rule.get("ruleKey") != "system:validate-field-value" or params.get("ruleType") != "fieldRequired":
+            continue
+        for field_id in _csv(params.get("fieldsRequired")):
+            if _is_empty(fields.get(field_id)):
+                default = f"{names.get(field_id, field_id)} is required."
+                errors[field_id] = params.get("errorMessage") or default
+    return errors
