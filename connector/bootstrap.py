@@ -58,7 +58,10 @@ class Connector:
                 body=delivery.body.decode("utf-8", "replace"),
                 received_at=delivery.received_at,
             )
-            if row is None:
+            if row is None or not self._first_sight(uow, delivery, event):
+                if row is not None:
+                    uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
+                    uow.commit()
                 return "duplicate"
             commands = self._commands(delivery, event)
             if isinstance(commands, Ignored):
@@ -70,6 +73,22 @@ class Connector:
             uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
             uow.commit()
         return "handled"
+
+    @staticmethod
+    def _first_sight(uow: UnitOfWork, delivery: Delivery, event: Event | Ignored) -> bool:
+        """False when the event's subject (a comment, a changelog entry) was processed before."""
+        subject = getattr(event, "subject_id", None)
+        if not subject:
+            return True
+        seen = uow.deliveries.record(
+            "subject",
+            f"{event.tool}:{subject}",
+            event_type=delivery.event_type,
+            issue_key=delivery.issue_key,
+            body=None,
+            received_at=delivery.received_at,
+        )
+        return seen is not None
 
     def _commands(self, delivery: Delivery, event: Event | Ignored) -> list[Any] | Ignored:
         if isinstance(event, Ignored):

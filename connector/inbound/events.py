@@ -44,6 +44,9 @@ class IssueEvent:
     status: str | None = None  # status name / state value now
     fields: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False)
     parent_key: str | None = None  # Post-Mortem's change (Jira link) / change_task's change_request
+    # What happened, named stably across webhook and reconciliation ("comment:10042", "changelog:10234"):
+    # the same subject arriving twice, by whatever route, is processed once.
+    subject_id: str | None = None
 
 
 @dataclass(frozen=True)

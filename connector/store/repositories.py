@@ -18,7 +18,7 @@ from connector.procedure.model import Change
 from connector.store.facts import change_facts
 from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow
 
-DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "failed"})
+DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "duplicate", "failed"})
 PENDING = "pending"
 RowT = TypeVar("RowT", DeliveryRow, OutboxRow)
 
