@@ -19,9 +19,6 @@ def _not_yet(name: str, summary: str) -> click.Command:
 
 COMMANDS = [
     _not_yet("jobs", "Run the scheduler process (SLA, outbox, reconciliation, drift)"),
-    _not_yet("plan", "Show what `ecm install` would create or change"),
-    _not_yet("install", "Install a mapping into Jira or ServiceNow"),
-    _not_yet("doctor", "Check connectivity, permissions and installed rules"),
     _not_yet("demo", "Play an emergency change end to end against the sandbox"),
     _not_yet("evidence", "Export audit evidence"),
 ]

@@ -115,7 +115,10 @@ class AdminCalls:
                               json=body)["id"])
 
     def statuses(self) -> tuple[Named, ...]:
-        found = self._call("GET", f"/rest/api/{self.api}/status", "list statuses") or []
+        if self.flavor == "cloud":
+            found = self._paged("/rest/api/3/statuses/search", "list statuses", {"maxResults": 200})
+        else:
+            found = self._call("GET", "/rest/api/2/status", "list statuses") or []
         return tuple(Named(str(s["id"]), s["name"], s) for s in found)
 
     def create_statuses(self, statuses: list[tuple[str, str]]) -> tuple[Named, ...]:
@@ -129,9 +132,9 @@ class AdminCalls:
         """Cloud rules name groups by id; Data Center by name."""
         if self.flavor != "cloud":
             return name
-        found = self._call("GET", "/rest/api/3/group/bulk", f"find group {name}", params={"groupName": name})
-        values = (found or {}).get("values", [])
-        return str(values[0]["groupId"]) if values else None
+        found = self._call("GET", "/rest/api/3/groups/picker", f"find group {name}",
+                           params={"query": name, "maxResults": 50}) or {}
+        return next((str(g["groupId"]) for g in found.get("groups", []) if g.get("name") == name), None)
 
     # --- workflows and schemes (Cloud) -----------------------------------------------------------
 

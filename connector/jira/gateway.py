@@ -289,3 +289,12 @@ def _links(raw_links: list[dict]) -> Iterator[JiraLink]:
             other = link.get(f"{direction}Issue")
             if other:
                 yield JiraLink(name, direction, other["key"])
+
+
+def gateway_from_settings(settings: Any) -> JiraGateway:
+    """The gateway `ECM_JIRA_URL`, `ECM_JIRA_USER`, `ECM_JIRA_TOKEN` and `ECM_JIRA_FLAVOR` describe."""
+    if not settings.jira_url:
+        raise ConfigError("ECM_JIRA_URL: not set (the base URL of your Jira)")
+    token = settings.jira_token.get_secret_value() if settings.jira_token is not None else ""
+    return JiraGateway(settings.jira_url, flavor=str(settings.jira_flavor), user=settings.jira_user,
+                       token=token)

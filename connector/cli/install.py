@@ -1,0 +1,97 @@
+"""`ecm plan`, `ecm install`, `ecm doctor`: install a mapping into Jira or ServiceNow and check it.
+
+The mapping's target picks the installer: jira-* → `connector.jira`, servicenow → `connector.servicenow`
+(imported only when used). Connection settings come from the environment (`ECM_JIRA_URL`, ...). Any
+error ends with one clear line and exit 1 (2 for a bad mapping or setting).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+
+from connector.config import load_settings
+from connector.errors import ApiError, ConfigError, MappingError
+from connector.install_plan import Check, PlanItem
+from connector.mapping import Mapping, load_mapping
+
+PACKAGES = {"jira": "connector.jira", "servicenow": "connector.servicenow"}  # mapping.tool -> package
+MAPPING = click.option("--mapping", "mapping_file", required=True, type=click.Path(path_type=Path),
+                       help="The mapping file, e.g. mappings/jira-cloud.yaml.")
+
+
+def _module(tool: str, name: str) -> ModuleType:
+    return importlib.import_module(f"{PACKAGES[tool]}.{name}")
+
+
+def _run(mapping_file: Path, work: Callable[[ModuleType, Mapping, Any, Any], int], module_name: str) -> None:
+    try:
+        mapping = load_mapping(mapping_file)
+        settings = load_settings()
+        gateway = _module(mapping.tool, "gateway").gateway_from_settings(settings)
+        status = work(_module(mapping.tool, module_name), mapping, gateway, settings)
+    except (MappingError, ConfigError) as e:
+        click.echo(f"error: {e}", err=True)
+        raise SystemExit(2) from None
+    except ApiError as e:
+        click.echo(f"error: {e}", err=True)
+        raise SystemExit(1) from None
+    raise SystemExit(status)
+
+
+@click.command()
+@MAPPING
+def plan(mapping_file: Path) -> None:
+    """Show what `ecm install` would create or change, one line per item."""
+
+    def work(installer: ModuleType, mapping: Mapping, gateway: Any, settings: Any) -> int:
+        click.echo(installer.plan(mapping, gateway, settings=settings).render())
+        return 0
+
+    _run(mapping_file, work, "installer")
+
+
+@click.command()
+@MAPPING
+def install(mapping_file: Path) -> None:
+    """Install the mapping: create what is missing (idempotent, never deletes)."""
+
+    def progress(item: PlanItem) -> None:
+        click.echo(item.render())
+
+    def work(installer: ModuleType, mapping: Mapping, gateway: Any, settings: Any) -> int:
+        done = installer.install(mapping, gateway, progress=progress, settings=settings)
+        click.echo(f"installed: {done.count('create')} created, {done.count('update')} updated, "
+                   f"{done.count('unchanged')} unchanged, {done.count('manual')} manual")
+        for item in done.manual:
+            click.echo(f"manual step: {item.kind} {item.name}: {item.detail}")
+        return 0
+
+    _run(mapping_file, work, "installer")
+
+
+def _render(check: Check) -> str:
+    line = f"{'✔' if check.ok else '✘'} {check.name}" + (f": {check.detail}" if check.detail else "")
+    return line if check.ok or not check.fix else f"{line}\n    fix: {check.fix}"
+
+
+@click.command()
+@MAPPING
+def doctor(mapping_file: Path) -> None:
+    """Check connectivity, permissions, groups, the webhook and the installed rules; exit 1 if one fails."""
+
+    def work(module: ModuleType, mapping: Mapping, gateway: Any, settings: Any) -> int:
+        checks = module.doctor(mapping, gateway, settings=settings)
+        for check in checks:
+            click.echo(_render(check))
+        return 0 if all(c.ok for c in checks) else 1
+
+    _run(mapping_file, work, "doctor")
+
+
+COMMANDS = [plan, install, doctor]

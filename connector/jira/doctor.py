@@ -1,0 +1,96 @@
+"""`ecm doctor` for Jira: can the connector reach Jira, is its account allowed, is the install intact?
+
+Each check reads Jira and returns a `Check`; a failing check says how to fix it. A check that cannot
+reach Jira fails with the connector's error message instead of stopping the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connector.config import Settings
+from connector.errors import ApiError
+from connector.install_plan import Check
+from connector.jira.gateway import JiraGateway
+from connector.jira.installer import WEBHOOK_EVENTS, JiraInstaller
+from connector.jira.workflow import missing_rules, workflow_name
+from connector.mapping import Mapping
+
+PERMISSIONS = ("ADMINISTER", "BROWSE_PROJECTS", "TRANSITION_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS",
+               "CREATE_ISSUES", "LINK_ISSUES")
+INSTALL = "run `ecm install --mapping <file>`"
+
+
+def doctor(mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None = None) -> list[Check]:
+    checks = [_guard("connectivity and account", lambda: _account(gateway),
+                     "check ECM_JIRA_URL, ECM_JIRA_USER and ECM_JIRA_TOKEN")]
+    if not checks[0].ok:
+        return checks
+    checks.append(_guard("permissions", lambda: _permissions(mapping, gateway),
+                         "grant the connector's account Jira administration and the project permissions"))
+    for role, group in (("leads", mapping.groups.leads), ("security", mapping.groups.security),
+                        ("automation", mapping.groups.automation)):
+        checks.append(_guard(f"group {group}", lambda g=group: _group(gateway, g),
+                             f"create the group {group!r} in Jira and add its members ({role})"))
+    checks.append(_guard("webhook", lambda: _webhook(mapping, gateway, settings), INSTALL))
+    if gateway.flavor == "cloud":
+        checks.append(_guard("workflow", lambda: _workflow(mapping, gateway), INSTALL))
+    return checks
+
+
+def _guard(name: str, run: Callable[[], tuple[bool, str, str]], fix: str) -> Check:
+    try:
+        ok, detail, specific_fix = run()
+    except ApiError as e:
+        return Check(name, False, str(e), fix)
+    return Check(name, ok, detail, "" if ok else specific_fix or fix)
+
+
+def _account(gateway: JiraGateway) -> tuple[bool, str, str]:
+    me = gateway.myself()
+    return True, f"{gateway.url} as {me.display_name or me.id}", ""
+
+
+def _permissions(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
+    held = gateway.my_permissions(PERMISSIONS, mapping.jira.project)
+    missing = [key for key in PERMISSIONS if not held.get(key)]
+    if missing:
+        return False, "missing " + ", ".join(missing), ""
+    return True, ", ".join(PERMISSIONS), ""
+
+
+def _group(gateway: JiraGateway, group: str) -> tuple[bool, str, str]:
+    members = gateway.group_members(group)
+    if not members:
+        return False, "the group has no members", f"add the people of {group!r} to it in Jira"
+    return True, f"{len(members)} member(s)", ""
+
+
+def _webhook(mapping: Mapping, gateway: JiraGateway, settings: Settings | None) -> tuple[bool, str, str]:
+    wanted_url = JiraInstaller(mapping, gateway, settings=settings).webhook_url
+    spec = mapping.jira.webhook
+    found = next((w for w in gateway.webhooks() if w.name == spec.name), None)
+    if found is None:
+        return False, f"no webhook named {spec.name!r}", ""
+    problems = []
+    if not found.enabled:
+        problems.append("disabled")
+    if found.url != wanted_url:
+        problems.append(f"points at {found.url}, not {wanted_url}")
+    if missing := sorted(set(WEBHOOK_EVENTS) - set(found.events)):
+        problems.append("misses events " + ", ".join(missing))
+    if problems:
+        return False, "; ".join(problems), f"{INSTALL} to re-enable and repoint it"
+    return True, f"enabled, {wanted_url}", ""
+
+
+def _workflow(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
+    name = workflow_name(mapping)
+    installed = next(iter(gateway.workflows(name)), None)
+    if installed is None:
+        return False, f"no workflow named {name!r}", ""
+    if problems := missing_rules(mapping, installed):
+        fix = (f"restore the rules of {name!r} in Jira (Administration > Workflows), or rename it and "
+               "run `ecm install` to create it afresh")
+        return False, "; ".join(problems), fix
+    return True, f"{name}: approval groups, required fields and revert transitions in place", ""

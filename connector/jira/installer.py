@@ -1,0 +1,260 @@
+"""`ecm plan` / `ecm install` for Jira: compare what a mapping needs with what Jira has, then create it.
+
+Each step looks at Jira and yields `(PlanItem, apply)`; `plan` keeps the items, `install` runs the
+`apply` of every create/update in order (each one reads Jira afresh, so ids made by earlier steps are
+found) and reports progress. Nothing is ever deleted. On Data Center, REST creates fields, issue types,
+the link type and the webhook; statuses, the workflow and its scheme are "manual": `install` writes the
+workflow as Jira workflow XML (Administration → Workflows → Import → Import from XML) and the steps.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from connector.config import Settings
+from connector.errors import Rejected
+from connector.install_plan import Plan, PlanItem
+from connector.jira.gateway import JiraGateway
+from connector.jira.workflow import (
+    ALL_STAGES,
+    CATEGORY,
+    RuleIds,
+    missing_rules,
+    workflow_name,
+    workflow_payload,
+)
+from connector.mapping import FieldType, IssueKind, Mapping
+
+Apply = Callable[[], None]
+Step = Iterator[tuple[PlanItem, Apply | None]]
+CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
+FIELD_TYPES: dict[FieldType, tuple[str, str]] = {  # mapping type -> (custom field type, searcher)
+    FieldType.SELECT: (f"{CF}select", f"{CF}multiselectsearcher"),
+    FieldType.TEXT: (f"{CF}textfield", f"{CF}textsearcher"),
+    FieldType.TEXTAREA: (f"{CF}textarea", f"{CF}textsearcher"),
+    FieldType.URL: (f"{CF}url", f"{CF}exacttextsearcher"),
+    FieldType.USER: (f"{CF}userpicker", f"{CF}userpickergroupsearcher"),
+    FieldType.DATETIME: (f"{CF}datetime", f"{CF}datetimerange"),
+}
+WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "issuelink_created")
+DESCRIPTIONS = {"change": "An emergency change under ENG-PROC-004.",
+                "postmortem": "Post-mortem of an emergency change."}
+
+
+class JiraInstaller:
+    def __init__(self, mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None = None,
+                 out_dir: Path = Path(".")) -> None:
+        self.m, self.jira, self.gw = mapping, mapping.jira, gateway
+        self.cloud = gateway.flavor == "cloud"
+        environ = dict(os.environ)
+        if settings is not None and settings.public_url:
+            environ["ECM_PUBLIC_URL"] = settings.public_url
+        self.webhook_url = mapping.jira.webhook.resolved_url(environ)
+        secret = settings.jira_webhook_secret if settings is not None else None
+        self.webhook_secret = secret.get_secret_value() if secret is not None else None
+        self.out_dir = out_dir
+
+    def steps(self) -> Step:
+        yield from self.issue_types()
+        yield from self.statuses()
+        yield from self.fields()
+        yield from self.link_type()
+        yield from self.workflow()
+        yield from self.webhook()
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _issue_type_ids(self) -> dict[str, str]:
+        return {t.name: t.id for t in self.gw.issue_types()}
+
+    def _status_ids(self) -> dict[str, str]:
+        return {s.name.casefold(): s.id for s in self.gw.statuses()}
+
+    def _field_ids(self) -> dict[str, str]:
+        found = {f.name: f.id for f in self.gw.fields() if f.extra.get("custom", True)}
+        return {logical: found[f.name] for logical, f in self.jira.fields if f.name in found}
+
+    # --- steps -------------------------------------------------------------------------------------
+
+    def issue_types(self) -> Step:
+        existing = self._issue_type_ids()
+        for kind, name in self.jira.issue_types:
+            if name in existing:
+                yield PlanItem("issue type", name, "unchanged"), None
+            else:
+                yield PlanItem("issue type", name, "create"), (
+                    lambda n=name, k=kind: self.gw.create_issue_type(n, DESCRIPTIONS.get(k, "")))
+
+    def statuses(self) -> Step:
+        existing = self._status_ids()
+        for stage in ALL_STAGES:
+            name = self.jira.statuses.status_of(stage)
+            if name.casefold() in existing:
+                yield PlanItem("status", name, "unchanged"), None
+            elif self.cloud:
+                yield PlanItem("status", name, "create"), lambda n=name, s=stage: self.gw.create_statuses(
+                    [(n, CATEGORY[s])])
+            else:
+                detail = f"Administration > Issues > Statuses: add it ({CATEGORY[stage]})"
+                yield PlanItem("status", name, "manual", detail), None
+
+    def fields(self) -> Step:
+        ids = self._field_ids()
+        for logical, spec in self.jira.fields:
+            if logical in ids:
+                yield PlanItem("field", spec.name, "unchanged"), None
+            else:
+                type_key, searcher = FIELD_TYPES[spec.type]
+                yield PlanItem("field", spec.name, "create", spec.type.value), (
+                    lambda n=spec.name, t=type_key, s=searcher: self.gw.create_field(n, t, s))
+            yield from self.field_context(logical, spec, ids.get(logical))
+
+    def field_context(self, logical: str, spec, field_id: str | None) -> Step:
+        name = f"ECM {self.jira.project}"
+        label = f"{spec.name} in {self.jira.project}"
+        if not self.cloud:
+            if spec.options:
+                yield PlanItem("field options", label, "manual",
+                               "Custom fields > Configure > Edit options: " + ", ".join(spec.options)), None
+            return
+        contexts = self.gw.field_contexts(field_id) if field_id else ()
+        context = next((c for c in contexts if c.name == name), None)
+        if context is None:
+            yield PlanItem("field context", label, "create", ", ".join(spec.options)), (
+                lambda: self._create_context(logical, spec, name))
+            return
+        yield PlanItem("field context", label, "unchanged"), None
+        missing = [o for o in spec.options if o not in self.gw.context_options(field_id, context.id)]
+        if missing:
+            yield PlanItem("field options", label, "update", "add " + ", ".join(missing)), (
+                lambda: self.gw.add_context_options(field_id, context.id, missing))
+
+    def _create_context(self, logical: str, spec, name: str) -> None:
+        field_id = self._field_ids()[logical]
+        types = self.jira.issue_types
+        kind = types.change if spec.on is IssueKind.CHANGE else types.postmortem
+        project_id = self.gw.project(self.jira.project).id
+        type_id = self._issue_type_ids()[kind]
+        context_id = self.gw.create_field_context(field_id, name, [project_id], [type_id])
+        if spec.options:
+            self.gw.add_context_options(field_id, context_id, list(spec.options))
+
+    def link_type(self) -> Step:
+        spec = self.jira.link_type
+        found = next((t for t in self.gw.link_types() if t.name == spec.name), None)
+        if found is None:
+            yield PlanItem("link type", spec.name, "create", f"{spec.outward} / {spec.inward}"), (
+                lambda: self.gw.create_link_type(spec.name, spec.outward, spec.inward))
+        elif (found.outward, found.inward) != (spec.outward, spec.inward):
+            yield PlanItem("link type", spec.name, "manual",
+                           f"exists as {found.outward} / {found.inward}; rename it in Jira"), None
+        else:
+            yield PlanItem("link type", spec.name, "unchanged"), None
+
+    def workflow(self) -> Step:
+        name = workflow_name(self.m)
+        if not self.cloud:
+            key = self.jira.project
+            detail = f"import ecm-{key}-workflow.xml, see ecm-{key}-install-steps.txt"
+            yield PlanItem("workflow", name, "manual", detail), self._write_dc_files
+            detail = f"create it and switch {self.jira.project} to it (steps file)"
+            yield PlanItem("workflow scheme", f"{name} scheme", "manual", detail), None
+            return
+        installed = next(iter(self.gw.workflows(name)), None)
+        if installed is None:
+            yield PlanItem("workflow", name, "create"), self._create_workflow
+        elif problems := missing_rules(self.m, installed):
+            yield PlanItem("workflow", name, "manual", "; ".join(problems)), None
+        else:
+            yield PlanItem("workflow", name, "unchanged"), None
+        yield from self.scheme(name)
+
+    def rule_ids(self) -> RuleIds:
+        statuses = self._status_ids()
+        groups = self.m.groups
+        group_ids = {g: self.gw.group_id(g) for g in (groups.leads, groups.security, groups.automation)}
+        if missing := [g for g, gid in group_ids.items() if gid is None]:
+            raise Rejected(f"group {missing[0]} does not exist in Jira; create it first")
+        return RuleIds({s: statuses[self.jira.statuses.status_of(s).casefold()] for s in ALL_STAGES},
+                       self._field_ids(), (group_ids[groups.leads], group_ids[groups.security]),
+                       group_ids[groups.automation])
+
+    def _create_workflow(self) -> None:
+        payload = workflow_payload(self.m, self.rule_ids())
+        if errors := self.gw.validate_workflows(payload):
+            raise Rejected("Jira refused the workflow: " + "; ".join(errors))
+        self.gw.create_workflows(payload)
+
+    def scheme(self, workflow: str) -> Step:
+        scheme_name = f"{workflow} scheme"
+        scheme = next((s for s in self.gw.workflow_schemes() if s.name == scheme_name), None)
+        yield (PlanItem("workflow scheme", scheme_name, "unchanged" if scheme else "create"),
+               None if scheme else lambda: self._create_scheme(scheme_name, workflow))
+        project_id = self.gw.project(self.jira.project).id
+        current = self.gw.project_workflow_scheme(project_id)
+        if current is not None and current.name == scheme_name:
+            yield PlanItem("project workflow scheme", self.jira.project, "unchanged", scheme_name), None
+        else:
+            yield PlanItem("project workflow scheme", self.jira.project, "update", f"use {scheme_name}"), (
+                lambda: self._assign_scheme(scheme_name, project_id))
+
+    def _create_scheme(self, name: str, workflow: str) -> None:
+        current = self.gw.project_workflow_scheme(self.gw.project(self.jira.project).id)
+        default = (current.extra.get("defaultWorkflow") if current else None) or "jira"
+        mappings = dict(current.extra.get("issueTypeMappings") or {}) if current else {}
+        mappings[self._issue_type_ids()[self.jira.issue_types.change]] = workflow
+        description = "ENG-PROC-004, installed by the ECM Connector."
+        self.gw.create_workflow_scheme(name, description, default, mappings)
+
+    def _assign_scheme(self, name: str, project_id: str) -> None:
+        scheme = next(s for s in self.gw.workflow_schemes() if s.name == name)
+        try:
+            self.gw.assign_workflow_scheme(project_id, scheme.id, has_issues=False)
+        except Rejected:  # the project has issues: switch, moving Emergency Changes to Identified
+            type_id = self._issue_type_ids()[self.jira.issue_types.change]
+            identified = self._status_ids()[self.jira.statuses.identified.casefold()]
+            old = self.gw.project_statuses(self.jira.project).get(type_id, ())
+            self.gw.assign_workflow_scheme(project_id, scheme.id, has_issues=True,
+                                           status_mappings={type_id: {s: identified for s in old}})
+
+    def webhook(self) -> Step:
+        spec = self.jira.webhook
+        jql = f"project = {self.jira.project}"
+        found = next((w for w in self.gw.webhooks() if w.name == spec.name), None)
+        args = (spec.name, self.webhook_url, list(WEBHOOK_EVENTS), self.webhook_secret, jql)
+        if found is None:
+            yield PlanItem("webhook", spec.name, "create", self.webhook_url), (
+                lambda: self.gw.register_webhook(*args))
+            return
+        wanted = (self.webhook_url, set(WEBHOOK_EVENTS), jql, True)
+        if (found.url, set(found.events), found.jql, found.enabled) == wanted:
+            yield PlanItem("webhook", spec.name, "unchanged", self.webhook_url), None
+        else:
+            yield PlanItem("webhook", spec.name, "update", f"url {self.webhook_url}, {jql}, enabled"), (
+                lambda: self.gw.update_webhook(found.id, *args))
+
+    def _write_dc_files(self) -> None:
+        from connector.jira.workflow_xml import write_datacenter_files
+
+        write_datacenter_files(self.m, self.out_dir)
+
+
+def plan(mapping: Mapping, gateway: JiraGateway, **options) -> Plan:
+    """What `install` would do, without changing anything."""
+    steps = JiraInstaller(mapping, gateway, **options).steps()
+    return Plan(mapping.target.value, tuple(item for item, _ in steps))
+
+
+def install(mapping: Mapping, gateway: JiraGateway, *, progress: Callable[[PlanItem], None] = lambda _: None,
+            **options) -> Plan:
+    """Create what is missing, in order; `progress` hears each item once done. Manual items get their
+    files written (Data Center). Returns what was done."""
+    done: list[PlanItem] = []
+    for item, apply in JiraInstaller(mapping, gateway, **options).steps():
+        if apply is not None:
+            apply()
+        done.append(item)
+        progress(item)
+    return Plan(mapping.target.value, tuple(done))

@@ -1,0 +1,155 @@
+"""The Emergency Change workflow a mapping asks for, as `workflows/create` takes it (Jira Cloud).
+
+Every transition the procedure offers a person (`procedure.stages.TRANSITIONS`) is one DIRECTED
+transition per target status, reachable from each stage that offers it. The approval and rejection
+steps are restricted to the two approver groups (`system:restrict-issue-transition`); leaving
+Identified requires the category and the impact (`system:validate-field-value`). For every status
+there is a global transition `ECM revert to <Status>` that no person can use
+(`system:restrict-from-all-users`, mode `users`) and only the automation group may run over the API:
+the connector uses it to put back a transition that broke the procedure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connector.mapping import Mapping
+from connector.procedure.model import Stage
+from connector.procedure.stages import ORDER, SIDE_EXITS, TRANSITIONS
+
+RESTRICT_GROUPS = "system:restrict-issue-transition"
+RESTRICT_ALL_USERS = "system:restrict-from-all-users"
+VALIDATE_FIELD = "system:validate-field-value"
+REVERT_PREFIX = "ECM revert to "
+
+TRANSITION_NAMES: dict[Stage, str] = {  # the button a person clicks to enter a stage
+    Stage.AWAITING_APPROVAL: "Request Approval",
+    Stage.APPROVED: "Approve",
+    Stage.IN_REVIEW: "Start Review",
+    Stage.REVIEWED: "Complete Review",
+    Stage.DEPLOYED: "Deploy",
+    Stage.POSTMORTEM: "Start Post-Mortem",
+    Stage.CLOSED: "Close",
+    Stage.CANCELLED: "Cancel",
+    Stage.REJECTED: "Reject",
+}
+APPROVER_ONLY = frozenset({Stage.APPROVED, Stage.REJECTED})  # approval decisions: the two groups only
+REQUIRED_ON_ENTRY: dict[Stage, tuple[str, ...]] = {Stage.AWAITING_APPROVAL: ("category", "impact")}
+CATEGORY: dict[Stage, str] = {
+    **{stage: "IN_PROGRESS" for stage in ORDER},
+    Stage.IDENTIFIED: "TODO",
+    Stage.CLOSED: "DONE",
+    Stage.CANCELLED: "DONE",
+    Stage.REJECTED: "DONE",
+}
+ALL_STAGES: tuple[Stage, ...] = ORDER + SIDE_EXITS
+
+
+def revert_transition_name(status: str) -> str:
+    """Name of the connector-only transition back to `status` (the enforcement code looks it up)."""
+    return f"{REVERT_PREFIX}{status}"
+
+
+def workflow_name(mapping: Mapping) -> str:
+    return f"ECM {mapping.jira.project} {mapping.jira.issue_types.change}"
+
+
+@dataclass(frozen=True)
+class RuleIds:
+    """What the rules refer to: status ids by stage, custom field ids by logical name, group ids."""
+
+    status_ids: dict[Stage, str]
+    field_ids: dict[str, str]
+    approver_group_ids: tuple[str, ...]
+    automation_group_id: str
+
+
+def expected_transitions(mapping: Mapping) -> dict[str, Stage]:
+    """Transition name -> target stage, for every transition the installed workflow must have."""
+    names = {TRANSITION_NAMES[stage]: stage for stage in ALL_STAGES if stage in TRANSITION_NAMES}
+    names |= {revert_transition_name(mapping.jira.statuses.status_of(s)): s for s in ALL_STAGES}
+    return names
+
+
+def workflow_payload(mapping: Mapping, ids: RuleIds) -> dict:
+    """The `workflows/create` request body (statuses referenced by their existing ids)."""
+    jira = mapping.jira
+    statuses = [{"id": ids.status_ids[s], "statusReference": ids.status_ids[s],
+                 "name": jira.statuses.status_of(s), "statusCategory": CATEGORY[s], "description": ""}
+                for s in ALL_STAGES]
+    transitions = [_transition("1", "Create", ids.status_ids[Stage.IDENTIFIED], "INITIAL")]
+    for index, stage in enumerate(s for s in ALL_STAGES if s in TRANSITION_NAMES):
+        sources = [ids.status_ids[src] for src in ALL_STAGES if stage in TRANSITIONS[src]]
+        transition = _transition(str(11 + 10 * index), TRANSITION_NAMES[stage], ids.status_ids[stage],
+                                 "DIRECTED", sources)
+        if stage in APPROVER_ONLY:
+            approvers = ",".join(ids.approver_group_ids)
+            transition["conditions"] = _all([_rule(RESTRICT_GROUPS, groupIds=approvers)])
+        required = REQUIRED_ON_ENTRY.get(stage, ())
+        transition["validators"] = [_required(jira.fields, ids.field_ids, f) for f in required]
+        transitions.append(transition)
+    for index, stage in enumerate(ALL_STAGES):
+        revert = _transition(str(501 + 10 * index), revert_transition_name(jira.statuses.status_of(stage)),
+                             ids.status_ids[stage], "GLOBAL")
+        revert["description"] = "Used by the ECM Connector to undo a transition that broke ENG-PROC-004."
+        revert["conditions"] = _all([_rule(RESTRICT_ALL_USERS, restrictMode="users"),
+                                     _rule(RESTRICT_GROUPS, groupIds=ids.automation_group_id)])
+        transitions.append(revert)
+    layout = [{"statusReference": ids.status_ids[s], "properties": {}, "layout": {"x": 200.0 * i, "y": 0.0}}
+              for i, s in enumerate(ALL_STAGES)]
+    workflow = {"name": workflow_name(mapping), "statuses": layout, "transitions": transitions,
+                "description": "ENG-PROC-004 emergency change workflow, installed by the ECM Connector."}
+    return {"scope": {"type": "GLOBAL"}, "statuses": statuses, "workflows": [workflow]}
+
+
+def _transition(tid: str, name: str, to: str, kind: str, sources: list[str] | None = None) -> dict:
+    return {"id": tid, "name": name, "description": "", "type": kind, "toStatusReference": to,
+            "links": [{"fromStatusReference": s, "fromPort": 0, "toPort": 1} for s in sources or []],
+            "actions": [], "validators": [], "triggers": [], "properties": {}}
+
+
+def _rule(key: str, **parameters: str) -> dict:
+    return {"ruleKey": key, "parameters": parameters}
+
+
+def _all(conditions: list[dict]) -> dict:
+    return {"operation": "ALL", "conditions": conditions, "conditionGroups": []}
+
+
+def _required(fields, field_ids: dict[str, str], logical: str) -> dict:
+    name = getattr(fields, logical).name
+    return _rule(VALIDATE_FIELD, ruleType="fieldRequired", fieldsRequired=field_ids[logical],
+                 ignoreContext="true", errorMessage=f"{name} is required (ENG-PROC-004 step 1).")
+
+
+def missing_rules(mapping: Mapping, installed: dict) -> list[str]:
+    """What an installed workflow (from `workflows/search`) lacks compared with the mapping."""
+    by_name = {t.get("name"): t for t in installed.get("transitions") or []}
+    expected = expected_transitions(mapping)
+    problems = [f"transition {name!r} is missing" for name in expected if name not in by_name]
+    for stage in APPROVER_ONLY:
+        if not _has_rule(by_name.get(TRANSITION_NAMES[stage]), "conditions", RESTRICT_GROUPS):
+            problems.append(f"{TRANSITION_NAMES[stage]!r} is not restricted to the approver groups")
+    for stage, _logical in REQUIRED_ON_ENTRY.items():
+        if not _has_rule(by_name.get(TRANSITION_NAMES[stage]), "validators", VALIDATE_FIELD):
+            problems.append(f"{TRANSITION_NAMES[stage]!r} does not require the category and impact")
+    for stage in ALL_STAGES:
+        name = revert_transition_name(mapping.jira.statuses.status_of(stage))
+        if name in by_name and not _has_rule(by_name[name], "conditions", RESTRICT_ALL_USERS):
+            problems.append(f"{name!r} is not restricted to the connector's account")
+    return problems
+
+
+def _has_rule(transition: dict | None, kind: str, key: str) -> bool:
+    if not transition:
+        return False
+    if kind == "validators":
+        return any(r.get("ruleKey") == key for r in transition.get("validators") or [])
+    return key in _rule_keys(transition.get("conditions") or {})
+
+
+def _rule_keys(group: dict) -> set[str]:
+    keys = {c.get("ruleKey", "") for c in group.get("conditions") or []}
+    for nested in group.get("conditionGroups") or []:
+        keys |= _rule_keys(nested)
+    return keys
