@@ -205,6 +205,7 @@ def check_transition(
     have changed, e.g. a verbal approval ran out of time); after deploy only the new stages' checks.
     `actor` and `groups` identify who moves the change; the rules judge facts, not the mover.
     """
+    to = Stage(to)  # a stage name from a mapping works as well
     if to is change.stage:
         return ALLOWED
     if change.stage in TERMINAL_STAGES:

@@ -100,6 +100,11 @@ def test_every_transition_the_workflow_offers_is_allowed_once_its_facts_are_in(p
     assert decide(fully_prepared(current, target), target).allowed
 
 
+def test_target_may_be_given_by_its_stage_name():
+    assert decide(change_at(S.AWAITING_APPROVAL, facts_up_to=S.APPROVED), "approved").allowed
+    assert decide(change_at(S.CLOSED), "identified").rules == ("R9",)
+
+
 def test_deploy_before_approval_names_r6_and_the_missing_approvals():
     decision = decide(change_at(S.AWAITING_APPROVAL), S.DEPLOYED)
     assert decision.rules == ("R2", "R5", "R6")
