@@ -1,0 +1,168 @@
+"""The emergency lifecycle driven through the real pysnow client as the seeded people."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import pysnow
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+SECRET = "s3cret-notify"
+
+
+def changes(client: pysnow.Client):
+    return client.resource(api_path="/table/change_request")
+
+
+def approvals_for(client: pysnow.Client, change_sys_id: str, user_sys_id: str) -> list[dict]:
+    resource = client.resource(api_path="/table/sysapproval_approver")
+    return resource.get(query={"sysapproval": change_sys_id, "approver": user_sys_id}).all()
+
+
+def test_pysnow_creates_reads_updates_and_deletes(client_as):
+    emma = changes(client_as("eng.emma"))
+    created = emma.create(payload={"short_description": "Checkout down", "type": "emergency"}).one()
+    fetched = emma.get(query={"number": created["number"]}).one()
+    assert fetched["sys_id"] == created["sys_id"]
+    updated = emma.update(query={"number": created["number"]}, payload={"impact": "1"}).one()
+    assert (updated["impact"], updated["sys_mod_count"]) == ("1", "1")
+    assert emma.delete(query={"number": created["number"]}) == {"status": "record deleted"}
+    assert emma.get(query={"number": created["number"]}).all() == []
+
+
+def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, client_as):
+    sandbox.install_connector_rules(None, block=True)
+    emma = changes(client_as("eng.emma"))
+    change = emma.create(
+        payload={
+            "short_description": "DB corruption",
+            "type": "emergency",
+            "category": "data corruption",
+            "requested_by": "eng.emma",
+        }
+    ).one()
+    number = {"number": change["number"]}
+    assert emma.update(query=number, payload={"state": "-3"}).one()["approval"] == "requested"
+    emma.update(query=number, payload={"state": "-2"}).one()
+    with pytest.raises(requests.HTTPError) as blocked:
+        emma.update(query=number, payload={"state": "-1"}).one()
+    assert blocked.value.response.status_code == 403
+    assert "Engineering Leads and Security Team" in blocked.value.response.json()["error"]["detail"]
+
+    liam, sara = sandbox.user("lead.liam"), sandbox.user("sec.sara")
+    [liam_row] = approvals_for(client_as("lead.liam"), change["sys_id"], liam["sys_id"])
+    approvals = client_as("eng.emma").resource(api_path="/table/sysapproval_approver")
+    with pytest.raises(requests.HTTPError) as denied:
+        approvals.update(query={"sys_id": liam_row["sys_id"]}, payload={"state": "approved"}).one()
+    assert denied.value.response.status_code == 403
+    client_as("lead.liam").resource(api_path="/table/sysapproval_approver").update(
+        query={"sys_id": liam_row["sys_id"]}, payload={"state": "approved"}
+    ).one()
+    [sara_row] = approvals_for(client_as("sec.sara"), change["sys_id"], sara["sys_id"])
+    client_as("sec.sara").resource(api_path="/table/sysapproval_approver").update(
+        query={"sys_id": sara_row["sys_id"]}, payload={"state": "approved"}
+    ).one()
+
+    assert emma.update(query=number, payload={"state": "-1"}).one()["state"] == "-1"
+    emma.update(query=number, payload={"state": "0"}).one()
+    with pytest.raises(requests.HTTPError) as refused:
+        emma.update(query=number, payload={"state": "3"}).one()
+    assert refused.value.response.json()["status"] == "failure"
+    closed = emma.update(
+        query=number, payload={"state": "3", "close_code": "successful", "close_notes": "Restored"}
+    ).one()
+    assert closed["state"] == "3"
+
+
+def test_outbound_rule_posts_signed_notifications_in_order(sandbox, client_as, receiver):
+    sandbox.install_connector_rules(receiver.url, SECRET, block=False)
+    emma = changes(client_as("eng.emma"))
+    change = emma.create(payload={"short_description": "Outage", "type": "emergency"}).one()
+    emma.update(
+        query={"sys_id": change["sys_id"]}, payload={"state": "-3", "work_notes": "paging leads"}
+    ).one()
+    emma.create(payload={"short_description": "Routine", "type": "normal"}).one()
+    assert sandbox.wait_for_notifications()
+
+    for headers, body in receiver.received:
+        expected = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+        assert hmac.compare_digest(headers["X-ECM-Signature"], expected)
+    payloads = receiver.payloads()
+    assert [(p["table"], p["operation"]) for p in payloads] == [
+        ("change_request", "insert"),
+        ("change_request", "update"),
+    ] + [("sysapproval_approver", "insert")] * 4 + [("sys_journal_field", "insert")]
+    update = payloads[1]
+    assert update["changed"] == ["state", "approval"] or set(update["changed"]) == {"state", "approval"}
+    assert update["previous"]["state"] == "-5" and update["record"]["state"] == "-3"
+    assert update["actor"] == "eng.emma" and update["change_number"] == change["number"]
+    assert all(p["change_sys_id"] == change["sys_id"] for p in payloads)
+    assert [h["X-ECM-Event-Id"] for h, _ in receiver.received] == [p["event_id"] for p in payloads]
+
+
+def test_failed_notification_is_retried_with_the_same_event_id(sandbox, client_as, receiver):
+    sandbox.install_connector_rules(receiver.url, SECRET, block=False)
+    receiver.fail_next = 2
+    changes(client_as("eng.emma")).create(payload={"short_description": "Outage", "type": "emergency"})
+    assert sandbox.wait_for_notifications()
+    attempts = [d for d in sandbox.deliveries]
+    assert [d.outcome for d in attempts] == ["failed", "failed", "delivered"]
+    assert len({d.event_id for d in attempts}) == 1
+    assert len(receiver.payloads()) == 1
+
+
+def test_notification_faults_drop_and_duplicate(sandbox, client_as, receiver):
+    sandbox.install_connector_rules(receiver.url, SECRET, block=False)
+    emma = changes(client_as("eng.emma"))
+    sandbox.faults.configure({"notifications": {"drop": 1.0}})
+    emma.create(payload={"short_description": "Dropped", "type": "emergency"})
+    assert sandbox.wait_for_notifications()
+    assert receiver.payloads() == [] and sandbox.deliveries[0].outcome == "dropped"
+    sandbox.faults.configure({"notifications": {"duplicate": 1.0}})
+    emma.create(payload={"short_description": "Twice", "type": "emergency"})
+    assert sandbox.wait_for_notifications()
+    first, second = receiver.payloads()
+    assert first == second
+
+
+def test_scripted_and_random_request_faults(sandbox, client_as):
+    admin = {"auth": ("admin", "admin")}
+    url = f"{sandbox.base_url}/api/now/table/change_request"
+    spec = {
+        "scripted": [
+            {"pattern": "GET /api/now/table/change_request*", "count": 2, "status": 429, "retry_after": 3},
+            {"pattern": "POST *", "count": 1, "status": 503},
+        ]
+    }
+    assert requests.post(f"{sandbox.base_url}/_sandbox/faults", json=spec, timeout=5).status_code == 200
+    limited = [requests.get(url, timeout=5, **admin) for _ in range(3)]
+    assert [r.status_code for r in limited] == [429, 429, 200]
+    assert limited[0].headers["Retry-After"] == "3" and limited[0].json()["status"] == "failure"
+    assert requests.post(url, json={}, timeout=5, **admin).status_code == 503
+    assert requests.post(url, json={}, timeout=5, **admin).status_code == 201
+    requests.post(
+        f"{sandbox.base_url}/_sandbox/faults",
+        json={"scripted": [{"pattern": "GET *", "count": 1, "timeout": 1.0}]},
+        timeout=5,
+    )
+    with pytest.raises(requests.Timeout):
+        requests.get(url, timeout=0.3, **admin)
+    bad = requests.post(f"{sandbox.base_url}/_sandbox/faults", json={"rates": {"nope": 1}}, timeout=5)
+    assert bad.status_code == 400 and "rates.nope" in bad.json()["error"]["detail"]
+    state = requests.get(f"{sandbox.base_url}/_sandbox/state", timeout=5).json()
+    assert state["request_counts"]["change_request"] >= 6
+
+
+def test_random_faults_are_repeatable_with_a_seed(sandbox):
+    url = f"{sandbox.base_url}/api/now/table/sys_user"
+
+    def statuses() -> list[int]:
+        sandbox.faults.configure({"seed": 7, "rates": {"5xx": 0.5}})
+        return [requests.get(url, auth=("admin", "admin"), timeout=5).status_code for _ in range(12)]
+
+    first = statuses()
+    assert first == statuses() and {200, 503} == set(first)
