@@ -66,6 +66,11 @@ class FakeServiceNow:
 
 
 @pytest.fixture
+def make_fake() -> type[FakeServiceNow]:
+    return FakeServiceNow
+
+
+@pytest.fixture
 def fake() -> FakeServiceNow:
     gateway = FakeServiceNow()
     gateway.add_group("Engineering Leads", "lead.liam")

@@ -1,0 +1,100 @@
+"""`ecm doctor` for ServiceNow, against an in-memory gateway."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from connector.config import Settings
+from connector.install_plan import all_ok
+from connector.servicenow.doctor import doctor
+from connector.servicenow.installer import BLOCK_RULE, install
+
+
+def failing(checks):
+    return {check.name: check for check in checks if not check.ok}
+
+
+def test_doctor_passes_after_install(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+
+    checks = doctor(mapping, fake, settings=settings)
+
+    assert all_ok(checks), failing(checks)
+    assert [c.name for c in checks][:4] == [
+        "connection", "roles of ecm-bot", "group Engineering Leads", "group Security Team"]
+
+
+def test_doctor_on_a_fresh_instance_says_to_install(fake, mapping, settings):
+    problems = failing(doctor(mapping, fake, settings=settings))
+
+    assert problems[f"business rule {BLOCK_RULE}"].detail == "missing"
+    assert "ecm install" in problems[f"business rule {BLOCK_RULE}"].fix
+    assert "system property x_ecm.connector_url" in problems
+
+
+def test_deactivated_rule_fails_with_the_fix(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+    block = fake.find_one("sys_script", f"name={BLOCK_RULE}")
+    fake.update("sys_script", block.sys_id, {"active": "false"})
+
+    (problem,) = failing(doctor(mapping, fake, settings=settings)).values()
+
+    assert (problem.name, problem.detail) == (f"business rule {BLOCK_RULE}", "inactive")
+    assert "System Definition > Business Rules" in problem.fix and "ecm install" in problem.fix
+
+
+def test_unreachable_instance_is_one_failing_check(fake, mapping, settings):
+    fake.down = True
+
+    (check,) = doctor(mapping, fake, settings=settings)
+
+    assert (check.name, check.ok) == ("connection", False)
+    assert "ECM_SERVICENOW_URL" in check.fix
+
+
+def test_account_without_admin_or_itil_and_rest_roles_fails(make_fake, mapping, settings):
+    gateway = make_fake(roles="itil")
+
+    problem = failing(doctor(mapping, gateway, settings=settings))["roles of ecm-bot"]
+
+    assert problem.detail == "has itil"
+    assert "admin role, or itil and rest_service" in problem.fix
+
+
+def test_roles_are_read_from_role_assignments_when_the_user_has_no_roles_field(make_fake, mapping, settings):
+    gateway = make_fake(roles="")
+    user = gateway.user_by_name("ecm-bot")
+    for role in ("itil", "rest_service"):
+        role_id = gateway.create("sys_user_role", {"name": role}).sys_id
+        gateway.create("sys_user_has_role", {"user": user.sys_id, "role": role_id})
+
+    (roles,) = [c for c in doctor(mapping, gateway, settings=settings) if c.name == "roles of ecm-bot"]
+
+    assert roles.ok and roles.detail == "itil, rest_service (ecm install needs admin)"
+
+
+def test_missing_and_empty_approver_groups_fail(make_fake, mapping, settings):
+    gateway = make_fake()
+    gateway.add_group("Engineering Leads")
+
+    problems = failing(doctor(mapping, gateway, settings=settings))
+
+    assert problems["group Engineering Leads"].detail == "has no members"
+    assert "does not exist" in problems["group Security Team"].detail
+    assert "create the group 'Security Team'" in problems["group Security Team"].fix
+
+
+def test_connector_url_pointing_elsewhere_fails(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+    moved = Settings(public_url="https://ecm-new.example.com", servicenow_webhook_secret=SecretStr("x"))
+
+    problem = failing(doctor(mapping, fake, settings=moved))["system property x_ecm.connector_url"]
+
+    assert "https://ecm-new.example.com/webhooks/servicenow" in problem.detail
+
+
+def test_missing_settings_are_reported_not_raised(fake, mapping):
+    checks = doctor(mapping, fake, settings=Settings(public_url="https://ecm.example.com"))
+
+    assert checks[-1].name == "configuration" and not checks[-1].ok
+    assert "ECM_SERVICENOW_WEBHOOK_SECRET" in checks[-1].detail
