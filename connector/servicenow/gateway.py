@@ -110,7 +110,10 @@ def translate(error: Exception, what: str) -> ApiError:
         response = error.response
         status = response.status_code
         kind = STATUS_ERRORS.get(status, Unavailable if status >= 500 else Rejected)
-        message = f"{what}: HTTP {status} {_servicenow_message(response)}".rstrip()
+        reason = _servicenow_message(response)
+        if status == 403 and reason.startswith("Operation Failed") and "ACL" not in reason:
+            kind = Rejected  # a business rule or data policy refused the write, not a permission
+        message = f"{what}: HTTP {status} {reason}".rstrip()
         return kind(message, status=status, retry_after=_retry_after(response))
     if isinstance(error, requests.Timeout):
         return Unavailable(f"{what}: ServiceNow did not answer in time")

@@ -162,6 +162,19 @@ def test_rejection_carries_servicenows_message_and_detail(api, gateway):
     assert not caught.value.retryable
 
 
+@pytest.mark.parametrize(("detail", "error"), [
+    ("ECM: Implement needs approvals from Engineering Leads and Security Team", Rejected),
+    ("Data Policy Exception: The following fields are mandatory: Close code", Rejected),
+    ("ACL Exception Update Failed due to security constraints", AuthFailed),
+])
+def test_refusal_by_a_business_rule_is_a_rejection_and_by_an_acl_an_auth_failure(api, gateway, detail, error):
+    api.put(f"{TABLE}/change_request/{CHANGE_ID}", status=403,
+            json={"error": {"message": "Operation Failed", "detail": detail}, "status": "failure"})
+
+    with pytest.raises(error, match=detail):
+        gateway.set_state(CHANGE_ID, -1)
+
+
 def test_missing_record_by_sys_id_is_not_found(api, gateway):
     api.get(f"{TABLE}/sys_script/{CHANGE_ID}", status=404,
             json={"error": {"message": "No Record found", "detail": "Record doesn't exist"}})
