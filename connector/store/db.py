@@ -11,6 +11,7 @@ A PostgreSQL schema other than `public` is chosen with `Database(url, schema="na
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+MIGRATION_LOCK_ID = 0x45434D_4D494752  # "ECM" "MIGR": one upgrade at a time when instances start together
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000")
 
 
@@ -55,8 +57,10 @@ class Database:
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to `revision` (default: the newest) with Alembic."""
         with self.engine.begin() as connection:
-            if self.schema and self.dialect == "postgresql":
-                connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+                if self.schema:
+                    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             config = alembic_config(connection)
             command.upgrade(config, revision)
 
@@ -66,7 +70,7 @@ class Database:
 
     def readiness(self) -> tuple[bool, str]:
         """(True, "ok") when the database answers and its schema is at the newest revision."""
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        head = newest_revision()
         try:
             current = self.current_revision()
         except SQLAlchemyError as exc:
@@ -81,6 +85,11 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r}, schema={self.schema!r})"
+
+
+@functools.cache
+def newest_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def alembic_config(connection: Any = None) -> Config:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from connector.store.db import Database
 from connector.store.tables import Base
+
+POSTGRES_URL = os.environ.get("ECM_TEST_DATABASE_URL")
 
 
 def test_migrated_schema_matches_the_tables_exactly(database: Database) -> None:
@@ -55,3 +61,28 @@ def test_migration_scripts_ship_with_the_package() -> None:
     assert (package / "env.py").is_file()
     assert (package / "script.py.mako").is_file()
     assert list((package / "versions").glob("0001_*.py"))
+
+
+@pytest.mark.postgres
+def test_a_postgresql_schema_can_be_chosen_and_is_created_on_upgrade() -> None:
+    if not POSTGRES_URL:
+        pytest.skip("needs ECM_TEST_DATABASE_URL (PostgreSQL)")
+    schema = f"ecm_test_{secrets.token_hex(4)}_own"
+    db = Database(POSTGRES_URL, schema=schema)
+    try:
+        db.upgrade()
+        assert db.readiness() == (True, "ok")
+        with db.engine.connect() as connection:
+            tables = connection.execute(
+                text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
+            ).scalar()
+        assert tables == len(Base.metadata.tables) + 1  # and alembic_version
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        db.dispose()
+
+
+def test_a_schema_name_that_is_not_a_plain_identifier_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a valid schema name"):
+        Database("postgresql+psycopg://ecm@db/ecm", schema='x"; DROP TABLE y; --')
