@@ -8,6 +8,7 @@ import pytest
 
 from connector.config import JiraFlavor, LogFormat, load_settings
 from connector.errors import ConfigError
+from connector.store.db import Database
 
 
 @pytest.fixture
@@ -104,3 +105,11 @@ def test_a_data_directory_that_cannot_be_created_is_reported(tmp_path: Path) -> 
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError, match="^ECM_DATA_DIR: cannot create"):
         load_settings({"ECM_DATA_DIR": str(blocker / "data")})
+
+
+def test_the_database_follows_the_settings_including_its_schema(env: dict[str, str]) -> None:
+    env.update(ECM_DATABASE_URL="postgresql://ecm:pw-123456@db/ecm", ECM_DATABASE_SCHEMA="ecm_prod")
+    database = Database.from_settings(load_settings(env))
+    assert (database.dialect, database.schema) == ("postgresql", "ecm_prod")
+    assert database.url.drivername == "postgresql+psycopg"
+    assert "pw-123456" not in repr(database)
