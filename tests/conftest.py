@@ -3,7 +3,8 @@
 `ECM_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest` runs every database test on
 PostgreSQL, inside a schema of its own (`ecm_test_<random>`, created for the test session and dropped at
 its end) so that test runs sharing the server never collide. The schema travels inside the URL
-(`?options=-csearch_path%3D<schema>`), so a subprocess given `ECM_DATABASE_URL=<database_url>` lands there too.
+(`?options=-csearch_path%3D<schema>`), so a subprocess given `ECM_DATABASE_URL=<database_url>` lands
+there too.
 """
 
 from __future__ import annotations
