@@ -118,11 +118,12 @@ def _change_task(doc: JsonObject, ctx: _Context) -> Event | Ignored:
 
 
 def _approval(doc: JsonObject, ctx: _Context) -> Event | Ignored:
+    """`actor` is who wrote the approval record (its `sys_updated_by`); `approver` its approver reference."""
     approver = ctx.fields.get("approver")
     if not approver:
         raise MalformedBody("record.approver: missing")
     return ApprovalUpdated(
-        **ctx.common(key=ctx.change_number, issue_type="sysapproval_approver", actor=approver),
+        **ctx.common(key=ctx.change_number, issue_type="sysapproval_approver", actor=_actor(doc)),
         approval_id=doc.required_text("sys_id"),
         approver=approver,
         group=ctx.fields.get("group") or None,
@@ -139,7 +140,9 @@ def _journal(doc: JsonObject, ctx: _Context) -> Event | Ignored:
     if not author:
         raise MalformedBody("record.sys_created_by: missing")
     return CommentAdded(
-        **ctx.common(key=ctx.change_number, issue_type="change_request", actor=author),
+        **ctx.common(
+            key=ctx.change_number, issue_type=ctx.fields.get("name") or "change_request", actor=author
+        ),
         comment_id=doc.required_text("sys_id"),
         body=ctx.fields.get("value") or "",
     )

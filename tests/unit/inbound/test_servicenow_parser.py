@@ -75,14 +75,14 @@ def test_change_task_belongs_to_its_change():
     assert (event.key, event.issue_type, event.parent_key) == ("CTASK0010001", "change_task", "CHG0030001")
 
 
-def test_approval_record_names_the_approver_as_the_actor():
-    record = {"approver": "sam.security", "group": "Security Team", "state": "approved", "comments": "ok"}
-    _, event = parse(notification(table="sysapproval_approver", record=record, actor="system"))
+def test_approval_record_gives_the_authenticated_writer_and_the_approver_reference():
+    record = {"approver": "9" * 32, "group": "8" * 32, "state": "approved", "comments": "ok"}
+    _, event = parse(notification(table="sysapproval_approver", record=record, actor="sam.security"))
     assert isinstance(event, ApprovalUpdated)
     assert (event.actor, event.approver, event.group, event.state, event.comments) == (
         "sam.security",
-        "sam.security",
-        "Security Team",
+        "9" * 32,
+        "8" * 32,
         "approved",
         "ok",
     )
