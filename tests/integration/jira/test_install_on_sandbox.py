@@ -126,3 +126,14 @@ def test_doctor_reports_a_workflow_rule_removed_by_hand(sandbox, settings):
     assert not check.ok
     assert "'Approve' is not restricted to the approver groups" in check.detail
     assert check.fix
+
+
+def test_ecm_plan_prints_one_line_per_item(sandbox, monkeypatch):
+    from click.testing import CliRunner
+
+    from connector.cli import cli
+
+    env = {**ENV, "ECM_JIRA_URL": sandbox.url, "ECM_JIRA_USER": "admin", "ECM_JIRA_TOKEN": "admin"}
+    result = CliRunner().invoke(cli, ["plan", "--mapping", "mappings/jira-cloud.yaml"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "create  status  Awaiting Approval" in result.output

@@ -1,0 +1,61 @@
+"""The Jira workflow the installer builds: Cloud's `workflows/create` body and Data Center's XML file."""
+
+from __future__ import annotations
+
+import xml.dom.minidom
+from pathlib import Path
+
+from connector.jira.workflow import RuleIds, missing_rules, workflow_payload
+from connector.jira.workflow_xml import write_datacenter_files
+from connector.mapping import load_mapping
+from connector.procedure.model import Stage
+
+MAPPINGS = Path(__file__).parents[3] / "mappings"
+CLOUD = load_mapping(MAPPINGS / "jira-cloud.yaml")
+IDS = RuleIds({stage: str(100 + i) for i, stage in enumerate(Stage)}, {"category": "cf_1", "impact": "cf_2"},
+              ("g-leads", "g-sec"), "g-bot")
+
+
+def transitions_by_name() -> dict[str, dict]:
+    (workflow,) = workflow_payload(CLOUD, IDS)["workflows"]
+    return {t["name"]: t for t in workflow["transitions"]}
+
+
+def test_approval_is_restricted_to_the_two_approver_groups():
+    condition = transitions_by_name()["Approve"]["conditions"]["conditions"][0]
+    assert condition["ruleKey"] == "system:restrict-issue-transition"
+    assert condition["parameters"] == {"groupIds": "g-leads,g-sec"}
+
+
+def test_leaving_identified_requires_category_and_impact():
+    validators = transitions_by_name()["Request Approval"]["validators"]
+    assert [v["parameters"]["fieldsRequired"] for v in validators] == ["cf_1", "cf_2"]
+
+
+def test_cancel_is_offered_from_every_stage_before_deploy():
+    sources = {link["fromStatusReference"] for link in transitions_by_name()["Cancel"]["links"]}
+    assert sources == {IDS.status_ids[s] for s in (Stage.IDENTIFIED, Stage.AWAITING_APPROVAL, Stage.APPROVED,
+                                                     Stage.IN_REVIEW, Stage.REVIEWED)}
+
+
+def test_revert_transitions_are_hidden_from_people_and_open_to_the_connector_only():
+    revert = transitions_by_name()["ECM revert to Awaiting Approval"]
+    keys = [c["ruleKey"] for c in revert["conditions"]["conditions"]]
+    assert revert["type"] == "GLOBAL"
+    assert keys == ["system:restrict-from-all-users", "system:restrict-issue-transition"]
+
+
+def test_a_freshly_built_workflow_lacks_nothing_and_a_stripped_one_is_reported():
+    (workflow,) = workflow_payload(CLOUD, IDS)["workflows"]
+    assert missing_rules(CLOUD, workflow) == []
+    workflow["transitions"] = [t for t in workflow["transitions"] if t["name"] != "ECM revert to Closed"]
+    assert missing_rules(CLOUD, workflow) == ["transition 'ECM revert to Closed' is missing"]
+
+
+def test_datacenter_workflow_is_importable_xml_with_steps(tmp_path):
+    xml_path, steps_path = write_datacenter_files(load_mapping(MAPPINGS / "jira-datacenter.yaml"), tmp_path)
+    document = xml.dom.minidom.parse(str(xml_path))  # noqa: S318 - the file this test just wrote
+    names = {a.getAttribute("name") for a in document.getElementsByTagName("action")}
+    assert {"Create", "Request Approval", "Approve", "ECM revert to Identified"} <= names
+    assert len(document.getElementsByTagName("step")) == 10
+    assert "Import from XML" in steps_path.read_text()
