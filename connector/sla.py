@@ -1,0 +1,308 @@
+"""The SLA use case (R10, R4): reminders before the post-mortem deadline, the breach alert at it, an
+escalation each business day after it, and the alert for a verbal approval not confirmed in time.
+
+Only what can be due is read, through the indexes: open post-mortems by `due_at` (done post-mortems
+whose change still misses a retroactive item, by the change's stage), unconfirmed verbal approvals by
+`confirm_by`. Each alert is sent exactly once per threshold: its `AlertRow` is inserted first and the
+unique (change, kind, threshold) constraint decides; the outbox rows and the audit entry follow in the
+same transaction. A deadline that passed while the service was down gets its breach at the next run,
+not the reminders it missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from connector import notices
+from connector.procedure.calendar import BusinessCalendar
+from connector.procedure.model import Change, Method, PostMortem, Stage
+from connector.procedure.requirements import retroactive_items
+from connector.store.tables import AlertRow, ApprovalRow, ChangeRow, PostMortemRow
+from connector.store.uow import UnitOfWork
+
+ACTOR = "ecm-connector"
+BREACH_LABEL = "sla-breached"
+OPEN_AFTER_DEPLOY = (Stage.DEPLOYED.value, Stage.POSTMORTEM.value)
+HORIZON_MARGIN = timedelta(days=7)  # non-business days a reminder lead may span besides its business days
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # reminder | breach | escalation | unconfirmed_verbal
+    threshold: str  # "reminder:1bd", "breach", "escalation:2", "approval:17"
+    notice: notices.Notice
+    approver: str | None = None
+
+
+@dataclass
+class SlaReport:
+    sent: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
+
+    def count(self, kind: str) -> None:
+        self.sent[kind] = self.sent.get(kind, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.sent.values())
+
+
+def run_sla(connector: Any, now: datetime | None = None) -> SlaReport:
+    """One pass over every configured tool: send each alert whose threshold has come, once."""
+    now = now or connector.clock()
+    report = SlaReport()
+    for tool in connector.tools.values():
+        for change_id, alerts in _due_alerts(connector.database, tool, now, report):
+            _send(connector.database, tool, change_id, alerts, now, report)
+    return report
+
+
+# --- what is due -----------------------------------------------------------------------------------
+
+
+def _due_alerts(database: Any, tool: Any, now: datetime, report: SlaReport) -> Iterator[tuple[int, list]]:
+    calendar, reminders = tool.ctx.calendar, tool.mapping.reminders
+    with UnitOfWork(database) as uow:
+        horizon = _horizon(calendar, reminders.before, now)
+        found: list[tuple[int, list[Alert]]] = []
+        candidates = list(uow.session.execute(postmortems_due(tool.name, horizon)))
+        sent = _sent(uow, [change.id for _, change in candidates])
+        for pm, change in candidates:
+            report.checked += 1
+            items = retroactive_items(_retroactive_facts(change, pm), tool.ctx.policy)
+            alerts = postmortem_alerts(change.key, pm.due_at, items, now, calendar, reminders)
+            alerts = [a for a in alerts if (change.id, a.threshold) not in sent] if items else []
+            if alerts:
+                found.append((change.id, alerts))
+        for approval, change in uow.session.execute(verbal_unconfirmed(tool.name, now)):
+            report.checked += 1
+            notice = notices.unconfirmed_verbal(
+                change.key, tool.ctx.display(approval.approver), approval.confirm_by
+            )
+            alert = Alert("unconfirmed_verbal", f"approval:{approval.id}", notice, approval.approver)
+            found.append((change.id, [alert]))
+    return iter(found)
+
+
+def _sent(uow: UnitOfWork, change_ids: list[int]) -> set[tuple[int, str]]:
+    """(change, threshold) already alerted: skipped without a write (the constraint still decides races)."""
+    sent: set[tuple[int, str]] = set()
+    for start in range(0, len(change_ids), 1000):
+        chunk = change_ids[start : start + 1000]
+        query = select(AlertRow.change_id, AlertRow.threshold).where(AlertRow.change_id.in_(chunk))
+        sent.update((row.change_id, row.threshold) for row in uow.session.execute(query))
+    return sent
+
+
+def _retroactive_facts(change: ChangeRow, pm: PostMortemRow) -> Change:
+    """Just what `retroactive_items` reads (no approvals or reviews loaded)."""
+    postmortem = PostMortem(
+        key=pm.key or "",
+        created_at=pm.created_at or pm.due_at,
+        due_at=pm.due_at,
+        done_at=pm.done_at,
+        report_url=pm.report_url,
+    )
+    return Change(
+        tool=change.tool,
+        key=change.key,
+        engineer=change.engineer,
+        stage=Stage(change.stage),
+        created_at=change.created_at,
+        postmortem=postmortem,
+        pr_url=change.pr_url,
+        docs_url=change.docs_url,
+        close_code=change.close_code,
+    )
+
+
+def postmortems_due(tool: str, horizon: datetime) -> Any:
+    """Open post-mortems due before `horizon`, and done ones whose change still misses an R8 item."""
+    open_pm = and_(PostMortemRow.done_at.is_(None), PostMortemRow.due_at <= horizon)
+    done_but_open_change = and_(
+        PostMortemRow.done_at.is_not(None),
+        PostMortemRow.due_at <= horizon,
+        ChangeRow.stage.in_(OPEN_AFTER_DEPLOY),
+        or_(ChangeRow.pr_url.is_(None), ChangeRow.docs_url.is_(None)),
+    )
+    return (
+        select(PostMortemRow, ChangeRow)
+        .join(ChangeRow, ChangeRow.id == PostMortemRow.change_id)
+        .where(ChangeRow.tool == tool, or_(open_pm, done_but_open_change))
+        .order_by(PostMortemRow.due_at)
+    )
+
+
+def verbal_unconfirmed(tool: str, now: datetime) -> Any:
+    return (
+        select(ApprovalRow, ChangeRow)
+        .join(ChangeRow, ChangeRow.id == ApprovalRow.change_id)
+        .where(
+            ApprovalRow.confirmed_at.is_(None),
+            ApprovalRow.confirm_by <= now,
+            ApprovalRow.method == Method.VERBAL.value,
+            ChangeRow.tool == tool,
+        )
+    )
+
+
+def _horizon(calendar: BusinessCalendar, points: tuple[Any, ...], now: datetime) -> datetime:
+    """A deadline later than this cannot have a reminder point at or before `now`."""
+    days = max((p.business_days or 0 for p in points), default=0)
+    hours = max((p.hours or 0 for p in points), default=0)
+    ahead = calendar.local(now + timedelta(hours=hours)).date()
+    return calendar.end_of(calendar.add_business_days(ahead, days)) + HORIZON_MARGIN
+
+
+def postmortem_alerts(
+    key: str,
+    due: datetime,
+    items: tuple[str, ...],
+    now: datetime,
+    calendar: BusinessCalendar,
+    reminders: Any,
+) -> list[Alert]:
+    """The alerts whose time has come: before the deadline the latest reminder point passed, after it
+    the breach and the latest escalation (never the stale reminders of a deadline that passed unseen)."""
+    if now < due:
+        passed = [
+            (moment, p)
+            for p in reminders.before
+            if (moment := calendar.shift(due, business_days=p.business_days or 0, hours=p.hours or 0)) <= now
+        ]
+        if not passed:
+            return []
+        _, latest = max(passed, key=lambda pair: pair[0])  # earlier points missed meanwhile are stale
+        text = notices.reminder(key, due, items, _label(latest))
+        return [Alert("reminder", f"reminder:{_label(latest, short=True)}", text)]
+    alerts = [Alert("breach", "breach", notices.breach(key, due, items))]
+    escalation = _escalations_passed(calendar, due, now) if reminders.escalate_every_business_day else 0
+    if escalation:
+        alerts.append(
+            Alert("escalation", f"escalation:{escalation}", notices.breach(key, due, items, escalation))
+        )
+    return alerts
+
+
+def _escalations_passed(calendar: BusinessCalendar, due: datetime, now: datetime) -> int:
+    """How many business days have ended since the deadline (escalation n is due at the end of the n-th)."""
+    n = 0
+    while calendar.shift(due, business_days=-(n + 1)) <= now:
+        n += 1
+    return n
+
+
+def _label(point: Any, short: bool = False) -> str:
+    if point.business_days is not None:
+        n = point.business_days
+        return f"{n}bd" if short else f"{n} business day{'s' if n != 1 else ''}"
+    hours = f"{point.hours:g}"
+    return f"{hours}h" if short else f"{hours} hour{'s' if point.hours != 1 else ''}"
+
+
+# --- sending, exactly once ----------------------------------------------------------------------------
+
+
+def _send(database: Any, tool: Any, change_id: int, alerts: list[Alert], now: datetime, report: SlaReport):
+    with UnitOfWork(database) as uow:
+        change = uow.session.get(ChangeRow, change_id)
+        if change is None:
+            return
+        for alert in alerts:
+            assignee = change.postmortem.assignee if change.postmortem else None
+            users, groups = tool.ctx.recipients(
+                alert.kind, engineer=change.engineer, assignee=assignee, approver=alert.approver
+            )
+            if not _claim(uow, change, alert, users + groups, now):
+                continue
+            for action, payload in OUTBOX_ACTIONS[tool.name](tool, alert, users, groups):
+                uow.outbox.add(
+                    tool=tool.name,
+                    action=action,
+                    payload={"key": change.key, **payload},
+                    idempotency_key=f"{tool.name}:{change.key}:{action}:sla:{alert.threshold}",
+                    change_id=change.id,
+                    now=now,
+                )
+            uow.audit.append(
+                actor=ACTOR,
+                action=f"sla-{alert.kind}",
+                change_key=change.key,
+                tool=tool.name,
+                data={"threshold": alert.threshold, "subject": alert.notice.subject, "to": users + groups},
+                at=now,
+            )
+            report.count(alert.kind)
+        uow.commit()
+
+
+def _claim(uow: UnitOfWork, change: ChangeRow, alert: Alert, recipients: list[str], now: datetime) -> bool:
+    """Insert the alert row; False when this threshold was alerted before (by this or another process)."""
+    row = AlertRow(
+        change_id=change.id,
+        kind=alert.kind,
+        threshold=alert.threshold[:64],
+        at=now,
+        recipients=recipients,
+        subject=alert.notice.subject[:300],
+    )
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+Payloads = list[tuple[str, dict[str, Any]]]
+
+
+def _jira_actions(tool: Any, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+    text = alert.notice
+    actions: Payloads = [
+        (
+            "notify",
+            {
+                "kind": alert.kind,
+                "subject": text.subject,
+                "body": text.body,
+                "users": users,
+                "groups": groups,
+            },
+        ),
+        ("comment", {"body": f"{text.subject}\n\n{text.body}"}),
+    ]
+    if alert.kind == "breach":
+        actions.append(("add_label", {"label": BREACH_LABEL}))
+    return actions
+
+
+def _servicenow_actions(tool: Any, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+    """One `sysevent`: the installed notification for the event mails the recipients."""
+    from connector.mapping import AlertKind
+
+    name = tool.mapping.servicenow.events.for_kind(AlertKind(alert.kind))
+    return [
+        (
+            "event",
+            {
+                "name": name,
+                "parm1": ",".join(users),
+                "parm2": ",".join(groups),
+                "subject": alert.notice.subject,
+                "body": alert.notice.body,
+            },
+        )
+    ]
+
+
+OUTBOX_ACTIONS: dict[str, Callable[..., Payloads]] = {
+    "jira": _jira_actions,
+    "servicenow": _servicenow_actions,
+}
