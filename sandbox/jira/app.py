@@ -54,6 +54,7 @@ def create_app(
             return None
         fault = faults.for_request(request.method, request.path)
         if fault is not None:
+            g.fault = fault.kind == "status"
             if fault.kind in ("latency", "timeout"):
                 time.sleep(min(fault.seconds, MAX_HOLD_SECONDS))
             else:

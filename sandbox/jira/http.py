@@ -66,7 +66,10 @@ def ok(data: Any, status: int = 200) -> Response:
 
 
 def no_content() -> Response:
-    return Response(status=204)
+    """204 with no body and no content type, as Jira answers."""
+    response = Response(status=204)
+    response.headers.pop("Content-Type", None)
+    return response
 
 
 def authenticate(st: JiraState, header: str) -> User:
