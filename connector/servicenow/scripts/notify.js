@@ -14,6 +14,7 @@
     var SYSTEM_FIELDS = {sys_id: 1, sys_created_on: 1, sys_created_by: 1, sys_updated_on: 1,
                          sys_updated_by: 1, sys_mod_count: 1};
     var QUIET_FIELDS = {sys_updated_on: 1, sys_updated_by: 1, sys_mod_count: 1};
+    var JOURNAL_FIELDS = {comments: 1, work_notes: 1, comments_and_work_notes: 1};  // text comes as sys_journal_field
 
     function changeById(sysId) {
         var change = new GlideRecord(CHANGE_TABLE);
@@ -29,7 +30,7 @@
         if (table == CHANGE_TABLE) return record;
         if (table == 'change_task') return changeById(record.getValue('change_request'));
         if (table == 'sysapproval_approver') return changeById(record.getValue('sysapproval'));
-        if (table == 'sys_journal_field') {
+        if (table == 'sys_journal_field' && JOURNAL_FIELDS[record.getValue('element')]) {
             var journalTable = record.getValue('name');
             if (journalTable == CHANGE_TABLE) return changeById(record.getValue('element_id'));
             if (journalTable == 'change_task') return taskChange(record.getValue('element_id'));
@@ -49,14 +50,18 @@
     }
 
     var operation = current.operation() == 'insert' ? 'insert' : 'update';
-    var record = {}, before = {}, changed = [];
+    var names = [], record = {}, before = {}, changed = [];
     var elements = current.getElements();
     var count = elements.size ? elements.size() : elements.length;
     for (var i = 0; i < count; i++) {
-        var element = elements.get ? elements.get(i) : elements[i];
-        var name = String(element.getName());
-        var value = current.getValue(name) === null ? '' : String(current.getValue(name));
+        names.push(String((elements.get ? elements.get(i) : elements[i]).getName()));
+    }
+    names.sort();  // the contract writes keys sorted
+    for (var n = 0; n < names.length; n++) {
+        var name = names[n];
+        var value = current.getValue(name) === null || JOURNAL_FIELDS[name] ? '' : String(current.getValue(name));
         record[name] = value;
+        if (JOURNAL_FIELDS[name]) continue;
         if (operation == 'insert') {
             if (value !== '' && !SYSTEM_FIELDS[name]) changed.push(name);
         } else if (previous && !QUIET_FIELDS[name]) {
@@ -69,19 +74,19 @@
     }
     if (operation == 'update' && changed.length === 0) return;
 
-    var eventId = String(gs.generateGUID());
-    var body = JSON.stringify({
-        event_id: eventId,
-        table: String(table),
-        operation: operation,
-        sys_id: String(current.getUniqueValue()),
-        change_sys_id: String(change.getUniqueValue()),
+    var eventId = String(gs.generateGUID());  // 32 hex
+    var body = JSON.stringify({  // keys in sorted order, as the contract says
+        actor: String(current.getValue('sys_updated_by') || gs.getUserName()),
         change_number: String(change.getValue('number') || ''),
-        actor: String(gs.getUserName()),
-        sent_at: String(new GlideDateTime().getValue()),
+        change_sys_id: String(change.getUniqueValue()),
         changed: changed,
+        event_id: eventId,
+        operation: operation,
         previous: before,
-        record: record
+        record: record,
+        sent_at: String(current.getValue('sys_updated_on') || new GlideDateTime().getValue()),
+        sys_id: String(current.getUniqueValue()),
+        table: String(table)
     });
     var key = GlideStringUtil.base64Encode(secret);
     var signature = new GlideCertificateEncryption().generateMac(key, 'HmacSHA256', body);
