@@ -66,7 +66,11 @@ def serve(
     if dev:
         factory().run(host=host, port=port, debug=False, use_reloader=False)
         return
-    options = {
+    ConnectorServer(factory, gunicorn_options(host, port, workers, threads)).run()
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
@@ -78,7 +82,6 @@ def serve(
         "child_exit": _child_exit,
         "control_socket_disable": True,
     }
-    ConnectorServer(factory, options).run()
 
 
 class ConnectorServer(BaseApplication):

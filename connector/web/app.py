@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 
 from connector.web import errors, health, metrics, webhooks
-from connector.web.state import EXTENSION, Connector, WebState
+from connector.web.state import EXTENSION, Connector, WebState, write_gate_for
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
@@ -42,7 +42,7 @@ def create_app(
             "webhook-signatures-off",
             extra={"detail": "unsigned deliveries are accepted where no webhook secret is configured"},
         )
-    app.extensions[EXTENSION] = WebState(connector=connector, insecure_no_signature=insecure)
+    app.extensions[EXTENSION] = WebState(connector, insecure, write_gate_for(connector.database))
     app.extensions[metrics.EXTENSION] = metrics.WebMetrics(connector.database)
     errors.init_app(app)
     for blueprint in (health.bp, metrics.bp, webhooks.bp):

@@ -50,7 +50,8 @@ def servicenow() -> tuple[Response, int]:
 
 def _receive(delivery: Delivery, event: Event | Ignored) -> tuple[Response, int]:
     with log_context(delivery_id=delivery.delivery_id, tool=delivery.source, issue_key=delivery.issue_key):
-        outcome = current_connector().receive(delivery, event)
+        with web_state().write_gate:
+            outcome = current_connector().receive(delivery, event)
         reason = event.reason if isinstance(event, Ignored) else None
         logger.info(
             "webhook-received",

@@ -1,0 +1,106 @@
+"""Who may read the admin API and the dashboard: whoever holds ECM_ADMIN_TOKEN.
+
+The API takes it as `Authorization: Bearer <token>`; the dashboard takes it once through a login form
+and then keeps a signed session cookie (HttpOnly, SameSite=Lax, Secure over https). Tokens are compared
+in constant time. Without a configured token both answer 503 rather than open up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, abort, redirect, request, session, url_for
+
+from connector.web.errors import error_response
+from connector.web.state import current_connector
+
+SESSION_FLAG = "admin"
+CSRF_KEY = "csrf"
+
+
+class AdminNotConfigured(Exception):
+    """ECM_ADMIN_TOKEN is not set: the admin API and the dashboard stay closed."""
+
+
+def admin_token() -> str | None:
+    token = getattr(current_connector().settings, "admin_token", None)
+    return token.get_secret_value() if token is not None else None
+
+
+def token_matches(given: str | None) -> bool:
+    expected = admin_token()
+    if expected is None:
+        raise AdminNotConfigured("set ECM_ADMIN_TOKEN to use the admin API and the dashboard")
+    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _bearer() -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    """API views: 401 without a valid bearer token."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not token_matches(_bearer()):
+            response, status = error_response(401, "unauthorized", "send Authorization: Bearer <ECM_ADMIN_TOKEN>")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ecm-admin"'
+            return response, status
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def require_login(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Dashboard views: to the login form without a signed session (a bearer token works as well)."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        token_matches(None)  # 503 when no token is configured
+        if not session.get(SESSION_FLAG) and not token_matches(_bearer()):
+            return redirect(url_for("dashboard.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def csrf_token() -> str:
+    if CSRF_KEY not in session:
+        session[CSRF_KEY] = secrets.token_urlsafe(24)
+    return session[CSRF_KEY]
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not hmac.compare_digest(sent.encode(), session.get(CSRF_KEY, "").encode()) or not sent:
+        abort(400, description="the form is stale or was not sent by this dashboard; reload it")
+
+
+def _not_configured(exc: AdminNotConfigured) -> tuple[Response, int]:
+    return error_response(503, "admin token not configured", str(exc))
+
+
+def init_app(app: Flask, settings: Any) -> None:
+    """SECRET_KEY from ECM_SECRET_KEY, else derived from the admin token; cookie flags for the session."""
+    secret = os.environ.get("ECM_SECRET_KEY") or app.config.get("SECRET_KEY")
+    token = getattr(settings, "admin_token", None)
+    if not secret and token is not None:
+        material = b"ecm-dashboard-session:" + token.get_secret_value().encode("utf-8")
+        secret = hashlib.sha256(material).hexdigest()
+    app.config["SECRET_KEY"] = secret or secrets.token_hex(32)  # no token: nobody logs in anyway
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="ecm_session")
+    app.register_error_handler(AdminNotConfigured, _not_configured)
+
+    @app.before_request
+    def _secure_cookie_over_https() -> None:
+        app.session_interface.__dict__["secure"] = request.is_secure
+
+    app.config["SESSION_COOKIE_SECURE"] = False
