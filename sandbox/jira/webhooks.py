@@ -99,7 +99,10 @@ def event_body(state: JiraState, event: dict[str, Any]) -> dict[str, Any]:
             body["issue"] = {**issue_ref, "fields": {k: fields[k] for k in COMMENT_ISSUE_FIELDS}}
         return body
     body["issue_event_type_name"] = event["type_name"]
-    body["user"] = user_json(state, state.users[event["actor"]], base)
+    actor = state.users[event["actor"]]
+    body["user"] = user_json(state, actor, base)
+    if state.flavor == "cloud":  # captured Cloud bodies still carry the legacy name/key of the actor
+        body["user"].update({"name": actor.name, "key": actor.name})
     body["issue"] = {**issue_ref, "fields": issue_fields(state, issue, base, "2")}
     if event.get("comment") is not None:
         body["comment"] = comment_json(state, event["comment"], base, issue, "2")
