@@ -115,13 +115,15 @@ def fields(version: str) -> Response:
 def create_field(version: str) -> Response:
     require_admin()
     data, st = body(), state()
+    if not isinstance(data.get("type", ""), str):
+        raise bad_request(type="The custom field type must be a type key string.")
     if not data.get("name") or not data.get("type"):
         raise bad_request(
             **{k: f"The custom field {k} is required." for k in ("name", "type") if not data.get(k)}
         )
     with st.lock:
         cf = CustomField(
-            f"customfield_{10000 + len(st.custom_fields) + 20}",
+            f"customfield_{10020 + len(st.custom_fields)}",
             data["name"],
             data["type"],
             data.get("searcherKey", ""),
