@@ -188,7 +188,7 @@ def bootstrap(
     if upgrade:
         database.upgrade()
     tools: dict[str, ToolRuntime] = {}
-    for path in settings.mapping_files():
+    for path in settings.mapping_files:
         mapping = load_mapping(path)
         build = RUNTIMES.get(mapping.tool)
         if build is None:

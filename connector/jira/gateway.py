@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -49,6 +49,7 @@ class JiraIssue:
     labels: tuple[str, ...]
     fields: dict[str, str | None]  # every other returned field, rendered as text
     links: tuple[JiraLink, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # as Jira sent it
 
 
 @dataclass(frozen=True)
@@ -220,9 +221,11 @@ class JiraGateway(AdminCalls):
         self._call("POST", f"/rest/api/2/issue/{key}/notify", f"notify about {key}", json=body)
 
     def search(self, jql: str, *, fields: Iterable[str] = (), next_page_token: str | None = None,
-               max_results: int = 100) -> SearchPage:
+               max_results: int = 100, expand: str | None = None) -> SearchPage:
         params: dict[str, Any] = {"jql": jql, "maxResults": max_results,
                                   "fields": ",".join((*OWN_FIELDS, *fields))}
+        if expand:
+            params["expand"] = expand
         if self.flavor == "cloud":
             if next_page_token:
                 params["nextPageToken"] = next_page_token
@@ -278,7 +281,7 @@ class JiraGateway(AdminCalls):
             reporter=self._user_id(f.get("reporter")), assignee=self._user_id(f.get("assignee")),
             summary=f.get("summary") or "", labels=tuple(f.get("labels") or ()),
             fields={k: render_value(v) for k, v in f.items() if k not in OWN_FIELDS},
-            links=tuple(_links(f.get("issuelinks") or [])),
+            links=tuple(_links(f.get("issuelinks") or [])), raw=raw,
         )
 
 

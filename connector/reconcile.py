@@ -1,0 +1,235 @@
+"""Reconciliation: what webhooks may have missed, read back from the tools as the same typed events.
+
+Per tool, one paged query for the emergency changes and post-mortems updated since the stored watermark
+(minus a small overlap). Each result becomes the events a webhook would have carried: the issue's
+creation, each changelog entry, each comment (Jira); the current state of each change request
+(ServiceNow). Every event carries a stable subject id ("changelog:10234", "comment:10042") and goes
+through `connector.receive` under the delivery id "reconcile:<subject id>", so the overlap, a second
+run and a webhook that did arrive are all processed once, by the same code as webhooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.inbound.events import Delivery, Event, FieldChange, Ignored, IssueCreated, IssueUpdated
+from connector.inbound.jira import parse_jira
+from connector.store.tables import WatermarkRow
+from connector.store.uow import UnitOfWork
+
+log = logging.getLogger("connector.reconcile")
+
+OVERLAP = timedelta(minutes=2)  # clock skew between the tools and us, and JQL's minute precision
+FIRST_LOOKBACK = timedelta(days=7)  # how far back the first run looks
+PAGE_SIZE = 100
+JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
+
+
+@dataclass
+class ReconcileReport:
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    @property
+    def seen(self) -> int:
+        return sum(self.outcomes.values())
+
+
+def reconcile(connector: Any, tool: str) -> ReconcileReport:
+    """Replay what `tool` changed since the watermark; move the watermark to this run's start."""
+    started = connector.clock()
+    since = read_watermark(connector.database, tool, default=started - FIRST_LOOKBACK) - OVERLAP
+    report = ReconcileReport()
+    for delivery, event in SOURCES[tool](connector.tools[tool], since, started):
+        report.count(connector.receive(delivery, event))
+    write_watermark(connector.database, tool, started)
+    return report
+
+
+# --- Jira --------------------------------------------------------------------------------------------
+
+
+def jira_jql(project: str, issue_types: tuple[str, ...], since: datetime) -> str:
+    types = ", ".join(f'"{name}"' for name in issue_types)
+    stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return f'project = {project} AND issuetype in ({types}) AND updated >= "{stamp}" ORDER BY updated ASC'
+
+
+def jira_deliveries(tool: Any, since: datetime, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
+    section = tool.mapping.jira
+    jql = jira_jql(section.project, (section.issue_types.change, section.issue_types.postmortem), since)
+    token: str | None = None
+    while True:
+        page = tool.gateway.search(
+            jql, fields=("*all",), next_page_token=token, max_results=PAGE_SIZE, expand="changelog"
+        )
+        for issue in page.issues:
+            yield from jira_issue_deliveries(issue.raw, since, now)
+        token = page.next_page_token
+        if not token:
+            return
+
+
+def jira_issue_deliveries(
+    raw: dict[str, Any], since: datetime, now: datetime
+) -> Iterator[tuple[Delivery, Event | Ignored]]:
+    """The webhook documents this issue's history would have produced, parsed by the webhook parser."""
+    fields = raw.get("fields") or {}
+    issue = {
+        "id": raw.get("id"),
+        "key": raw.get("key"),
+        "fields": {k: v for k, v in fields.items() if k != "comment"},
+    }
+    histories = (raw.get("changelog") or {}).get("histories") or []
+    yield _jira(
+        {
+            "webhookEvent": "jira:issue_created",
+            "timestamp": _millis(fields.get("created")),
+            "user": fields.get("creator") or fields.get("reporter"),
+            "issue": _as_created(issue, histories),
+        },
+        f"created:{raw.get('id')}",
+        now,
+    )
+    later: list[tuple[str, dict[str, Any], str]] = []
+    for history in histories:
+        if _time(history.get("created")) >= since:
+            doc = {
+                "webhookEvent": "jira:issue_updated",
+                "issue_event_type_name": "issue_generic",
+                "timestamp": _millis(history.get("created")),
+                "user": history.get("author"),
+                "issue": issue,
+                "changelog": {"id": history.get("id"), "items": history.get("items", [])},
+            }
+            later.append((history.get("created", ""), doc, f"changelog:{history.get('id')}"))
+    for comment in (fields.get("comment") or {}).get("comments") or []:
+        if _time(comment.get("created")) >= since:
+            doc = {
+                "webhookEvent": "comment_created",
+                "timestamp": _millis(comment.get("created")),
+                "comment": comment,
+                "issue": issue,
+            }
+            later.append((comment.get("created", ""), doc, f"comment:{comment.get('id')}"))
+    for _, doc, subject in sorted(later, key=lambda entry: _time(entry[0])):
+        yield _jira(doc, subject, now)
+
+
+def _jira(doc: dict[str, Any], subject: str, now: datetime) -> tuple[Delivery, Event | Ignored]:
+    body = json.dumps(doc).encode()
+    delivery, event = parse_jira({}, body, received_at=now)
+    delivery = dataclasses.replace(delivery, delivery_id=f"reconcile:{subject}")
+    if not isinstance(event, Ignored):
+        event = dataclasses.replace(event, subject_id=subject)
+    return delivery, event
+
+
+def _as_created(issue: dict[str, Any], histories: list[dict[str, Any]]) -> dict[str, Any]:
+    """The issue as it was created: the status before its first status change."""
+    for history in sorted(histories, key=lambda h: _time(h.get("created"))):
+        for item in history.get("items") or []:
+            if item.get("field") == "status" and item.get("fromString"):
+                status = {"id": item.get("from"), "name": item["fromString"]}
+                return {**issue, "fields": {**issue["fields"], "status": status}}
+    return issue
+
+
+def _time(text: str | None) -> datetime:
+    try:
+        return datetime.strptime(text or "", JIRA_TIME)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _millis(text: str | None) -> int:
+    moment = _time(text)
+    return int(moment.timestamp() * 1000) if moment.year > 1 else 0
+
+
+# --- ServiceNow ----------------------------------------------------------------------------------------
+
+
+def servicenow_deliveries(
+    tool: Any, since: datetime, now: datetime
+) -> Iterator[tuple[Delivery, Event | Ignored]]:
+    """Each emergency change request updated since `since`, as its current state (no history)."""
+    section = tool.mapping.servicenow
+    offset: int | None = 0
+    while offset is not None:
+        page = tool.gateway.changes_updated_since(
+            since, offset, PAGE_SIZE, change_type=section.type, table=section.table
+        )
+        for change in page.records:
+            yield servicenow_delivery(change, now)
+        offset = page.next_offset
+
+
+def servicenow_delivery(change: Any, now: datetime) -> tuple[Delivery, Event]:
+    version = change.fields.get("sys_mod_count") or change.fields.get("sys_updated_on", "")
+    subject = f"state:{change.sys_id}:{version}"
+    at = _servicenow_time(change.fields.get("sys_updated_on")) or now
+    common = dict(
+        tool="servicenow",
+        key=change.number,
+        remote_id=change.sys_id,
+        issue_type="change_request",
+        actor=change.fields.get("sys_updated_by") or change.requested_by,
+        at=at,
+        status=change.state,
+        fields=dict(change.fields),
+        subject_id=subject,
+    )
+    event: Event = IssueUpdated(**common, changes=(FieldChange("state", "state", None, change.state),))
+    if change.fields.get("sys_mod_count") in ("0", ""):
+        event = IssueCreated(**common)
+    delivery = Delivery(
+        source="servicenow",
+        delivery_id=f"reconcile:{subject}",
+        event_type="change_request.reconcile",
+        issue_key=change.number,
+        received_at=now,
+    )
+    return delivery, event
+
+
+def _servicenow_time(text: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(text or "", "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+SOURCES: dict[str, Callable[[Any, datetime, datetime], Iterator[tuple[Delivery, Event | Ignored]]]] = {
+    "jira": jira_deliveries,
+    "servicenow": servicenow_deliveries,
+}
+
+
+# --- the watermark -------------------------------------------------------------------------------------
+
+
+def read_watermark(database: Any, tool: str, *, default: datetime) -> datetime:
+    with UnitOfWork(database) as uow:
+        row = uow.session.get(WatermarkRow, f"reconcile:{tool}")
+        return datetime.fromisoformat(row.value) if row is not None else default
+
+
+def write_watermark(database: Any, tool: str, moment: datetime) -> None:
+    with UnitOfWork(database) as uow:
+        row = uow.session.get(WatermarkRow, f"reconcile:{tool}", with_for_update=True)
+        if row is None:
+            uow.session.add(
+                WatermarkRow(name=f"reconcile:{tool}", value=moment.isoformat(), updated_at=moment)
+            )
+        elif datetime.fromisoformat(row.value) < moment:
+            row.value, row.updated_at = moment.isoformat(), moment
+        uow.commit()

@@ -1,0 +1,89 @@
+"""The drift job (daily and at start): run each configured tool's doctor checks; a failing check is
+logged, audited and alerted to Security and the Engineering Leads, once per day per problem.
+
+ServiceNow: an outbox `event` (the mapping's `drift` event, which the installed notification mails to
+the groups). Jira has no notification that is not about an issue, so a Jira problem is alerted by the
+log line, the audit entry and the `ecm_drift_problems` figure in the job log; `ecm doctor` fails on
+the same checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from connector.errors import ConnectorError
+from connector.install_plan import Check
+from connector.store.uow import UnitOfWork
+
+log = logging.getLogger("jobs.drift")
+ACTOR = "ecm-connector"
+DOCTORS = {"jira": "connector.jira.doctor", "servicenow": "connector.servicenow.doctor"}
+
+
+def run(connector: Any, doctors: dict[str, Callable[..., list[Check]]] | None = None) -> str:
+    problems = 0
+    for name, tool in connector.tools.items():
+        doctor = (doctors or {}).get(name) or _doctor(name)
+        try:
+            checks = doctor(tool.mapping, tool.gateway, settings=getattr(connector, "settings", None))
+        except ConnectorError as error:
+            checks = [Check("doctor", False, str(error))]
+        failing = [check for check in checks if not check.ok]
+        problems += len(failing)
+        _alert(connector, tool, failing)
+    return f"ecm_drift_problems={problems}"
+
+
+def _doctor(tool: str) -> Callable[..., list[Check]]:
+    return importlib.import_module(DOCTORS[tool]).doctor
+
+
+def _alert(connector: Any, tool: Any, failing: list[Check]) -> None:
+    now = connector.clock()
+    day = tool.ctx.calendar.local(now).date().isoformat()
+    _, groups = tool.ctx.recipients("drift", engineer="", assignee=None)
+    with UnitOfWork(connector.database) as uow:
+        for check in failing:
+            log.error(
+                "drift-detected", extra={"tool": tool.name, "check": check.name, "detail": check.detail}
+            )
+            # Once per day per problem: the unique (source, id) of a recorded delivery decides.
+            marker = f"{tool.name}:{check.name}:{day}"[:128]
+            first = uow.deliveries.record(
+                "drift", marker, event_type="drift", issue_key=None, body=None, received_at=now
+            )
+            if first is None:
+                continue
+            uow.deliveries.mark(first, "handled", check.detail[:2000])
+            uow.audit.append(
+                actor=ACTOR,
+                action="drift-detected",
+                change_key=None,
+                tool=tool.name,
+                data={
+                    "check": check.name,
+                    "detail": check.detail,
+                    "fix": check.fix,
+                    "day": day,
+                    "to": groups,
+                },
+                at=now,
+            )
+            if tool.name == "servicenow":
+                uow.outbox.add(
+                    tool=tool.name,
+                    action="event",
+                    payload={
+                        "key": None,
+                        "name": tool.mapping.servicenow.events.drift,
+                        "parm1": check.name,
+                        "parm2": f"{check.detail} | fix: {check.fix}"[:1000],
+                    },
+                    idempotency_key=f"servicenow:drift:{marker}",
+                    change_id=None,
+                    now=now,
+                )
+        uow.commit()

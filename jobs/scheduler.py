@@ -1,0 +1,148 @@
+"""The scheduler process: one job table, the outbox loop, the leader lock, metrics and logs.
+
+    JOBS: sla every minute, reconcile every N minutes, drift daily (each also once at start),
+          all with coalesce=True and max_instances=1.
+    outbox: a tight loop thread (poll every 100 ms, straight on while there is work).
+
+Only the holder of the leader lock runs them; a standby retries the lock every few seconds. Every run is
+logged as one `job-run` line (job, outcome, duration) and counted in `ecm_job_runs_total{job,outcome}`
+and `ecm_job_seconds{job}`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from jobs import drift, outbox, reconcile, sla
+from jobs.leader import LeaderLock
+
+log = logging.getLogger("jobs")
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    reconcile_minutes: float = 5
+    drift_hours: float = 24
+    outbox_poll_seconds: float = 0.1
+    standby_retry_seconds: float = 3
+    lease_check_seconds: float = 2
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    function: Callable[[Any], str]  # (connector) -> a short summary for the log line
+    every: Callable[[JobsConfig], timedelta]
+
+
+JOBS: tuple[Job, ...] = (
+    Job("sla", sla.run, lambda cfg: timedelta(minutes=1)),
+    Job("reconcile", reconcile.run, lambda cfg: timedelta(minutes=cfg.reconcile_minutes)),
+    Job("drift", drift.run, lambda cfg: timedelta(hours=cfg.drift_hours)),
+)
+
+
+class JobMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.runs = Counter(
+            "ecm_job_runs", "Scheduled job runs by outcome", ["job", "outcome"], registry=self.registry
+        )
+        self.seconds = Histogram("ecm_job_seconds", "Job run duration", ["job"], registry=self.registry)
+        self.leader = Gauge(
+            "ecm_jobs_leader", "1 while this process holds the leader lock", registry=self.registry
+        )
+
+
+def instrumented(job: str, function: Callable[[], str], metrics: JobMetrics, *, quiet_idle: bool = False):
+    """Run once: one structured log line and the metrics, whatever happens. Returns the summary or None."""
+    started = time.perf_counter()
+    try:
+        summary = function()
+    except Exception:  # noqa: BLE001 - a failing run must not stop the scheduler; it is logged and counted
+        seconds = time.perf_counter() - started
+        metrics.runs.labels(job, "failed").inc()
+        metrics.seconds.labels(job).observe(seconds)
+        log.exception(
+            "job-run", extra={"job": job, "outcome": "failed", "duration_ms": round(seconds * 1000)}
+        )
+        return None
+    seconds = time.perf_counter() - started
+    outcome = "idle" if not summary else "ok"
+    metrics.runs.labels(job, outcome).inc()
+    metrics.seconds.labels(job).observe(seconds)
+    if not (quiet_idle and outcome == "idle"):
+        extra = {"job": job, "outcome": outcome, "duration_ms": round(seconds * 1000), "summary": summary}
+        log.info("job-run", extra=extra)
+    return summary
+
+
+def build_scheduler(connector: Any, config: JobsConfig, metrics: JobMetrics) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=UTC)
+    start = datetime.now(UTC)
+    for job in JOBS:
+        scheduler.add_job(
+            instrumented,
+            IntervalTrigger(seconds=job.every(config).total_seconds(), timezone=UTC),
+            args=(job.id, lambda f=job.function: f(connector) or "", metrics),
+            id=job.id,
+            name=job.id,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=start,  # once at start, then every interval
+        )
+    return scheduler
+
+
+def run_forever(
+    connector: Any,
+    lock: LeaderLock,
+    config: JobsConfig,
+    stop: threading.Event,
+    metrics: JobMetrics | None = None,
+) -> None:
+    """Stand by until the leader lock is ours, lead until it is lost or `stop` is set, repeat."""
+    metrics = metrics or JobMetrics()
+    while not stop.is_set():
+        if not lock.try_acquire():
+            log.info("leader-standby", extra={"retry_seconds": config.standby_retry_seconds})
+            stop.wait(config.standby_retry_seconds)
+            continue
+        log.info("leader-acquired", extra={"lock": repr(lock)})
+        metrics.leader.set(1)
+        try:
+            _lead(connector, lock, config, stop, metrics)
+        finally:
+            metrics.leader.set(0)
+            lock.release()
+    log.info("jobs-stopped")
+
+
+def _lead(
+    connector: Any, lock: LeaderLock, config: JobsConfig, stop: threading.Event, metrics: JobMetrics
+) -> None:
+    scheduler = build_scheduler(connector, config, metrics)
+    loop_stop = threading.Event()
+    loop = outbox.OutboxLoop(connector, metrics, config.outbox_poll_seconds)
+    thread = threading.Thread(target=loop.run, args=(loop_stop,), name="outbox", daemon=True)
+    thread.start()
+    scheduler.start()
+    try:
+        while not stop.wait(config.lease_check_seconds):
+            if not lock.still_held():
+                log.error("leader-lost", extra={"lock": repr(lock)})
+                return
+    finally:
+        loop_stop.set()
+        scheduler.shutdown(wait=True)
+        thread.join(timeout=30)
