@@ -96,7 +96,8 @@ def parse_jira(
 
 
 def _issue_created(doc: JsonObject, received_at: datetime) -> Event | Ignored:
-    return IssueCreated(**_issue_common(doc, _actor(doc), received_at))
+    subject = f"created:{doc.required_obj('issue').required_text('id')}"
+    return IssueCreated(**_issue_common(doc, _actor(doc), received_at), subject_id=subject)
 
 
 def _issue_updated(doc: JsonObject, received_at: datetime) -> Event | Ignored:
@@ -114,7 +115,9 @@ def _issue_updated(doc: JsonObject, received_at: datetime) -> Event | Ignored:
         return Ignored("jira:issue_updated: comment edited: only new comments count", key=key)
     if not changes:
         return Ignored(f"jira:issue_updated/{kind or 'unnamed'}: no field changed", key=key)
-    return IssueUpdated(**_issue_common(doc, _actor(doc), received_at), changes=changes)
+    changelog = doc.obj("changelog")
+    subject = f"changelog:{changelog.text('id')}" if changelog and changelog.text("id") else None
+    return IssueUpdated(**_issue_common(doc, _actor(doc), received_at), changes=changes, subject_id=subject)
 
 
 def _comment_created(doc: JsonObject, received_at: datetime) -> Event | Ignored:
@@ -142,6 +145,7 @@ def _comment(doc: JsonObject, comment: JsonObject, received_at: datetime) -> Com
         **_issue_common(doc, author, received_at),
         comment_id=comment.required_text("id"),
         body=comment_text(comment.raw("body")),
+        subject_id=f"comment:{comment.required_text('id')}",
     )
 
 

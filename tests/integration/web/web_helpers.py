@@ -68,8 +68,10 @@ def fixture_body(name: str) -> bytes:
 
 
 def recorded(database) -> list[DeliveryRow]:
+    """Webhook deliveries (not the "subject" rows that mark a comment or changelog entry as processed)."""
     with database.session() as session:
-        return list(session.scalars(select(DeliveryRow).order_by(DeliveryRow.id)))
+        query = select(DeliveryRow).where(DeliveryRow.source != "subject").order_by(DeliveryRow.id)
+        return list(session.scalars(query))
 
 
 def as_json(value) -> bytes:
