@@ -8,7 +8,19 @@ from __future__ import annotations
 import click
 
 from connector import __version__
-from connector.cli import audit, db, deadline, install, jobs, mappings, outbox, pending, sandbox, serve
+from connector.cli import (
+    audit,
+    db,
+    deadline,
+    evidence,
+    install,
+    jobs,
+    mappings,
+    outbox,
+    pending,
+    sandbox,
+    serve,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +29,7 @@ def cli() -> None:
     """ECM Connector: enforce ENG-PROC-004 (emergency changes) in Jira and ServiceNow."""
 
 
-for module in (serve, deadline, mappings, db, audit, sandbox, install, jobs, outbox, pending):
+for module in (serve, deadline, mappings, db, audit, evidence, sandbox, install, jobs, outbox, pending):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -19,5 +19,4 @@ def _not_yet(name: str, summary: str) -> click.Command:
 
 COMMANDS = [
     _not_yet("demo", "Play an emergency change end to end against the sandbox"),
-    _not_yet("evidence", "Export audit evidence"),
 ]

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, abort, redirect, request, session, url_for
+from flask import Flask, Response, abort, has_request_context, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from connector.web.errors import error_response
 from connector.web.state import current_connector
@@ -51,7 +52,9 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not token_matches(_bearer()):
-            response, status = error_response(401, "unauthorized", "send Authorization: Bearer <ECM_ADMIN_TOKEN>")
+            response, status = error_response(
+                401, "unauthorized", "send Authorization: Bearer <ECM_ADMIN_TOKEN>"
+            )
             response.headers["WWW-Authenticate"] = 'Bearer realm="ecm-admin"'
             return response, status
         return view(*args, **kwargs)
@@ -84,6 +87,13 @@ def check_csrf() -> None:
         abort(400, description="the form is stale or was not sent by this dashboard; reload it")
 
 
+class HttpsAwareSessions(SecureCookieSessionInterface):
+    """The session cookie is marked Secure whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
+
+
 def _not_configured(exc: AdminNotConfigured) -> tuple[Response, int]:
     return error_response(503, "admin token not configured", str(exc))
 
@@ -96,11 +106,9 @@ def init_app(app: Flask, settings: Any) -> None:
         material = b"ecm-dashboard-session:" + token.get_secret_value().encode("utf-8")
         secret = hashlib.sha256(material).hexdigest()
     app.config["SECRET_KEY"] = secret or secrets.token_hex(32)  # no token: nobody logs in anyway
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="ecm_session")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="ecm_session"
+    )
     app.register_error_handler(AdminNotConfigured, _not_configured)
 
-    @app.before_request
-    def _secure_cookie_over_https() -> None:
-        app.session_interface.__dict__["secure"] = request.is_secure
-
-    app.config["SESSION_COOKIE_SECURE"] = False
+    app.session_interface = HttpsAwareSessions()

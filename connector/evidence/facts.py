@@ -1,0 +1,85 @@
+"""Reading one change and what surrounds it from the store: violations, notifications, audit entries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from connector.procedure.model import Violation
+from connector.store.tables import AlertRow, ChangeRow, OutboxRow, ViolationRow
+
+LOADED = (
+    selectinload(ChangeRow.approvals),
+    selectinload(ChangeRow.reviews),
+    selectinload(ChangeRow.postmortem),
+)
+
+
+class ChangeNotFound(LookupError):
+    """No emergency change with this key (and tool) is recorded."""
+
+
+def find_change(session: Session, key: str, tool: str | None = None) -> ChangeRow:
+    query = select(ChangeRow).where(ChangeRow.key == key).options(*LOADED).order_by(ChangeRow.id)
+    if tool:
+        query = query.where(ChangeRow.tool == tool)
+    row = session.scalars(query.limit(1)).first()
+    if row is None:
+        raise ChangeNotFound(f"no emergency change {key!r} is recorded" + (f" in {tool}" if tool else ""))
+    return row
+
+
+def violation_facts(rows: Iterable[ViolationRow]) -> tuple[Violation, ...]:
+    return tuple(
+        Violation(
+            d.get("rule", "?"), int(d.get("step", 0)), d.get("message", ""), tuple(d.get("missing", ()))
+        )
+        for row in rows
+        for d in row.details or ()
+    )
+
+
+def violations_of(session: Session, change_id: int) -> list[ViolationRow]:
+    query = select(ViolationRow).where(ViolationRow.change_id == change_id).order_by(ViolationRow.at)
+    return list(session.scalars(query))
+
+
+def notifications_of(session: Session, change_id: int) -> list[dict[str, Any]]:
+    """Every notification sent: alerts recorded by the service, and notify actions the tool accepted."""
+    sent: list[dict[str, Any]] = [
+        {
+            "at": a.at,
+            "kind": a.kind,
+            "threshold": a.threshold,
+            "recipients": list(a.recipients or ()),
+            "subject": a.subject,
+            "source": "alert",
+        }
+        for a in session.scalars(
+            select(AlertRow).where(AlertRow.change_id == change_id).order_by(AlertRow.at)
+        )
+    ]
+    done = select(OutboxRow).where(
+        OutboxRow.change_id == change_id, OutboxRow.action == "notify", OutboxRow.status == "done"
+    )
+    for row in session.scalars(done.order_by(OutboxRow.id)):
+        payload = row.payload or {}
+        sent.append(
+            {
+                "at": row.done_at or row.created_at,
+                "kind": payload.get("kind", "notify"),
+                "threshold": row.idempotency_key,
+                "recipients": [*payload.get("users", ()), *payload.get("groups", ())],
+                "subject": payload.get("subject", ""),
+                "source": f"{row.tool} notify (delivered)",
+            }
+        )
+    return sorted(sent, key=lambda n: _sort_key(n["at"]))
+
+
+def _sort_key(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""

@@ -1,0 +1,95 @@
+"""Lists of changes for the admin API and the dashboard: filtered, newest first, paged by offset or cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, selectinload
+
+from connector.evidence.packet import iso
+from connector.procedure.model import TERMINAL_STAGES, Stage
+from connector.store.tables import ChangeRow, PostMortemRow
+
+MAX_LIMIT = 500
+STATUSES = {
+    "open": ChangeRow.stage.not_in([s.value for s in TERMINAL_STAGES]),
+    "finished": ChangeRow.stage.in_([s.value for s in TERMINAL_STAGES]),
+}
+
+
+class BadFilter(ValueError):
+    """A query parameter that is not understood; the message names it."""
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    stage: str | None = None
+    status: str | None = None  # open | finished
+    tool: str | None = None
+    overdue: bool = False
+    limit: int = 50
+    offset: int = 0
+    cursor: int | None = None  # id of the last change of the previous page
+
+    def __post_init__(self) -> None:
+        if self.stage is not None and self.stage not in {s.value for s in Stage}:
+            raise BadFilter(f"stage: must be one of {', '.join(s.value for s in Stage)}")
+        if self.status is not None and self.status not in STATUSES:
+            raise BadFilter(f"status: must be one of {', '.join(STATUSES)}")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise BadFilter(f"limit: must be between 1 and {MAX_LIMIT}")
+        if self.offset < 0:
+            raise BadFilter("offset: must not be negative")
+
+
+def overdue_condition(now: datetime) -> Any:
+    return and_(PostMortemRow.done_at.is_(None), PostMortemRow.due_at < now)
+
+
+def list_changes(session: Session, wanted: ChangeFilter, now: datetime) -> dict[str, Any]:
+    query = select(ChangeRow).options(selectinload(ChangeRow.postmortem)).order_by(ChangeRow.id.desc())
+    if wanted.stage:
+        query = query.where(ChangeRow.stage == wanted.stage)
+    if wanted.status:
+        query = query.where(STATUSES[wanted.status])
+    if wanted.tool:
+        query = query.where(ChangeRow.tool == wanted.tool)
+    if wanted.overdue:
+        query = query.join(PostMortemRow).where(overdue_condition(now))
+    if wanted.cursor is not None:
+        query = query.where(ChangeRow.id < wanted.cursor)
+    else:
+        query = query.offset(wanted.offset)
+    rows = list(session.scalars(query.limit(wanted.limit + 1)))
+    page, more = rows[: wanted.limit], len(rows) > wanted.limit
+    return {
+        "items": [change_item(row, now) for row in page],
+        "limit": wanted.limit,
+        "offset": None if wanted.cursor is not None else wanted.offset,
+        "next_cursor": str(page[-1].id) if more and page else None,
+    }
+
+
+def change_item(row: ChangeRow, now: datetime) -> dict[str, Any]:
+    pm = row.postmortem
+    return {
+        "tool": row.tool,
+        "key": row.key,
+        "url": row.url,
+        "title": row.title,
+        "project": row.project,
+        "team": row.team,
+        "engineer": row.engineer,
+        "stage": row.stage,
+        "category": row.category,
+        "created_at": iso(row.created_at),
+        "deployed_at": iso(row.deployed_at),
+        "closed_at": iso(row.closed_at),
+        "postmortem_key": pm.key if pm else None,
+        "postmortem_due_at": iso(pm.due_at) if pm else None,
+        "postmortem_done_at": iso(pm.done_at) if pm else None,
+        "overdue": bool(pm and pm.done_at is None and pm.due_at < now),
+    }

@@ -1,0 +1,180 @@
+"""The evidence packet of one emergency change: ticket, R1-R10, timeline, notifications, audit trail.
+
+    with database.session() as session:
+        packet = build_packet(session, "EMG-12", rulebook)
+
+The result is plain JSON-ready data (ISO 8601 UTC times); `render_html.packet_page` prints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from connector.evidence.facts import find_change, notifications_of, violation_facts, violations_of
+from connector.evidence.rulebook import CONTROLS, RuleBook
+from connector.procedure.requirements import RULES
+from connector.store.audit import entries, entry_dict, entry_hash, iso_utc, verify
+from connector.store.facts import change_facts
+from connector.store.tables import ApprovalRow, ChangeRow
+
+PACKET_VERSION = 1
+
+
+def iso(moment: datetime | None) -> str | None:
+    return iso_utc(moment) if moment else None
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
+
+
+def build_packet(
+    session: Session, key: str, rulebook: RuleBook, *, tool: str | None = None
+) -> dict[str, Any]:
+    """Everything an auditor asks for about one change. Raises `ChangeNotFound`."""
+    row = find_change(session, key, tool)
+    now = rulebook.clock()
+    violations = violations_of(session, row.id)
+    statuses = rulebook.judge(change_facts(row), now, violation_facts(violations))
+    notifications = notifications_of(session, row.id)
+    audit = [_audit_entry(entry) for entry in entries(session, change_key=row.key)]
+    chain = verify(session)
+    return {
+        "packet_version": PACKET_VERSION,
+        "generated_at": iso(now),
+        "controls": list(CONTROLS),
+        "change": _change(row),
+        "rules": [
+            {
+                "rule": rule,
+                "step": info.step,
+                "title": info.title,
+                "status": statuses[rule].status.value,
+                "evidence": statuses[rule].evidence,
+            }
+            for rule, info in RULES.items()
+        ],
+        "approvals": [_approval(a) for a in row.approvals],
+        "timeline": timeline(row, violations, notifications),
+        "violations": [
+            {
+                "at": iso(v.at),
+                "actor": v.actor,
+                "from_stage": v.from_stage,
+                "to_stage": v.to_stage,
+                "rules": list(v.rules),
+                "details": list(v.details or ()),
+                "reverted": v.reverted,
+            }
+            for v in violations
+        ],
+        "notifications": [{**n, "at": iso(n["at"])} for n in notifications],
+        "audit": {
+            "entries": audit,
+            "entries_intact": all(e["hash_ok"] for e in audit),
+            "chain": {
+                "ok": chain.ok,
+                "checked": chain.checked,
+                "first_bad_seq": chain.first_bad_seq,
+                "problem": chain.problem,
+            },
+        },
+    }
+
+
+def _change(row: ChangeRow) -> dict[str, Any]:
+    pm = row.postmortem
+    return {
+        "tool": row.tool,
+        "key": row.key,
+        "link": row.url,
+        "title": row.title,
+        "project": row.project,
+        "team": row.team,
+        "engineer": row.engineer,
+        "stage": row.stage,
+        "category": row.category,
+        "impact": row.impact,
+        "created_at": iso(row.created_at),
+        "deployed_at": iso(row.deployed_at),
+        "closed_at": iso(row.closed_at),
+        "pr_url": row.pr_url,
+        "docs_url": row.docs_url,
+        "close_code": row.close_code,
+        "postmortem": None
+        if pm is None
+        else {
+            "key": pm.key,
+            "created_at": iso(pm.created_at),
+            "due_at": iso(pm.due_at),
+            "done_at": iso(pm.done_at),
+            "report_url": pm.report_url,
+            "assignee": pm.assignee,
+            "participants": list(pm.participants or ()),
+        },
+    }
+
+
+def _approval(a: ApprovalRow) -> dict[str, Any]:
+    confirmed = a.confirmed_at if a.method == "verbal" else a.granted_at
+    return {
+        "approver": a.approver,
+        "role": a.role,
+        "method": a.method,
+        "channel": a.channel,
+        "granted_at": iso(a.granted_at),
+        "confirmed_at": iso(confirmed),
+        "confirm_by": iso(a.confirm_by),
+        "confirmation_lag_seconds": seconds_between(a.granted_at, confirmed),
+        "recorded_by": a.recorded_by,
+        "evidence": a.evidence,
+        "confirmation_evidence": a.confirmation_evidence,
+    }
+
+
+def _audit_entry(row: Any) -> dict[str, Any]:
+    return {**entry_dict(row), "hash_ok": entry_hash(row) == row.hash}
+
+
+def timeline(
+    row: ChangeRow, violations: Iterable[Any], notifications: Iterable[dict]
+) -> list[dict[str, Any]]:
+    """Every dated event of the change, oldest first: (at, event, detail)."""
+    pm = row.postmortem
+    events: list[tuple[datetime | None, str, str]] = [
+        (row.created_at, "created", f"by {row.engineer}: {row.title}"),
+        (row.notified_at, "leads and security notified", ""),
+    ]
+    for a in row.approvals:
+        how = f"verbal via {a.channel}, recorded by {a.recorded_by}" if a.method == "verbal" else "written"
+        events.append((a.granted_at, f"{a.role} approval granted", f"{a.approver} ({how}; {a.evidence})"))
+        if a.confirmed_at:
+            detail = f"{a.approver} ({a.confirmation_evidence or '-'})"
+            events.append((a.confirmed_at, f"{a.role} approval confirmed in writing", detail))
+    events += [(r.at, f"{r.kind} review", f"{r.reviewer} ({r.evidence})") for r in row.reviews]
+    events.append((row.deployed_at, "deployed", ""))
+    if pm is not None:
+        events += [
+            (pm.created_at, "post-mortem created", f"{pm.key or '(pending)'}, assignee {pm.assignee or '-'}"),
+            (pm.due_at, "post-mortem due", ""),
+            (pm.done_at, "post-mortem done", pm.report_url or "no report link"),
+        ]
+    events += [
+        (v.at, "violation " + ("reverted" if v.reverted else "blocked"), ", ".join(v.rules))
+        for v in violations
+    ]
+    events += [(n["at"], f"notification: {n['kind']}", n["subject"]) for n in notifications]
+    events += [
+        (row.rejected_at, "rejected", f"by {row.rejected_by}: {row.rejection_reason}"),
+        (
+            row.closed_at,
+            "closed",
+            f"PR {row.pr_url or '-'}; documentation {row.docs_url or row.close_code or '-'}",
+        ),
+    ]
+    dated = sorted((e for e in events if e[0] is not None), key=lambda e: e[0])  # type: ignore[arg-type, return-value]
+    return [{"at": iso(at), "event": event, "detail": detail} for at, event, detail in dated]

@@ -1,0 +1,59 @@
+"""Which policy and business calendar judge a change of each tool, and the clock they are judged at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.procedure.calendar import BusinessCalendar
+from connector.procedure.model import Change, Groups, Violation
+from connector.procedure.policy import Policy
+from connector.procedure.rules import RuleStatus, evaluate
+
+CONTROLS = ("SOC 2 CC8.1", "HIPAA 45 CFR 164.312(b)")
+
+
+@dataclass(frozen=True)
+class ToolRules:
+    policy: Policy = field(default_factory=Policy)
+    calendar: BusinessCalendar = field(default_factory=lambda: BusinessCalendar(UTC))
+    groups: Callable[[], Groups] = Groups
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Policy and calendar per tool; a tool without a mapping is judged by the default policy in UTC."""
+
+    tools: Mapping[str, ToolRules] = field(default_factory=dict)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def for_tool(self, tool: str) -> ToolRules:
+        return self.tools.get(tool) or ToolRules()
+
+    def judge(self, change: Change, now: datetime, recorded: tuple[Violation, ...]) -> dict[str, RuleStatus]:
+        rules = self.for_tool(change.tool)
+        return evaluate(change, Groups(), now, rules.policy, recorded)
+
+    @classmethod
+    def from_connector(cls, connector: Any) -> RuleBook:
+        """From a bootstrapped `Connector` (its tools' contexts) or anything with `settings`/`database`."""
+        tools = {
+            name: ToolRules(runtime.ctx.policy, runtime.ctx.calendar, runtime.ctx.groups)
+            for name, runtime in (getattr(connector, "tools", None) or {}).items()
+        }
+        clock = getattr(connector, "clock", None) or (lambda: datetime.now(UTC))
+        return cls(tools, clock)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RuleBook:
+        """From the mapping files alone (no tool is contacted): what the command line uses."""
+        from connector.mapping import load_mapping
+
+        files = settings.mapping_files
+        tools = {}
+        for path in files() if callable(files) else files:
+            mapping = load_mapping(path)
+            tools[mapping.tool] = ToolRules(mapping.policy(), mapping.calendar.build())
+        return cls(tools)

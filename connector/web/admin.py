@@ -1,0 +1,147 @@
+"""The admin API under /api: changes, their evidence packets, the population export, summary figures.
+
+Every view needs `Authorization: Bearer <ECM_ADMIN_TOKEN>` (see auth.py); the OpenAPI document at
+/api/openapi.json describes them all and is public.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from connector.evidence.facts import ChangeNotFound
+from connector.evidence.listing import BadFilter, ChangeFilter, list_changes
+from connector.evidence.packet import build_packet
+from connector.evidence.population import csv_chunks, json_chunks, population
+from connector.evidence.render_html import packet_page
+from connector.evidence.rulebook import RuleBook
+from connector.evidence.summary import summary
+from connector.web.auth import require_token
+from connector.web.errors import error_response
+from connector.web.openapi import document
+from connector.web.state import current_connector
+
+bp = Blueprint("admin", __name__, url_prefix="/api")
+DEFAULT_PERIOD = timedelta(days=90)
+TRUE = ("1", "true", "yes")
+
+
+def rulebook() -> RuleBook:
+    return RuleBook.from_connector(current_connector())
+
+
+def _int(name: str, default: Any) -> Any:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadFilter(f"{name}: must be a whole number") from None
+
+
+def _day(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise BadFilter(f"{name}: must be a date YYYY-MM-DD") from None
+
+
+def period(now: datetime) -> tuple[datetime, datetime]:
+    """[from, to + 1 day) from the `from` / `to` parameters; the last 90 days by default."""
+    first, last = _day("from"), _day("to")
+    end = last + timedelta(days=1) if last else now
+    start = first or end - DEFAULT_PERIOD
+    if end <= start:
+        raise BadFilter("to: must not be before from")
+    return start, end
+
+
+@bp.errorhandler(BadFilter)
+def _bad_filter(exc: BadFilter) -> tuple[Response, int]:
+    return error_response(400, "bad request", str(exc))
+
+
+@bp.errorhandler(ChangeNotFound)
+def _not_found(exc: ChangeNotFound) -> tuple[Response, int]:
+    return error_response(404, "not found", str(exc))
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())
+
+
+@bp.get("/changes")
+@require_token
+def changes() -> Response:
+    wanted = ChangeFilter(
+        stage=request.args.get("stage") or None,
+        status=request.args.get("status") or None,
+        tool=request.args.get("tool") or None,
+        overdue=request.args.get("overdue", "").lower() in TRUE,
+        limit=_int("limit", 50),
+        offset=_int("offset", 0),
+        cursor=_int("cursor", None),
+    )
+    with current_connector().database.session() as session:
+        return jsonify(list_changes(session, wanted, rulebook().clock()))
+
+
+@bp.get("/changes/<key>")
+@require_token
+def change(key: str) -> Response:
+    packet = _packet(key)
+    return jsonify({**packet["change"], "rules": packet["rules"], "approvals": packet["approvals"]})
+
+
+@bp.get("/changes/<key>/evidence")
+@require_token
+def evidence(key: str) -> Response:
+    packet = _packet(key)
+    if request.args.get("format") == "html":
+        return Response(packet_page(packet), mimetype="text/html")
+    return jsonify(packet)
+
+
+def _packet(key: str) -> dict[str, Any]:
+    with current_connector().database.session() as session:
+        return build_packet(session, key, rulebook(), tool=request.args.get("tool") or None)
+
+
+@bp.get("/evidence/population")
+@require_token
+def population_export() -> Response:
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise BadFilter("format: must be json or csv")
+    book = rulebook()
+    start, end = period(book.clock())
+    database = current_connector().database
+
+    def chunks() -> Any:
+        with database.session() as session:
+            rows = population(session, start, end, book)
+            if fmt == "csv":
+                yield from csv_chunks(rows)
+            else:
+                yield from json_chunks(rows, {"summary": summary(session, start, end, book.clock())})
+
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    name = f"emergency-changes-{start:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(stream_with_context(chunks()), mimetype=mimetype, headers=headers)
+
+
+@bp.get("/metrics/summary")
+@require_token
+def metrics_summary() -> Response:
+    book = rulebook()
+    start, end = period(book.clock())
+    with current_connector().database.session() as session:
+        return jsonify(summary(session, start, end, book.clock()))
