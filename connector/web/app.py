@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask
 
-from connector.web import admin, auth, errors, health, metrics, webhooks
+from connector.web import admin, auth, dashboard, errors, health, metrics, webhooks
 from connector.web.state import EXTENSION, Connector, WebState, write_gate_for
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,6 @@ def create_app(
     app.extensions[metrics.EXTENSION] = metrics.WebMetrics(connector.database)
     errors.init_app(app)
     auth.init_app(app, connector.settings)
-    for blueprint in (health.bp, metrics.bp, webhooks.bp, admin.bp):
+    for blueprint in (health.bp, metrics.bp, webhooks.bp, admin.bp, dashboard.bp):
         app.register_blueprint(blueprint)
     return app

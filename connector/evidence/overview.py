@@ -1,0 +1,116 @@
+"""What the dashboard shows on its first page, each list bounded, each figure an aggregate query."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from connector.evidence.listing import STATUSES, change_item
+from connector.evidence.rulebook import RuleBook
+from connector.evidence.summary import summary
+from connector.procedure.stages import ORDER
+from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ViolationRow
+
+PAGE = 50
+RECENT = 20
+SUMMARY_PERIOD = timedelta(days=90)
+
+
+def overview(session: Session, rulebook: RuleBook) -> dict[str, Any]:
+    now = rulebook.clock()
+    return {
+        "now": now,
+        "stages": open_by_stage(session),
+        "open_changes": [
+            change_item(row, now)
+            for row in session.scalars(
+                select(ChangeRow)
+                .where(STATUSES["open"])
+                .options(selectinload(ChangeRow.postmortem))
+                .order_by(ChangeRow.id.desc())
+                .limit(PAGE)
+            )
+        ],
+        "postmortems": open_postmortems(session, rulebook, now),
+        "unconfirmed": unconfirmed_verbal(session, now),
+        "violations": recent_violations(session),
+        "summary": summary(session, now - SUMMARY_PERIOD, now, now),
+    }
+
+
+def open_by_stage(session: Session) -> list[tuple[str, int]]:
+    query = select(ChangeRow.stage, func.count()).where(STATUSES["open"]).group_by(ChangeRow.stage)
+    counts = dict(session.execute(query).all())
+    return [(stage.value, counts.get(stage.value, 0)) for stage in ORDER if stage.value in counts]
+
+
+def open_postmortems(session: Session, rulebook: RuleBook, now: datetime) -> list[dict[str, Any]]:
+    query = (
+        select(PostMortemRow, ChangeRow)
+        .join(ChangeRow)
+        .where(PostMortemRow.done_at.is_(None))
+        .order_by(PostMortemRow.due_at)
+        .limit(PAGE)
+    )
+    found = []
+    for pm, change in session.execute(query):
+        left = rulebook.for_tool(change.tool).calendar.business_time_left(pm.due_at, now)
+        found.append(
+            {
+                "key": change.key,
+                "url": change.url,
+                "postmortem": pm.key or "(being created)",
+                "assignee": pm.assignee or change.engineer,
+                "due_at": pm.due_at,
+                "left_seconds": left.total_seconds(),
+                "overdue": pm.due_at < now,
+            }
+        )
+    return found
+
+
+def unconfirmed_verbal(session: Session, now: datetime) -> list[dict[str, Any]]:
+    query = (
+        select(ApprovalRow, ChangeRow.key, ChangeRow.url)
+        .join(ChangeRow)
+        .where(ApprovalRow.method == "verbal", ApprovalRow.confirmed_at.is_(None))
+        .order_by(ApprovalRow.confirm_by)
+        .limit(PAGE)
+    )
+    return [
+        {
+            "key": key,
+            "url": url,
+            "approver": a.approver,
+            "role": a.role,
+            "channel": a.channel,
+            "granted_at": a.granted_at,
+            "confirm_by": a.confirm_by,
+            "overdue": a.confirm_by is not None and a.confirm_by < now,
+        }
+        for a, key, url in session.execute(query)
+    ]
+
+
+def recent_violations(session: Session) -> list[dict[str, Any]]:
+    query = (
+        select(ViolationRow, ChangeRow.key, ChangeRow.url)
+        .join(ChangeRow, ChangeRow.id == ViolationRow.change_id)
+        .order_by(ViolationRow.at.desc())
+        .limit(RECENT)
+    )
+    return [
+        {
+            "key": key,
+            "url": url,
+            "at": v.at,
+            "actor": v.actor,
+            "rules": list(v.rules),
+            "reverted": v.reverted,
+            "message": "; ".join(d.get("message", "") for d in v.details or ()),
+        }
+        for v, key, url in session.execute(query)
+    ]
