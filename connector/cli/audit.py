@@ -64,4 +64,30 @@ def export_command(start: datetime, end: datetime, change_key: str | None, out: 
         click.echo(f"Exported {count} entries to {out.name}", err=True)
 
 
+@audit.command("retention")
+@click.option("--years", type=int, default=None, help="Years to check (default: ECM_AUDIT_RETENTION_YEARS).")
+@click.option("--allow-short-retention", is_flag=True, help="Accept a period below 6 years.")
+def retention_command(years: int | None, allow_short_retention: bool) -> None:
+    """Check the audit retention period (at least 6 years) and report entries past it; deletes nothing."""
+    from connector.config import load_settings
+    from connector.evidence.retention import RetentionTooShort, checked_years, retention_report
+
+    try:
+        wanted = years or load_settings().audit_retention_years
+        years = checked_years(wanted, allow_short=allow_short_retention)
+    except RetentionTooShort as exc:
+        raise click.UsageError(str(exc)) from None
+    database = open_database(require_current=True)
+    try:
+        with database.session() as session:
+            report = retention_report(session, years, datetime.now(UTC))
+    finally:
+        database.dispose()
+    oldest = report.oldest.date().isoformat() if report.oldest else "none"
+    click.echo(f"Retention {report.years} years: entries since {report.horizon.date()} are kept.")
+    click.echo(f"{report.total} entries, oldest {oldest}; {report.past_horizon} past the retention period.")
+    if report.past_horizon:
+        click.echo("Export them with `ecm audit export` and archive them; the connector deletes none.")
+
+
 COMMANDS = [audit]
