@@ -31,6 +31,7 @@ log = logging.getLogger("jobs")
 
 @dataclass(frozen=True)
 class JobsConfig:
+    sla_seconds: float = 60
     reconcile_minutes: float = 5
     drift_hours: float = 24
     outbox_poll_seconds: float = 0.1
@@ -46,7 +47,7 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("sla", sla.run, lambda cfg: timedelta(minutes=1)),
+    Job("sla", sla.run, lambda cfg: timedelta(seconds=cfg.sla_seconds)),
     Job("reconcile", reconcile.run, lambda cfg: timedelta(minutes=cfg.reconcile_minutes)),
     Job("drift", drift.run, lambda cfg: timedelta(hours=cfg.drift_hours)),
 )

@@ -23,6 +23,14 @@ log = logging.getLogger("jobs")
     help="Reconciliation interval (env ECM_RECONCILE_MINUTES).",
 )
 @click.option(
+    "--sla-seconds",
+    envvar="ECM_SLA_SECONDS",
+    default=60.0,
+    type=click.FloatRange(min=0.1),
+    hidden=True,
+    help="SLA job interval (tests and demos; the procedure needs no less than the default minute).",
+)
+@click.option(
     "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve /metrics on this port."
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
@@ -30,7 +38,11 @@ log = logging.getLogger("jobs")
     "--log-format", type=click.Choice(["json", "text"]), default=None, help="Default: ECM_LOG_FORMAT."
 )
 def jobs(
-    reconcile_minutes: float, metrics_port: int | None, metrics_host: str, log_format: str | None
+    reconcile_minutes: float,
+    sla_seconds: float,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_format: str | None,
 ) -> None:
     """Run the scheduler: SLA every minute, outbox dispatch, reconciliation, daily drift checks.
 
@@ -58,7 +70,7 @@ def jobs(
     metrics = JobMetrics()
     if metrics_port:
         start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)
-    config = JobsConfig(reconcile_minutes=reconcile_minutes)
+    config = JobsConfig(sla_seconds=sla_seconds, reconcile_minutes=reconcile_minutes)
     log.info(
         "jobs-starting", extra={"reconcile_minutes": reconcile_minutes, "tools": sorted(connector.tools)}
     )

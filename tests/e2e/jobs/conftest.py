@@ -15,8 +15,9 @@ from sandbox.jira.faults import Faults
 def stack_with(tmp_path) -> Callable[..., JiraStack]:
     started: list[JiraStack] = []
 
-    def start(faults: dict | None = None) -> JiraStack:
-        stack = JiraStack(tmp_path, sandbox_options={"faults": Faults.from_dict(faults or {})})
+    def start(faults: dict | None = None, database_url: str | None = None) -> JiraStack:
+        options = {"faults": Faults.from_dict(faults or {})}
+        stack = JiraStack(tmp_path, database_url=database_url, sandbox_options=options)
         started.append(stack.start())
         return stack
 
