@@ -1,8 +1,7 @@
 """The population of a period: every emergency change created in it, one row each, with its compliance.
 
 Streamed: changes are read in batches (`yield_per`), judged, turned into rows and written; nothing
-keeps the rows, so memory does not grow with their number. The session is cleared after each batch,
-so give this function a session of its own.
+keeps the rows, so memory does not grow with their number.
 """
 
 from __future__ import annotations
@@ -14,18 +13,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from types import SimpleNamespace
 from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.evidence.facts import LOADED, violation_facts
+from connector.evidence.facts import violation_facts
 from connector.evidence.packet import iso
 from connector.evidence.rulebook import RuleBook
 from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.rules import RuleStatus, Status
 from connector.store.facts import change_facts
-from connector.store.tables import ChangeRow, ViolationRow
+from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow, ViolationRow
 
 BATCH = 500
 COMPLIANT, NON_COMPLIANT, OPEN = "compliant", "non-compliant", "open"
@@ -69,32 +69,47 @@ def compliance(stage: Stage, statuses: dict[str, RuleStatus]) -> tuple[str, str]
 
 
 def population(
-    session: Session, start: datetime, end: datetime, rulebook: RuleBook
+    session: Session, start: datetime, end: datetime, rulebook: RuleBook, *, batch: int = BATCH
 ) -> Iterator[PopulationRow]:
-    """Changes created in [start, end), oldest first."""
+    """Changes created in [start, end), oldest first.
+
+    Read as plain rows (SQLAlchemy Core), not ORM objects: a batch of changes, then the approvals,
+    reviews, post-mortems and violations of that batch in one query each. Nothing enters the session.
+    """
     now = rulebook.clock()
+    changes = ChangeRow.__table__
     query = (
-        select(ChangeRow)
-        .where(ChangeRow.created_at >= start, ChangeRow.created_at < end)
-        .order_by(ChangeRow.created_at, ChangeRow.id)
-        .options(*LOADED)
-        .execution_options(yield_per=BATCH)
+        select(changes)
+        .where(changes.c.created_at >= start, changes.c.created_at < end)
+        .order_by(changes.c.created_at, changes.c.id)
+        .execution_options(yield_per=batch)
     )
-    for batch in session.scalars(query).partitions():
-        recorded = _violations_by_change(session, [row.id for row in batch])
-        for row in batch:
-            yield _row(row, rulebook, now, recorded.get(row.id, []))
-        session.expunge_all()
+    for rows in session.execute(query).partitions():
+        ids = [row.id for row in rows]
+        approvals, reviews = _children(session, ApprovalRow, ids), _children(session, ReviewRow, ids)
+        postmortems, violations = (
+            _children(session, PostMortemRow, ids),
+            _children(session, ViolationRow, ids),
+        )
+        for row in rows:
+            loaded = SimpleNamespace(
+                **row._mapping,
+                approvals=approvals.get(row.id, []),
+                reviews=reviews.get(row.id, []),
+                postmortem=(postmortems.get(row.id) or [None])[0],
+            )
+            yield _row(loaded, rulebook, now, violations.get(row.id, []))
 
 
-def _violations_by_change(session: Session, ids: list[int]) -> dict[int, list[ViolationRow]]:
-    found: dict[int, list[ViolationRow]] = defaultdict(list)
-    for v in session.scalars(select(ViolationRow).where(ViolationRow.change_id.in_(ids))):
-        found[v.change_id].append(v)
+def _children(session: Session, table: Any, ids: list[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = defaultdict(list)
+    query = select(table.__table__).where(table.change_id.in_(ids)).order_by(table.id)
+    for child in session.execute(query):
+        found[child.change_id].append(child)
     return found
 
 
-def _row(row: ChangeRow, rulebook: RuleBook, now: datetime, violations: list[ViolationRow]) -> PopulationRow:
+def _row(row: Any, rulebook: RuleBook, now: datetime, violations: list[ViolationRow]) -> PopulationRow:
     facts = change_facts(row)
     status, reasons = compliance(facts.stage, rulebook.judge(facts, now, violation_facts(violations)))
     pm = row.postmortem

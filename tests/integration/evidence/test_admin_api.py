@@ -125,3 +125,21 @@ def test_approvals_on_the_day_count_in_the_period(client, auth, drive):
     figures = client.get("/api/metrics/summary?from=2026-12-01&to=2026-12-01", headers=auth).json
     assert figures["median_verbal_confirmation_lag_hours"] == 3.0
     assert at(1).isoformat().startswith(figures["period"]["from"][:10])
+
+
+def test_population_is_the_same_whatever_the_batch_size(database, drive):
+    from evidence_lifecycle import NOW
+
+    from connector.evidence.population import population
+    from connector.evidence.rulebook import RuleBook
+
+    drive.whole_lifecycle()
+    for n in range(2, 7):
+        Driver(database, key=f"EMG-{n}").register()
+    book = RuleBook(clock=lambda: NOW)
+    with database.session() as session:
+        one_go = list(population(session, at(1, 0), at(31, 0), book, batch=500))
+    with database.session() as session:
+        in_twos = list(population(session, at(1, 0), at(31, 0), book, batch=2))
+    assert in_twos == one_go and len(one_go) == 6
+    assert one_go[0].approvals == "lead.liam (lead, verbal); sec.sara (security, written)"

@@ -1,0 +1,239 @@
+"""Evidence benchmark: the population export of N changes (CSV) and the dashboard's first page with M open
+changes, each compared in the same run with a naive baseline.
+
+    .venv/bin/python bench/evidence.py [--changes 100000] [--open 10000] [--repeat 5]
+
+Export: streamed (`yield_per`, rows written as they come) against the naive way (load every change with
+its approvals, reviews and post-mortem into a list, build every row, then write). Time is wall clock
+without tracing; peak memory is measured in a second pass under tracemalloc, at N/10 and N changes, so
+that growth with N shows. Dashboard: GET /dashboard through the Flask app with a logged-in session, median
+of --repeat requests, against a naive page that judges every open change. SQLite file in a temp dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from connector.config import Settings  # noqa: E402
+from connector.evidence.facts import violation_facts  # noqa: E402
+from connector.evidence.population import csv_chunks, population  # noqa: E402
+from connector.evidence.rulebook import RuleBook  # noqa: E402
+from connector.store.db import Database  # noqa: E402
+from connector.store.facts import change_facts  # noqa: E402
+from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow  # noqa: E402
+
+NOW = datetime(2026, 12, 31, tzinfo=UTC)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+TOKEN = "bench-admin-token"
+STAGES = ("identified", "awaiting_approval", "approved", "in_review", "reviewed", "deployed", "postmortem")
+
+
+def fill(database: Database, count: int, *, open_only: bool = False, batch: int = 5000) -> None:
+    """`count` changes spread over 2026: most closed with two approvals, two reviews and a post-mortem."""
+    step = (NOW - START) / count
+    with database.engine.begin() as conn:
+        for first in range(0, count, batch):
+            changes, approvals, reviews, postmortems = [], [], [], []
+            for n in range(first, min(first + batch, count)):
+                created = START + step * n
+                closed = not open_only and n % 10 != 0
+                deployed = created + timedelta(hours=6) if closed or n % 3 == 0 else None
+                changes.append(
+                    {
+                        "id": n + 1,
+                        "tool": "jira",
+                        "key": f"EMG-{n + 1}",
+                        "url": f"https://jira.example.com/browse/EMG-{n + 1}",
+                        "project": f"P{n % 7}",
+                        "team": f"team-{n % 5}",
+                        "title": f"Outage {n}",
+                        "engineer": f"eng{n % 40}",
+                        "stage": "closed" if closed else ("deployed" if deployed else STAGES[n % 5]),
+                        "category": "Service outage",
+                        "impact": "customers affected",
+                        "created_at": created,
+                        "notified_at": created,
+                        "deployed_at": deployed,
+                        "updated_at": created,
+                        "version": 1,
+                        "pr_url": "https://git.example.com/pr/1" if closed else None,
+                        "docs_url": "https://wiki.example.com/d/1" if closed else None,
+                        "closed_at": created + timedelta(days=2) if closed else None,
+                    }
+                )
+                if deployed:
+                    for role, who in (("lead", f"lead{n % 6}"), ("security", f"sec{n % 4}")):
+                        approvals.append(
+                            {
+                                "change_id": n + 1,
+                                "approver": who,
+                                "role": role,
+                                "method": "written",
+                                "granted_at": created + timedelta(hours=1),
+                                "recorded_by": who,
+                                "evidence": "comment:1",
+                            }
+                        )
+                    for kind in ("peer", "security"):
+                        reviews.append(
+                            {
+                                "change_id": n + 1,
+                                "reviewer": f"rev{n % 9}",
+                                "kind": kind,
+                                "at": created + timedelta(hours=2),
+                                "evidence": "comment:2",
+                            }
+                        )
+                    postmortems.append(
+                        {
+                            "change_id": n + 1,
+                            "key": f"PM-{n + 1}",
+                            "created_at": deployed,
+                            "due_at": deployed + timedelta(days=3),
+                            "assignee": f"eng{n % 40}",
+                            "participants": [],
+                            "done_at": deployed + timedelta(days=1) if closed else None,
+                            "report_url": "https://wiki.example.com/pm/1" if closed else None,
+                        }
+                    )
+            conn.execute(insert(ChangeRow.__table__), changes)
+            for table, rows in ((ApprovalRow, approvals), (ReviewRow, reviews), (PostMortemRow, postmortems)):
+                if rows:
+                    conn.execute(insert(table.__table__), rows)
+
+
+def streamed_export(database: Database, out: io.TextIOBase) -> int:
+    with database.session() as session:
+        n = 0
+        for chunk in csv_chunks(population(session, START, NOW, RuleBook(clock=lambda: NOW))):
+            out.write(chunk)
+            n += 1
+        return n - 1  # the first chunk holds the header and the first row; the last is empty
+
+
+def naive_export(database: Database, out: io.TextIOBase) -> int:
+    """The obvious way: every change with its children in a list, then every row, then the file."""
+    from connector.evidence.population import COLUMNS, compliance
+
+    book = RuleBook(clock=lambda: NOW)
+    with database.session() as session:
+        rows = list(
+            session.scalars(
+                select(ChangeRow).options(
+                    selectinload(ChangeRow.approvals),
+                    selectinload(ChangeRow.reviews),
+                    selectinload(ChangeRow.postmortem),
+                )
+            )
+        )
+        lines = []
+        for row in rows:
+            facts = change_facts(row)
+            status, reasons = compliance(facts.stage, book.judge(facts, NOW, violation_facts([])))
+            lines.append([row.tool, row.key, row.title, row.stage, status, reasons])
+        out.write(",".join(COLUMNS) + "\n")
+        for line in lines:
+            out.write(",".join(map(str, line)) + "\n")
+        return len(lines)
+
+
+class Sink(io.TextIOBase):
+    """Counts what is written and keeps none of it (so the writer's memory is what is measured)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.size += len(text)
+        return len(text)
+
+
+def timed(run, database) -> tuple[float, int]:
+    start = time.perf_counter()
+    rows = run(database, Sink())
+    return time.perf_counter() - start, rows
+
+
+def peak(run, database) -> float:
+    tracemalloc.start()
+    run(database, Sink())
+    _, top = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return top / 2**20
+
+
+def fresh(directory: Path, name: str) -> Database:
+    database = Database(f"sqlite:///{directory / name}")
+    database.upgrade()
+    return database
+
+
+def bench_export(directory: Path, count: int) -> None:
+    small, large = fresh(directory, "small.sqlite3"), fresh(directory, "large.sqlite3")
+    fill(small, count // 10)
+    fill(large, count)
+    print(f"Population export, CSV, {count:,} changes (memory at {count // 10:,} and {count:,}):")
+    for name, run in (("streamed", streamed_export), ("naive", naive_export)):
+        seconds, rows = timed(run, large)
+        assert rows == count, (name, rows)
+        print(
+            f"  {name:9} {seconds:6.2f} s  {count / seconds:8,.0f} rows/s  "
+            f"peak {peak(run, small):7.1f} MiB -> {peak(run, large):7.1f} MiB"
+        )
+
+
+def bench_dashboard(directory: Path, count: int, repeat: int) -> None:
+    from connector.web.app import create_app
+
+    database = fresh(directory, "dashboard.sqlite3")
+    fill(database, count, open_only=True)
+    connector = SimpleNamespace(
+        settings=Settings(admin_token=TOKEN), database=database, tools={}, clock=lambda: NOW, receive=None
+    )
+    client = create_app(connector, config={"TESTING": True}).test_client()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.get("/dashboard", headers=headers).status_code == 200  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        response = client.get("/dashboard", headers=headers)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+    naive = []
+    for _ in range(max(1, repeat // 2)):
+        start = time.perf_counter()
+        naive_export(database, Sink())  # judging every open change, as a page that evaluates all would
+        naive.append(time.perf_counter() - start)
+    print(f"Dashboard first page, {count:,} open changes ({repeat} requests):")
+    print(f"  /dashboard  median {statistics.median(times) * 1000:6.1f} ms  max {max(times) * 1000:6.1f} ms")
+    print(f"  naive (judge every open change) median {statistics.median(naive) * 1000:6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=100_000)
+    parser.add_argument("--open", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ecm-bench-") as directory:
+        bench_export(Path(directory), args.changes)
+        bench_dashboard(Path(directory), args.open, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
