@@ -29,7 +29,6 @@ from connector.store.uow import UnitOfWork
 ACTOR = "ecm-connector"
 BREACH_LABEL = "sla-breached"
 OPEN_AFTER_DEPLOY = (Stage.DEPLOYED.value, Stage.POSTMORTEM.value)
-HORIZON_MARGIN = timedelta(days=7)  # non-business days a reminder lead may span besides its business days
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,9 @@ def _due_alerts(database: Any, tool: Any, now: datetime, report: SlaReport) -> I
     with UnitOfWork(database) as uow:
         horizon = _horizon(calendar, reminders.before, now)
         found: list[tuple[int, list[Alert]]] = []
-        candidates = list(uow.session.execute(postmortems_due(tool.name, horizon)))
+        candidates = [
+            row for query in postmortems_due(tool.name, horizon) for row in uow.session.execute(query)
+        ]
         sent = _sent(uow, [change.id for _, change in candidates])
         for pm, change in candidates:
             report.checked += 1
@@ -122,21 +123,22 @@ def _retroactive_facts(change: ChangeRow, pm: PostMortemRow) -> Change:
     )
 
 
-def postmortems_due(tool: str, horizon: datetime) -> Any:
-    """Open post-mortems due before `horizon`, and done ones whose change still misses an R8 item."""
+def postmortems_due(tool: str, horizon: datetime) -> list[Any]:
+    """Open post-mortems due before `horizon` (index on done_at, due_at), and done ones whose change is
+    still open after deploy (index on stage) and may miss an R8 item."""
     open_pm = and_(PostMortemRow.done_at.is_(None), PostMortemRow.due_at <= horizon)
     done_but_open_change = and_(
+        ChangeRow.stage.in_(OPEN_AFTER_DEPLOY),
         PostMortemRow.done_at.is_not(None),
         PostMortemRow.due_at <= horizon,
-        ChangeRow.stage.in_(OPEN_AFTER_DEPLOY),
         or_(ChangeRow.pr_url.is_(None), ChangeRow.docs_url.is_(None)),
     )
-    return (
+    return [
         select(PostMortemRow, ChangeRow)
         .join(ChangeRow, ChangeRow.id == PostMortemRow.change_id)
-        .where(ChangeRow.tool == tool, or_(open_pm, done_but_open_change))
-        .order_by(PostMortemRow.due_at)
-    )
+        .where(ChangeRow.tool == tool, condition)
+        for condition in (open_pm, done_but_open_change)
+    ]
 
 
 def verbal_unconfirmed(tool: str, now: datetime) -> Any:
@@ -153,11 +155,15 @@ def verbal_unconfirmed(tool: str, now: datetime) -> Any:
 
 
 def _horizon(calendar: BusinessCalendar, points: tuple[Any, ...], now: datetime) -> datetime:
-    """A deadline later than this cannot have a reminder point at or before `now`."""
+    """The latest deadline that can have a reminder point at or before `now`: `hours` before it, or
+    `business_days` before it (a deadline on the non-business days after that business day included)."""
     days = max((p.business_days or 0 for p in points), default=0)
     hours = max((p.hours or 0 for p in points), default=0)
-    ahead = calendar.local(now + timedelta(hours=hours)).date()
-    return calendar.end_of(calendar.add_business_days(ahead, days)) + HORIZON_MARGIN
+    latest = now + timedelta(hours=hours)
+    if days:
+        following = calendar.add_business_days(calendar.local(now).date(), days + 1)
+        latest = max(latest, calendar.end_of(following - timedelta(days=1)))
+    return latest
 
 
 def postmortem_alerts(
