@@ -127,7 +127,11 @@ def _jira_runtime(settings: Settings, mapping: MappingFile, gateway: Any | None)
     def members(group: str) -> list[tuple[str, str, str | None]]:
         return [(u.id, u.display_name, u.email) for u in gateway.group_members(group)]
 
-    directory = CachedDirectory(members, mapping.groups.leads, mapping.groups.security)
+    def describe(user: str) -> tuple[str, str, str | None]:
+        found = gateway.user(user)
+        return (found.id or user, found.display_name or user, found.email)
+
+    directory = CachedDirectory(members, mapping.groups.leads, mapping.groups.security, describe=describe)
     statuses = {Stage(stage): name for stage, name in section.statuses.model_dump().items()}
     ctx = ToolContext(
         tool="jira",

@@ -20,10 +20,11 @@ class CachedDirectory:
         security_group: str,
         *,
         lookup: Callable[[str], Member | None] | None = None,
+        describe: Callable[[str], Member | None] | None = None,
         ttl: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._members_of, self._lookup = members_of, lookup
+        self._members_of, self._lookup, self._describe = members_of, lookup, describe
         self._group_names = (leads_group, security_group)
         self._ttl, self._monotonic = ttl, monotonic
         self._lock = threading.Lock()
@@ -61,5 +62,12 @@ class CachedDirectory:
         return None
 
     def display(self, user: str) -> str:
+        """The person's display name; the identity itself when the tool cannot tell."""
         person = self._people.get(user)
+        if person is None and self._describe is not None:
+            try:
+                person = self._describe(user)
+            except Exception:  # noqa: BLE001 - a name is a courtesy; the identity still stands
+                person = None
+            self._people[user] = person or (user, user, None)
         return person[1] if person else user

@@ -36,7 +36,7 @@ class wait_retry_after(tenacity.wait.wait_base):
     """Exponential backoff with jitter, but never shorter than the tool's Retry-After."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self.backoff = tenacity.wait_exponential_jitter(initial=initial, max=maximum)
+        self.backoff = tenacity.wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         delay = self.backoff(retry_state)

@@ -233,9 +233,9 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
         _outbox(uow, row, cmd, "update_fields", {"fields": {"deployed_at": cmd.at.isoformat()}}, "deployed")
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
+    _audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
         _plan_postmortem(uow, row, cmd, ctx)
-    _audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     return "handled"
 
 

@@ -12,6 +12,7 @@ from connector.cli import (
     audit,
     db,
     deadline,
+    demo,
     evidence,
     install,
     jobs,
@@ -29,7 +30,7 @@ def cli() -> None:
     """ECM Connector: enforce ENG-PROC-004 (emergency changes) in Jira and ServiceNow."""
 
 
-for module in (serve, deadline, mappings, db, audit, evidence, sandbox, install, jobs, outbox, pending):
+for module in (serve, deadline, mappings, db, audit, evidence, sandbox, install, demo, jobs, outbox, pending):
     for command in module.COMMANDS:
         cli.add_command(command)
 

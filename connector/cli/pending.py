@@ -18,5 +18,4 @@ def _not_yet(name: str, summary: str) -> click.Command:
 
 
 COMMANDS = [
-    _not_yet("demo", "Play an emergency change end to end against the sandbox"),
 ]

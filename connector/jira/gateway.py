@@ -253,6 +253,11 @@ class JiraGateway(AdminCalls):
             if page.get("isLast", True) or not values:
                 return tuple(members)
 
+    def user(self, user: str) -> JiraUser:
+        params = {"accountId": user} if self.flavor == "cloud" else {"username": user}
+        return self._user_from(self._call("GET", f"/rest/api/{self.api}/user", f"read user {user}",
+                                          params=params) or {})
+
     def myself(self) -> JiraUser:
         return self._user_from(self._call("GET", f"/rest/api/{self.api}/myself", "read own account") or {})
 

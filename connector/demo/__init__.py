@@ -1,0 +1,1 @@
+"""`ecm demo`: the sandbox, the service and its dispatcher in one process, and a story played on them."""

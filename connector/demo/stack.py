@@ -1,0 +1,167 @@
+"""Everything the demo needs, on loopback in one process: the Jira sandbox, the connector's web
+service, and its outbox dispatcher. The end-to-end tests and the lifecycle benchmark use it too.
+
+The service is the real Flask app behind a threaded WSGI server; the sandbox delivers signed
+webhooks to it over HTTP exactly as Jira would, and the dispatcher performs the outbox actions
+against the sandbox through the real `jira` library.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from connector.bootstrap import Connector, bootstrap, system_clock
+from connector.config import load_settings
+from connector.dispatch import Dispatcher
+from connector.mapping import load_mapping
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_MAPPING = REPO / "mappings" / "jira-cloud.yaml"
+CONNECTOR_USER = "ecm-bot"
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class DispatchLoop:
+    """The outbox dispatcher as a thread: polls every `interval`, runs again at once after work."""
+
+    def __init__(self, connector: Connector, interval: float = 0.02) -> None:
+        self.dispatcher = Dispatcher(connector, clock=connector.clock)
+        self.interval, self._stop = interval, threading.Event()
+        self.thread = threading.Thread(target=self._run, name="outbox-dispatcher", daemon=True)
+        self.errors: list[str] = []
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = self.dispatcher.run(limit=50)
+            except Exception as error:  # noqa: BLE001 - the loop survives and reports it
+                self.errors.append(f"{type(error).__name__}: {error}")
+                report = None
+            if report is None or report.total == 0:
+                self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=5)
+
+
+class JiraStack:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        database_url: str | None = None,
+        database_schema: str | None = None,
+        flavor: str = "cloud",
+        mapping_path: Path = DEFAULT_MAPPING,
+        progress: Callable[[str], None] = lambda _line: None,
+        sandbox_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.data_dir, self.flavor, self.mapping_path = data_dir, flavor, mapping_path
+        self.database_url, self.database_schema = database_url, database_schema
+        self.progress, self.sandbox_options = progress, sandbox_options or {}
+        self.secret = secrets.token_hex(16)
+        self.sandbox: Any = None
+        self.connector: Connector | None = None
+        self.service_url = ""
+        self._server: Any = None
+        self.dispatch: DispatchLoop | None = None
+
+    def start(self) -> JiraStack:
+        from sandbox.jira.server import SandboxJira
+
+        self.sandbox = SandboxJira(self.flavor, **self.sandbox_options)
+        jira_url = self.sandbox.start()
+        self.progress(f"jira sandbox: {jira_url}")
+        self._server = make_server(
+            "127.0.0.1",
+            0,
+            lambda env, start: self._app(env, start),
+            threaded=True,
+            request_handler=QuietHandler,
+        )
+        self.service_url = f"http://127.0.0.1:{self._server.server_port}"
+        environ = {
+            "ECM_DATA_DIR": str(self.data_dir),
+            "ECM_JIRA_URL": jira_url,
+            "ECM_JIRA_USER": f"{CONNECTOR_USER}@example.com" if self.flavor == "cloud" else CONNECTOR_USER,
+            "ECM_JIRA_TOKEN": CONNECTOR_USER if self.flavor == "cloud" else f"pat-{CONNECTOR_USER}",
+            "ECM_JIRA_FLAVOR": self.flavor,
+            "ECM_JIRA_WEBHOOK_SECRET": self.secret,
+            "ECM_PUBLIC_URL": self.service_url,
+            "ECM_MAPPINGS": str(self.mapping_path),
+            "ECM_LOG_FORMAT": "text",
+        }
+        if self.database_url:
+            environ["ECM_DATABASE_URL"] = self.database_url
+        if self.database_schema:
+            environ["ECM_DATABASE_SCHEMA"] = self.database_schema
+        settings = load_settings(environ)
+        self.connector = bootstrap(settings, clock=system_clock)
+        self.install(settings)
+        from connector.web.app import create_app
+
+        self.app = create_app(self.connector)
+        threading.Thread(target=self._server.serve_forever, name="ecm-service", daemon=True).start()
+        self.progress(f"service: {self.service_url}")
+        self.dispatch = DispatchLoop(self.connector)
+        self.dispatch.start()
+        return self
+
+    def _app(self, environ: dict, start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+    def install(self, settings: Any) -> None:
+        from connector.jira.installer import install
+
+        mapping = load_mapping(self.mapping_path)
+        assert self.connector is not None
+        gateway = self.connector.tools["jira"].gateway
+        install(
+            mapping,
+            gateway,
+            settings=settings,
+            out_dir=self.data_dir,
+            progress=lambda item: self.progress(f"  installed {item.action:9} {item.kind:16} {item.name}"),
+        )
+
+    def stop(self) -> None:
+        if self.dispatch:
+            self.dispatch.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        if self.connector is not None:
+            self.connector.database.dispose()
+
+    def __enter__(self) -> JiraStack:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def settle(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until webhooks are delivered and `condition()` is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sandbox.deliver_pending(timeout=max(0.1, deadline - time.monotonic()))
+            value = condition()
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.02)

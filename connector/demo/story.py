@@ -1,0 +1,207 @@
+"""One emergency change from identification to close, played in Jira as the seeded people.
+
+Each step acts through the Jira REST API as a real person would (the connector's own gateway,
+authenticated as that person), then waits for the connector to react and checks what a person
+would see. One step breaks the procedure on purpose and must be reverted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.jira.gateway import JiraGateway
+from connector.procedure.model import Stage
+from connector.store.audit import entries, verify
+from connector.store.uow import UnitOfWork
+
+
+@dataclass
+class Check:
+    what: str
+    held: bool
+    detail: str = ""
+
+
+@dataclass
+class StoryResult:
+    key: str = ""
+    postmortem_key: str = ""
+    due: str = ""
+    checks: list[Check] = field(default_factory=list)
+    timeline: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.held for c in self.checks)
+
+
+class JiraStory:
+    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+        self.stack, self.say = stack, say
+        self.jira_url = stack.sandbox.url
+        self.result = StoryResult()
+        tool = stack.connector.tools["jira"]
+        self.field_ids, self.section, self.ctx = tool.actions.field_ids, tool.mapping.jira, tool.ctx
+        self._people: dict[str, JiraGateway] = {}
+
+    # --- acting as people ------------------------------------------------------------------------
+
+    def person(self, name: str) -> JiraGateway:
+        if name not in self._people:
+            flavor = self.stack.flavor
+            user, token = (f"{name}@example.com", name) if flavor == "cloud" else (None, f"pat-{name}")
+            self._people[name] = JiraGateway(self.jira_url, flavor=flavor, user=user, token=token)
+        return self._people[name]
+
+    def move(self, who: str, key: str, status: str) -> None:
+        gateway = self.person(who)
+        chosen = next((t for t in gateway.transitions(key) if t.to_status == status), None)
+        if chosen is None:
+            raise RuntimeError(f"{who} is offered no transition of {key} to {status}")
+        gateway.transition(key, chosen.id)
+        self.say(f"  {who:10} moves {key} to {status}")
+
+    def comment(self, who: str, key: str, text: str) -> None:
+        self.person(who).add_comment(key, text)
+        self.say(f"  {who:10} comments on {key}: {text}")
+
+    # --- what the connector knows ----------------------------------------------------------------
+
+    def facts(self, key: str) -> Any:
+        with UnitOfWork(self.stack.connector.database) as uow:
+            row = uow.changes.get("jira", key)
+            return uow.changes.to_facts(row) if row is not None else None
+
+    def wait_stage(self, key: str, stage: Stage) -> bool:
+        return bool(self.stack.settle(lambda: (f := self.facts(key)) is not None and f.stage is stage))
+
+    def status(self, key: str) -> str:
+        return self.person("admin").get_issue(key, fields=["status"]).status
+
+    def expect(self, what: str, held: bool, detail: str = "") -> None:
+        self.result.checks.append(Check(what, held, detail))
+        self.say(f"  {'✔' if held else '✘'} {what}" + (f" — {detail}" if detail and not held else ""))
+
+    # --- the story --------------------------------------------------------------------------------
+
+    def play(self) -> StoryResult:
+        key = self.raise_change()
+        self.approve(key)
+        self.review_too_early(key)
+        self.review_and_deploy(key)
+        self.close_too_early_then_close(key)
+        self.expect_audit_chain_intact()
+        return self.result
+
+    def raise_change(self) -> str:
+        self.say("Step 1 — eng.emma raises an emergency change")
+        fields = {
+            self.field_ids["category"]: {"value": "Service outage"},
+            self.field_ids["impact"]: "Checkout fails for every EU customer since 09:12 UTC.",
+        }
+        key = self.person("eng.emma").create_issue(
+            self.section.project,
+            self.section.issue_types.change,
+            "Checkout API returns 500 in EU",
+            "Database connection pool exhausted after the 09:00 release.",
+            fields=fields,
+        )
+        self.result.key = key
+        self.say(f"  eng.emma   creates {key}")
+        registered = self.stack.settle(lambda: self.facts(key) is not None)
+        self.expect(f"{key} is known to the connector", registered)
+        mailed = self.stack.settle(lambda: self._mails_about(key))
+        self.expect("Engineering Leads and Security were notified at once (R1)", bool(mailed))
+        return key
+
+    def approve(self, key: str) -> None:
+        self.say("Step 2 — approvals from an Engineering Lead and the Security Team")
+        self.move("eng.emma", key, self.section.statuses.awaiting_approval)
+        self.wait_stage(key, Stage.AWAITING_APPROVAL)
+        self.comment("lead.liam", key, "/approve")
+        self.comment("eng.emma", key, "/approve-verbal @sec.sara security via phone bridge")
+        recorded = self.stack.settle(lambda: len(self.facts(key).approvals) == 2)
+        self.expect("written lead approval and verbal security approval recorded (R2, R4)", recorded)
+        self.move("lead.liam", key, self.section.statuses.approved)
+        self.expect("the change is approved", self.wait_stage(key, Stage.APPROVED))
+        self.comment("sec.sara", key, "/confirm")
+        confirmed = self.stack.settle(lambda: all(a.confirmed for a in self.facts(key).approvals))
+        self.expect("sec.sara confirmed her verbal approval in writing (R4)", confirmed)
+
+    def review_too_early(self, key: str) -> None:
+        self.say("Step 3 — eng.emma marks the change reviewed before anyone reviewed it")
+        self.move("eng.emma", key, self.section.statuses.in_review)
+        self.wait_stage(key, Stage.IN_REVIEW)
+        self.move("eng.emma", key, self.section.statuses.reviewed)
+        reverted = self.stack.settle(lambda: self.status(key) == self.section.statuses.in_review, timeout=15)
+        self.expect("the early step was reverted to In Review (R5, R9)", reverted, self.status(key))
+        explained = self.stack.settle(lambda: any("R5" in c.body for c in self.person("admin").comments(key)))
+        self.expect("the revert comment names R5 and what is missing", explained)
+
+    def review_and_deploy(self, key: str) -> None:
+        self.say("Step 3 — peer and security review; Step 4 — deploy")
+        self.comment("peer.pete", key, "/peer-reviewed")
+        self.comment("sec.sara", key, "/security-reviewed")
+        self.stack.settle(lambda: len(self.facts(key).reviews) == 2)
+        self.move("eng.emma", key, self.section.statuses.reviewed)
+        self.expect("reviews recorded; the change is reviewed (R5)", self.wait_stage(key, Stage.REVIEWED))
+        self.move("eng.emma", key, self.section.statuses.deployed)
+        self.wait_stage(key, Stage.DEPLOYED)
+        pm = self.stack.settle(lambda: (f := self.facts(key)).postmortem and f.postmortem.key, timeout=15)
+        self.expect("a Post-Mortem issue was created and linked on deploy (R7)", bool(pm))
+        if pm:
+            facts = self.facts(key)
+            self.result.postmortem_key, self.result.due = (
+                pm,
+                facts.postmortem.due_at.astimezone(self.ctx.calendar.tz).isoformat(),
+            )
+            issue = self.person("admin").get_issue(pm, fields=["duedate", "assignee", "summary"])
+            self.expect(
+                f"{pm} is assigned and due {issue.fields.get('duedate')}",
+                bool(issue.assignee) and bool(issue.fields.get("duedate")),
+            )
+
+    def close_too_early_then_close(self, key: str) -> None:
+        self.say("Step 5 — retroactive documentation and the post-mortem")
+        self.comment("eng.emma", key, "/pr https://git.example.com/acme/checkout/pull/4242")
+        self.comment("eng.emma", key, "/docs https://wiki.example.com/changes/checkout-eu-pool")
+        self.move("eng.emma", key, self.section.statuses.postmortem)
+        self.wait_stage(key, Stage.POSTMORTEM)
+        self.move("eng.emma", key, self.section.statuses.closed)
+        reverted = self.stack.settle(lambda: self.status(key) == self.section.statuses.postmortem, timeout=15)
+        self.expect("closing before the post-mortem was done was reverted (R8)", reverted, self.status(key))
+        pm = self.result.postmortem_key
+        if pm:
+            report = self.field_ids["report_url"]
+            self.person("eng.emma").edit_issue(
+                pm, {report: "https://wiki.example.com/postmortems/checkout-eu"}
+            )
+            self.move("eng.emma", pm, self.section.postmortem_statuses.done)
+            self.stack.settle(lambda: self.facts(key).postmortem.done)
+        self.move("eng.emma", key, self.section.statuses.closed)
+        self.expect(
+            "with the post-mortem done, PR and docs linked, the change closed (R8)",
+            self.wait_stage(key, Stage.CLOSED),
+        )
+
+    def expect_audit_chain_intact(self) -> None:
+        with UnitOfWork(self.stack.connector.database) as uow:
+            result = verify(uow.session)
+            self.result.timeline = [
+                f"{e.at.astimezone(self.ctx.calendar.tz):%H:%M:%S %Z}  {self.ctx.display(e.actor):16} "
+                f"{e.action:18} {_summary(e.data)}"
+                for e in entries(uow.session, change_key=self.result.key)
+            ]
+        self.expect("the audit chain verifies", result.ok, getattr(result, "problem", ""))
+
+    def _mails_about(self, key: str) -> list[Any]:
+        with self.stack.sandbox.state.lock:
+            return [m for m in self.stack.sandbox.state.mails if key in str(m.get("subject", ""))]
+
+
+def _summary(data: dict[str, Any]) -> str:
+    """The interesting part of an audit entry, in a few words."""
+    keys = ("to_stage", "role", "method", "kind", "rules", "reverted_to", "postmortem", "due_at", "url")
+    return ", ".join(f"{k}={v}" for k in keys if (v := data.get(k)) not in (None, "", []))
