@@ -1,0 +1,417 @@
+"""Lifecycle benchmark: many emergency changes at once through the Jira sandbox, each a full lifecycle
+without violations, against the connector's web service and outbox dispatcher (one `JiraStack`).
+
+    .venv/bin/python bench/lifecycle.py [--rate 20] [--count 200] [--max-seconds 120] [--baseline 5]
+                                        [--database-url URL]   # default: SQLite in a temporary directory
+
+Reports, for a baseline (lifecycles one after another, nothing else running) and for the loaded run
+(`--count` lifecycles started at `--rate` per second from a thread pool):
+- deploy → post-mortem: from the moment the sandbox emitted the `jira:issue_updated` event with status
+  Deployed (the webhook is queued there) to the moment the Post-Mortem issue was created in Jira, and to
+  the moment it was linked; both taken from the sandbox's own event hook in-process, no HTTP polling;
+- Jira REST calls per lifecycle, the connector's (authenticated as ecm-bot) apart from the people's,
+  counted per endpoint by a WSGI middleware around the sandbox app.
+A PostgreSQL URL runs in a schema of its own (`bench_<random>`), dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CONNECTOR_USER = "ecm-bot"
+PM_LABEL = "ecm-postmortem-"
+
+
+# --- pure helpers -------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of `values`; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least the first
+    return ordered[int(min(rank, len(ordered))) - 1]
+
+
+def caller(authorization: str) -> str:
+    """The user name behind a Basic (name or <name>@example.com) or Bearer pat-<name> credential."""
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return credential.removeprefix("pat-") or "?"
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(credential).decode().partition(":")[0]
+        except ValueError:
+            return "?"
+        return user.removesuffix("@example.com") or "?"
+    return "anonymous"
+
+
+@dataclass
+class RunResult:
+    name: str
+    started: int = 0
+    completed: int = 0
+    violations: int = 0
+    not_closed: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    to_created_ms: list[float] = field(default_factory=list)
+    to_linked_ms: list[float] = field(default_factory=list)
+    connector_calls: Counter[str] = field(default_factory=Counter)
+    people_calls: Counter[str] = field(default_factory=Counter)
+    max_webhook_backlog: int = 0
+
+    def per_lifecycle(self, calls: Counter[str]) -> float:
+        return sum(calls.values()) / self.started if self.started else 0.0
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def format_report(results: list[RunResult]) -> str:
+    """The summary table and the connector's calls per lifecycle by endpoint, as Markdown."""
+    lines = [
+        "| run | started | closed clean | violations | lifecycles/s | PM created p50 / p99 / max ms "
+        "| PM linked p50 / p99 ms | connector calls / lifecycle | people calls / lifecycle "
+        "| max webhook backlog |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        created, linked = r.to_created_ms, r.to_linked_ms
+        lines.append(
+            f"| {r.name} | {r.started} | {r.completed} | {r.violations} "
+            f"| {r.started / r.seconds if r.seconds else 0:.1f} "
+            f"| {_ms(percentile(created, 50))} / {_ms(percentile(created, 99))} / "
+            f"{_ms(max(created, default=None))} "
+            f"| {_ms(percentile(linked, 50))} / {_ms(percentile(linked, 99))} "
+            f"| {r.per_lifecycle(r.connector_calls):.1f} | {r.per_lifecycle(r.people_calls):.1f} "
+            f"| {r.max_webhook_backlog} |"
+        )
+    endpoints = sorted({e for r in results for e in r.connector_calls})
+    names = " | ".join(r.name for r in results)
+    lines += ["", f"| connector endpoint (calls per lifecycle) | {names} |"]
+    lines.append("|---|" + "---:|" * len(results))
+    for endpoint in endpoints:
+        cells = " | ".join(
+            f"{r.connector_calls[endpoint] / r.started:.2f}" if r.started else "-" for r in results
+        )
+        lines.append(f"| `{endpoint}` | {cells} |")
+    for r in results:
+        lines += [f"{r.name}: error: {e}" for e in r.errors[:5]]
+    return "\n".join(lines)
+
+
+# --- instruments around the stack ---------------------------------------------------------------------
+
+
+class CallCounter:
+    """WSGI middleware around the sandbox app: requests counted by (user, "METHOD /route")."""
+
+    def __init__(self, app: Callable[..., Any], url_map: Any) -> None:
+        self.app, self.url_map = app, url_map
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            rule, args = self.url_map.bind_to_environ(environ).match(return_rule=True)
+            route = rule.rule.replace("<any('2','3'):version>", str(args.get("version", "")))
+        except Exception:  # noqa: BLE001 - an unknown route is counted by its path
+            route = environ.get("PATH_INFO", "")
+        key = (caller(environ.get("HTTP_AUTHORIZATION", "")), f"{environ['REQUEST_METHOD']} {route}")
+        with self.lock:
+            self.counts[key] += 1
+        return self.app(environ, start_response)
+
+    def split(self) -> tuple[Counter[str], Counter[str]]:
+        """(the connector's calls, everyone else's) by endpoint, so far."""
+        connector: Counter[str] = Counter()
+        people: Counter[str] = Counter()
+        with self.lock:
+            for (user, endpoint), n in self.counts.items():
+                (connector if user == CONNECTOR_USER else people)[endpoint] += n
+        return connector, people
+
+
+class EventWatch:
+    """Wraps the sandbox's event hook (called with the state lock held): when each change entered
+    Deployed, and when its Post-Mortem issue was created and linked. Waiters wake on creation."""
+
+    def __init__(self, state: Any, deployed: str) -> None:
+        self.state, self.deployed = state, deployed
+        self.deployed_at: dict[str, float] = {}
+        self.created_at: dict[str, float] = {}
+        self.linked_at: dict[str, float] = {}
+        self.pm_key: dict[str, str] = {}
+        self.ready = threading.Condition(threading.Lock())
+        self._emit = state.emit
+        state.emit = self._on_event
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        issue = self.state.issues.get(event.get("issue_id"))
+        kind = event.get("event")
+        if issue is not None and kind == "jira:issue_updated" and event.get("changelog"):
+            if any(
+                i.get("fieldId") == "status" and i.get("toString") == self.deployed
+                for i in event["changelog"].get("items", [])
+            ):
+                self.deployed_at.setdefault(issue.key, now)
+        elif issue is not None and kind == "jira:issue_created":
+            for label in issue.fields.get("labels") or []:
+                if label.startswith(PM_LABEL):
+                    change = label.removeprefix(PM_LABEL).upper()
+                    with self.ready:
+                        self.created_at.setdefault(change, now)
+                        self.pm_key.setdefault(change, issue.key)
+                        self.ready.notify_all()
+        elif kind == "issuelink_created":
+            link = event["link"]
+            for end in (link.inward, link.outward):
+                found = self.state.issues.get(end)
+                if found is not None and found.key in self.deployed_at:
+                    self.linked_at.setdefault(found.key, now)
+        self._emit(event)
+
+    def wait_postmortem(self, change: str, timeout: float) -> str | None:
+        with self.ready:
+            self.ready.wait_for(lambda: change in self.pm_key, timeout)
+            return self.pm_key.get(change)
+
+
+# --- the lifecycle driver -----------------------------------------------------------------------------
+
+
+class Lifecycle:
+    """One emergency change from raise to close as the seeded people, with no violation. Webhooks are
+    delivered in order, so the people do not wait for the connector except for the post-mortem."""
+
+    def __init__(self, stack: Any, watch: EventWatch) -> None:
+        tool = stack.connector.tools["jira"]
+        self.stack, self.watch = stack, watch
+        self.section, self.field_ids = tool.mapping.jira, tool.actions.field_ids
+        self.local = threading.local()
+
+    def person(self, name: str) -> Any:
+        from connector.jira.gateway import JiraGateway
+
+        people = self.local.__dict__.setdefault("people", {})
+        if name not in people:
+            people[name] = JiraGateway(self.stack.sandbox.url, user=f"{name}@example.com", token=name)
+        return people[name]
+
+    def move(self, who: str, key: str, status: str) -> None:
+        gateway = self.person(who)
+        chosen = next((t for t in gateway.transitions(key) if t.to_status == status), None)
+        if chosen is None:
+            raise RuntimeError(f"{who} is offered no transition of {key} to {status}")
+        gateway.transition(key, chosen.id)
+
+    def comment(self, who: str, key: str, text: str) -> None:
+        self.person(who).add_comment(key, text)
+
+    def run(self, number: int, deadline: float) -> str:
+        s, f = self.section.statuses, self.field_ids
+        key = self.person("eng.emma").create_issue(
+            self.section.project,
+            self.section.issue_types.change,
+            f"Bench change {number}: checkout API returns 500",
+            "Connection pool exhausted after the release.",
+            fields={f["category"]: {"value": "Service outage"}, f["impact"]: "Checkout fails in the EU."},
+        )
+        self.move("eng.emma", key, s.awaiting_approval)
+        self.comment("lead.liam", key, "/approve")
+        self.comment("sec.sara", key, "/approve")
+        self.move("lead.liam", key, s.approved)
+        self.move("eng.emma", key, s.in_review)
+        self.comment("peer.pete", key, "/peer-reviewed")
+        self.comment("sec.sara", key, "/security-reviewed")
+        self.move("eng.emma", key, s.reviewed)
+        self.move("eng.emma", key, s.deployed)
+        pm = self.watch.wait_postmortem(key, max(0.0, deadline - time.perf_counter()))
+        if pm is None or not self._known(key, pm, deadline):
+            raise TimeoutError(f"{key}: no post-mortem recorded before the deadline")
+        self.comment("eng.emma", key, f"/pr https://git.example.com/acme/checkout/pull/{number}")
+        self.comment("eng.emma", key, f"/docs https://wiki.example.com/changes/{number}")
+        self.move("eng.emma", key, s.postmortem)
+        self.person("eng.emma").edit_issue(pm, {f["report_url"]: f"https://wiki.example.com/pm/{number}"})
+        self.move("eng.emma", pm, self.section.postmortem_statuses.done)
+        self.move("eng.emma", key, s.closed)
+        return key
+
+    def _known(self, key: str, pm: str, deadline: float) -> bool:
+        """The connector recorded the post-mortem (else marking it done could outrun that record)."""
+        from connector.store.tables import ChangeRow, PostMortemRow
+
+        query = select(PostMortemRow.key).join(ChangeRow).where(ChangeRow.key == key)
+        while time.perf_counter() < deadline:
+            with self.stack.connector.database.engine.connect() as connection:
+                if connection.scalar(query) == pm:
+                    return True
+            time.sleep(0.05)
+        return False
+
+
+# --- runs ---------------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, stack: Any, max_seconds: float) -> None:
+        self.stack, self.max_seconds = stack, max_seconds
+        app = stack.sandbox.app
+        self.counter = CallCounter(app.wsgi_app, app.url_map)
+        app.wsgi_app = self.counter
+        deployed = stack.connector.tools["jira"].mapping.jira.statuses.deployed
+        self.watch = EventWatch(stack.sandbox.state, deployed)
+        self.lifecycle = Lifecycle(stack, self.watch)
+
+    def run(self, name: str, count: int, rate: float | None, threads: int = 64) -> RunResult:
+        """`count` lifecycles, one after another (rate None) or started at `rate` per second."""
+        result = RunResult(name)
+        before = self.counter.split()
+        start = time.perf_counter()
+        deadline = start + self.max_seconds
+        backlog = _Sampler(self.stack.sandbox.context.dispatcher.queue.qsize)
+        keys: list[str] = []
+
+        def one(number: int) -> None:
+            try:
+                keys.append(self.lifecycle.run(number, deadline))
+            except Exception as error:  # noqa: BLE001 - counted and reported
+                result.errors.append(f"{type(error).__name__}: {error}")
+
+        with ThreadPoolExecutor(max_workers=1 if rate is None else threads) as pool:
+            for number in range(count):
+                planned = start + (number / rate if rate else 0.0)
+                if planned > deadline or (rate is None and time.perf_counter() > deadline):
+                    break
+                time.sleep(max(0.0, planned - time.perf_counter()))
+                result.started += 1
+                future = pool.submit(one, number)
+                if rate is None:
+                    future.result()
+            result.seconds = time.perf_counter() - start
+        self.drain(deadline + 30)
+        result.max_webhook_backlog = backlog.stop()
+        self._outcomes(result, keys)
+        after = self.counter.split()
+        result.connector_calls, result.people_calls = after[0] - before[0], after[1] - before[1]
+        return result
+
+    def _outcomes(self, result: RunResult, keys: list[str]) -> None:
+        from connector.store.tables import ChangeRow, ViolationRow
+
+        w = self.watch
+        for key in keys:
+            if key in w.created_at:
+                result.to_created_ms.append((w.created_at[key] - w.deployed_at[key]) * 1000)
+            if key in w.linked_at:
+                result.to_linked_ms.append((w.linked_at[key] - w.deployed_at[key]) * 1000)
+        with self.stack.connector.database.engine.connect() as connection:
+            query = select(ChangeRow.key, ChangeRow.stage).where(ChangeRow.key.in_(keys))
+            stages = {key: stage for key, stage in connection.execute(query)}
+            violated = connection.execute(
+                select(ChangeRow.key, func.count(ViolationRow.id))
+                .join(ViolationRow, ViolationRow.change_id == ChangeRow.id)
+                .where(ChangeRow.key.in_(keys))
+                .group_by(ChangeRow.key)
+            ).all()
+        result.violations = sum(n for _key, n in violated)
+        result.not_closed = sum(1 for key in keys if stages.get(key) != "closed")
+        bad = {key for key, _n in violated}
+        result.completed = sum(1 for key in keys if stages.get(key) == "closed" and key not in bad)
+
+    def drain(self, until: float) -> None:
+        """Wait for the sandbox's webhooks and the connector's outbox to be done (bounded)."""
+        from connector.store.tables import OutboxRow
+
+        pending = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
+        while time.perf_counter() < until:
+            self.stack.sandbox.deliver_pending(timeout=max(0.1, until - time.perf_counter()))
+            with self.stack.connector.database.engine.connect() as connection:
+                if not connection.scalar(pending) and self.stack.sandbox.context.dispatcher.queue.empty():
+                    return
+            time.sleep(0.1)
+
+
+class _Sampler:
+    """The largest value of `read()` seen every 0.25 s until stopped."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self.read, self.peak, self._stop = read, 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak = max(self.peak, self.read())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self.thread.join()
+        return self.peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=20.0, help="lifecycles started per second")
+    parser.add_argument("--count", type=int, default=200, help="lifecycles in the loaded run")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="bound of each run")
+    parser.add_argument("--baseline", type=int, default=5, help="lifecycles one after another first")
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary directory")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or args.count < 1 or args.baseline < 0:
+        parser.error("--rate must be > 0, --count >= 1, --baseline >= 0")
+    from connector.demo.stack import JiraStack
+
+    schema = f"bench_{secrets.token_hex(4)}" if (args.database_url or "").startswith("postgresql") else None
+    with tempfile.TemporaryDirectory(prefix="ecm-bench-") as data_dir:
+        stack = JiraStack(Path(data_dir), database_url=args.database_url, database_schema=schema)
+        try:
+            stack.start()
+            bench = Bench(stack, args.max_seconds)
+            results = [bench.run("first lifecycle (cold)", 1, None)]
+            if args.baseline:
+                results.append(bench.run(f"serial ×{args.baseline}", args.baseline, None))
+            results.append(bench.run(f"loaded {args.rate:g}/s ×{args.count}", args.count, args.rate))
+            if stack.dispatch and stack.dispatch.errors:
+                print(f"outbox dispatcher errors: {stack.dispatch.errors[:3]}")
+        finally:
+            stack.stop()
+            if schema:
+                _drop_schema(args.database_url, schema)
+    database = "PostgreSQL" if schema else ("SQLite" if not args.database_url else args.database_url)
+    print(f"database: {database}")
+    print(format_report(results))
+    return 0 if all(r.completed == r.started for r in results) else 1
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
