@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+
 from connector.inbound.events import Delivery, Event, FieldChange, Ignored, IssueCreated, IssueUpdated
 from connector.inbound.jira import parse_jira
 from connector.store.tables import WatermarkRow
@@ -49,8 +52,20 @@ def reconcile(connector: Any, tool: str) -> ReconcileReport:
     since = read_watermark(connector.database, tool, default=started - FIRST_LOOKBACK) - OVERLAP
     report = ReconcileReport()
     for delivery, event in SOURCES[tool](connector.tools[tool], since, started):
-        report.count(connector.receive(delivery, event))
-    write_watermark(connector.database, tool, started)
+        try:
+            report.count(connector.receive(delivery, event))
+        except (StaleDataError, DBAPIError) as error:  # a webhook about the same change won the race
+            log.warning(
+                "reconcile-event-conflict",
+                extra={
+                    "delivery_id": delivery.delivery_id,
+                    "issue_key": delivery.issue_key,
+                    "error": str(error)[:200],
+                },
+            )
+            report.count("conflict")
+    if not report.outcomes.get("conflict"):  # else the next run looks at the same window again
+        write_watermark(connector.database, tool, started)
     return report
 
 
