@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from evidence_lifecycle import ADMIN_TOKEN, NOW, Driver
+from .evidence_lifecycle import ADMIN_TOKEN, NOW, Driver
 
 from connector.config import Settings
 from connector.web.app import create_app

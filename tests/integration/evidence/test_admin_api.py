@@ -8,7 +8,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from evidence_lifecycle import Driver, at
+from .evidence_lifecycle import Driver, at
 
 from connector.config import Settings
 from connector.procedure.model import Stage
@@ -128,7 +128,7 @@ def test_approvals_on_the_day_count_in_the_period(client, auth, drive):
 
 
 def test_population_is_the_same_whatever_the_batch_size(database, drive):
-    from evidence_lifecycle import NOW
+    from .evidence_lifecycle import NOW
 
     from connector.evidence.population import population
     from connector.evidence.rulebook import RuleBook

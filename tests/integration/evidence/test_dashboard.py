@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from evidence_lifecycle import ADMIN_TOKEN, Driver, at
+from .evidence_lifecycle import ADMIN_TOKEN, Driver, at
 
 from connector import commands as c
 from connector.procedure.model import Method, Role, Stage

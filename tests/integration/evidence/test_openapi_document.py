@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from evidence_lifecycle import Driver
+from .evidence_lifecycle import Driver
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from werkzeug.test import EnvironBuilder

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence_lifecycle import NOW, Driver
+from .evidence_lifecycle import NOW, Driver
 from sqlalchemy import update
 
 from connector.evidence.packet import build_packet

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from store_rows import T0
+from .store_rows import T0
 
 from connector.store.audit import GENESIS_HASH, entries, entry_hash, verify
 from connector.store.db import Database

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
-from store_rows import T0
+from .store_rows import T0
 
 from connector.cli import cli
 from connector.store.db import Database

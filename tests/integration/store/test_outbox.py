@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_rows import T0
+from .store_rows import T0
 
 from connector.store.db import Database
 from connector.store.uow import UnitOfWork

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from store_rows import T0, a_change, a_deployed_change
+from .store_rows import T0, a_change, a_deployed_change
 
 from connector.procedure.model import Method, Role, Stage
 from connector.store.db import Database

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from web_helpers import fixture_body, jira_signature
+from .web_helpers import fixture_body, jira_signature
 
 from connector.cli import cli
 from connector.store.db import Database

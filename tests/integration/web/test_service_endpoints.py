@@ -1,4 +1,4 @@
-from web_helpers import RecordingConnector, fixture_body, settings, signed_jira_headers
+from .web_helpers import RecordingConnector, fixture_body, settings, signed_jira_headers
 
 from connector.web.app import create_app
 

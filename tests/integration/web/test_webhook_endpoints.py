@@ -5,7 +5,7 @@ import io
 import json
 import logging
 
-from web_helpers import (
+from .web_helpers import (
     SERVICENOW_SECRET,
     RecordingConnector,
     fixture_body,

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from procedure_facts import GROUPS, LEAD, NOW, REJECTION, SECURITY, approval, at, change_at, verbal
+from .procedure_facts import GROUPS, LEAD, NOW, REJECTION, SECURITY, approval, at, change_at, verbal
 
 from connector.procedure.model import Role, Stage, Violation
 from connector.procedure.policy import Policy

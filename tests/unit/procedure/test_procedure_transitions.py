@@ -6,7 +6,7 @@ from dataclasses import replace
 from itertools import product
 
 import pytest
-from procedure_facts import ENGINEER, GROUPS, NOW, REJECTION, change_at
+from .procedure_facts import ENGINEER, GROUPS, NOW, REJECTION, change_at
 
 from connector.procedure.model import Stage
 from connector.procedure.policy import Policy

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from procedure_facts import (
+from .procedure_facts import (
     BOTH,
     ENGINEER,
     GROUPS,
