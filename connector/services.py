@@ -38,6 +38,10 @@ from connector.store.tables import (
     ViolationRow,
 )
 
+# Tools where the connector asks both groups for approval when a change enters awaiting approval (the
+# request is skipped for everyone the tool already asked).
+REQUESTS_APPROVALS = frozenset({"servicenow"})
+
 
 def handle(uow: Any, command: c.Command, ctx: ToolContext) -> str:
     """Apply one command; returns a short outcome ("handled", "ignored: …", "refused: …")."""
@@ -233,6 +237,9 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
         _outbox(uow, row, cmd, "update_fields", {"fields": {"deployed_at": cmd.at.isoformat()}}, "deployed")
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
+    if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.tool in REQUESTS_APPROVALS:
+        groups = [ctx.group_names["leads"], ctx.group_names["security"]]
+        _outbox(uow, row, cmd, "request_approvals", {"groups": groups}, "approvals")
     _audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
         _plan_postmortem(uow, row, cmd, ctx)

@@ -1,0 +1,154 @@
+"""Outbox actions performed on ServiceNow. Each one looks before it writes where a repeat would show:
+work notes carry a reference found again on a retry, the post-mortem task is looked up before it is
+created, a revert re-reads the change first.
+
+ServiceNow has no approver or reviewer fields on a change_request, so `update_fields` records those
+facts as one work note each; the deploy time goes into `work_start` (actual start). Alerts are
+`sysevent`s queued on the change: the installed e-mail notifications send them to the people in
+parm1 (user names) and the groups in parm2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.mapping import AlertKind, ServiceNowSection
+from connector.servicenow.gateway import ServiceNowGateway
+
+SN_TIME = "%Y-%m-%d %H:%M:%S"
+FIELD_NOTES = {  # logical field -> how the fact reads in a work note
+    "lead_approver": "Engineering Lead approval by {}",
+    "security_approver": "Security Team approval by {}",
+    "peer_reviewer": "peer review by {}",
+    "security_reviewer": "security review by {}",
+    "pr_url": "pull request {}",
+    "docs_url": "change documentation {}",
+}
+DATE_FIELDS = {"deployed_at": "work_start"}  # logical field -> change_request field
+
+
+def reference(idempotency_key: str) -> str:
+    """A short marker written into every work note, found again on a retry."""
+    return "ecm-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
+
+
+def sn_time(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime(SN_TIME)
+
+
+class ServiceNowActions:
+    def __init__(self, gateway: ServiceNowGateway, section: ServiceNowSection) -> None:
+        self.gateway, self.section = gateway, section
+        self.table: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+            "revert": self.revert,
+            "comment": self.comment,
+            "notify": self.notify,
+            "event": self.event,
+            "create_postmortem": self.create_postmortem,
+            "update_fields": self.update_fields,
+            "add_label": self.add_label,
+            "request_approvals": self.request_approvals,
+        }
+
+    def perform(self, action: str, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        return self.table[action](payload, idempotency_key)
+
+    def _sys_id(self, number: str) -> str:
+        return self.gateway.get_change(number, table=self.section.table).sys_id
+
+    def _noted(self, sys_id: str, ref: str) -> bool:
+        query = f"element_id={sys_id}^element=work_notes^valueLIKE{ref}"
+        return self.gateway.find_one("sys_journal_field", query) is not None
+
+    def revert(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        change = self.gateway.get_change(payload["key"], table=self.section.table)
+        target, violating, ref = payload["to_status"], payload.get("from_status"), reference(idem)
+        note = f"{payload.get('comment') or 'Reverted by ECM Connector.'}\n\n— ECM Connector ({ref})"
+        if change.state == target:
+            result: dict[str, Any] = {"skipped": f"already in state {target}"}
+        elif violating and change.state != violating:
+            result = {"skipped": f"moved on to state {change.state} meanwhile"}
+        else:
+            self.gateway.set_state(change.sys_id, target, work_note=note)
+            return {"reverted_to": target, "work_note": ref}
+        if not self._noted(change.sys_id, ref):
+            self.gateway.add_work_note(change.sys_id, note, table=self.section.table)
+        return result | {"work_note": ref}
+
+    def comment(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        sys_id, ref = self._sys_id(payload["key"]), reference(idem)
+        if self._noted(sys_id, ref):
+            return {"work_note": ref, "skipped": "work note exists"}
+        self.gateway.add_work_note(
+            sys_id, f"{payload['body']}\n\n— ECM Connector ({ref})", table=self.section.table
+        )
+        return {"work_note": ref}
+
+    def notify(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        """A service alert of a kind (created, violation, ...) as the mapped event."""
+        name = self.section.events.for_kind(AlertKind(payload["kind"]))
+        return self.event(
+            {
+                "key": payload["key"],
+                "name": name,
+                "parm1": ",".join(payload.get("users", ())),
+                "parm2": ",".join(payload.get("groups", ())),
+            },
+            idem,
+        )
+
+    def event(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        sys_id = self._sys_id(payload["key"])
+        event_id = self.gateway.fire_event(
+            payload["name"], sys_id, self.section.table, payload.get("parm1", ""), payload.get("parm2", "")
+        )
+        return {"event": payload["name"], "sysevent": event_id}
+
+    def create_postmortem(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        task = self.section.postmortem_task
+        change = self.gateway.get_change(payload["key"], table=self.section.table)
+        found = self.gateway.find_tasks(
+            change.sys_id, task.short_description_prefix, task.change_task_type, table=task.table
+        )
+        if found:
+            return {"postmortem": found[0].get("number"), "skipped": "post-mortem task exists"}
+        summary = payload["summary"]
+        if not summary.startswith(task.short_description_prefix):
+            summary = f"{task.short_description_prefix}: {summary}"
+        people = payload.get("participants", ())
+        fields = {
+            "short_description": summary[:160],
+            "description": payload["description"]
+            + (f"\n\nParticipants: {', '.join(people)}" if people else ""),
+            "change_task_type": task.change_task_type,
+            "due_date": sn_time(payload["due_at"]),
+        }
+        if payload.get("assignee"):
+            fields["assigned_to"] = self.gateway.user_sys_id(payload["assignee"])
+        number = self.gateway.create_task(change.sys_id, fields, table=task.table)
+        return {"postmortem": number}
+
+    def update_fields(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        values = payload["fields"]
+        dates = {DATE_FIELDS[k]: sn_time(v) for k, v in values.items() if k in DATE_FIELDS}
+        notes = [FIELD_NOTES[k].format(v) for k, v in values.items() if k in FIELD_NOTES]
+        sys_id = self._sys_id(payload["key"])
+        if dates:
+            self.gateway.update_change(sys_id, dates)
+        result: dict[str, Any] = {"updated": sorted(dates)}
+        if notes:
+            text = "ECM Connector recorded " + "; ".join(notes) + "."
+            result |= self.comment({"key": payload["key"], "body": text}, idem)
+        return result
+
+    def add_label(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        return {"skipped": "ServiceNow changes have no labels"}
+
+    def request_approvals(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        """Ask each group's members for approval unless the instance did (the gateway skips those asked)."""
+        sys_id = self._sys_id(payload["key"])
+        asked = [a.approver for g in payload["groups"] for a in self.gateway.request_approvals(sys_id, g)]
+        return {"requested": asked}
