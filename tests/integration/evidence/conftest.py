@@ -5,10 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from .evidence_lifecycle import ADMIN_TOKEN, NOW, Driver
 
 from connector.config import Settings
 from connector.web.app import create_app
+
+from .evidence_lifecycle import ADMIN_TOKEN, NOW, Driver
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from .evidence_lifecycle import Driver, at
 
 from connector.config import Settings
 from connector.procedure.model import Stage
 from connector.web.app import create_app
+
+from .evidence_lifecycle import Driver, at
 
 
 def test_api_answers_401_without_or_with_a_wrong_token(client):
@@ -128,10 +129,10 @@ def test_approvals_on_the_day_count_in_the_period(client, auth, drive):
 
 
 def test_population_is_the_same_whatever_the_batch_size(database, drive):
-    from .evidence_lifecycle import NOW
-
     from connector.evidence.population import population
     from connector.evidence.rulebook import RuleBook
+
+    from .evidence_lifecycle import NOW
 
     drive.whole_lifecycle()
     for n in range(2, 7):

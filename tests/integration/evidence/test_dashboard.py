@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from .evidence_lifecycle import ADMIN_TOKEN, Driver, at
-
 from connector import commands as c
 from connector.procedure.model import Method, Role, Stage
+
+from .evidence_lifecycle import ADMIN_TOKEN, Driver, at
 
 
 def csrf(page: bytes) -> str:

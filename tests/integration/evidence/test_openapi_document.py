@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from .evidence_lifecycle import Driver
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from werkzeug.test import EnvironBuilder
@@ -13,6 +12,8 @@ from werkzeug.wrappers import Request
 
 from connector.web.app import create_app
 from connector.web.openapi import document
+
+from .evidence_lifecycle import Driver
 
 
 def flask_paths(app) -> set[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from .evidence_lifecycle import NOW, Driver
 from sqlalchemy import update
 
 from connector.evidence.packet import build_packet
 from connector.evidence.render_html import packet_page
 from connector.evidence.rulebook import RuleBook
 from connector.store.tables import AuditRow
+
+from .evidence_lifecycle import NOW, Driver
 
 
 def packet_of(database, key="EMG-1"):
