@@ -25,29 +25,56 @@ import click
 def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
     """Start the sandbox and the connector, install the mapping, and play one emergency change from
     identification to close as the seeded people; exit 0 only if every check held."""
-    from connector.demo.stack import JiraStack
-    from connector.demo.story import JiraStory
-
-    if target != "jira":
-        raise click.UsageError(f"'ecm demo --target {target}' is not available yet in this version.")
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="ecm-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     say = lambda line: click.echo(line)  # noqa: E731
     say(f"ECM Connector demo — data in {data_dir} (SQLite)")
-    stack = JiraStack(data_dir, progress=say)
+    targets = ["jira", "servicenow"] if target == "both" else [target]
+    stacks, results = [], []
     try:
-        stack.start()
-        result = JiraStory(stack, say).play()
-        _summary(result, stack, say)
+        for name in targets:
+            stack_class, story_class = _parts(name)
+            where = data_dir / name if len(targets) > 1 else data_dir
+            where.mkdir(exist_ok=True)
+            if len(targets) > 1:
+                say(f"\n=== {name} ===")
+            stack = stack_class(where, progress=say)
+            stacks.append(stack)
+            stack.start()
+            result = story_class(stack, say).play()
+            results.append(result)
+            _summary(result, stack, say)
+        if len(results) > 1:
+            say("")
+            say("All checks held on every target." if all(r.ok for r in results) else "Some checks FAILED.")
         if keep_running:
-            say(f"jira sandbox: {stack.sandbox.url}")
-            say(f"service: {stack.service_url}")
+            for name, stack in zip(targets, stacks, strict=True):
+                say(f"{name} sandbox: {_sandbox_url(stack)}")
+                say(f"service: {stack.service_url}")
             say("Log in to the sandbox as any seeded person (password = user name). Ctrl-C stops.")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
     finally:
-        stack.stop()
-    sys.exit(0 if result.ok else 1)
+        for stack in stacks:
+            stack.stop()
+    sys.exit(0 if results and len(results) == len(targets) and all(r.ok for r in results) else 1)
+
+
+def _parts(target: str) -> tuple[type, type]:
+    """The stack and the story of one target (imported late: each pulls in its sandbox)."""
+    if target == "jira":
+        from connector.demo.stack import JiraStack
+        from connector.demo.story import JiraStory
+
+        return JiraStack, JiraStory
+    from connector.demo.servicenow_stack import ServiceNowStack
+    from connector.demo.servicenow_story import ServiceNowStory
+
+    return ServiceNowStack, ServiceNowStory
+
+
+def _sandbox_url(stack) -> str:
+    return getattr(stack.sandbox, "url", None) or stack.sandbox.base_url
 
 
 def _summary(result, stack, say) -> None:
@@ -63,7 +90,7 @@ def _summary(result, stack, say) -> None:
         if not check.held:
             say(f"  ✘ {check.what} {check.detail}")
     say(
-        f"Where to look: evidence with `ecm evidence {result.key}`, the sandbox at {stack.sandbox.url}, "
+        f"Where to look: evidence with `ecm evidence {result.key}`, the sandbox at {_sandbox_url(stack)}, "
         f"the service at {stack.service_url}/metrics"
     )
 

@@ -1,0 +1,205 @@
+"""One emergency change from identification to close, played in ServiceNow as the seeded people.
+
+Each step acts through the Table API as a real person would (the connector's own gateway,
+authenticated as that person), then waits for the connector to react and checks what a person
+would see. Two steps break the procedure on purpose and must be reverted with a work note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from connector.demo.story import Check, StoryResult, _summary
+from connector.procedure.model import Method, Role, Stage
+from connector.servicenow.gateway import ServiceNowGateway
+from connector.store.audit import entries, verify
+from connector.store.uow import UnitOfWork
+
+REPORT_URL = "https://wiki.example.com/postmortems/checkout-eu"
+
+
+class ServiceNowStory:
+    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+        self.stack, self.say = stack, say
+        self.url = stack.sandbox.base_url
+        self.result = StoryResult()
+        tool = stack.connector.tools["servicenow"]
+        self.section, self.ctx = tool.mapping.servicenow, tool.ctx
+        self.state = {stage: value for value, stage in self.section.states.items()}
+        self._people: dict[str, ServiceNowGateway] = {}
+        self.sys_id = ""
+
+    # --- acting as people ------------------------------------------------------------------------
+
+    def person(self, name: str) -> ServiceNowGateway:
+        if name not in self._people:
+            self._people[name] = ServiceNowGateway(self.url, user=name, password=name)
+        return self._people[name]
+
+    def move(self, who: str, stage: Stage, **fields: str) -> None:
+        self.person(who).update_change(self.sys_id, {"state": self.state[stage], **fields})
+        self.say(f"  {who:10} sets {self.result.key} to state {self.state[stage]} ({stage.value})")
+
+    def comment(self, who: str, text: str) -> None:
+        self.person(who).add_comment(self.sys_id, text)
+        self.say(f"  {who:10} comments on {self.result.key}: {text}")
+
+    def decide(self, who: str, decision: str) -> None:
+        gateway = self.person(who)
+        mine = [a for a in gateway.approvals(self.sys_id) if a.approver == who and a.state == "requested"]
+        if not mine:
+            raise RuntimeError(f"{who} has no requested approval on {self.result.key}")
+        gateway.update("sysapproval_approver", mine[0].sys_id, {"state": decision})
+        self.say(f"  {who:10} {decision} the {mine[0].group} approval")
+
+    # --- what the connector and the instance know ------------------------------------------------
+
+    def facts(self) -> Any:
+        with UnitOfWork(self.stack.connector.database) as uow:
+            row = uow.changes.get("servicenow", self.result.key)
+            return uow.changes.to_facts(row) if row is not None else None
+
+    def wait_stage(self, stage: Stage) -> bool:
+        return bool(self.stack.settle(lambda: (f := self.facts()) is not None and f.stage is stage))
+
+    def current_state(self) -> str:
+        return self.person("admin").get_change(self.sys_id).state
+
+    def work_notes(self, *words: str) -> list[Any]:
+        notes = self.stack.sandbox.records("sys_journal_field", element_id=self.sys_id, element="work_notes")
+        return [n for n in notes if all(w in n.get("value", "") for w in words)]
+
+    def mails(self, subject_word: str) -> list[Any]:
+        return [m for m in self.stack.sandbox.emails if subject_word in m.get("subject", "")]
+
+    def tasks(self) -> list[Any]:
+        task = self.section.postmortem_task
+        found = self.stack.sandbox.records(task.table, change_request=self.sys_id)
+        return [t for t in found if t.get("short_description", "").startswith(task.short_description_prefix)]
+
+    def expect(self, what: str, held: bool, detail: str = "") -> None:
+        self.result.checks.append(Check(what, held, detail))
+        self.say(f"  {'✔' if held else '✘'} {what}" + (f" — {detail}" if detail and not held else ""))
+
+    # --- the story --------------------------------------------------------------------------------
+
+    def play(self) -> StoryResult:
+        self.raise_change()
+        self.approve()
+        self.deploy_too_early()
+        self.review_and_deploy()
+        self.close_too_early_then_close()
+        self.expect_audit_chain_intact()
+        return self.result
+
+    def raise_change(self) -> None:
+        self.say("Step 1 — eng.emma raises an emergency change")
+        emma = self.person("eng.emma")
+        created = emma.create(
+            self.section.table,
+            {
+                "type": self.section.type,
+                "short_description": "Checkout API returns 500 in EU",
+                "description": "Database connection pool exhausted after the 09:00 release.",
+                "category": "Service outage",
+                "justification": "Checkout fails for every EU customer since 09:12 UTC.",
+                "requested_by": emma.user_sys_id("eng.emma"),
+            },
+        )
+        self.sys_id, self.result.key = created.sys_id, created.get("number")
+        key = self.result.key
+        self.say(f"  eng.emma   creates {key}")
+        self.expect(f"{key} is known to the connector", bool(self.stack.settle(lambda: self.facts())))
+        mailed = self.stack.settle(lambda: self.mails(f"Emergency change {key} raised"))
+        self.expect("Engineering Leads and Security were notified at once (R1)", bool(mailed))
+
+    def approve(self) -> None:
+        self.say("Step 2 — approvals from an Engineering Lead and the Security Team")
+        self.move("eng.emma", Stage.AWAITING_APPROVAL)
+        self.wait_stage(Stage.AWAITING_APPROVAL)
+        self.decide("lead.liam", "approved")
+        self.decide("sec.sara", "approved")
+        recorded = self.stack.settle(lambda: len(self.facts().approvals) == 2)
+        roles = {(a.approver, a.role, a.method) for a in self.facts().approvals}
+        expected = {("lead.liam", Role.LEAD, Method.WRITTEN), ("sec.sara", Role.SECURITY, Method.WRITTEN)}
+        self.expect(
+            "both approvals recorded from their approval records (R2, R3)",
+            recorded and roles == expected,
+            str(roles),
+        )
+        self.move("eng.emma", Stage.APPROVED)
+        self.expect("the change is approved (Scheduled)", self.wait_stage(Stage.APPROVED))
+
+    def deploy_too_early(self) -> None:
+        self.say("Step 3 — eng.emma starts implementing before anyone reviewed the change")
+        self.move("eng.emma", Stage.DEPLOYED)
+        scheduled = self.state[Stage.APPROVED]
+        reverted = self.stack.settle(lambda: self.current_state() == scheduled, timeout=15)
+        self.expect("the early Implement was reverted to Scheduled (R5, R9)", reverted, self.current_state())
+        noted = self.stack.settle(lambda: self.work_notes("R5", "peer review"))
+        self.expect("the revert work note names R5 and the missing reviews", bool(noted))
+
+    def review_and_deploy(self) -> None:
+        self.say("Step 3 — peer and security review; Step 4 — implement")
+        self.comment("peer.pete", "/peer-reviewed")
+        self.comment("sec.sara", "/security-reviewed")
+        reviewed = self.stack.settle(lambda: len(self.facts().reviews) == 2)
+        self.expect("peer and security reviews recorded (R5)", reviewed)
+        self.move("eng.emma", Stage.DEPLOYED)
+        deployed = self.wait_stage(Stage.DEPLOYED) and self.facts().deployed_at is not None
+        self.expect("the change is implemented and its deploy time recorded (R6)", deployed)
+
+    def close_too_early_then_close(self) -> None:
+        self.say("Step 5 — review, retroactive documentation and the post-mortem")
+        self.move("eng.emma", Stage.POSTMORTEM)
+        tasks = self.stack.settle(
+            lambda: self.tasks() if (f := self.facts()) and f.postmortem and f.postmortem.key else [],
+            timeout=15,
+        )
+        task = tasks[0] if tasks else {}
+        self.result.postmortem_key = task.get("number", "")
+        if self.result.postmortem_key:
+            self.result.due = self.facts().postmortem.due_at.astimezone(self.ctx.calendar.tz).isoformat()
+        emma = self.stack.sandbox.user("eng.emma")["sys_id"]
+        self.expect(
+            f"one post-mortem task {self.result.postmortem_key or '(none)'} assigned to eng.emma, due "
+            f"{task.get('due_date', '-')} (R7)",
+            len(tasks) == 1 and task.get("assigned_to") == emma and bool(task.get("due_date")),
+        )
+        self.comment("eng.emma", "/pr https://git.example.com/acme/checkout/pull/4242")
+        self.stack.settle(lambda: self.facts().pr_url)
+        self.move(
+            "eng.emma", Stage.CLOSED, close_code="successful", close_notes="Pool size raised; errors gone."
+        )
+        review = self.state[Stage.POSTMORTEM]
+        reverted = self.stack.settle(lambda: self.current_state() == review, timeout=15)
+        self.expect(
+            "closing before the post-mortem was done was reverted to Review (R8)",
+            reverted,
+            self.current_state(),
+        )
+        if task:
+            self.person("eng.emma").update(
+                self.section.postmortem_task.table,
+                task["sys_id"],
+                {"state": "3", "close_notes": f"Report: {REPORT_URL}"},
+            )
+            self.say(f"  eng.emma   closes {task['number']} with the report link")
+            done = self.stack.settle(lambda: self.facts().postmortem.done)
+            self.expect("the post-mortem is done with its report link", bool(done))
+        self.move("eng.emma", Stage.CLOSED)
+        self.expect(
+            "with the post-mortem done, the PR linked and a close code, the change closed (R8)",
+            self.wait_stage(Stage.CLOSED),
+        )
+
+    def expect_audit_chain_intact(self) -> None:
+        with UnitOfWork(self.stack.connector.database) as uow:
+            result = verify(uow.session)
+            self.result.timeline = [
+                f"{e.at.astimezone(self.ctx.calendar.tz):%H:%M:%S %Z}  {self.ctx.display(e.actor):16} "
+                f"{e.action:18} {_summary(e.data)}"
+                for e in entries(uow.session, change_key=self.result.key)
+            ]
+        self.expect("the audit chain verifies", result.ok, getattr(result, "problem", ""))
