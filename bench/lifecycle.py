@@ -79,6 +79,7 @@ class RunResult:
     connector_calls: Counter[str] = field(default_factory=Counter)
     people_calls: Counter[str] = field(default_factory=Counter)
     max_webhook_backlog: int = 0
+    deliveries: int = 0
 
     def per_lifecycle(self, calls: Counter[str]) -> float:
         return sum(calls.values()) / self.started if self.started else 0.0
@@ -93,8 +94,8 @@ def format_report(results: list[RunResult]) -> str:
     lines = [
         "| run | started | closed clean | violations | lifecycles/s | PM created p50 / p99 / max ms "
         "| PM linked p50 / p99 ms | connector calls / lifecycle | people calls / lifecycle "
-        "| max webhook backlog |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| webhooks / lifecycle | max webhook backlog |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         created, linked = r.to_created_ms, r.to_linked_ms
@@ -105,7 +106,7 @@ def format_report(results: list[RunResult]) -> str:
             f"{_ms(max(created, default=None))} "
             f"| {_ms(percentile(linked, 50))} / {_ms(percentile(linked, 99))} "
             f"| {r.per_lifecycle(r.connector_calls):.1f} | {r.per_lifecycle(r.people_calls):.1f} "
-            f"| {r.max_webhook_backlog} |"
+            f"| {r.deliveries / r.started if r.started else 0:.1f} | {r.max_webhook_backlog} |"
         )
     endpoints = sorted({e for r in results for e in r.connector_calls})
     names = " | ".join(r.name for r in results)
@@ -289,6 +290,7 @@ class Bench:
         """`count` lifecycles, one after another (rate None) or started at `rate` per second."""
         result = RunResult(name)
         before = self.counter.split()
+        delivered = len(self.stack.sandbox.state.deliveries)
         start = time.perf_counter()
         deadline = start + self.max_seconds
         backlog = _Sampler(self.stack.sandbox.context.dispatcher.queue.qsize)
@@ -313,6 +315,7 @@ class Bench:
             result.seconds = time.perf_counter() - start
         self.drain(deadline + 30)
         result.max_webhook_backlog = backlog.stop()
+        result.deliveries = len(self.stack.sandbox.state.deliveries) - delivered
         self._outcomes(result, keys)
         after = self.counter.split()
         result.connector_calls, result.people_calls = after[0] - before[0], after[1] - before[1]
