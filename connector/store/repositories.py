@@ -1,8 +1,8 @@
 """Repositories over one session: changes, webhook deliveries, the outbox.
 
 Duplicates (a delivery seen before, an outbox row with a known idempotency key) are detected by the
-database's unique constraints inside a SAVEPOINT, which stays correct when two processes race: the
-loser's insert fails, its savepoint is rolled back, the rest of its transaction goes on.
+database's unique constraints with `INSERT … ON CONFLICT DO NOTHING`, which stays correct when two
+processes race: the loser's insert waits for the winner's commit, then inserts nothing.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from connector.procedure.model import Change
 from connector.store.facts import change_facts
@@ -24,11 +25,19 @@ RowT = TypeVar("RowT", DeliveryRow, OutboxRow)
 
 
 def _insert_unless_duplicate(session: Session, row: RowT) -> RowT | None:
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
+    """Insert `row` unless a unique key says it exists: one `INSERT … ON CONFLICT DO NOTHING RETURNING`
+    statement (no savepoint), correct under concurrency on both databases. The row is then attached to
+    the session as persistent, so later attribute changes are plain UPDATEs."""
+    table = type(row).__table__
+    values = {column.key: getattr(row, column.key) for column in table.columns if column.key in row.__dict__}
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    new_id = session.execute(statement).scalar()
+    if new_id is None:
         return None
+    row.id = new_id
+    make_transient_to_detached(row)
+    session.add(row)
     return row
 
 
