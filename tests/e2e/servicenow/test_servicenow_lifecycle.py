@@ -1,0 +1,168 @@
+"""A whole emergency change through the real `pysnow` gateway, the sandbox's signed notifications, the
+connector's web service and its outbox dispatcher — including violations, duplicates and faults."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections import Counter
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from connector.demo.servicenow_stack import ServiceNowStack
+from connector.demo.servicenow_story import ServiceNowStory
+from connector.procedure.model import Stage
+from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow
+from connector.store.uow import UnitOfWork
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack(tmp_path, database_url):
+    with ServiceNowStack(tmp_path, database_url=database_url) as running:
+        yield running
+
+
+def quiet_story(stack):
+    return ServiceNowStory(stack, say=lambda _line: None)
+
+
+def outbox_statuses(stack):
+    with UnitOfWork(stack.connector.database) as uow:
+        rows = uow.session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()
+    return dict(rows)
+
+
+def signed_post(stack, body: dict, secret: str):
+    raw = json.dumps(body, sort_keys=True).encode()
+    signature = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+    return requests.post(
+        f"{stack.service_url}/webhooks/servicenow",
+        data=raw,
+        headers={
+            "Content-Type": "application/json",
+            "X-ECM-Signature": signature,
+            "X-ECM-Event-Id": body["event_id"],
+        },
+        timeout=10,
+    )
+
+
+def notification(**record):
+    event_id = secrets.token_hex(16)
+    return {
+        "event_id": event_id,
+        "table": "change_request",
+        "operation": "insert",
+        "sys_id": "9" * 32,
+        "change_sys_id": "9" * 32,
+        "change_number": "CHG0099999",
+        "actor": "eng.emma",
+        "sent_at": "2025-03-03 09:30:00",
+        "changed": ["state"],
+        "previous": {},
+        "record": {"number": "CHG0099999", "state": "-5", **record},
+    }
+
+
+def test_full_lifecycle_holds_every_check_of_the_demo(stack):
+    result = quiet_story(stack).play()
+    failed = [f"{c.what}: {c.detail}" for c in result.checks if not c.held]
+    assert failed == []
+    assert result.postmortem_key.startswith("CTASK") and result.due.endswith("23:59:59-05:00")
+    assert stack.dispatch.errors == []
+    assert outbox_statuses(stack) == {"done": outbox_statuses(stack)["done"]}
+
+
+def test_duplicated_and_reordered_notifications_still_give_one_postmortem_task(stack):
+    stack.sandbox.faults.configure({"seed": 3, "notifications": {"duplicate": 0.6, "reorder": 0.3}})
+    story = quiet_story(stack)
+    result = story.play()
+    assert result.postmortem_key
+    assert [t["number"] for t in story.tasks()] == [result.postmortem_key]
+    assert story.facts().stage is Stage.CLOSED
+    delivered = Counter(d.event_id for d in stack.sandbox.deliveries if d.outcome == "delivered")
+    assert any(times > 1 for times in delivered.values())  # the sandbox did send duplicates
+    with UnitOfWork(stack.connector.database) as uow:
+        recorded = uow.session.scalar(
+            select(func.count()).select_from(DeliveryRow).where(DeliveryRow.source == "servicenow")
+        )
+    assert recorded == len(delivered)  # each notification recorded and processed once
+    assert outbox_statuses(stack).get("dead", 0) == 0
+
+
+def test_servicenow_answering_429_and_503_delays_actions_but_loses_none(stack):
+    # Only endpoints the connector alone calls (people's own writes are not made to fail here).
+    stack.sandbox.faults.configure(
+        {
+            "scripted": [
+                {"pattern": "POST /api/now/table/sysevent", "count": 2, "status": 429, "retry_after": 1},
+                {"pattern": "POST /api/now/table/change_task", "count": 2, "status": 503},
+                {"pattern": "GET /api/now/table/sys_journal_field", "count": 2, "status": 503},
+                {"pattern": "GET /api/now/table/sys_user_grmember", "count": 1, "status": 503},
+            ]
+        }
+    )
+    story = quiet_story(stack)
+    result = story.play()
+    assert [c.what for c in result.checks if not c.held] == []
+    assert len(story.tasks()) == 1
+    statuses = outbox_statuses(stack)
+    assert statuses.get("dead", 0) == 0 and statuses.get("pending", 0) == 0
+
+
+def test_an_action_servicenow_keeps_refusing_waits_in_the_outbox_and_completes_later(stack):
+    stack.sandbox.faults.configure(
+        {"scripted": [{"pattern": "POST /api/now/table/sysevent", "count": 3, "status": 503}]}
+    )
+    story = quiet_story(stack)
+    story.raise_change()  # the R1 alert cannot be queued yet: three 503 answers in a row
+
+    key = story.result.key
+
+    def alert_row():
+        with UnitOfWork(stack.connector.database) as uow:
+            row = uow.session.scalar(select(OutboxRow).where(OutboxRow.action == "notify"))
+            return (row.status, row.attempts) if row is not None else None
+
+    assert stack.settle(lambda: alert_row() == ("done", 1), timeout=20), alert_row()  # rescheduled once
+    assert story.mails(f"Emergency change {key} raised")
+    assert outbox_statuses(stack) == {"done": outbox_statuses(stack)["done"]}
+
+
+def test_a_notification_with_a_bad_signature_is_refused_and_stored_nowhere(stack):
+    answer = signed_post(stack, notification(type="emergency"), secret="not-the-secret")
+    assert answer.status_code == 401
+    with UnitOfWork(stack.connector.database) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(DeliveryRow)) == 0
+
+
+def test_a_change_that_is_not_an_emergency_is_answered_and_ignored(stack):
+    answer = signed_post(stack, notification(type="normal", category="Service outage"), stack.secret)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "ignored"
+    with UnitOfWork(stack.connector.database) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(ChangeRow)) == 0
+
+
+def test_one_person_in_both_groups_cannot_give_both_approvals(stack):
+    story = quiet_story(stack)
+    story.raise_change()
+    story.move("eng.emma", Stage.AWAITING_APPROVAL)
+    story.wait_stage(Stage.AWAITING_APPROVAL)
+    dana = story.person("dual.dana")
+    mine = [a for a in dana.approvals(story.sys_id) if a.approver == "dual.dana"]
+    assert {a.group for a in mine} == {"Engineering Leads", "Security Team"}
+    for approval in mine:
+        dana.update("sysapproval_approver", approval.sys_id, {"state": "approved"})
+    refused = stack.settle(lambda: story.work_notes("R3", "both approval roles"))
+    assert refused, "the second approval by the same person is answered with a work note naming R3"
+    assert [(a.approver, a.role.value) for a in story.facts().approvals] in (
+        [("dual.dana", "lead")],
+        [("dual.dana", "security")],
+    )
