@@ -57,7 +57,11 @@ def open_postmortems(session: Session, rulebook: RuleBook, now: datetime) -> lis
     )
     found = []
     for pm, change in session.execute(query):
-        left = rulebook.for_tool(change.tool).calendar.business_time_left(pm.due_at, now)
+        overdue = pm.due_at < now
+        # Before the deadline: business time left. After it: plain time since (a count of business
+        # days over weeks of neglect costs a walk over every day, and says nothing more to the reader).
+        calendar = rulebook.for_tool(change.tool).calendar
+        left = pm.due_at - now if overdue else calendar.business_time_left(pm.due_at, now)
         found.append(
             {
                 "key": change.key,
@@ -66,7 +70,7 @@ def open_postmortems(session: Session, rulebook: RuleBook, now: datetime) -> lis
                 "assignee": pm.assignee or change.engineer,
                 "due_at": pm.due_at,
                 "left_seconds": left.total_seconds(),
-                "overdue": pm.due_at < now,
+                "overdue": overdue,
             }
         )
     return found
