@@ -70,20 +70,21 @@ def test_standby_takes_over_from_a_killed_leader_and_no_alert_is_sent_twice_or_m
         for n in range(CHANGES)
     ]
     assert stack.settle(lambda: all(story.facts(k) for k in keys))
-    now = datetime.now(UTC)
-    with UnitOfWork(stack.connector.database) as uow:  # deployed; deadlines 4 to 14 s from now
-        for n, key in enumerate(keys):
-            row = uow.changes.get("jira", key)
-            row.stage, row.deployed_at = Stage.DEPLOYED.value, now
-            row.postmortem = PostMortemRow(due_at=now + timedelta(seconds=4 + 2 * n), assignee=row.engineer)
-        uow.commit()
-
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     processes = [start_jobs(stack, postgres_url, tmp_path / f"d{i}", logs[i]) for i in range(2)]
     try:
         found = wait_for(lambda: [i for i in (0, 1) if "leader-acquired" in logs[i].read_text()], 30)
         assert found, "no process became leader"
         [leader] = found
+        now = datetime.now(UTC)
+        with UnitOfWork(stack.connector.database) as uow:  # deployed; deadlines 3 to 13 s from now
+            for n, key in enumerate(keys):
+                row = uow.changes.get("jira", key)
+                row.stage, row.deployed_at = Stage.DEPLOYED.value, now
+                row.postmortem = PostMortemRow(
+                    due_at=now + timedelta(seconds=3 + 2 * n), assignee=row.engineer
+                )
+            uow.commit()
         wait_for(lambda: mails(stack, "Reminder") >= CHANGES, 10)
         time.sleep(2)  # a breach or two is sent by the first leader
         processes[leader].send_signal(signal.SIGKILL)
