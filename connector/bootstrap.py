@@ -187,7 +187,17 @@ def _servicenow_runtime(settings: Settings, mapping: MappingFile, gateway: Any |
     gateway = gateway or gateway_from_settings(settings)
 
     def members(group: str) -> list[tuple[str, str, str | None]]:
-        return [(name, name, None) for name in gateway.group_members(group)]
+        names = gateway.group_members(group)
+        if not names:
+            return []
+        people = gateway.find("sys_user", f"user_nameIN{','.join(names)}", limit=len(names))
+        found = {p.get("user_name"): p for p in people}
+        return [
+            (name, found[name].get("name") or name, found[name].get("email") or None)
+            if name in found
+            else (name, name, None)
+            for name in names
+        ]
 
     def describe(user: str) -> tuple[str, str, str | None]:
         found = gateway.user_by_name(user)
