@@ -234,7 +234,6 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
     )
     if cmd.to_stage is Stage.DEPLOYED:
         row.deployed_at = cmd.at
-        _outbox(uow, row, cmd, "update_fields", {"fields": {"deployed_at": cmd.at.isoformat()}}, "deployed")
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
     if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.tool in REQUESTS_APPROVALS:
@@ -243,6 +242,8 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
     _audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
         _plan_postmortem(uow, row, cmd, ctx)
+    if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
+        _outbox(uow, row, cmd, "update_fields", {"fields": {"deployed_at": cmd.at.isoformat()}}, "deployed")
     return "handled"
 
 
