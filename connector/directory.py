@@ -3,13 +3,18 @@ a minute of staleness is accepted, and the audit entry records the identity eith
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 
+from connector.errors import ConnectorError
 from connector.procedure.model import Groups
 
 Member = tuple[str, str, str | None]  # (identity, display name, email)
+RETRY_STALE_AFTER = 5.0  # seconds before trying again when the tool failed to answer
+
+log = logging.getLogger("connector.directory")
 
 
 class CachedDirectory:
@@ -36,8 +41,15 @@ class CachedDirectory:
         with self._lock:
             if self._loaded_at is not None and self._monotonic() - self._loaded_at < self._ttl:
                 return
-            leads = list(self._members_of(self._group_names[0]))
-            security = list(self._members_of(self._group_names[1]))
+            try:
+                leads = list(self._members_of(self._group_names[0]))
+                security = list(self._members_of(self._group_names[1]))
+            except ConnectorError:
+                if self._loaded_at is None:
+                    raise  # nothing known yet: the caller fails and the delivery is retried
+                log.warning("directory-stale", extra={"groups": list(self._group_names)})
+                self._loaded_at = self._monotonic() - self._ttl + RETRY_STALE_AFTER
+                return
             self._groups = Groups(
                 leads=frozenset(m[0] for m in leads), security=frozenset(m[0] for m in security)
             )

@@ -67,9 +67,14 @@ def test_jira_answering_429_and_503_delays_actions_but_loses_none(stack):
     stack.sandbox.faults.replace(Faults.from_dict({"seed": 11, "rules": rules}))
     result = JiraStory(stack, say=lambda _line: None).play()
     assert result.postmortem_key
-    with UnitOfWork(stack.connector.database) as uow:
-        statuses = dict(
-            uow.session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()
-        )
+
+    def outbox_statuses():
+        with UnitOfWork(stack.connector.database) as uow:
+            query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+            return dict(uow.session.execute(query).all())
+
+    # A retry scheduled after three quick failures waits seconds, not minutes.
+    drained = stack.settle(lambda: outbox_statuses().get("pending", 0) == 0, timeout=60)
+    statuses = outbox_statuses()
+    assert drained, statuses
     assert statuses.get("dead", 0) == 0
-    assert statuses.get("pending", 0) == 0

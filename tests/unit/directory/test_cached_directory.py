@@ -1,0 +1,58 @@
+"""Group membership is read from the tool, cached, and kept when the tool stops answering."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.directory import CachedDirectory
+from connector.errors import Unavailable
+
+
+class Tool:
+    def __init__(self):
+        self.calls, self.down = 0, False
+        self.groups = {"leads": [("u1", "Liam Lead", "liam@example.com")], "security": [("u2", "Sara", None)]}
+
+    def members(self, group):
+        self.calls += 1
+        if self.down:
+            raise Unavailable("HTTP 503")
+        return self.groups[group]
+
+
+def directory(tool, clock):
+    return CachedDirectory(tool.members, "leads", "security", ttl=60, monotonic=lambda: clock[0])
+
+
+def test_membership_is_read_once_per_ttl():
+    tool, clock = Tool(), [0.0]
+    people = directory(tool, clock)
+    assert people.groups().leads == {"u1"}
+    people.groups()
+    assert tool.calls == 2  # two groups, one read each
+    clock[0] = 61
+    people.groups()
+    assert tool.calls == 4
+
+
+def test_stale_membership_is_kept_while_the_tool_is_down():
+    tool, clock = Tool(), [0.0]
+    people = directory(tool, clock)
+    people.groups()
+    tool.down, clock[0] = True, 61
+    assert people.groups().security == {"u2"}
+
+
+def test_nothing_known_and_tool_down_is_an_error_the_delivery_retries_on():
+    tool = Tool()
+    tool.down = True
+    with pytest.raises(Unavailable):
+        directory(tool, [0.0]).groups()
+
+
+def test_people_are_found_by_name_email_or_its_local_part():
+    people = directory(Tool(), [0.0])
+    assert people.resolve("@liam") == "u1"
+    assert people.resolve("Liam Lead") == "u1"
+    assert people.resolve("@nobody") is None
+    assert people.display("u1") == "Liam Lead"
