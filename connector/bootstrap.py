@@ -6,19 +6,17 @@ network (field ids, the connector's own account, group members are read on first
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from connector import services
 from connector.config import Settings, load_settings
-from connector.context import ToolContext
+from connector.context import ToolRuntime
 from connector.inbound.events import Delivery, Event, Ignored
-from connector.mapping import Mapping as MappingFile
 from connector.mapping import load_mapping
-from connector.procedure.model import Stage
 from connector.store.db import Database
 from connector.store.uow import UnitOfWork
 
@@ -29,18 +27,6 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class ToolRuntime:
-    """Everything the connector uses for one tool."""
-
-    name: str
-    mapping: MappingFile
-    ctx: ToolContext
-    translate: Callable[[Event, str], list[Any] | Ignored]
-    actions: Any  # perform(action, payload, idempotency_key) -> dict
-    gateway: Any
 
 
 class Connector:
@@ -106,134 +92,8 @@ class Connector:
         return outcome
 
 
-def _jira_runtime(settings: Settings, mapping: MappingFile, gateway: Any | None) -> ToolRuntime:
-    from connector.directory import CachedDirectory
-    from connector.jira.actions import JiraActions
-    from connector.jira.gateway import JiraGateway
-    from connector.jira.translate import JiraTranslator
-
-    section = mapping.jira
-    assert section is not None
-    if gateway is None:
-        if not settings.jira_url or settings.jira_token is None:
-            raise ValueError("a Jira mapping is configured but ECM_JIRA_URL / ECM_JIRA_TOKEN are not set")
-        gateway = JiraGateway(
-            settings.jira_url,
-            flavor=settings.jira_flavor.value,
-            user=settings.jira_user,
-            token=settings.jira_token.get_secret_value(),
-        )
-
-    def members(group: str) -> list[tuple[str, str, str | None]]:
-        return [(u.id, u.display_name, u.email) for u in gateway.group_members(group)]
-
-    def describe(user: str) -> tuple[str, str, str | None]:
-        found = gateway.user(user)
-        return (found.id or user, found.display_name or user, found.email)
-
-    directory = CachedDirectory(members, mapping.groups.leads, mapping.groups.security, describe=describe)
-    statuses = {Stage(stage): name for stage, name in section.statuses.model_dump().items()}
-    ctx = ToolContext(
-        tool="jira",
-        calendar=mapping.calendar.build(),
-        policy=mapping.policy(),
-        directory=directory,
-        account=lambda: mapping.groups.connector_account or gateway.myself().id,
-        statuses=statuses,
-        group_names={"leads": mapping.groups.leads, "security": mapping.groups.security},
-        recipients_by_kind={k: tuple(str(r) for r in v) for k, v in mapping.recipients.model_dump().items()},
-        create_postmortem_on=section.create_postmortem_on,
-        command_words=mapping.commands.words(),
-    )
-    field_ids = LazyFieldIds(
-        lambda: {f.name: f.id for f in gateway.fields()},
-        {k: v["name"] for k, v in section.fields.model_dump().items()},
-    )
-    translator = JiraTranslator(ctx, section, field_ids, settings.jira_url or gateway.url)
-    return ToolRuntime("jira", mapping, ctx, translator, JiraActions(gateway, section, field_ids), gateway)
-
-
-class LazyFieldIds(Mapping[str, str]):
-    """Logical field name -> the tool's field id, read from the tool on first use."""
-
-    def __init__(self, fetch: Callable[[], dict[str, str]], names: dict[str, str]) -> None:
-        self._fetch, self._names = fetch, names
-        self._ids: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        if self._ids is None:
-            by_name = self._fetch()
-            self._ids = {logical: by_name[name] for logical, name in self._names.items() if name in by_name}
-        return self._ids
-
-    def __getitem__(self, key: str) -> str:
-        return self._load()[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
-def _servicenow_runtime(settings: Settings, mapping: MappingFile, gateway: Any | None) -> ToolRuntime:
-    from connector.directory import CachedDirectory
-    from connector.servicenow.actions import ServiceNowActions
-    from connector.servicenow.gateway import gateway_from_settings
-    from connector.servicenow.translate import ServiceNowTranslator
-
-    section = mapping.servicenow
-    assert section is not None
-    gateway = gateway or gateway_from_settings(settings)
-
-    def members(group: str) -> list[tuple[str, str, str | None]]:
-        names = gateway.group_members(group)
-        if not names:
-            return []
-        people = gateway.find("sys_user", f"user_nameIN{','.join(names)}", limit=len(names))
-        found = {p.get("user_name"): p for p in people}
-        return [
-            (name, found[name].get("name") or name, found[name].get("email") or None)
-            if name in found
-            else (name, name, None)
-            for name in names
-        ]
-
-    def describe(user: str) -> tuple[str, str, str | None]:
-        found = gateway.user_by_name(user)
-        if found is None:
-            return (user, user, None)
-        return (user, found.get("name") or user, found.get("email") or None)
-
-    directory = CachedDirectory(members, mapping.groups.leads, mapping.groups.security, describe=describe)
-    statuses = {stage: value for value, stage in section.states.items()}
-    ctx = ToolContext(
-        tool="servicenow",
-        calendar=mapping.calendar.build(),
-        policy=mapping.policy(),
-        directory=directory,
-        account=lambda: mapping.groups.connector_account or gateway.user,
-        statuses=statuses,
-        group_names={"leads": mapping.groups.leads, "security": mapping.groups.security},
-        recipients_by_kind={k: tuple(str(r) for r in v) for k, v in mapping.recipients.model_dump().items()},
-        create_postmortem_on=section.create_postmortem_on,
-        command_words=mapping.commands.words(),
-    )
-    group_names: dict[str, str | None] = {}
-
-    def group_name(sys_id: str) -> str | None:
-        if sys_id not in group_names:
-            found = gateway.find_one("sys_user_group", f"sys_id={sys_id}")
-            group_names[sys_id] = found.get("name") if found else None
-        return group_names[sys_id]
-
-    translator = ServiceNowTranslator(
-        ctx, section, lambda sys_id: gateway.user_names([sys_id]).get(sys_id), group_name, gateway.url
-    )
-    return ToolRuntime("servicenow", mapping, ctx, translator, ServiceNowActions(gateway, section), gateway)
-
-
-RUNTIMES: dict[str, Callable[..., ToolRuntime]] = {"jira": _jira_runtime, "servicenow": _servicenow_runtime}
+# Tool name -> the module whose `build(settings, mapping, gateway)` makes its ToolRuntime.
+RUNTIMES: dict[str, str] = {"jira": "connector.jira.runtime", "servicenow": "connector.servicenow.runtime"}
 
 
 def bootstrap(
@@ -251,9 +111,10 @@ def bootstrap(
     tools: dict[str, ToolRuntime] = {}
     for path in settings.mapping_files:
         mapping = load_mapping(path)
-        build = RUNTIMES.get(mapping.tool)
-        if build is None:
+        module = RUNTIMES.get(mapping.tool)
+        if module is None:
             log.warning("mapping-tool-not-available", extra={"mapping": str(path), "tool": mapping.tool})
             continue
+        build = importlib.import_module(module).build
         tools[mapping.tool] = build(settings, mapping, (gateways or {}).get(mapping.tool))
     return Connector(settings, database, tools, clock)

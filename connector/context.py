@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Groups, Stage
@@ -91,3 +91,15 @@ class ToolContext:
             elif people.get(who) and people[who] not in users:
                 users.append(people[who])
         return users, groups
+
+
+@dataclass
+class ToolRuntime:
+    """Everything the connector uses for one tool."""
+
+    name: str
+    mapping: Any  # connector.mapping.Mapping
+    ctx: ToolContext
+    translate: Callable[[Any, str], Any]  # (event, origin) -> list of commands | Ignored
+    actions: Any  # perform(action, payload, idempotency_key) -> dict
+    gateway: Any

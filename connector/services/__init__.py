@@ -1,0 +1,37 @@
+"""Use cases. `handle(uow, command, ctx)` runs one command inside a unit of work: the state change,
+its audit entry and its outbox rows are committed together by the caller.
+
+Every procedure decision is asked of `connector.procedure.rules`; this module only records facts,
+turns decisions into outbox actions (revert, comment, notify, create post-mortem, update fields)
+and writes the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from connector import commands as c
+from connector.context import ToolContext
+from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
+from connector.services.changes import answer_command, record_link, record_transition, register_change
+from connector.services.postmortems import record_postmortem_created, update_postmortem
+
+
+def handle(uow: Any, command: c.Command, ctx: ToolContext) -> str:
+    """Apply one command; returns a short outcome ("handled", "ignored: …", "refused: …")."""
+    return HANDLERS[type(command)](uow, command, ctx)
+
+
+HANDLERS: dict[type, Callable[..., str]] = {
+    c.RegisterChange: register_change,
+    c.RecordTransition: record_transition,
+    c.RecordApproval: record_approval,
+    c.ConfirmApproval: confirm_approval,
+    c.RecordRejection: record_rejection,
+    c.RecordReview: record_review,
+    c.RecordLink: record_link,
+    c.RecordPostMortemCreated: record_postmortem_created,
+    c.UpdatePostMortem: update_postmortem,
+    c.AnswerCommand: answer_command,
+}

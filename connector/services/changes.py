@@ -1,0 +1,197 @@
+"""Use cases of the change itself: register it, move it between stages, record links and answers."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from connector import commands as c
+from connector import notices
+from connector.context import ToolContext
+from connector.procedure import rules
+from connector.procedure.model import (
+    Change,
+    PostMortem,
+    Stage,
+)
+from connector.services.approvals import record_approval
+from connector.services.common import answer, audit, enqueue, load_change, notify, refuse
+from connector.store.tables import (
+    ChangeRow,
+    PostMortemRow,
+)
+
+REQUESTS_APPROVALS = frozenset({"servicenow"})
+"""Tools where the connector asks both groups for approval on entering awaiting approval."""
+
+
+def register_change(uow: Any, cmd: c.RegisterChange, ctx: ToolContext) -> str:
+    row = load_change(uow, cmd)
+    if row is not None:
+        changed = {
+            k: v
+            for k, v in (
+                ("category", cmd.category),
+                ("impact", cmd.impact),
+                ("title", cmd.title),
+                ("url", cmd.url),
+            )
+            if v and getattr(row, k) != v
+        }
+        for name, value in changed.items():
+            setattr(row, name, value)
+        if changed:
+            row.updated_at = cmd.at
+            audit(uow, cmd, "change-updated", **{k: v for k, v in changed.items() if k != "url"})
+        return "handled" if changed else "ignored: nothing new"
+    row = ChangeRow(
+        tool=cmd.tool,
+        key=cmd.key,
+        remote_id=cmd.remote_id,
+        url=cmd.url,
+        project=cmd.project,
+        title=cmd.title,
+        engineer=cmd.engineer or cmd.actor,
+        stage=(cmd.stage or Stage.IDENTIFIED).value,
+        remote_status=cmd.remote_status,
+        category=cmd.category,
+        impact=cmd.impact,
+        created_at=cmd.at,
+        notified_at=cmd.at,
+        updated_at=cmd.at,
+    )
+    uow.changes.add(row)
+    uow.session.flush()
+    audit(
+        uow,
+        cmd,
+        "change-registered",
+        engineer=row.engineer,
+        category=row.category,
+        impact=row.impact,
+        stage=row.stage,
+    )
+    notify(uow, row, cmd, ctx, "created", notices.created(row, ctx.display(row.engineer)), "created")
+    decision = rules.check_created(uow.changes.to_facts(row), ctx.policy)
+    if not decision.allowed:
+        return refuse(uow, row, cmd, ctx, decision)
+    return "handled"
+
+
+def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> str:
+    row = load_change(uow, cmd)
+    if row is None:
+        return "ignored: unknown change"
+    if cmd.actor == ctx.connector_account or Stage(row.stage) is cmd.to_stage:
+        row.remote_status = cmd.to_status  # our own revert, or a late / repeated delivery
+        return "ignored: no stage change"
+    if cmd.to_stage is Stage.APPROVED and Stage(row.stage) is Stage.AWAITING_APPROVAL:
+        _approval_by_transition(uow, row, cmd, ctx)
+    facts = _as_if(uow.changes.to_facts(row), cmd, ctx)
+    decision = rules.check_transition(facts, cmd.to_stage, cmd.actor, ctx.groups(), cmd.at, ctx.policy)
+    if not decision.allowed:
+        return refuse(
+            uow, row, cmd, ctx, decision, revert_to=ctx.status_of(Stage(row.stage)), attempted=cmd.to_stage
+        )
+    previous, row.stage, row.remote_status, row.updated_at = (
+        row.stage,
+        cmd.to_stage.value,
+        cmd.to_status,
+        cmd.at,
+    )
+    if cmd.to_stage is Stage.DEPLOYED:
+        row.deployed_at = cmd.at
+    if cmd.to_stage is Stage.CLOSED:
+        row.closed_at = cmd.at
+    if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.tool in REQUESTS_APPROVALS:
+        groups = [ctx.group_names["leads"], ctx.group_names["security"]]
+        enqueue(uow, row, cmd, "request_approvals", {"groups": groups}, "approvals")
+    audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
+    if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
+        _plan_postmortem(uow, row, cmd, ctx)
+    if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
+        enqueue(uow, row, cmd, "update_fields", {"fields": {"deployed_at": cmd.at.isoformat()}}, "deployed")
+    return "handled"
+
+
+def _as_if(facts: Change, cmd: c.RecordTransition, ctx: ToolContext) -> Change:
+    """The facts as they will be once this transition's own effects are recorded."""
+    if cmd.to_stage is Stage.DEPLOYED and facts.deployed_at is None:
+        facts = dataclasses.replace(facts, deployed_at=cmd.at)
+    if cmd.to_stage is ctx.create_postmortem_on and facts.postmortem is None and facts.deployed_at:
+        due = ctx.calendar.deadline(facts.deployed_at, ctx.policy.postmortem_business_days)
+        facts = dataclasses.replace(facts, postmortem=PostMortem(key="", created_at=cmd.at, due_at=due))
+    return facts
+
+
+def _plan_postmortem(uow: Any, row: ChangeRow, cmd: c.Command, ctx: ToolContext) -> None:
+    deployed = row.deployed_at or cmd.at
+    due = ctx.calendar.deadline(deployed, ctx.policy.postmortem_business_days)
+    participants = sorted({a.approver for a in row.approvals} | {row.engineer})
+    row.postmortem = PostMortemRow(due_at=due, assignee=row.engineer, participants=participants)
+    text = notices.postmortem(row, ctx.display(row.engineer), due)
+    enqueue(
+        uow,
+        row,
+        cmd,
+        "create_postmortem",
+        {
+            "summary": text.subject,
+            "description": text.body,
+            "due_at": due.isoformat(),
+            "assignee": row.engineer,
+            "participants": participants,
+        },
+        "once",
+    )
+    audit(
+        uow,
+        cmd,
+        "postmortem-planned",
+        due_at=due.isoformat(),
+        assignee=row.engineer,
+        participants=participants,
+    )
+
+
+def _approval_by_transition(uow: Any, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext) -> None:
+    """Clicking the group-restricted approval transition records that person's approval first."""
+    facts = uow.changes.to_facts(row)
+    open_roles = [r for r in ctx.groups().roles_of(cmd.actor) if facts.approval_for(r) is None]
+    if len(open_roles) == 1 and not any(a.approver == cmd.actor for a in facts.approvals):
+        record_approval(
+            uow,
+            c.RecordApproval(
+                cmd.tool,
+                cmd.key,
+                cmd.actor,
+                cmd.at,
+                cmd.origin,
+                role=open_roles[0],
+                evidence=f"transition:{cmd.to_status}",
+            ),
+            ctx,
+            quiet=True,
+        )
+
+
+def record_link(uow: Any, cmd: c.RecordLink, ctx: ToolContext) -> str:
+    row = load_change(uow, cmd)
+    if row is None:
+        return "ignored: unknown change"
+    attr = {"pr": "pr_url", "docs": "docs_url", "close_code": "close_code"}[cmd.kind]
+    if getattr(row, attr) == cmd.url:
+        return "ignored: nothing new"
+    setattr(row, attr, cmd.url)
+    row.updated_at = cmd.at
+    if cmd.origin.startswith("comment:") and cmd.kind in ("pr", "docs"):
+        enqueue(uow, row, cmd, "update_fields", {"fields": {attr: cmd.url}}, f"{cmd.kind}:{cmd.origin}")
+    audit(uow, cmd, "link-recorded", kind=cmd.kind, url=cmd.url)
+    return "handled"
+
+
+def answer_command(uow: Any, cmd: c.AnswerCommand, ctx: ToolContext) -> str:
+    row = load_change(uow, cmd)
+    if row is None:
+        return "ignored: unknown change"
+    return answer(uow, row, cmd, ctx, notices.cannot_accept(cmd.reason))

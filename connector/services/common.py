@@ -1,0 +1,128 @@
+"""Shared steps of the use cases: load, audit, enqueue outbox actions, alert, refuse, answer."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from connector import commands as c
+from connector import notices
+from connector.context import ToolContext
+from connector.procedure.model import (
+    Decision,
+    Stage,
+)
+from connector.store.tables import (
+    AlertRow,
+    ChangeRow,
+    ViolationRow,
+)
+
+
+def load_change(uow: Any, command: c.Command) -> ChangeRow | None:
+    return uow.changes.get(command.tool, command.key, for_update=True)
+
+
+def audit(uow: Any, command: c.Command, action: str, **data: Any) -> None:
+    uow.audit.append(
+        actor=command.actor,
+        action=action,
+        change_key=command.key,
+        tool=command.tool,
+        data={"origin": command.origin, **data},
+        at=command.at,
+    )
+
+
+def enqueue(uow: Any, row: ChangeRow, command: c.Command, action: str, payload: dict, tag: str) -> None:
+    uow.outbox.add(
+        tool=row.tool,
+        action=action,
+        payload={"key": row.key, **payload},
+        idempotency_key=f"{row.tool}:{row.key}:{action}:{tag}",
+        change_id=row.id,
+        now=command.at,
+    )
+
+
+def notify(
+    uow: Any, row: ChangeRow, command: c.Command, ctx: ToolContext, kind: str, text: notices.Notice, tag: str
+) -> None:
+    users, groups = ctx.recipients(kind, engineer=row.engineer, assignee=None)
+    enqueue(
+        uow,
+        row,
+        command,
+        "notify",
+        {"kind": kind, "subject": text.subject, "body": text.body, "users": users, "groups": groups},
+        f"{kind}:{tag}",
+    )
+    uow.session.add(
+        AlertRow(
+            change_id=row.id,
+            kind=kind,
+            threshold=tag[:64],
+            at=command.at,
+            recipients=[*users, *groups],
+            subject=text.subject[:300],
+        )
+    )
+
+
+def refuse(
+    uow: Any,
+    row: ChangeRow,
+    command: c.Command,
+    ctx: ToolContext,
+    decision: Decision,
+    *,
+    revert_to: str | None = None,
+    attempted: Stage | None = None,
+) -> str:
+    """Record a violation, answer on the ticket, alert leads and security; revert when asked."""
+    details = [dataclasses.asdict(v) for v in decision.violations]
+    uow.session.add(
+        ViolationRow(
+            change_id=row.id,
+            at=command.at,
+            actor=command.actor,
+            from_stage=row.stage,
+            to_stage=attempted.value if attempted else None,
+            rules=list(decision.rules),
+            details=details,
+            reverted=revert_to is not None,
+        )
+    )
+    text = notices.violation(row.key, decision, ctx.display(command.actor), attempted, revert_to)
+    if revert_to is not None:
+        enqueue(
+            uow,
+            row,
+            command,
+            "revert",
+            {
+                "to_status": revert_to,
+                "from_status": getattr(command, "to_status", None),
+                "comment": text.body,
+            },
+            command.origin,
+        )
+    else:
+        enqueue(uow, row, command, "comment", {"body": text.body}, command.origin)
+    notify(uow, row, command, ctx, "violation", text, command.origin)
+    audit(
+        uow,
+        command,
+        "violation",
+        rules=list(decision.rules),
+        details=details,
+        attempted=attempted.value if attempted else None,
+        reverted_to=revert_to,
+    )
+    return "refused: " + ",".join(decision.rules)
+
+
+def answer(uow: Any, row: ChangeRow, cmd: c.Command, ctx: ToolContext, text: notices.Notice) -> str:
+    enqueue(uow, row, cmd, "comment", {"body": text.body}, f"answer:{cmd.origin}")
+    audit(uow, cmd, "command-answered", reason=text.subject)
+    return "refused: " + text.subject
