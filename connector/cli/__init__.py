@@ -18,7 +18,6 @@ from connector.cli import (
     jobs,
     mappings,
     outbox,
-    pending,
     sandbox,
     serve,
 )
@@ -30,7 +29,7 @@ def cli() -> None:
     """ECM Connector: enforce ENG-PROC-004 (emergency changes) in Jira and ServiceNow."""
 
 
-for module in (serve, deadline, mappings, db, audit, evidence, sandbox, install, demo, jobs, outbox, pending):
+for module in (serve, deadline, mappings, db, audit, evidence, sandbox, install, demo, jobs, outbox):
     for command in module.COMMANDS:
         cli.add_command(command)
 
