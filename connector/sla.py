@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -23,6 +23,7 @@ from connector import notices
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Method, PostMortem, Stage
 from connector.procedure.requirements import retroactive_items
+from connector.procedure.sla import ReminderPoint, due_thresholds, horizon
 from connector.store.tables import AlertRow, ApprovalRow, ChangeRow, PostMortemRow
 from connector.store.uow import UnitOfWork
 
@@ -154,16 +155,12 @@ def verbal_unconfirmed(tool: str, now: datetime) -> Any:
     )
 
 
+def _points(reminders: Any) -> tuple[ReminderPoint, ...]:
+    return tuple(ReminderPoint(p.business_days or 0, p.hours or 0) for p in reminders.before)
+
+
 def _horizon(calendar: BusinessCalendar, points: tuple[Any, ...], now: datetime) -> datetime:
-    """The latest deadline that can have a reminder point at or before `now`: `hours` before it, or
-    `business_days` before it (a deadline on the non-business days after that business day included)."""
-    days = max((p.business_days or 0 for p in points), default=0)
-    hours = max((p.hours or 0 for p in points), default=0)
-    latest = now + timedelta(hours=hours)
-    if days:
-        following = calendar.add_business_days(calendar.local(now).date(), days + 1)
-        latest = max(latest, calendar.end_of(following - timedelta(days=1)))
-    return latest
+    return horizon(calendar, tuple(ReminderPoint(p.business_days or 0, p.hours or 0) for p in points), now)
 
 
 def postmortem_alerts(
@@ -174,42 +171,16 @@ def postmortem_alerts(
     calendar: BusinessCalendar,
     reminders: Any,
 ) -> list[Alert]:
-    """The alerts whose time has come: before the deadline the latest reminder point passed, after it
-    the breach and the latest escalation (never the stale reminders of a deadline that passed unseen)."""
-    if now < due:
-        passed = [
-            (moment, p)
-            for p in reminders.before
-            if (moment := calendar.shift(due, business_days=p.business_days or 0, hours=p.hours or 0)) <= now
-        ]
-        if not passed:
-            return []
-        _, latest = max(passed, key=lambda pair: pair[0])  # earlier points missed meanwhile are stale
-        text = notices.reminder(key, due, items, _label(latest))
-        return [Alert("reminder", f"reminder:{_label(latest, short=True)}", text)]
-    alerts = [Alert("breach", "breach", notices.breach(key, due, items))]
-    escalation = _escalations_passed(calendar, due, now) if reminders.escalate_every_business_day else 0
-    if escalation:
-        alerts.append(
-            Alert("escalation", f"escalation:{escalation}", notices.breach(key, due, items, escalation))
-        )
-    return alerts
-
-
-def _escalations_passed(calendar: BusinessCalendar, due: datetime, now: datetime) -> int:
-    """How many business days have ended since the deadline (escalation n is due at the end of the n-th)."""
-    n = 0
-    while calendar.shift(due, business_days=-(n + 1)) <= now:
-        n += 1
-    return n
-
-
-def _label(point: Any, short: bool = False) -> str:
-    if point.business_days is not None:
-        n = point.business_days
-        return f"{n}bd" if short else f"{n} business day{'s' if n != 1 else ''}"
-    hours = f"{point.hours:g}"
-    return f"{hours}h" if short else f"{hours} hour{'s' if point.hours != 1 else ''}"
+    """The alerts whose threshold has come (decided by the procedure core), with their words."""
+    thresholds = due_thresholds(
+        due, now, calendar, _points(reminders), escalate=reminders.escalate_every_business_day
+    )
+    texts = {
+        "reminder": lambda t: notices.reminder(key, due, items, t.label),
+        "breach": lambda t: notices.breach(key, due, items),
+        "escalation": lambda t: notices.breach(key, due, items, t.escalation),
+    }
+    return [Alert(t.kind, t.name, texts[t.kind](t)) for t in thresholds]
 
 
 # --- sending, exactly once ----------------------------------------------------------------------------
