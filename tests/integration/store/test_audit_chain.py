@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from .store_rows import T0
 
 from connector.store.audit import GENESIS_HASH, entries, entry_hash, verify
 from connector.store.db import Database
 from connector.store.tables import AuditRow
 from connector.store.uow import UnitOfWork
+
+from .store_rows import T0
 
 
 def _append(database: Database, count: int, *, key: str = "ECM-1") -> None:

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
-from .store_rows import T0
 
 from connector.cli import cli
 from connector.store.db import Database
 from connector.store.uow import UnitOfWork
+
+from .store_rows import T0
 
 
 @pytest.fixture

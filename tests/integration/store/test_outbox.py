@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from .store_rows import T0
 
 from connector.store.db import Database
 from connector.store.uow import UnitOfWork
+
+from .store_rows import T0
 
 
 def _add(uow: UnitOfWork, key: str, *, due_in: timedelta = timedelta(0)):

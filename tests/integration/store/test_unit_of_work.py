@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from .store_rows import T0, a_change, a_deployed_change
 
 from connector.procedure.model import Method, Role, Stage
 from connector.store.db import Database
 from connector.store.tables import ChangeRow
 from connector.store.uow import UnitOfWork
+
+from .store_rows import T0, a_change, a_deployed_change
 
 
 def test_committed_work_is_kept(database: Database) -> None:

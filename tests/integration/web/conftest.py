@@ -1,9 +1,10 @@
 """An app over a real migrated database, with a connector that records deliveries like the real one."""
 
 import pytest
-from .web_helpers import RecordingConnector, settings
 
 from connector.web.app import create_app
+
+from .web_helpers import RecordingConnector, settings
 
 
 @pytest.fixture

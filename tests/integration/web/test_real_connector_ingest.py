@@ -2,10 +2,11 @@
 ignored), so the web layer and `Connector.receive` are checked together."""
 
 import pytest
-from .web_helpers import fixture_body, recorded, settings, signed_jira_headers
 
 from connector.bootstrap import bootstrap
 from connector.web.app import create_app
+
+from .web_helpers import fixture_body, recorded, settings, signed_jira_headers
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from .web_helpers import fixture_body, jira_signature
 
 from connector.cli import cli
 from connector.store.db import Database
 from connector.store.tables import DeliveryRow
+
+from .web_helpers import fixture_body, jira_signature
 
 ECM = Path(sys.executable).with_name("ecm")
 

@@ -1,6 +1,6 @@
-from .web_helpers import RecordingConnector, fixture_body, settings, signed_jira_headers
-
 from connector.web.app import create_app
+
+from .web_helpers import RecordingConnector, fixture_body, settings, signed_jira_headers
 
 
 def test_healthz_answers_while_the_process_is_up(client):

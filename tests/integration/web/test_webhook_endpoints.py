@@ -5,6 +5,9 @@ import io
 import json
 import logging
 
+from connector.logs import JsonFormatter
+from connector.web.app import create_app
+
 from .web_helpers import (
     SERVICENOW_SECRET,
     RecordingConnector,
@@ -14,9 +17,6 @@ from .web_helpers import (
     settings,
     signed_jira_headers,
 )
-
-from connector.logs import JsonFormatter
-from connector.web.app import create_app
 
 RESOLVED = "webhook-issue-updated-resolved.json"
 

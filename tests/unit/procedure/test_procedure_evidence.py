@@ -6,11 +6,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from .procedure_facts import GROUPS, LEAD, NOW, REJECTION, SECURITY, approval, at, change_at, verbal
 
 from connector.procedure.model import Role, Stage, Violation
 from connector.procedure.policy import Policy
 from connector.procedure.rules import RULES, check_created, evaluate, retroactive_items
+
+from .procedure_facts import GROUPS, LEAD, NOW, REJECTION, SECURITY, approval, at, change_at, verbal
 
 READY = change_at(Stage.IDENTIFIED, facts_up_to=Stage.AWAITING_APPROVAL)
 

@@ -6,12 +6,13 @@ from dataclasses import replace
 from itertools import product
 
 import pytest
-from .procedure_facts import ENGINEER, GROUPS, NOW, REJECTION, change_at
 
 from connector.procedure.model import Stage
 from connector.procedure.policy import Policy
 from connector.procedure.rules import check_transition
 from connector.procedure.stages import ORDER, STEP, TRANSITIONS, is_forward, skipped
+
+from .procedure_facts import ENGINEER, GROUPS, NOW, REJECTION, change_at
 
 S = Stage
 FORWARD_FROM = {stage: set(ORDER[ORDER.index(stage) + 1 :]) for stage in ORDER}

@@ -6,6 +6,17 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+
+from connector.procedure.model import Groups, Rejection, Review, ReviewKind, Role, Stage
+from connector.procedure.policy import Policy
+from connector.procedure.rules import (
+    check_approval,
+    check_confirmation,
+    check_rejection,
+    check_review,
+    check_transition,
+)
+
 from .procedure_facts import (
     BOTH,
     ENGINEER,
@@ -19,16 +30,6 @@ from .procedure_facts import (
     at,
     change_at,
     verbal,
-)
-
-from connector.procedure.model import Groups, Rejection, Review, ReviewKind, Role, Stage
-from connector.procedure.policy import Policy
-from connector.procedure.rules import (
-    check_approval,
-    check_confirmation,
-    check_rejection,
-    check_review,
-    check_transition,
 )
 
 AWAITING = change_at(Stage.AWAITING_APPROVAL)
