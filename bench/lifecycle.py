@@ -204,8 +204,9 @@ class EventWatch:
 
 
 class Lifecycle:
-    """One emergency change from raise to close as the seeded people, with no violation. Webhooks are
-    delivered in order, so the people do not wait for the connector except for the post-mortem."""
+    """One emergency change from raise to close as the seeded people, with no violation. Webhooks of one
+    issue are delivered in order, so the people wait for the connector only where two issues meet: the
+    post-mortem's creation, and its Done before the change is closed."""
 
     def __init__(self, stack: Any, watch: EventWatch) -> None:
         tool = stack.connector.tools["jira"]
@@ -257,6 +258,8 @@ class Lifecycle:
         self.move("eng.emma", key, s.postmortem)
         self.person("eng.emma").edit_issue(pm, {f["report_url"]: f"https://wiki.example.com/pm/{number}"})
         self.move("eng.emma", pm, self.section.postmortem_statuses.done)
+        if not self._done(key, deadline):
+            raise TimeoutError(f"{key}: post-mortem not recorded done before the deadline")
         self.move("eng.emma", key, s.closed)
         return key
 
@@ -265,11 +268,22 @@ class Lifecycle:
         from connector.store.tables import ChangeRow, PostMortemRow
 
         query = select(PostMortemRow.key).join(ChangeRow).where(ChangeRow.key == key)
+        return self._until(lambda connection: connection.scalar(query) == pm, deadline)
+
+    def _done(self, key: str, deadline: float) -> bool:
+        """The connector recorded the post-mortem done: webhooks of two issues may arrive in any order
+        (as in Jira Cloud), so closing the change must not outrun the post-mortem's Done."""
+        from connector.store.tables import ChangeRow, PostMortemRow
+
+        query = select(PostMortemRow.done_at).join(ChangeRow).where(ChangeRow.key == key)
+        return self._until(lambda connection: connection.scalar(query) is not None, deadline)
+
+    def _until(self, check: Callable[[Any], bool], deadline: float) -> bool:
         while time.perf_counter() < deadline:
             with self.stack.connector.database.engine.connect() as connection:
-                if connection.scalar(query) == pm:
+                if check(connection):
                     return True
-            time.sleep(0.05)
+            time.sleep(0.02)
         return False
 
 
@@ -293,7 +307,7 @@ class Bench:
         delivered = len(self.stack.sandbox.state.deliveries)
         start = time.perf_counter()
         deadline = start + self.max_seconds
-        backlog = _Sampler(self.stack.sandbox.context.dispatcher.queue.qsize)
+        backlog = _Sampler(self.stack.sandbox.context.dispatcher.backlog)
         keys: list[str] = []
 
         def one(number: int) -> None:
@@ -352,7 +366,7 @@ class Bench:
         while time.perf_counter() < until:
             self.stack.sandbox.deliver_pending(timeout=max(0.1, until - time.perf_counter()))
             with self.stack.connector.database.engine.connect() as connection:
-                if not connection.scalar(pending) and self.stack.sandbox.context.dispatcher.queue.empty():
+                if not connection.scalar(pending) and not self.stack.sandbox.context.dispatcher.backlog():
                     return
             time.sleep(0.1)
 

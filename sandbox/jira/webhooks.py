@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,18 +135,26 @@ class Delivery:
     url: str
     body: bytes
     secret: str | None = field(repr=False)
+    issue_id: str = ""
+    action: str = "deliver"
 
 
 class Dispatcher:
-    """Queues deliveries in the request thread; one worker thread sends them in order, retrying."""
+    """Queues deliveries in the request thread; a few worker threads send them, retrying. As in Jira
+    Cloud, deliveries of different issues go out concurrently; those of one issue keep their order
+    (the issue is hashed to a worker). Each delivery's fault action is drawn when it is queued, so a
+    scripted sequence applies in event order whatever worker sends it."""
 
-    def __init__(self, state: JiraState, faults: Faults, backoff: float = 0.2, timeout: float = 5.0) -> None:
+    def __init__(
+        self, state: JiraState, faults: Faults, backoff: float = 0.2, timeout: float = 5.0, workers: int = 8
+    ) -> None:
         self.state, self.faults, self.backoff, self.timeout = state, faults, backoff, timeout
-        self.queue: queue.Queue[Delivery] = queue.Queue()
+        self.queues: list[queue.Queue[Delivery]] = [queue.Queue() for _ in range(max(1, workers))]
         self._held: Delivery | None = None
-        self._worker: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._session = requests.Session()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._workers: list[threading.Thread | None] = [None] * len(self.queues)
+        self._local = threading.local()
 
     def on_event(self, event: dict[str, Any]) -> None:
         """Called with the state lock held."""
@@ -155,39 +164,71 @@ class Dispatcher:
                 continue
             body = body or event_body(self.state, event)
             raw = json.dumps({} if hook.exclude_body else body).encode()
-            self.queue.put(Delivery(str(uuid.uuid4()), hook.id, event["event"], hook.url, raw, hook.secret))
-            self._ensure_worker()
+            delivery = Delivery(
+                str(uuid.uuid4()), hook.id, event["event"], hook.url, raw, hook.secret, str(event["issue_id"])
+            )
+            delivery.action = self.faults.for_delivery()
+            self._enqueue(delivery)
 
-    def _ensure_worker(self) -> None:
-        with self._start_lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._run, name="jira-sandbox-webhooks", daemon=True)
-                self._worker.start()
+    def _enqueue(self, delivery: Delivery) -> None:
+        with self._idle:
+            self._pending += 1
+            if delivery.action == "reorder" and self._held is None:
+                self._held = delivery  # goes out right after the next delivery, on the same worker
+                return
+            held, self._held = self._held, None
+        self._put(delivery)
+        if held is not None:
+            held.action = "deliver"
+            self._put(held, self._lane(delivery))
+
+    def _lane(self, delivery: Delivery) -> int:
+        return zlib.crc32(delivery.issue_id.encode()) % len(self.queues)
+
+    def _put(self, delivery: Delivery, lane: int | None = None) -> None:
+        lane = self._lane(delivery) if lane is None else lane
+        self.queues[lane].put(delivery)
+        with self._idle:
+            worker = self._workers[lane]
+            if worker is None or not worker.is_alive():
+                worker = threading.Thread(
+                    target=self._run, args=(lane,), name=f"jira-sandbox-webhooks-{lane}", daemon=True
+                )
+                self._workers[lane] = worker
+                worker.start()
+
+    def backlog(self) -> int:
+        """Deliveries queued or being sent."""
+        with self._idle:
+            return self._pending
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        with self.queue.all_tasks_done:
-            return self.queue.all_tasks_done.wait_for(lambda: self.queue.unfinished_tasks == 0, timeout)
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
-    def _run(self) -> None:
+    def _run(self, lane: int) -> None:
+        self._local.session = requests.Session()
         while True:
             try:
-                delivery = self.queue.get(timeout=0.2)
+                delivery = self.queues[lane].get(timeout=0.2)
             except queue.Empty:
-                self._release_held()
+                self._release_held(lane)
                 continue
-            action = self.faults.for_delivery()
-            if action == "reorder" and self._held is None:
-                self._held = delivery
-                continue
-            self._handle(delivery, action)
-            self.queue.task_done()
-            self._release_held()
+            self._handle(delivery, delivery.action)
+            self._done()
 
-    def _release_held(self) -> None:
-        if self._held is not None:
+    def _done(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def _release_held(self, lane: int) -> None:
+        """A held delivery with nothing after it goes out once a worker found its queue empty."""
+        with self._idle:
             held, self._held = self._held, None
+        if held is not None:
             self._handle(held, "deliver")
-            self.queue.task_done()
+            self._done()
 
     def _handle(self, delivery: Delivery, action: str) -> None:
         if action == "drop":
@@ -219,7 +260,7 @@ class Dispatcher:
             digest = hmac.new(delivery.secret.encode(), delivery.body, hashlib.sha256).hexdigest()
             headers["X-Hub-Signature"] = f"sha256={digest}"
         try:
-            response = self._session.post(
+            response = self._local.session.post(
                 delivery.url, data=delivery.body, headers=headers, timeout=self.timeout
             )
         except requests.RequestException as e:

@@ -1,4 +1,5 @@
-"""Outbound notifications of the `ECM Connector: notify connector` rule: signed, queued, retried, in order."""
+"""Outbound notifications of the `ECM Connector: notify connector` rule: signed, queued, retried, in order
+per change."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import threading
 import time
 import uuid
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -26,6 +28,7 @@ class Notification:
     url: str
     secret: str = field(repr=False)
     body: bytes = field(repr=False)
+    change: str = ""  # the change's sys_id: its notifications go out in order
 
     def headers(self) -> dict[str, str]:
         return {
@@ -83,31 +86,48 @@ def build_notification(
         "previous": {name: before.get(name, "") for name in changed} if before else {},
         "record": dict(after),
     }
-    return Notification(event_id, url, secret, json.dumps(payload, sort_keys=True).encode())
+    body = json.dumps(payload, sort_keys=True).encode()
+    return Notification(event_id, url, secret, body, change["sys_id"])
 
 
 class Notifier:
-    """A background worker that posts notifications one at a time, in order, retrying with backoff."""
+    """Background workers that post notifications, retrying with backoff: those of one change in
+    order (the change is hashed to a worker), those of different changes concurrently."""
 
     def __init__(
-        self, faults: Faults | None = None, *, attempts: int = 5, backoff: float = 0.05, timeout: float = 5.0
+        self,
+        faults: Faults | None = None,
+        *,
+        attempts: int = 5,
+        backoff: float = 0.05,
+        timeout: float = 5.0,
+        workers: int = 8,
     ) -> None:
         self.faults = faults or Faults()
         self.deliveries: list[Delivery] = []
         self._attempts, self._backoff, self._timeout = attempts, backoff, timeout
-        self._queue: deque[Notification] = deque()
+        self._lanes: list[deque[Notification]] = [deque() for _ in range(max(1, workers))]
         self._wake = threading.Condition()
-        self._busy = False
-        self._thread: threading.Thread | None = None
+        self._busy = 0
+        self._threads: list[threading.Thread | None] = [None] * len(self._lanes)
         self._stopping = False
 
     def enqueue(self, notification: Notification) -> None:
+        lane = zlib.crc32(notification.change.encode()) % len(self._lanes)
         with self._wake:
-            self._queue.append(notification)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="servicenow-notifier", daemon=True)
-                self._thread.start()
+            self._lanes[lane].append(notification)
+            if self._threads[lane] is None:
+                thread = threading.Thread(
+                    target=self._run, args=(lane,), name=f"servicenow-notifier-{lane}", daemon=True
+                )
+                self._threads[lane] = thread
+                thread.start()
             self._wake.notify_all()
+
+    def backlog(self) -> int:
+        """Notifications queued or being sent."""
+        with self._wake:
+            return sum(map(len, self._lanes)) + self._busy
 
     def delivered(self) -> list[dict]:
         return [d.payload for d in list(self.deliveries) if d.outcome == "delivered"]
@@ -115,7 +135,7 @@ class Notifier:
     def wait_idle(self, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._wake:
-            while self._queue or self._busy:
+            while any(self._lanes) or self._busy:
                 if (
                     not self._wake.wait(max(0.0, deadline - time.monotonic()))
                     and time.monotonic() >= deadline
@@ -127,30 +147,32 @@ class Notifier:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in self._threads:
+            if thread is not None:
+                thread.join(timeout=5)
 
-    def _run(self) -> None:
+    def _run(self, lane: int) -> None:
+        pending = self._lanes[lane]
         while True:
             with self._wake:
-                while not self._queue and not self._stopping:
+                while not pending and not self._stopping:
                     self._wake.wait()
                 if self._stopping:
                     return
-                item = self._next()
-                self._busy = True
+                item = self._next(pending)
+                self._busy += 1
             try:
                 self._deliver(item)
             finally:
                 with self._wake:
-                    self._busy = False
+                    self._busy -= 1
                     self._wake.notify_all()
 
-    def _next(self) -> Notification:
-        if len(self._queue) > 1 and self.faults.notification_fate("reorder"):
-            first = self._queue.popleft()
-            self._queue.insert(1, first)
-        return self._queue.popleft()
+    def _next(self, pending: deque[Notification]) -> Notification:
+        if len(pending) > 1 and self.faults.notification_fate("reorder"):
+            first = pending.popleft()
+            pending.insert(1, first)
+        return pending.popleft()
 
     def _deliver(self, item: Notification) -> None:
         payload = json.loads(item.body)
