@@ -51,5 +51,8 @@ def test_reconciliation_brings_every_change_to_its_jira_state_despite_dropped_we
         assert len(facts.approvals) == 2
     with UnitOfWork(stack.connector.database) as uow:
         violations_after = len(uow.session.scalars(select(ViolationRow)).all())
-    assert violations_after == violations_before  # nothing replayed out of order or twice
+        details = [
+            (v.rules, v.from_stage, v.to_stage, v.actor) for v in uow.session.scalars(select(ViolationRow))
+        ]
+    assert violations_after == violations_before, details  # nothing replayed out of order or twice
     assert "handled=" not in reconcile.run(stack.connector)  # a second run finds nothing new
