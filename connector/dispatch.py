@@ -5,6 +5,8 @@ Retries happen in two layers of one policy: a few quick in-process attempts (sec
 is rescheduled with exponential backoff and jitter, so a long outage never blocks other changes.
 Rows are claimed one at a time with `FOR UPDATE SKIP LOCKED` on PostgreSQL; only the oldest pending
 row of a change can be claimed, so actions of one change run in order even with several workers.
+A claimed `update_fields` row takes the change's `update_fields` rows queued right after it along:
+one write to the tool for all of them, all marked done together.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ log = logging.getLogger("connector.dispatch")
 QUICK_ATTEMPTS = 3
 QUICK_WAIT_CAP = 2.0  # seconds: longer waits are scheduled, not slept
 MAX_ATTEMPTS = 8  # scheduled attempts before an action is marked dead
+MERGE_LIMIT = 20  # following update_fields rows of one change performed with the claimed one
 
 
 class wait_retry_after(tenacity.wait.wait_base):
@@ -97,20 +100,23 @@ class Dispatcher:
             if row is None:
                 return False
             tool = self.connector.tools.get(row.tool)
+            merged = following_updates(uow, row, self.clock()) if row.action == "update_fields" else []
             try:
                 if tool is None:
                     raise LookupError(f"no {row.tool} connection is configured")
-                result = self._perform(tool, row)
+                result = self._perform(tool, row, merged_payload(row, merged))
             except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
                 self._failed(uow, row, error, report)
             else:
-                row.status, row.done_at, row.result, row.last_error = "done", self.clock(), result, None
-                report.done += 1
+                at = self.clock()
+                for done in (row, *merged):
+                    done.status, done.done_at, done.result, done.last_error = "done", at, result, None
+                report.done += 1 + len(merged)
                 self._follow_up(uow, tool, row, result)
             uow.commit()
             return True
 
-    def _perform(self, tool: Any, row: OutboxRow) -> dict[str, Any]:
+    def _perform(self, tool: Any, row: OutboxRow, payload: dict[str, Any]) -> dict[str, Any]:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(QUICK_ATTEMPTS),
             wait=QUICK_WAIT,
@@ -120,7 +126,7 @@ class Dispatcher:
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(tool.actions.perform, row.action, dict(row.payload), row.idempotency_key)
+        return retrying(tool.actions.perform, row.action, payload, row.idempotency_key)
 
     def _failed(self, uow: UnitOfWork, row: OutboxRow, error: BaseException, report: DispatchReport) -> None:
         row.attempts += 1
@@ -186,3 +192,30 @@ def claim_next(uow: UnitOfWork, now: datetime) -> OutboxRow | None:
         .with_for_update(skip_locked=True, of=OutboxRow)
     )
     return uow.session.scalar(query)
+
+
+def following_updates(uow: UnitOfWork, row: OutboxRow, now: datetime) -> list[OutboxRow]:
+    """The due `update_fields` rows of the same change right after `row`, up to the first other row:
+    they are performed with `row` as one update. Nobody else can claim them while `row` is pending."""
+    if row.change_id is None:
+        return []
+    later = uow.session.scalars(
+        select(OutboxRow)
+        .where(OutboxRow.change_id == row.change_id, OutboxRow.status == "pending", OutboxRow.id > row.id)
+        .order_by(OutboxRow.id)
+        .limit(MERGE_LIMIT)
+    )
+    merged: list[OutboxRow] = []
+    for candidate in later:
+        if candidate.action != "update_fields" or candidate.next_attempt_at > now:
+            break
+        merged.append(candidate)
+    return merged
+
+
+def merged_payload(row: OutboxRow, merged: list[OutboxRow]) -> dict[str, Any]:
+    """`row`'s payload with the fields of the merged rows laid over it in order (the last write wins)."""
+    payload = dict(row.payload)
+    if merged:
+        payload["fields"] = {k: v for r in (row, *merged) for k, v in r.payload["fields"].items()}
+    return payload
