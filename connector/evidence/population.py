@@ -1,7 +1,8 @@
 """The population of a period: every emergency change created in it, one row each, with its compliance.
 
-Streamed: changes are read in batches (`yield_per`), judged, turned into rows and written; nothing
-keeps the rows, so memory does not grow with their number.
+Streamed: changes are read in batches (`batches`: plain rows, children per batch), judged, turned into
+rows and written; nothing keeps the rows, so memory does not grow with their number. A closed change that
+kept every rule is recognised from its rows (`plainly_compliant`); every other one is judged by the rules.
 """
 
 from __future__ import annotations
@@ -9,31 +10,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from types import SimpleNamespace
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.evidence.facts import violation_facts
-from connector.evidence.packet import iso
+from connector.evidence.batches import Loaded, aware, batches, iso
 from connector.evidence.rulebook import RuleBook
+from connector.evidence.verdict import plainly_compliant
 from connector.procedure.model import TERMINAL_STAGES, Stage
+from connector.procedure.policy import Policy
 from connector.procedure.rules import RuleStatus, Status
 from connector.store.facts import change_facts
-from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow, ViolationRow
 
 BATCH = 500
+LINES_PER_CHUNK = 200
 COMPLIANT, NON_COMPLIANT, OPEN = "compliant", "non-compliant", "open"
 INFORMATIVE_RULES = frozenset({"R9"})  # blocked or reverted attempts show the control worked
+FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
-@dataclass(frozen=True)
-class PopulationRow:
+class PopulationRow(NamedTuple):
     tool: str
     key: str
     link: str
@@ -54,7 +52,7 @@ class PopulationRow:
     reasons: str
 
 
-COLUMNS = tuple(f.name for f in fields(PopulationRow))
+COLUMNS = PopulationRow._fields
 
 
 def compliance(stage: Stage, statuses: dict[str, RuleStatus]) -> tuple[str, str]:
@@ -71,80 +69,65 @@ def compliance(stage: Stage, statuses: dict[str, RuleStatus]) -> tuple[str, str]
 def population(
     session: Session, start: datetime, end: datetime, rulebook: RuleBook, *, batch: int = BATCH
 ) -> Iterator[PopulationRow]:
-    """Changes created in [start, end), oldest first.
-
-    Read as plain rows (SQLAlchemy Core), not ORM objects: a batch of changes, then the approvals,
-    reviews, post-mortems and violations of that batch in one query each. Nothing enters the session.
-    """
+    """Changes created in [start, end), oldest first."""
     now = rulebook.clock()
-    changes = ChangeRow.__table__
-    query = (
-        select(changes)
-        .where(changes.c.created_at >= start, changes.c.created_at < end)
-        .order_by(changes.c.created_at, changes.c.id)
-        .execution_options(yield_per=batch)
-    )
-    for rows in session.execute(query).partitions():
-        ids = [row.id for row in rows]
-        approvals, reviews = _children(session, ApprovalRow, ids), _children(session, ReviewRow, ids)
-        postmortems, violations = (
-            _children(session, PostMortemRow, ids),
-            _children(session, ViolationRow, ids),
-        )
-        for row in rows:
-            loaded = SimpleNamespace(
-                **row._mapping,
-                approvals=approvals.get(row.id, []),
-                reviews=reviews.get(row.id, []),
-                postmortem=(postmortems.get(row.id) or [None])[0],
-            )
-            yield _row(loaded, rulebook, now, violations.get(row.id, []))
+    policies: dict[str, Policy] = {}
+    for loaded in (one for rows in batches(session, start, end, batch) for one in rows):
+        change = loaded.change
+        policy = policies.get(change.tool)
+        if policy is None:
+            policy = policies[change.tool] = rulebook.for_tool(change.tool).policy
+        if plainly_compliant(change, loaded.approvals, loaded.reviews, loaded.postmortem, policy):
+            yield _row(loaded, COMPLIANT, "")
+        else:
+            yield _row(loaded, *_judged(loaded, rulebook, now))
 
 
-def _children(session: Session, table: Any, ids: list[int]) -> dict[int, list[Any]]:
-    found: dict[int, list[Any]] = defaultdict(list)
-    query = select(table.__table__).where(table.change_id.in_(ids)).order_by(table.id)
-    for child in session.execute(query):
-        found[child.change_id].append(child)
-    return found
+def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str]:
+    """Compliance by the rules. R9 only informs (`INFORMATIVE_RULES`): the recorded violations are
+    counted in the row, not passed to the judge."""
+    facts = change_facts(aware(loaded))
+    return compliance(facts.stage, rulebook.judge(facts, now, ()))
 
 
-def _row(row: Any, rulebook: RuleBook, now: datetime, violations: list[ViolationRow]) -> PopulationRow:
-    facts = change_facts(row)
-    status, reasons = compliance(facts.stage, rulebook.judge(facts, now, violation_facts(violations)))
-    pm = row.postmortem
+def _row(loaded: Loaded, status: str, reasons: str) -> PopulationRow:
+    row, pm = loaded.change, loaded.postmortem
     return PopulationRow(
-        tool=row.tool,
-        key=row.key,
-        link=row.url or "",
-        title=row.title or "",
-        project=row.project or "",
-        team=row.team or "",
-        engineer=row.engineer,
-        stage=row.stage,
-        category=row.category or "",
-        created_at=iso(row.created_at) or "",
-        deployed_at=iso(row.deployed_at) or "",
-        postmortem_due_at=iso(pm.due_at) if pm else "",
-        postmortem_done_at=(iso(pm.done_at) or "") if pm else "",
-        closed_at=iso(row.closed_at) or "",
-        approvals="; ".join(f"{a.approver} ({a.role}, {a.method})" for a in row.approvals),
-        blocked_or_reverted=len(violations),
-        compliance=status,
-        reasons=reasons,
+        row.tool,
+        row.key,
+        row.url or "",
+        row.title or "",
+        row.project or "",
+        row.team or "",
+        row.engineer,
+        row.stage,
+        row.category or "",
+        iso(row.created_at) or "",
+        iso(row.deployed_at) or "",
+        iso(pm.due_at) if pm else "",
+        (iso(pm.done_at) or "") if pm else "",
+        iso(row.closed_at) or "",
+        "; ".join(f"{a.approver} ({a.role}, {a.method})" for a in loaded.approvals),
+        loaded.violations,
+        status,
+        reasons,
     )
 
 
-def csv_chunks(rows: Iterable[PopulationRow]) -> Iterator[str]:
-    """The CSV text, a header line and then one line per change, as it is produced."""
+def csv_chunks(rows: Iterable[PopulationRow], lines: int = LINES_PER_CHUNK) -> Iterator[str]:
+    """The CSV text, a header line and then one line per change, `lines` changes a chunk as produced."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
+    pending = 0
     for row in rows:
-        writer.writerow([_safe_cell(getattr(row, column)) for column in COLUMNS])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        writer.writerow([_safe_cell(cell) for cell in row])
+        pending += 1
+        if pending >= lines:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
     yield buffer.getvalue()
 
 
@@ -153,7 +136,7 @@ def json_chunks(rows: Iterable[PopulationRow], header: dict[str, Any]) -> Iterat
     yield json.dumps(header, ensure_ascii=False)[:-1] + (', "changes": [' if header else '"changes": [')
     count = 0
     for row in rows:
-        yield ("\n  " if count == 0 else ",\n  ") + json.dumps(asdict(row), ensure_ascii=False)
+        yield ("\n  " if count == 0 else ",\n  ") + json.dumps(row._asdict(), ensure_ascii=False)
         count += 1
     yield f'\n], "count": {count}}}\n'
 
@@ -182,6 +165,6 @@ class _Counted:
 
 def _safe_cell(value: Any) -> Any:
     """Cells that a spreadsheet would run as a formula get a leading apostrophe (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if value.__class__ is str and value[:1] in FORMULA_STARTS:
         return "'" + value
     return value

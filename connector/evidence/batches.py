@@ -1,0 +1,140 @@
+"""Changes of a period read in batches as plain rows, with their children, for the population export.
+
+One query streams the changes (`yield_per`); for each batch one query per child table (approvals,
+reviews, post-mortems) keyed by change id, and one count of recorded violations. Rows are SQLAlchemy
+Core rows, never ORM objects, and nothing enters the session.
+
+Times come back as the driver gives them, without the per-value `UTCDateTime` conversion: naive UTC on
+SQLite, aware on PostgreSQL. `aware()` turns a loaded change into what `change_facts` takes (aware UTC,
+as the ORM would give it) and `iso()` writes a moment as the evidence does (`…Z`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict, namedtuple
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, NamedTuple
+
+from sqlalchemy import DateTime, Table, bindparam, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from connector.store.audit import iso_utc
+from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow, UTCDateTime, ViolationRow
+
+PLAIN_TIME = DateTime(timezone=True)
+CHANGES: Table = ChangeRow.__table__
+UNREAD = frozenset({"remote_id", "remote_status", "updated_at", "version"})  # not in the facts nor the row
+
+
+class Loaded(NamedTuple):
+    """One change as read: its row, its approvals and reviews (oldest first), its post-mortem."""
+
+    change: Any
+    approvals: list[Any]
+    reviews: list[Any]
+    postmortem: Any | None
+    violations: int  # blocked or reverted attempts recorded on it
+
+
+def batches(session: Session, start: datetime, end: datetime, size: int) -> Iterator[list[Loaded]]:
+    """Changes created in [start, end), oldest first, `size` at a time."""
+    query = (
+        select(*_columns(CHANGES, UNREAD))
+        .where(CHANGES.c.created_at >= start, CHANGES.c.created_at < end)
+        .order_by(CHANGES.c.created_at, CHANGES.c.id)
+        .execution_options(yield_per=size)
+    )
+    children = {name: _children_query(row.__table__) for name, row in CHILDREN.items()}
+    counted = ViolationRow.__table__.c
+    violations = (
+        select(counted.change_id, func.count())
+        .where(counted.change_id.in_(bindparam("ids", expanding=True)))
+        .group_by(counted.change_id)
+    )
+    connection = session.connection()
+    result = connection.execute(query)
+    record = _record(result)
+    for partition in result.partitions():
+        rows = list(map(record._make, partition))
+        ids = {"ids": [row.id for row in rows]}
+        found = {name: _by_change(connection.execute(q, ids)) for name, q in children.items()}
+        counts = {change_id: count for change_id, count in connection.execute(violations, ids)}
+        approvals, reviews, postmortems = found["approvals"], found["reviews"], found["postmortems"]
+        yield [
+            Loaded(
+                row,
+                approvals.get(row.id, []),
+                reviews.get(row.id, []),
+                (postmortems.get(row.id) or [None])[0],
+                counts.get(row.id, 0),
+            )
+            for row in rows
+        ]
+
+
+CHILDREN = {"approvals": ApprovalRow, "reviews": ReviewRow, "postmortems": PostMortemRow}
+
+
+def _columns(table: Table, skipped: frozenset[str] = frozenset()) -> list[Any]:
+    return [
+        type_coerce(c, PLAIN_TIME).label(c.name) if isinstance(c.type, UTCDateTime) else c
+        for c in table.c
+        if c.name not in skipped
+    ]
+
+
+def _children_query(table: Table) -> Any:
+    return (
+        select(*_columns(table))
+        .where(table.c.change_id.in_(bindparam("ids", expanding=True)))
+        .order_by(table.c.id)
+    )
+
+
+def _record(result: Any) -> type[tuple[Any, ...]]:
+    return _record_of(tuple(result.keys()))
+
+
+@functools.cache
+def _record_of(columns: tuple[str, ...]) -> type[tuple[Any, ...]]:
+    return namedtuple("Record", columns)  # noqa: PYI024 - the columns are known at run time
+
+
+def _by_change(result: Any) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = defaultdict(list)
+    record = _record(result)
+    for row in map(record._make, result.all()):  # one fetch for the batch, not one per row
+        found[row.change_id].append(row)
+    return found
+
+
+def utc(value: Any) -> Any:
+    """What `UTCDateTime` gives for a stored moment (aware UTC); anything else unchanged."""
+    if value.__class__ is not datetime:
+        return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """`packet.iso` of the stored moment: ISO 8601 UTC with microseconds and a `Z`."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite keeps UTC without an offset
+        return moment.isoformat(timespec="microseconds") + "Z"
+    return iso_utc(moment)
+
+
+def aware(loaded: Loaded) -> SimpleNamespace:
+    """The change with aware UTC times and its children attached, as `change_facts` reads it."""
+
+    def convert(row: Any) -> SimpleNamespace:
+        return SimpleNamespace(**{name: utc(value) for name, value in row._asdict().items()})
+
+    change = convert(loaded.change)
+    change.approvals = [convert(a) for a in loaded.approvals]
+    change.reviews = [convert(r) for r in loaded.reviews]
+    change.postmortem = convert(loaded.postmortem) if loaded.postmortem is not None else None
+    return change
