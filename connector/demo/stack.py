@@ -33,11 +33,12 @@ class QuietHandler(WSGIRequestHandler):
 
 
 class DispatchLoop:
-    """The outbox dispatcher as a thread: polls every `interval`, runs again at once after work."""
+    """The outbox dispatcher as a thread: polls every `interval`, runs again at once after work, and
+    wakes at once when the service in this process has answered a request (which may have queued rows)."""
 
     def __init__(self, connector: Connector, interval: float = 0.02) -> None:
         self.dispatcher = Dispatcher(connector, clock=connector.clock)
-        self.interval, self._stop = interval, threading.Event()
+        self.interval, self._stop, self._wake = interval, threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._run, name="outbox-dispatcher", daemon=True)
         self.errors: list[str] = []
 
@@ -49,13 +50,18 @@ class DispatchLoop:
                 self.errors.append(f"{type(error).__name__}: {error}")
                 report = None
             if report is None or report.total == 0:
-                self._stop.wait(self.interval)
+                self._wake.wait(self.interval)
+                self._wake.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self.thread.join(timeout=5)
 
 
@@ -123,7 +129,10 @@ class JiraStack:
         return self
 
     def _app(self, environ: dict, start_response: Any) -> Any:
-        return self.app(environ, start_response)
+        response = self.app(environ, start_response)  # the view has committed by now
+        if self.dispatch is not None:
+            self.dispatch.wake()
+        return response
 
     def install(self, settings: Any) -> None:
         from connector.jira.installer import install
