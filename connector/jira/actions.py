@@ -39,7 +39,12 @@ class JiraActions:
         return self.table[action](payload, idempotency_key)
 
     def revert(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
-        key, target = payload["key"], payload["to_status"]
+        """The transition carries the comment, so a retry that finds the comment knows the revert was
+        done, even if someone has since moved the issue back to the violating status."""
+        key, target, text = payload["key"], payload["to_status"], payload.get("comment")
+        ref = reference(idem)
+        if text and any(ref in existing.body for existing in self.gateway.comments(key)):
+            return {"skipped": "reverted already", "reverted_to": target}
         issue = self.gateway.get_issue(key, fields=["status"])
         violating = payload.get("from_status")
         if issue.status.casefold() == target.casefold():
@@ -54,10 +59,10 @@ class JiraActions:
             )
             if chosen is None:
                 raise LookupError(f"{key}: no transition back to {target} is offered to the connector")
-            self.gateway.transition(key, chosen.id)
-            result = {"reverted_to": target, "transition": chosen.name}
-        if payload.get("comment"):
-            result |= self.comment({"key": key, "body": payload["comment"]}, idem)
+            self.gateway.transition(key, chosen.id, comment=_signed(text, ref) if text else None)
+            return {"reverted_to": target, "transition": chosen.name}
+        if text:
+            result |= self.comment({"key": key, "body": text}, idem)
         return result
 
     def comment(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
@@ -65,8 +70,7 @@ class JiraActions:
         for existing in self.gateway.comments(key):
             if ref in existing.body:
                 return {"comment": existing.id, "skipped": "comment exists"}
-        body = f"{payload['body']}\n\n— ECM Connector ({ref})"
-        return {"comment": self.gateway.add_comment(key, body)}
+        return {"comment": self.gateway.add_comment(key, _signed(payload["body"], ref))}
 
     def notify(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         self.gateway.notify(
@@ -126,6 +130,10 @@ class JiraActions:
         if kind == "datetime":
             return datetime.fromisoformat(value).strftime("%Y-%m-%dT%H:%M:%S.000%z")
         return value
+
+
+def _signed(body: str, ref: str) -> str:
+    return f"{body}\n\n— ECM Connector ({ref})"
 
 
 def _participants(people: Any) -> str:

@@ -176,9 +176,11 @@ class JiraGateway(AdminCalls):
             found = self._jira.transitions(key)
         return tuple(Transition(str(t["id"]), t["name"], (t.get("to") or {}).get("name", "")) for t in found)
 
-    def transition(self, key: str, transition_id: str, *, fields: dict | None = None) -> None:
+    def transition(self, key: str, transition_id: str, *, fields: dict | None = None,
+                   comment: str | None = None) -> None:
+        """`comment` is added by the same request: both happen, or neither."""
         with translated(f"transition {key}"):
-            self._jira.transition_issue(key, str(transition_id), fields=fields)
+            self._jira.transition_issue(key, str(transition_id), fields=fields, comment=comment)
 
     def add_comment(self, key: str, body: str) -> str:
         with translated(f"comment on {key}"):
