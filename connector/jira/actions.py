@@ -85,8 +85,8 @@ class JiraActions:
     def create_postmortem(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         key, link = payload["key"], self.section.link_type
         change = self.gateway.get_issue(key, fields=["issuelinks", "status"])
-        for existing in change.links:
-            if existing.type == link.name and existing.direction == "outward":
+        for existing in change.links:  # either direction: Jira shows the change as the link's inward end
+            if existing.type == link.name:
                 return {"postmortem": existing.key, "skipped": "linked post-mortem exists"}
         label = postmortem_label(key)
         found = self.gateway.search(f'labels = "{label}"', fields=["summary"], max_results=1).issues
