@@ -5,7 +5,8 @@ created, a revert re-reads the change first.
 ServiceNow has no approver or reviewer fields on a change_request, so `update_fields` records those
 facts as one work note each; the deploy time goes into `work_start` (actual start). Alerts are
 `sysevent`s queued on the change: the installed e-mail notifications send them to the people in
-parm1 (user names) and the groups in parm2.
+parm1 (user names) and the groups in parm2. An alert about no change (drift) is queued on the
+connector account's `sys_user` record instead.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ FIELD_NOTES = {  # logical field -> how the fact reads in a work note
     "docs_url": "change documentation {}",
 }
 DATE_FIELDS = {"deployed_at": "work_start"}  # logical field -> change_request field
+ACCOUNT_TABLE = "sys_user"  # the record an event about no change (drift) is fired on
 
 
 def reference(idempotency_key: str) -> str:
@@ -101,11 +103,16 @@ class ServiceNowActions:
         )
 
     def event(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
-        sys_id = self._sys_id(payload["key"])
+        """An event about a change is fired on the change; one about no change (a drift alert, key None)
+        on the connector account's own `sys_user` record, since every sysevent names a record."""
+        if payload.get("key"):
+            table, sys_id = self.section.table, self._sys_id(payload["key"])
+        else:
+            table, sys_id = ACCOUNT_TABLE, self.gateway.user_sys_id(self.gateway.user)
         event_id = self.gateway.fire_event(
-            payload["name"], sys_id, self.section.table, payload.get("parm1", ""), payload.get("parm2", "")
+            payload["name"], sys_id, table, payload.get("parm1", ""), payload.get("parm2", "")
         )
-        return {"event": payload["name"], "sysevent": event_id}
+        return {"event": payload["name"], "sysevent": event_id, "table": table}
 
     def create_postmortem(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         task = self.section.postmortem_task
