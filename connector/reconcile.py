@@ -6,6 +6,10 @@ creation, each changelog entry, each comment (Jira); the current state of each c
 (ServiceNow). Every event carries a stable subject id ("changelog:10234", "comment:10042") and goes
 through `connector.receive` under the delivery id "reconcile:<subject id>", so the overlap, a second
 run and a webhook that did arrive are all processed once, by the same code as webhooks.
+
+Final sync: each issue's latest status change is replayed even when it is older than the window, so a
+change whose move was lost before the watermark still ends in the stage its current status maps to
+(or, if that move breaks the procedure, is reverted like any other).
 """
 
 from __future__ import annotations
@@ -115,8 +119,12 @@ def jira_issue_deliveries(
         now,
     )
     later: list[tuple[str, dict[str, Any], str]] = []
+    latest_move = _latest_status_change(histories)
     for history in histories:
-        if _time(history.get("created")) >= since:
+        # The latest status change is replayed even from before the window: unless it was processed
+        # already (same subject id), it brings the stored stage to the issue's current status, or is
+        # refused and reverted like any transition.
+        if _time(history.get("created")) >= since or history is latest_move:
             doc = {
                 "webhookEvent": "jira:issue_updated",
                 "issue_event_type_name": "issue_generic",
@@ -156,6 +164,11 @@ def _as_created(issue: dict[str, Any], histories: list[dict[str, Any]]) -> dict[
                 status = {"id": item.get("from"), "name": item["fromString"]}
                 return {**issue, "fields": {**issue["fields"], "status": status}}
     return issue
+
+
+def _latest_status_change(histories: list[dict[str, Any]]) -> dict[str, Any] | None:
+    moves = [h for h in histories if any(i.get("field") == "status" for i in h.get("items") or [])]
+    return max(moves, key=lambda h: _time(h.get("created")), default=None)
 
 
 def _time(text: str | None) -> datetime:

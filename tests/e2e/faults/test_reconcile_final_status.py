@@ -1,0 +1,99 @@
+"""A move whose webhook was lost before the reconciliation window: the final sync replays the issue's
+latest status change, so the store ends in the stage Jira shows, or the move is reverted if it breaks
+the procedure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from connector.demo.stack import JiraStack
+from connector.procedure.model import Stage
+from connector.reconcile import reconcile, write_watermark
+from connector.store.tables import ViolationRow
+from connector.store.uow import UnitOfWork
+from sandbox.jira.faults import Faults
+
+from .conftest import people
+
+pytestmark = pytest.mark.slow
+
+
+class SandboxClock:
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture
+def clock():
+    return SandboxClock()
+
+
+@pytest.fixture
+def stack(tmp_path, database_url, clock):
+    with JiraStack(tmp_path, database_url=database_url, sandbox_options={"clock": clock}) as running:
+        yield running
+
+
+def approved_change(story) -> str:
+    statuses = story.section.statuses
+    fields = {story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU down"}
+    key = story.person("eng.emma").create_issue(
+        story.section.project, story.section.issue_types.change, "Outage", "", fields=fields
+    )
+    story.move("eng.emma", key, statuses.awaiting_approval)
+    story.comment("lead.liam", key, "/approve")
+    story.comment("sec.sara", key, "/approve")
+    assert story.stack.settle(lambda: len(story.facts(key).approvals) == 2)
+    story.move("lead.liam", key, statuses.approved)
+    assert story.wait_stage(key, Stage.APPROVED)
+    return key
+
+
+def move_unseen_long_ago(story, clock, key: str, status: str) -> None:
+    """`status` is set with its webhook lost; ten minutes later a comment (delivered) updates the issue,
+    and the watermark says everything up to that comment was seen."""
+    sandbox = story.stack.sandbox
+    sandbox.faults.replace(Faults.from_dict({"webhooks": {"drop": 1.0}}))
+    story.move("eng.emma", key, status)
+    sandbox.deliver_pending()
+    sandbox.faults.clear()
+    clock.offset = timedelta(minutes=10)
+    story.comment("eng.emma", key, "working on it")
+    sandbox.deliver_pending()
+    write_watermark(story.stack.connector.database, "jira", datetime.now(UTC) + timedelta(minutes=8))
+
+
+def test_a_lost_allowed_move_before_the_window_is_recorded_by_the_final_sync(stack, clock):
+    story = people(stack)
+    key = approved_change(story)
+    move_unseen_long_ago(story, clock, key, story.section.statuses.in_review)
+    assert story.facts(key).stage is Stage.APPROVED
+
+    report = reconcile(stack.connector, "jira")
+
+    assert story.facts(key).stage is Stage.IN_REVIEW, report.outcomes
+    assert story.status(key) == story.section.statuses.in_review
+    again = reconcile(stack.connector, "jira")
+    assert "handled" not in again.outcomes  # the sync is processed once
+
+
+def test_a_lost_move_that_breaks_the_procedure_is_reverted_by_the_final_sync(stack, clock):
+    story = people(stack)
+    key = approved_change(story)
+    story.move("eng.emma", key, story.section.statuses.in_review)
+    assert story.wait_stage(key, Stage.IN_REVIEW)
+    move_unseen_long_ago(story, clock, key, story.section.statuses.reviewed)  # no reviews: R5
+
+    reconcile(stack.connector, "jira")
+
+    assert stack.settle(lambda: story.status(key) == story.section.statuses.in_review, 15)
+    assert story.facts(key).stage is Stage.IN_REVIEW
+    with UnitOfWork(stack.connector.database) as uow:
+        rules = [v.rules for v in uow.session.scalars(select(ViolationRow))]
+    assert len(rules) == 1 and "R5" in str(rules[0])
