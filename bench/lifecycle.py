@@ -3,6 +3,7 @@ without violations, against the connector's web service and outbox dispatcher (o
 
     .venv/bin/python bench/lifecycle.py [--rate 20] [--count 200] [--max-seconds 120] [--baseline 5]
                                         [--database-url URL]   # default: SQLite in a temporary directory
+                                        [--target jira|servicenow]   # servicenow: lifecycle_servicenow.py
 
 Reports, for a baseline (lifecycles one after another, nothing else running) and for the loaded run
 (`--count` lifecycles started at `--rate` per second from a thread pool):
@@ -18,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import secrets
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 from sqlalchemy import create_engine, func, select, text
 
@@ -137,6 +143,7 @@ class CallCounter:
         try:
             rule, args = self.url_map.bind_to_environ(environ).match(return_rule=True)
             route = rule.rule.replace("<any('2','3'):version>", str(args.get("version", "")))
+            route = route.replace("<table>", str(args.get("table", "<table>")))
         except Exception:  # noqa: BLE001 - an unknown route is counted by its path
             route = environ.get("PATH_INFO", "")
         key = (caller(environ.get("HTTP_AUTHORIZATION", "")), f"{environ['REQUEST_METHOD']} {route}")
@@ -304,10 +311,10 @@ class Bench:
         """`count` lifecycles, one after another (rate None) or started at `rate` per second."""
         result = RunResult(name)
         before = self.counter.split()
-        delivered = len(self.stack.sandbox.state.deliveries)
+        delivered = self.deliveries()
         start = time.perf_counter()
         deadline = start + self.max_seconds
-        backlog = _Sampler(self.stack.sandbox.context.dispatcher.backlog)
+        backlog = _Sampler(self.backlog)
         keys: list[str] = []
 
         def one(number: int) -> None:
@@ -329,7 +336,7 @@ class Bench:
             result.seconds = time.perf_counter() - start
         self.drain(deadline + 30)
         result.max_webhook_backlog = backlog.stop()
-        result.deliveries = len(self.stack.sandbox.state.deliveries) - delivered
+        result.deliveries = self.deliveries() - delivered
         self._outcomes(result, keys)
         after = self.counter.split()
         result.connector_calls, result.people_calls = after[0] - before[0], after[1] - before[1]
@@ -358,15 +365,26 @@ class Bench:
         bad = {key for key, _n in violated}
         result.completed = sum(1 for key in keys if stages.get(key) == "closed" and key not in bad)
 
+    def backlog(self) -> int:
+        """Webhooks queued in the sandbox or being sent."""
+        return self.stack.sandbox.context.dispatcher.backlog()
+
+    def deliveries(self) -> int:
+        """Webhooks sent so far (each delivery once, whatever its retries)."""
+        return len(self.stack.sandbox.state.deliveries)
+
+    def deliver_pending(self, timeout: float) -> None:
+        self.stack.sandbox.deliver_pending(timeout=timeout)
+
     def drain(self, until: float) -> None:
         """Wait for the sandbox's webhooks and the connector's outbox to be done (bounded)."""
         from connector.store.tables import OutboxRow
 
         pending = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
         while time.perf_counter() < until:
-            self.stack.sandbox.deliver_pending(timeout=max(0.1, until - time.perf_counter()))
+            self.deliver_pending(max(0.1, until - time.perf_counter()))
             with self.stack.connector.database.engine.connect() as connection:
-                if not connection.scalar(pending) and not self.stack.sandbox.context.dispatcher.backlog():
+                if not connection.scalar(pending) and not self.backlog():
                     return
             time.sleep(0.1)
 
@@ -396,17 +414,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="bound of each run")
     parser.add_argument("--baseline", type=int, default=5, help="lifecycles one after another first")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary directory")
+    parser.add_argument("--target", choices=("jira", "servicenow"), default="jira")
+    parser.add_argument(
+        "--service-workers",
+        type=int,
+        default=0,
+        help="Jira: serve webhooks from `ecm serve` with this many gunicorn workers in other processes "
+        "(0: the stack's in-process server)",
+    )
     args = parser.parse_args(argv)
-    if args.rate <= 0 or args.count < 1 or args.baseline < 0:
-        parser.error("--rate must be > 0, --count >= 1, --baseline >= 0")
-    from connector.demo.stack import JiraStack
-
+    if args.rate <= 0 or args.count < 1 or args.baseline < 0 or args.service_workers < 0:
+        parser.error("--rate must be > 0, --count >= 1, --baseline >= 0, --service-workers >= 0")
+    if args.service_workers and args.target != "jira":
+        parser.error("--service-workers runs the Jira target only")
     schema = f"bench_{secrets.token_hex(4)}" if (args.database_url or "").startswith("postgresql") else None
     with tempfile.TemporaryDirectory(prefix="ecm-bench-") as data_dir:
-        stack = JiraStack(Path(data_dir), database_url=args.database_url, database_schema=schema)
+        stack_type, bench_type = _target(args.target)
+        stack = stack_type(Path(data_dir), database_url=args.database_url, database_schema=schema)
+        service: ServiceProcess | None = None
         try:
             stack.start()
-            bench = Bench(stack, args.max_seconds)
+            if args.service_workers:
+                service = ServiceProcess(stack, args.service_workers).start()
+            bench = bench_type(stack, args.max_seconds)
             results = [bench.run("first lifecycle (cold)", 1, None)]
             if args.baseline:
                 results.append(bench.run(f"serial ×{args.baseline}", args.baseline, None))
@@ -414,13 +444,68 @@ def main(argv: list[str] | None = None) -> int:
             if stack.dispatch and stack.dispatch.errors:
                 print(f"outbox dispatcher errors: {stack.dispatch.errors[:3]}")
         finally:
+            if service is not None:
+                service.stop()
             stack.stop()
             if schema:
                 _drop_schema(args.database_url, schema)
     database = "PostgreSQL" if schema else ("SQLite" if not args.database_url else args.database_url)
-    print(f"database: {database}")
+    where = f"ecm serve, {args.service_workers} workers" if args.service_workers else "in-process server"
+    print(f"target: {args.target}, database: {database}, service: {where}")
     print(format_report(results))
     return 0 if all(r.completed == r.started for r in results) else 1
+
+
+class ServiceProcess:
+    """`ecm serve` (gunicorn) with the stack's settings on another port; the sandbox's webhooks are
+    pointed at it. The outbox dispatcher stays a thread of this process (it then polls every 20 ms)."""
+
+    def __init__(self, stack: Any, workers: int) -> None:
+        self.stack, self.workers, self.process = stack, workers, None
+
+    def start(self) -> ServiceProcess:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        command = [str(ROOT / ".venv" / "bin" / "ecm"), "serve", "--port", str(port)]
+        command += ["--workers", str(self.workers), "--threads", "8", "--log-format", "text"]
+        environ = {**os.environ, **self.stack.environ, "ECM_PUBLIC_URL": url, "ECM_LOG_LEVEL": "WARNING"}
+        self.process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not _answers(f"{url}/healthz"):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"ecm serve did not start on {url}")
+            time.sleep(0.2)
+        with self.stack.sandbox.state.lock:
+            for hook in self.stack.sandbox.state.webhooks.values():
+                hook.url = url + urlsplit(hook.url).path
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _target(name: str) -> tuple[type, type]:
+    """(stack, bench) classes of a target."""
+    if name == "servicenow":
+        from bench.lifecycle_servicenow import ServiceNowBench
+        from connector.demo.servicenow_stack import ServiceNowStack
+
+        return ServiceNowStack, ServiceNowBench
+    from connector.demo.stack import JiraStack
+
+    return JiraStack, Bench
 
 
 def _drop_schema(url: str, schema: str) -> None:

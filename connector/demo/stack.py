@@ -116,6 +116,7 @@ class JiraStack:
             environ["ECM_DATABASE_URL"] = self.database_url
         if self.database_schema:
             environ["ECM_DATABASE_SCHEMA"] = self.database_schema
+        self.environ = environ  # what `ecm serve` needs to run this stack's service in another process
         settings = load_settings(environ)
         self.connector = bootstrap(settings, clock=system_clock)
         self.install(settings)
