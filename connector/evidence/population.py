@@ -28,7 +28,7 @@ BATCH = 500
 LINES_PER_CHUNK = 200
 COMPLIANT, NON_COMPLIANT, OPEN = "compliant", "non-compliant", "open"
 INFORMATIVE_RULES = frozenset({"R9"})  # blocked or reverted attempts show the control worked
-FORMULA_STARTS = frozenset("=+-@\t\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")  # a cell starting so gets a leading ' (CSV injection)
 
 
 class PopulationRow(NamedTuple):
@@ -121,7 +121,7 @@ def csv_chunks(rows: Iterable[PopulationRow], lines: int = LINES_PER_CHUNK) -> I
     writer.writerow(COLUMNS)
     pending = 0
     for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in row])
+        writer.writerow([("'" + c) if c.__class__ is str and c[:1] in FORMULA_STARTS else c for c in row])
         pending += 1
         if pending >= lines:
             yield buffer.getvalue()
@@ -161,10 +161,3 @@ class _Counted:
         for row in self.rows:
             self.count += 1
             yield row
-
-
-def _safe_cell(value: Any) -> Any:
-    """Cells that a spreadsheet would run as a formula get a leading apostrophe (CSV injection)."""
-    if value.__class__ is str and value[:1] in FORMULA_STARTS:
-        return "'" + value
-    return value

@@ -12,6 +12,7 @@ Rows may carry naive (SQLite) or aware (PostgreSQL) times; they are only compare
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from connector.procedure.policy import Policy
@@ -29,13 +30,18 @@ def plainly_compliant(
         return False
     if change.rejected_by is not None and change.rejected_at is not None:
         return False  # a rejection speaks for R2: judged in full
-    if policy.category(change.category) is None or not (change.impact or "").strip():  # R1
+    if _category(policy, change.category) is None or not (change.impact or "").strip():  # R1
         return False
     return (
         _closed_out(change, postmortem, policy)
         and _approved(change, approvals)
         and _reviewed(change, reviews)
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _category(policy: Policy, text: str | None) -> str | None:
+    return policy.category(text)  # a period has few distinct categories
 
 
 def _closed_out(change: Any, pm: Any, policy: Policy) -> bool:
