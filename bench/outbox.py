@@ -129,9 +129,8 @@ def main() -> None:
             stack.sandbox.faults.replace(faults(rate) if rate else Faults())
             prefill(stack, keys, args.actions, phase)
             seconds, retried, dead = drain(stack)
-            print(
-                f"{phase:<22}{args.actions:>8}{seconds:>9.2f}{args.actions / seconds:>11.1f}{retried:>9}{dead:>6}"
-            )
+            rate_per_second = args.actions / seconds
+            print(f"{phase:<22}{args.actions:>8}{seconds:>9.2f}{rate_per_second:>11.1f}{retried:>9}{dead:>6}")
 
 
 def rate_text(rate: float) -> str:
