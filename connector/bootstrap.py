@@ -55,6 +55,7 @@ class Connector:
                 uow.commit()
                 return "ignored"
             tool = self.tools[delivery.source]
+            uow.audit.lock()  # before any change row is locked: one lock order for every writer
             outcomes = [services.handle(uow, command, tool.ctx) for command in commands]
             uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
             uow.commit()
@@ -87,6 +88,7 @@ class Connector:
     def handle(self, tool: str, command: Any) -> str:
         """Run one command in its own transaction (jobs and the dispatcher use this)."""
         with UnitOfWork(self.database) as uow:
+            uow.audit.lock()
             outcome = services.handle(uow, command, self.tools[tool].ctx)
             uow.commit()
         return outcome

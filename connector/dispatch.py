@@ -168,6 +168,7 @@ class Dispatcher:
                 origin=f"outbox:{row.id}",
                 postmortem_key=result["postmortem"],
             )
+            uow.audit.lock()  # the same lock order as every other writer: chain, then change
             services.handle(uow, command, tool.ctx)
 
 

@@ -202,7 +202,7 @@ def _send(database: Any, tool: Any, change_id: int, alerts: list[Alert], now: da
                 uow.outbox.add(
                     tool=tool.name,
                     action=action,
-                    payload={"key": change.key, **payload},
+                    payload={"key": change.key, "remote_id": change.remote_id, **payload},
                     idempotency_key=f"{tool.name}:{change.key}:{action}:sla:{alert.threshold}",
                     change_id=change.id,
                     now=now,

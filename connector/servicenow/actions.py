@@ -58,8 +58,11 @@ class ServiceNowActions:
     def perform(self, action: str, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return self.table[action](payload, idempotency_key)
 
-    def _sys_id(self, number: str) -> str:
-        return self.gateway.get_change(number, table=self.section.table).sys_id
+    def _sys_id(self, payload: dict[str, Any]) -> str:
+        """The change's sys_id: carried by the outbox row, looked up by number only for older rows."""
+        if payload.get("remote_id"):
+            return payload["remote_id"]
+        return self.gateway.get_change(payload["key"], table=self.section.table).sys_id
 
     def _noted(self, sys_id: str, ref: str) -> bool:
         query = f"element_id={sys_id}^element=work_notes^valueLIKE{ref}"
@@ -81,7 +84,7 @@ class ServiceNowActions:
         return result | {"work_note": ref}
 
     def comment(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
-        sys_id, ref = self._sys_id(payload["key"]), reference(idem)
+        sys_id, ref = self._sys_id(payload), reference(idem)
         if self._noted(sys_id, ref):
             return {"work_note": ref, "skipped": "work note exists"}
         self.gateway.add_work_note(
@@ -106,7 +109,7 @@ class ServiceNowActions:
         """An event about a change is fired on the change; one about no change (a drift alert, key None)
         on the connector account's own `sys_user` record, since every sysevent names a record."""
         if payload.get("key"):
-            table, sys_id = self.section.table, self._sys_id(payload["key"])
+            table, sys_id = self.section.table, self._sys_id(payload)
         else:
             table, sys_id = ACCOUNT_TABLE, self.gateway.user_sys_id(self.gateway.user)
         event_id = self.gateway.fire_event(
@@ -116,9 +119,9 @@ class ServiceNowActions:
 
     def create_postmortem(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         task = self.section.postmortem_task
-        change = self.gateway.get_change(payload["key"], table=self.section.table)
+        sys_id = self._sys_id(payload)
         found = self.gateway.find_tasks(
-            change.sys_id, task.short_description_prefix, task.change_task_type, table=task.table
+            sys_id, task.short_description_prefix, task.change_task_type, table=task.table
         )
         if found:
             return {"postmortem": found[0].get("number"), "skipped": "post-mortem task exists"}
@@ -135,14 +138,14 @@ class ServiceNowActions:
         }
         if payload.get("assignee"):
             fields["assigned_to"] = self.gateway.user_sys_id(payload["assignee"])
-        number = self.gateway.create_task(change.sys_id, fields, table=task.table)
+        number = self.gateway.create_task(sys_id, fields, table=task.table)
         return {"postmortem": number}
 
     def update_fields(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         values = payload["fields"]
         dates = {DATE_FIELDS[k]: sn_time(v) for k, v in values.items() if k in DATE_FIELDS}
         notes = [FIELD_NOTES[k].format(v) for k, v in values.items() if k in FIELD_NOTES]
-        sys_id = self._sys_id(payload["key"])
+        sys_id = self._sys_id(payload)
         if dates:
             self.gateway.update_change(sys_id, dates)
         result: dict[str, Any] = {"updated": sorted(dates)}
@@ -156,6 +159,6 @@ class ServiceNowActions:
 
     def request_approvals(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         """Ask each group's members for approval unless the instance did (the gateway skips those asked)."""
-        sys_id = self._sys_id(payload["key"])
+        sys_id = self._sys_id(payload)
         asked = [a.approver for g in payload["groups"] for a in self.gateway.request_approvals(sys_id, g)]
         return {"requested": asked}

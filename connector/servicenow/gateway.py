@@ -142,6 +142,7 @@ class ServiceNowGateway:
                                      session=session)
         self._user_names: dict[str, str] = {}  # sys_id -> user_name
         self._user_ids: dict[str, str] = {}  # user_name -> sys_id
+        self._groups: dict[str, SnRecord] = {}  # name -> group record
 
     def __repr__(self) -> str:
         return f"ServiceNowGateway(url={self.url!r}, user={self.user!r})"
@@ -230,7 +231,13 @@ class ServiceNowGateway:
         self._user_ids[user_name] = sys_id
 
     def group(self, name: str) -> SnRecord | None:
-        return self.find_one("sys_user_group", f"name={name}")
+        """The group record, cached: groups are created by admins, not renamed between two calls."""
+        if name not in self._groups:
+            found = self.find_one("sys_user_group", f"name={name}")
+            if found is None:
+                return None
+            self._groups[name] = found
+        return self._groups[name]
 
     def _group_names(self, sys_ids: list[str]) -> dict[str, str]:
         wanted = sorted({s for s in sys_ids if s})

@@ -38,7 +38,7 @@ def enqueue(uow: Any, row: ChangeRow, command: c.Command, action: str, payload: 
     uow.outbox.add(
         tool=row.tool,
         action=action,
-        payload={"key": row.key, **payload},
+        payload={"key": row.key, "remote_id": row.remote_id, **payload},
         idempotency_key=f"{row.tool}:{row.key}:{action}:{tag}",
         change_id=row.id,
         now=command.at,

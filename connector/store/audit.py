@@ -81,6 +81,14 @@ class AuditLog:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def lock(self) -> None:
+        """Take the chain's lock for the rest of the transaction (PostgreSQL; SQLite's write lock does it).
+
+        A transaction that will lock a change row and append to the chain takes this first, so every
+        writer takes the two locks in the same order and two deliveries for one change never deadlock."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+
     def append(
         self,
         *,
@@ -93,8 +101,7 @@ class AuditLog:
     ) -> AuditRow:
         if at.tzinfo is None:
             raise ValueError("the audit log takes timezone-aware datetimes only")
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+        self.lock()
         last = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
         previous = self.session.execute(last).first()
         row = AuditRow(

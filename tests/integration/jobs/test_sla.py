@@ -111,7 +111,7 @@ def test_jira_breach_notifies_assignee_leads_and_security_comments_and_labels(co
     notify = actions[0][1]
     assert notify["users"] == ["eng.emma"] and notify["groups"] == ["engineering-leads", "security-team"]
     assert "SLA breach" in notify["subject"] and "Pull Request link" in notify["body"]
-    assert actions[2][1] == {"key": "EMG-1", "label": "sla-breached"}
+    assert actions[2][1] == {"key": "EMG-1", "remote_id": None, "label": "sla-breached"}
     assert audit_actions(database) == ["sla-breach"]
 
 
