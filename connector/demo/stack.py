@@ -1,13 +1,15 @@
-"""Everything the demo needs, on loopback in one process: the Jira sandbox, the connector's web
-service, and its outbox dispatcher. The end-to-end tests and the lifecycle benchmark use it too.
+"""Everything the demo needs, on loopback in one process: a tool's sandbox, the connector's web
+service, and its outbox dispatcher. The end-to-end tests and the benchmarks use it too.
 
 The service is the real Flask app behind a threaded WSGI server; the sandbox delivers signed
-webhooks to it over HTTP exactly as Jira would, and the dispatcher performs the outbox actions
-against the sandbox through the real `jira` library.
+webhooks to it over HTTP exactly as the tool would, and the dispatcher performs the outbox actions
+against the sandbox through the real `jira` / `pysnow` gateways. `LocalStack` is the common part;
+`JiraStack` and `connector.demo.servicenow_stack.ServiceNowStack` say what differs per tool.
 """
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import threading
 import time
@@ -65,59 +67,66 @@ class DispatchLoop:
         self.thread.join(timeout=5)
 
 
-class JiraStack:
+class LocalStack:
+    """Sandbox + service + dispatcher for one tool; subclasses name the tool and its settings."""
+
+    tool = ""
+    default_mapping = DEFAULT_MAPPING
+
     def __init__(
         self,
         data_dir: Path,
         *,
         database_url: str | None = None,
         database_schema: str | None = None,
-        flavor: str = "cloud",
-        mapping_path: Path = DEFAULT_MAPPING,
+        mapping_path: Path | None = None,
         progress: Callable[[str], None] = lambda _line: None,
         sandbox_options: dict[str, Any] | None = None,
     ) -> None:
-        self.data_dir, self.flavor, self.mapping_path = data_dir, flavor, mapping_path
+        self.data_dir, self.mapping_path = data_dir, mapping_path or self.default_mapping
         self.database_url, self.database_schema = database_url, database_schema
         self.progress, self.sandbox_options = progress, sandbox_options or {}
         self.secret = secrets.token_hex(16)
         self.sandbox: Any = None
         self.connector: Connector | None = None
         self.service_url = ""
+        self.environ: dict[str, str] = {}
         self._server: Any = None
         self.dispatch: DispatchLoop | None = None
 
-    def start(self) -> JiraStack:
-        from sandbox.jira.server import SandboxJira
+    # --- what differs per tool ---------------------------------------------------------------------
 
-        self.sandbox = SandboxJira(self.flavor, **self.sandbox_options)
-        jira_url = self.sandbox.start()
-        self.progress(f"jira sandbox: {jira_url}")
-        self._server = make_server(
-            "127.0.0.1",
-            0,
-            lambda env, start: self._app(env, start),
-            threaded=True,
-            request_handler=QuietHandler,
-        )
+    def _start_sandbox(self) -> str:
+        raise NotImplementedError
+
+    def _tool_environ(self, sandbox_url: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _install_options(self) -> dict[str, Any]:
+        return {}
+
+    def _wait_delivered(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    # --- the common part -----------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        sandbox_url = self._start_sandbox()
+        self.progress(f"{self.tool} sandbox: {sandbox_url}")
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=QuietHandler)
         self.service_url = f"http://127.0.0.1:{self._server.server_port}"
-        environ = {
+        self.environ = {
             "ECM_DATA_DIR": str(self.data_dir),
-            "ECM_JIRA_URL": jira_url,
-            "ECM_JIRA_USER": f"{CONNECTOR_USER}@example.com" if self.flavor == "cloud" else CONNECTOR_USER,
-            "ECM_JIRA_TOKEN": CONNECTOR_USER if self.flavor == "cloud" else f"pat-{CONNECTOR_USER}",
-            "ECM_JIRA_FLAVOR": self.flavor,
-            "ECM_JIRA_WEBHOOK_SECRET": self.secret,
             "ECM_PUBLIC_URL": self.service_url,
             "ECM_MAPPINGS": str(self.mapping_path),
             "ECM_LOG_FORMAT": "text",
+            **self._tool_environ(sandbox_url),
         }
         if self.database_url:
-            environ["ECM_DATABASE_URL"] = self.database_url
+            self.environ["ECM_DATABASE_URL"] = self.database_url
         if self.database_schema:
-            environ["ECM_DATABASE_SCHEMA"] = self.database_schema
-        self.environ = environ  # what `ecm serve` needs to run this stack's service in another process
-        settings = load_settings(environ)
+            self.environ["ECM_DATABASE_SCHEMA"] = self.database_schema
+        settings = load_settings(self.environ)
         self.connector = bootstrap(settings, clock=system_clock)
         self.install(settings)
         from connector.web.app import create_app
@@ -136,17 +145,15 @@ class JiraStack:
         return response
 
     def install(self, settings: Any) -> None:
-        from connector.jira.installer import install
-
-        mapping = load_mapping(self.mapping_path)
+        """`ecm install` of the mapping against the sandbox, as an admin would run it."""
         assert self.connector is not None
-        gateway = self.connector.tools["jira"].gateway
-        install(
-            mapping,
-            gateway,
+        installer = importlib.import_module(f"connector.{self.tool}.installer")
+        installer.install(
+            load_mapping(self.mapping_path),
+            self.connector.tools[self.tool].gateway,
             settings=settings,
-            out_dir=self.data_dir,
-            progress=lambda item: self.progress(f"  installed {item.action:9} {item.kind:16} {item.name}"),
+            progress=lambda item: self.progress(f"  installed {item.action:9} {item.kind:18} {item.name}"),
+            **self._install_options(),
         )
 
     def stop(self) -> None:
@@ -160,18 +167,48 @@ class JiraStack:
         if self.connector is not None:
             self.connector.database.dispose()
 
-    def __enter__(self) -> JiraStack:
+    def __enter__(self) -> Any:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
     def settle(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Wait until webhooks are delivered and `condition()` is truthy; returns its value."""
+        """Wait until the sandbox's deliveries are made and `condition()` is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         while True:
-            self.sandbox.deliver_pending(timeout=max(0.1, deadline - time.monotonic()))
+            self._wait_delivered(max(0.1, min(2.0, deadline - time.monotonic())))
             value = condition()
             if value or time.monotonic() > deadline:
                 return value
             time.sleep(0.02)
+
+
+class JiraStack(LocalStack):
+    tool = "jira"
+
+    def __init__(self, data_dir: Path, *, flavor: str = "cloud", **options: Any) -> None:
+        super().__init__(data_dir, **options)
+        self.flavor = flavor
+
+    def _start_sandbox(self) -> str:
+        from sandbox.jira.server import SandboxJira
+
+        self.sandbox = SandboxJira(self.flavor, **self.sandbox_options)
+        return self.sandbox.start()
+
+    def _tool_environ(self, sandbox_url: str) -> dict[str, str]:
+        cloud = self.flavor == "cloud"
+        return {
+            "ECM_JIRA_URL": sandbox_url,
+            "ECM_JIRA_USER": f"{CONNECTOR_USER}@example.com" if cloud else CONNECTOR_USER,
+            "ECM_JIRA_TOKEN": CONNECTOR_USER if cloud else f"pat-{CONNECTOR_USER}",
+            "ECM_JIRA_FLAVOR": self.flavor,
+            "ECM_JIRA_WEBHOOK_SECRET": self.secret,
+        }
+
+    def _install_options(self) -> dict[str, Any]:
+        return {"out_dir": self.data_dir}
+
+    def _wait_delivered(self, timeout: float) -> None:
+        self.sandbox.deliver_pending(timeout=timeout)
