@@ -14,6 +14,7 @@ from connector.procedure.model import (
     PostMortem,
     Stage,
 )
+from connector.procedure.stages import is_forward
 from connector.services.approvals import record_approval
 from connector.services.common import answer, audit, enqueue, load_change, notify, refuse
 from connector.store.tables import (
@@ -57,6 +58,7 @@ def register_change(uow: Any, cmd: c.RegisterChange, ctx: ToolContext) -> str:
         category=cmd.category,
         impact=cmd.impact,
         created_at=cmd.at,
+        stage_changed_at=cmd.at,
         notified_at=cmd.at,
         updated_at=cmd.at,
     )
@@ -85,6 +87,8 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
     if cmd.actor == ctx.connector_account or Stage(row.stage) is cmd.to_stage:
         row.remote_status = cmd.to_status  # our own revert, or a late / repeated delivery
         return "ignored: no stage change"
+    if _stale(row, cmd):
+        return f"ignored: stale, the change moved on to {row.stage} after this event"
     if cmd.to_stage is Stage.APPROVED and Stage(row.stage) is Stage.AWAITING_APPROVAL:
         _approval_by_transition(uow, row, cmd, ctx)
     facts = _as_if(uow.changes.to_facts(row), cmd, ctx)
@@ -99,6 +103,7 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
         cmd.to_status,
         cmd.at,
     )
+    row.stage_changed_at = cmd.at
     if cmd.to_stage is Stage.DEPLOYED:
         row.deployed_at = cmd.at
     if cmd.to_stage is Stage.CLOSED:
@@ -112,6 +117,14 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
     if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
         enqueue(uow, row, cmd, "update_fields", {"fields": {"deployed_at": cmd.at.isoformat()}}, "deployed")
     return "handled"
+
+
+def _stale(row: ChangeRow, cmd: c.RecordTransition) -> bool:
+    """A move back (or aside) that happened before the change's last stage change: Jira delivers late
+    and in any order, and reconciliation replays history — such an event is history, not a violation."""
+    if row.stage_changed_at is None or is_forward(Stage(row.stage), cmd.to_stage):
+        return False
+    return cmd.at < row.stage_changed_at
 
 
 def _as_if(facts: Change, cmd: c.RecordTransition, ctx: ToolContext) -> Change:

@@ -80,6 +80,9 @@ class ChangeRow(Base):
     engineer: Mapped[str] = mapped_column(String(128))
     stage: Mapped[str] = mapped_column(String(32))
     remote_status: Mapped[str | None] = mapped_column(String(64))  # status name / state value last seen
+    stage_changed_at: Mapped[
+        datetime | None
+    ]  # tool time of the event that set `stage` (late events are older)
     category: Mapped[str | None] = mapped_column(String(128))
     impact: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
@@ -149,9 +152,7 @@ class PostMortemRow(Base):
     __table_args__ = (Index("ix_postmortems_open_due", "done_at", "due_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    change_id: Mapped[int] = mapped_column(
-        ForeignKey("changes.id", ondelete="CASCADE"), unique=True
-    )
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), unique=True)
     key: Mapped[str | None] = mapped_column(String(64))  # None until the tool has created it
     created_at: Mapped[datetime | None]
     due_at: Mapped[datetime]

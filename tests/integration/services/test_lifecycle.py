@@ -125,3 +125,27 @@ def test_connector_own_revert_is_not_checked_again(run):
     register(run)
     move(run, "eng.emma", Stage.AWAITING_APPROVAL)
     assert move(run, "ecm-bot", Stage.IDENTIFIED, hour=12) == "ignored: no stage change"
+
+
+def test_a_late_delivery_of_an_older_move_is_history_not_a_violation(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL, hour=12)
+    run(c.RecordApproval, "lead.liam", at(1, 13), role=None, evidence="comment:1")
+    run(c.RecordApproval, "sec.sara", at(1, 13), role=None, evidence="comment:2")
+    assert move(run, "lead.liam", Stage.APPROVED, hour=14) == "handled"
+    # The webhook of the 12:00 move arrives now, after the 14:00 one.
+    late = run(
+        c.RecordTransition, "eng.emma", at(1, 11), to_stage=Stage.AWAITING_APPROVAL, to_status="Awaiting"
+    )
+    assert late.startswith("ignored: stale")
+    assert run.facts().stage is Stage.APPROVED
+    assert [a for a, _ in run.outbox()].count("revert") == 0
+
+
+def test_a_move_back_made_after_the_last_stage_change_is_still_reverted(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL, hour=12)
+    outcome = run(
+        c.RecordTransition, "eng.emma", at(1, 15), to_stage=Stage.IDENTIFIED, to_status="Identified"
+    )
+    assert outcome.startswith("refused: R9")

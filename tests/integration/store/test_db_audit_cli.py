@@ -45,7 +45,7 @@ def test_db_upgrade_creates_the_schema_and_can_run_again(run, tmp_path: Path) ->
     assert "NOT READY" in run("db", "status", url=url).output
     first, again = run("db", "upgrade", url=url), run("db", "upgrade", url=url)
     assert first.exit_code == again.exit_code == 0
-    assert "revision 0001" in again.output
+    assert "revision 0002" in again.output
     status = run("db", "status", url=url)
     assert (status.exit_code, status.output.strip()) == (0, "OK: ok")
 
