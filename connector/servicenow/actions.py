@@ -98,6 +98,7 @@ class ServiceNowActions:
         return self.event(
             {
                 "key": payload["key"],
+                "remote_id": payload.get("remote_id"),
                 "name": name,
                 "parm1": ",".join(payload.get("users", ())),
                 "parm2": ",".join(payload.get("groups", ())),
@@ -151,7 +152,7 @@ class ServiceNowActions:
         result: dict[str, Any] = {"updated": sorted(dates)}
         if notes:
             text = "ECM Connector recorded " + "; ".join(notes) + "."
-            result |= self.comment({"key": payload["key"], "body": text}, idem)
+            result |= self.comment({"key": payload["key"], "remote_id": sys_id, "body": text}, idem)
         return result
 
     def add_label(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
