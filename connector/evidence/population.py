@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from connector.evidence.batches import Loaded, aware, batches, iso
 from connector.evidence.rulebook import RuleBook
-from connector.evidence.verdict import plainly_compliant
+from connector.procedure.compliance import plainly_compliant
 from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.policy import Policy
 from connector.procedure.rules import RuleStatus, Status

@@ -33,6 +33,8 @@ def record_approval(uow: Any, cmd: c.RecordApproval, ctx: ToolContext, *, quiet:
     role = cmd.role or _only_open_role(facts, ctx.groups().roles_of(approver))
     if role is None:
         return answer(uow, row, cmd, ctx, notices.which_role(ctx.display(approver)))
+    if any(a.approver == approver and a.role is role and a.method is cmd.method for a in facts.approvals):
+        return "ignored: this approval is already recorded"  # said twice, or replayed by reconciliation
     approval = Approval(
         approver=approver,
         role=role,

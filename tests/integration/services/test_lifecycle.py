@@ -149,3 +149,12 @@ def test_a_move_back_made_after_the_last_stage_change_is_still_reverted(run):
         c.RecordTransition, "eng.emma", at(1, 15), to_stage=Stage.IDENTIFIED, to_status="Identified"
     )
     assert outcome.startswith("refused: R9")
+
+
+def test_an_approver_saying_approve_again_is_not_a_violation(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    assert move(run, "lead.liam", Stage.APPROVED, hour=12).startswith("refused: R2")  # records liam
+    again = run(c.RecordApproval, "lead.liam", at(1, 13), role=None, evidence="comment:9")
+    assert again == "ignored: this approval is already recorded"
+    assert len(run.facts().approvals) == 1

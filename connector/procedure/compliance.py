@@ -1,5 +1,8 @@
 """A quick answer for the common case of the population export: a closed change that kept every rule.
 
+It lives in the procedure core beside `evaluate` because it restates when each rule holds; a change
+to a rule changes both, and the equivalence test fails until they agree again.
+
 Judging R1-R10 with `evaluate` writes the evidence of every rule, held ones included, and the export
 only needs the rules that are violated or pending. Most changes of a period are closed without fault, and
 for those the export row is `compliant` with no reasons. `plainly_compliant` recognises them from the
