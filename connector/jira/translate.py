@@ -26,7 +26,8 @@ class JiraTranslator:
             return Ignored(f"issue type '{event.issue_type}' is not an emergency change", event.key)
         if isinstance(event, CommentAdded):
             command = comment_command(event, event.key, origin, self.ctx)
-            return command if isinstance(command, Ignored) else [command]
+            # The change may be unknown yet when its creation webhook is late or lost.
+            return command if isinstance(command, Ignored) else [self._register(event, origin), command]
         commands: list[c.Command] = [self._register(event, origin)]
         if isinstance(event, IssueUpdated):
             commands += self._updates(event, origin)
