@@ -7,6 +7,7 @@ processes race: the loser's insert waits for the winner's commit, then inserts n
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,15 +31,21 @@ def _insert_unless_duplicate(session: Session, row: RowT) -> RowT | None:
     the session as persistent, so later attribute changes are plain UPDATEs."""
     table = type(row).__table__
     values = {column.key: getattr(row, column.key) for column in table.columns if column.key in row.__dict__}
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    new_id = session.execute(statement).scalar()
+    statement = _insert_statement(session.get_bind().dialect.name, table, tuple(values))
+    new_id = session.execute(statement, values).scalar()
     if new_id is None:
         return None
     row.id = new_id
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_statement(dialect: str, table: Any, columns: tuple[str, ...]) -> Any:
+    """Built once per table and column set, so SQLAlchemy's compiled-statement cache is hit every time."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 class ChangeRepository:
