@@ -35,7 +35,21 @@ class Connector:
 
     def receive(self, delivery: Delivery, event: Event | Ignored) -> str:
         """Record the delivery and process it in one transaction: "handled", "ignored" or "duplicate"."""
+        commands = self._commands(delivery, event)
         with UnitOfWork(self.database) as uow:
+            if isinstance(commands, Ignored):  # recorded with its outcome in one statement
+                row = uow.deliveries.record(
+                    delivery.source,
+                    delivery.delivery_id,
+                    event_type=delivery.event_type,
+                    issue_key=delivery.issue_key,
+                    body=delivery.body,
+                    received_at=delivery.received_at,
+                    outcome="ignored",
+                    detail=commands.reason,
+                )
+                uow.commit()
+                return "ignored" if row is not None else "duplicate"
             row = uow.deliveries.record(
                 delivery.source,
                 delivery.delivery_id,
@@ -49,11 +63,6 @@ class Connector:
                     uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
                     uow.commit()
                 return "duplicate"
-            commands = self._commands(delivery, event)
-            if isinstance(commands, Ignored):
-                uow.deliveries.mark(row, "ignored", commands.reason)
-                uow.commit()
-                return "ignored"
             tool = self.tools[delivery.source]
             uow.audit.lock()  # before any change row is locked: one lock order for every writer
             outcomes = [services.handle(uow, command, tool.ctx) for command in commands]

@@ -84,8 +84,13 @@ class DeliveryRepository:
         issue_key: str | None,
         body: str | bytes | None,
         received_at: datetime,
+        outcome: str = "received",
+        detail: str | None = None,
     ) -> DeliveryRow | None:
-        """The new delivery row, or None when (source, delivery_id) was recorded before."""
+        """The new delivery row, or None when (source, delivery_id) was recorded before. An outcome
+        known up front (an ignored event) is written with it, in the one statement."""
+        if outcome not in DELIVERY_OUTCOMES:
+            raise ValueError(f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {outcome!r}")
         if isinstance(body, bytes):
             body = body.decode("utf-8", errors="replace")
         row = DeliveryRow(
@@ -95,7 +100,8 @@ class DeliveryRepository:
             issue_key=issue_key,
             body=body,
             received_at=received_at,
-            outcome="received",
+            outcome=outcome,
+            detail=detail,
         )
         return _insert_unless_duplicate(self.session, row)
 
