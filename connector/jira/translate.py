@@ -20,6 +20,8 @@ class JiraTranslator:
 
     def __call__(self, event: Event, origin: str) -> list[c.Command] | Ignored:
         types = self.section.issue_types
+        if self._own_write(event):
+            return Ignored("the connector's own write coming back", event.key)
         if event.issue_type == types.postmortem:
             return self._postmortem(event, origin)
         if event.issue_type != types.change:
@@ -32,6 +34,13 @@ class JiraTranslator:
         if isinstance(event, IssueUpdated):
             commands += self._updates(event, origin)
         return commands
+
+    def _own_write(self, event: Event) -> bool:
+        """The echo of a field update, post-mortem or link the connector made itself. Its own status
+        changes (reverts) still go through, so the stored status stays in step."""
+        if event.actor != self.ctx.connector_account or isinstance(event, CommentAdded):
+            return False
+        return not (isinstance(event, IssueUpdated) and event.status_change() is not None)
 
     def _field(self, event: IssueEvent, name: str) -> str | None:
         field_id = self.field_ids.get(name)
