@@ -10,22 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connector.demo.story import Check, StoryResult, _summary
+from connector.demo.story import Story, StoryResult
 from connector.procedure.model import Method, Role, Stage
 from connector.servicenow.gateway import ServiceNowGateway
-from connector.store.audit import entries, verify
-from connector.store.uow import UnitOfWork
 
 REPORT_URL = "https://wiki.example.com/postmortems/checkout-eu"
 
 
-class ServiceNowStory:
+class ServiceNowStory(Story):
+    tool = "servicenow"
+
     def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
-        self.stack, self.say = stack, say
+        super().__init__(stack, say)
         self.url = stack.sandbox.base_url
-        self.result = StoryResult()
-        tool = stack.connector.tools["servicenow"]
-        self.section, self.ctx = tool.mapping.servicenow, tool.ctx
+        self.section = stack.connector.tools["servicenow"].mapping.servicenow
         self.state = {stage: value for value, stage in self.section.states.items()}
         self._people: dict[str, ServiceNowGateway] = {}
         self.sys_id = ""
@@ -56,9 +54,7 @@ class ServiceNowStory:
     # --- what the connector and the instance know ------------------------------------------------
 
     def facts(self) -> Any:
-        with UnitOfWork(self.stack.connector.database) as uow:
-            row = uow.changes.get("servicenow", self.result.key)
-            return uow.changes.to_facts(row) if row is not None else None
+        return self.stored(self.result.key)
 
     def wait_stage(self, stage: Stage) -> bool:
         return bool(self.stack.settle(lambda: (f := self.facts()) is not None and f.stage is stage))
@@ -77,10 +73,6 @@ class ServiceNowStory:
         task = self.section.postmortem_task
         found = self.stack.sandbox.records(task.table, change_request=self.sys_id)
         return [t for t in found if t.get("short_description", "").startswith(task.short_description_prefix)]
-
-    def expect(self, what: str, held: bool, detail: str = "") -> None:
-        self.result.checks.append(Check(what, held, detail))
-        self.say(f"  {'✔' if held else '✘'} {what}" + (f" — {detail}" if detail and not held else ""))
 
     # --- the story --------------------------------------------------------------------------------
 
@@ -193,13 +185,3 @@ class ServiceNowStory:
             "with the post-mortem done, the PR linked and a close code, the change closed (R8)",
             self.wait_stage(Stage.CLOSED),
         )
-
-    def expect_audit_chain_intact(self) -> None:
-        with UnitOfWork(self.stack.connector.database) as uow:
-            result = verify(uow.session)
-            self.result.timeline = [
-                f"{e.at.astimezone(self.ctx.calendar.tz):%H:%M:%S %Z}  {self.ctx.display(e.actor):16} "
-                f"{e.action:18} {_summary(e.data)}"
-                for e in entries(uow.session, change_key=self.result.key)
-            ]
-        self.expect("the audit chain verifies", result.ok, getattr(result, "problem", ""))

@@ -37,13 +37,45 @@ class StoryResult:
         return bool(self.checks) and all(c.held for c in self.checks)
 
 
-class JiraStory:
+class Story:
+    """What every story shares: the checks it records and the audit timeline it ends with."""
+
+    tool = ""
+
     def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
         self.stack, self.say = stack, say
-        self.jira_url = stack.sandbox.url
         self.result = StoryResult()
+        self.ctx = stack.connector.tools[self.tool].ctx
+
+    def expect(self, what: str, held: bool, detail: str = "") -> None:
+        self.result.checks.append(Check(what, held, detail))
+        self.say(f"  {'✔' if held else '✘'} {what}" + (f" — {detail}" if detail and not held else ""))
+
+    def stored(self, key: str) -> Any:
+        """The change as the connector knows it (None before its first webhook)."""
+        with UnitOfWork(self.stack.connector.database) as uow:
+            row = uow.changes.get(self.tool, key)
+            return uow.changes.to_facts(row) if row is not None else None
+
+    def expect_audit_chain_intact(self) -> None:
+        with UnitOfWork(self.stack.connector.database) as uow:
+            result = verify(uow.session)
+            self.result.timeline = [
+                f"{e.at.astimezone(self.ctx.calendar.tz):%H:%M:%S %Z}  {self.ctx.display(e.actor):16} "
+                f"{e.action:18} {_summary(e.data)}"
+                for e in entries(uow.session, change_key=self.result.key)
+            ]
+        self.expect("the audit chain verifies", result.ok, getattr(result, "problem", ""))
+
+
+class JiraStory(Story):
+    tool = "jira"
+
+    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+        super().__init__(stack, say)
+        self.jira_url = stack.sandbox.url
         tool = stack.connector.tools["jira"]
-        self.field_ids, self.section, self.ctx = tool.actions.field_ids, tool.mapping.jira, tool.ctx
+        self.field_ids, self.section = tool.actions.field_ids, tool.mapping.jira
         self._people: dict[str, JiraGateway] = {}
 
     # --- acting as people ------------------------------------------------------------------------
@@ -70,19 +102,13 @@ class JiraStory:
     # --- what the connector knows ----------------------------------------------------------------
 
     def facts(self, key: str) -> Any:
-        with UnitOfWork(self.stack.connector.database) as uow:
-            row = uow.changes.get("jira", key)
-            return uow.changes.to_facts(row) if row is not None else None
+        return self.stored(key)
 
     def wait_stage(self, key: str, stage: Stage) -> bool:
         return bool(self.stack.settle(lambda: (f := self.facts(key)) is not None and f.stage is stage))
 
     def status(self, key: str) -> str:
         return self.person("admin").get_issue(key, fields=["status"]).status
-
-    def expect(self, what: str, held: bool, detail: str = "") -> None:
-        self.result.checks.append(Check(what, held, detail))
-        self.say(f"  {'✔' if held else '✘'} {what}" + (f" — {detail}" if detail and not held else ""))
 
     # --- the story --------------------------------------------------------------------------------
 
@@ -185,16 +211,6 @@ class JiraStory:
             "with the post-mortem done, PR and docs linked, the change closed (R8)",
             self.wait_stage(key, Stage.CLOSED),
         )
-
-    def expect_audit_chain_intact(self) -> None:
-        with UnitOfWork(self.stack.connector.database) as uow:
-            result = verify(uow.session)
-            self.result.timeline = [
-                f"{e.at.astimezone(self.ctx.calendar.tz):%H:%M:%S %Z}  {self.ctx.display(e.actor):16} "
-                f"{e.action:18} {_summary(e.data)}"
-                for e in entries(uow.session, change_key=self.result.key)
-            ]
-        self.expect("the audit chain verifies", result.ok, getattr(result, "problem", ""))
 
     def _mails_about(self, key: str) -> list[Any]:
         with self.stack.sandbox.state.lock:
