@@ -95,6 +95,26 @@ class JiraStory(Story):
         gateway.transition(key, chosen.id)
         self.say(f"  {who:10} moves {key} to {status}")
 
+    def approved_change(self, title: str = "Outage", engineer: str = "eng.emma") -> str:
+        """A new change, with both approvals recorded and moved to Approved, checks left to the caller."""
+        statuses = self.section.statuses
+        fields = {
+            self.field_ids["category"]: {"value": "Service outage"},
+            self.field_ids["impact"]: "EU customers cannot check out.",
+        }
+        key = self.person(engineer).create_issue(
+            self.section.project, self.section.issue_types.change, title, "", fields=fields
+        )
+        self.move(engineer, key, statuses.awaiting_approval)
+        self.comment("lead.liam", key, "/approve")
+        self.comment("sec.sara", key, "/approve")
+        if not self.stack.settle(lambda: len(self.facts(key).approvals) == 2):
+            raise RuntimeError(f"{key}: the two approvals were not recorded")
+        self.move("lead.liam", key, statuses.approved)
+        if not self.wait_stage(key, Stage.APPROVED):
+            raise RuntimeError(f"{key} did not reach Approved")
+        return key
+
     def comment(self, who: str, key: str, text: str) -> None:
         self.person(who).add_comment(key, text)
         self.say(f"  {who:10} comments on {key}: {text}")

@@ -31,15 +31,7 @@ def stack(tmp_path, database_url):
 
 def deploy(story) -> str:
     statuses = story.section.statuses
-    fields = {story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU down"}
-    key = story.person("eng.emma").create_issue(
-        story.section.project, story.section.issue_types.change, "Outage", "", fields=fields
-    )
-    story.move("eng.emma", key, statuses.awaiting_approval)
-    story.comment("lead.liam", key, "/approve")
-    story.comment("sec.sara", key, "/approve")
-    assert story.stack.settle(lambda: len(story.facts(key).approvals) == 2)
-    story.move("lead.liam", key, statuses.approved)
+    key = story.approved_change()
     story.move("eng.emma", key, statuses.in_review)
     story.comment("peer.pete", key, "/peer-reviewed")
     story.comment("sec.sara", key, "/security-reviewed")

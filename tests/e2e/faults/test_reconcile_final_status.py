@@ -40,21 +40,6 @@ def stack(tmp_path, database_url, clock):
         yield running
 
 
-def approved_change(story) -> str:
-    statuses = story.section.statuses
-    fields = {story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU down"}
-    key = story.person("eng.emma").create_issue(
-        story.section.project, story.section.issue_types.change, "Outage", "", fields=fields
-    )
-    story.move("eng.emma", key, statuses.awaiting_approval)
-    story.comment("lead.liam", key, "/approve")
-    story.comment("sec.sara", key, "/approve")
-    assert story.stack.settle(lambda: len(story.facts(key).approvals) == 2)
-    story.move("lead.liam", key, statuses.approved)
-    assert story.wait_stage(key, Stage.APPROVED)
-    return key
-
-
 def move_unseen_long_ago(story, clock, key: str, status: str) -> None:
     """`status` is set with its webhook lost; ten minutes later a comment (delivered) updates the issue,
     and the watermark says everything up to that comment was seen."""
@@ -71,7 +56,7 @@ def move_unseen_long_ago(story, clock, key: str, status: str) -> None:
 
 def test_a_lost_allowed_move_before_the_window_is_recorded_by_the_final_sync(stack, clock):
     story = people(stack)
-    key = approved_change(story)
+    key = story.approved_change()
     move_unseen_long_ago(story, clock, key, story.section.statuses.in_review)
     assert story.facts(key).stage is Stage.APPROVED
 
@@ -85,7 +70,7 @@ def test_a_lost_allowed_move_before_the_window_is_recorded_by_the_final_sync(sta
 
 def test_a_lost_move_that_breaks_the_procedure_is_reverted_by_the_final_sync(stack, clock):
     story = people(stack)
-    key = approved_change(story)
+    key = story.approved_change()
     story.move("eng.emma", key, story.section.statuses.in_review)
     assert story.wait_stage(key, Stage.IN_REVIEW)
     move_unseen_long_ago(story, clock, key, story.section.statuses.reviewed)  # no reviews: R5
