@@ -62,8 +62,9 @@ class Plan:
         """Plan as text, one line per item and a summary: `create  business rule  ECM Connector: …`."""
         lines = [item.render() for item in self.items]
         summary = ", ".join(f"{self.count(action)} to {action}" for action in ("create", "update"))
-        lines.append(f"{self.target}: {summary}, {self.count('unchanged')} unchanged, "
-                     f"{self.count('manual')} manual")
+        lines.append(
+            f"{self.target}: {summary}, {self.count('unchanged')} unchanged, {self.count('manual')} manual"
+        )
         return "\n".join(lines)
 
 

@@ -21,8 +21,13 @@ from connector.install_plan import Check, PlanItem
 from connector.mapping import Mapping, load_mapping
 
 PACKAGES = {"jira": "connector.jira", "servicenow": "connector.servicenow"}  # mapping.tool -> package
-MAPPING = click.option("--mapping", "mapping_file", required=True, type=click.Path(path_type=Path),
-                       help="The mapping file, e.g. mappings/jira-cloud.yaml.")
+MAPPING = click.option(
+    "--mapping",
+    "mapping_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The mapping file, e.g. mappings/jira-cloud.yaml.",
+)
 
 
 def _module(tool: str, name: str) -> ModuleType:
@@ -66,8 +71,10 @@ def install(mapping_file: Path) -> None:
 
     def work(installer: ModuleType, mapping: Mapping, gateway: Any, settings: Any) -> int:
         done = installer.install(mapping, gateway, progress=progress, settings=settings)
-        click.echo(f"installed: {done.count('create')} created, {done.count('update')} updated, "
-                   f"{done.count('unchanged')} unchanged, {done.count('manual')} manual")
+        click.echo(
+            f"installed: {done.count('create')} created, {done.count('update')} updated, "
+            f"{done.count('unchanged')} unchanged, {done.count('manual')} manual"
+        )
         for item in done.manual:
             click.echo(f"manual step: {item.kind} {item.name}: {item.detail}")
         return 0

@@ -46,8 +46,9 @@ class AdminCalls:
     api: str
     flavor: str
 
-    def _call(self, method: str, path: str, action: str, *, params: dict | None = None,
-              json: Any = None) -> Any:
+    def _call(
+        self, method: str, path: str, action: str, *, params: dict | None = None, json: Any = None
+    ) -> Any:
         raise NotImplementedError
 
     def _paged(self, path: str, action: str, params: dict | None = None) -> list[dict]:
@@ -79,21 +80,30 @@ class AdminCalls:
         found = self._paged(f"/rest/api/3/field/{field_id}/context", f"list contexts of {field_id}")
         return tuple(Named(str(c["id"]), c.get("name", ""), c) for c in found)
 
-    def create_field_context(self, field_id: str, name: str, project_ids: list[str],
-                             issue_type_ids: list[str]) -> str:
+    def create_field_context(
+        self, field_id: str, name: str, project_ids: list[str], issue_type_ids: list[str]
+    ) -> str:
         body = {"name": name, "projectIds": project_ids, "issueTypeIds": issue_type_ids}
-        return str(self._call("POST", f"/rest/api/3/field/{field_id}/context",
-                              f"create context of {field_id}", json=body)["id"])
+        return str(
+            self._call(
+                "POST", f"/rest/api/3/field/{field_id}/context", f"create context of {field_id}", json=body
+            )["id"]
+        )
 
     def context_options(self, field_id: str, context_id: str) -> tuple[str, ...]:
-        found = self._paged(f"/rest/api/3/field/{field_id}/context/{context_id}/option",
-                            f"list options of {field_id}")
+        found = self._paged(
+            f"/rest/api/3/field/{field_id}/context/{context_id}/option", f"list options of {field_id}"
+        )
         return tuple(o["value"] for o in found)
 
     def add_context_options(self, field_id: str, context_id: str, values: list[str]) -> None:
         body = {"options": [{"value": v, "disabled": False} for v in values]}
-        self._call("POST", f"/rest/api/3/field/{field_id}/context/{context_id}/option",
-                   f"add options to {field_id}", json=body)
+        self._call(
+            "POST",
+            f"/rest/api/3/field/{field_id}/context/{context_id}/option",
+            f"add options to {field_id}",
+            json=body,
+        )
 
     def issue_types(self) -> tuple[Named, ...]:
         found = self._call("GET", f"/rest/api/{self.api}/issuetype", "list issue types") or []
@@ -101,18 +111,26 @@ class AdminCalls:
 
     def create_issue_type(self, name: str, description: str) -> str:
         body = {"name": name, "description": description, "type": "standard"}
-        return str(self._call("POST", f"/rest/api/{self.api}/issuetype", f"create issue type {name}",
-                              json=body)["id"])
+        return str(
+            self._call("POST", f"/rest/api/{self.api}/issuetype", f"create issue type {name}", json=body)[
+                "id"
+            ]
+        )
 
     def link_types(self) -> tuple[LinkType, ...]:
         found = self._call("GET", f"/rest/api/{self.api}/issueLinkType", "list link types") or {}
-        return tuple(LinkType(str(t["id"]), t["name"], t.get("outward", ""), t.get("inward", ""))
-                     for t in found.get("issueLinkTypes", []))
+        return tuple(
+            LinkType(str(t["id"]), t["name"], t.get("outward", ""), t.get("inward", ""))
+            for t in found.get("issueLinkTypes", [])
+        )
 
     def create_link_type(self, name: str, outward: str, inward: str) -> str:
         body = {"name": name, "outward": outward, "inward": inward}
-        return str(self._call("POST", f"/rest/api/{self.api}/issueLinkType", f"create link type {name}",
-                              json=body)["id"])
+        return str(
+            self._call("POST", f"/rest/api/{self.api}/issueLinkType", f"create link type {name}", json=body)[
+                "id"
+            ]
+        )
 
     def statuses(self) -> tuple[Named, ...]:
         if self.flavor == "cloud":
@@ -123,8 +141,10 @@ class AdminCalls:
 
     def create_statuses(self, statuses: list[tuple[str, str]]) -> tuple[Named, ...]:
         """Create global statuses, given as (name, category TODO|IN_PROGRESS|DONE)."""
-        body = {"scope": {"type": "GLOBAL"},
-                "statuses": [{"name": n, "statusCategory": c, "description": ""} for n, c in statuses]}
+        body = {
+            "scope": {"type": "GLOBAL"},
+            "statuses": [{"name": n, "statusCategory": c, "description": ""} for n, c in statuses],
+        }
         found = self._call("POST", "/rest/api/3/statuses", "create statuses", json=body) or []
         return tuple(Named(str(s["id"]), s["name"], s) for s in found)
 
@@ -132,8 +152,15 @@ class AdminCalls:
         """Cloud rules name groups by id; Data Center by name."""
         if self.flavor != "cloud":
             return name
-        found = self._call("GET", "/rest/api/3/groups/picker", f"find group {name}",
-                           params={"query": name, "maxResults": 50}) or {}
+        found = (
+            self._call(
+                "GET",
+                "/rest/api/3/groups/picker",
+                f"find group {name}",
+                params={"query": name, "maxResults": 50},
+            )
+            or {}
+        )
         return next((str(g["groupId"]) for g in found.get("groups", []) if g.get("name") == name), None)
 
     # --- workflows and schemes (Cloud) -----------------------------------------------------------
@@ -156,38 +183,72 @@ class AdminCalls:
         found = self._paged("/rest/api/3/workflowscheme", "list workflow schemes")
         return tuple(Named(str(s["id"]), s["name"], s) for s in found)
 
-    def create_workflow_scheme(self, name: str, description: str, default_workflow: str,
-                               mappings: dict[str, str]) -> str:
-        body = {"name": name, "description": description, "defaultWorkflow": default_workflow,
-                "issueTypeMappings": mappings}
-        return str(self._call("POST", "/rest/api/3/workflowscheme", f"create workflow scheme {name}",
-                              json=body)["id"])
+    def create_workflow_scheme(
+        self, name: str, description: str, default_workflow: str, mappings: dict[str, str]
+    ) -> str:
+        body = {
+            "name": name,
+            "description": description,
+            "defaultWorkflow": default_workflow,
+            "issueTypeMappings": mappings,
+        }
+        return str(
+            self._call("POST", "/rest/api/3/workflowscheme", f"create workflow scheme {name}", json=body)[
+                "id"
+            ]
+        )
 
     def project_workflow_scheme(self, project_id: str) -> Named | None:
-        found = self._call("GET", "/rest/api/3/workflowscheme/project", "read project workflow scheme",
-                           params={"projectId": project_id}) or {}
+        found = (
+            self._call(
+                "GET",
+                "/rest/api/3/workflowscheme/project",
+                "read project workflow scheme",
+                params={"projectId": project_id},
+            )
+            or {}
+        )
         values = found.get("values", [])
         scheme = values[0].get("workflowScheme") if values else None
         return Named(str(scheme.get("id", "")), scheme.get("name", ""), scheme) if scheme else None
 
     def project_statuses(self, project_key: str) -> dict[str, tuple[str, ...]]:
         """Issue type id -> ids of the statuses its current workflow uses in the project."""
-        found = self._call("GET", f"/rest/api/{self.api}/project/{project_key}/statuses",
-                           f"list statuses of {project_key}") or []
+        found = (
+            self._call(
+                "GET",
+                f"/rest/api/{self.api}/project/{project_key}/statuses",
+                f"list statuses of {project_key}",
+            )
+            or []
+        )
         return {str(t["id"]): tuple(str(s["id"]) for s in t.get("statuses", [])) for t in found}
 
-    def assign_workflow_scheme(self, project_id: str, scheme_id: str, has_issues: bool,
-                               status_mappings: dict[str, dict[str, str]] | None = None) -> None:
+    def assign_workflow_scheme(
+        self,
+        project_id: str,
+        scheme_id: str,
+        has_issues: bool,
+        status_mappings: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         """Give the project the scheme; a project with issues is switched, migrating their statuses."""
         if not has_issues:
             body = {"projectId": project_id, "workflowSchemeId": scheme_id}
             self._call("PUT", "/rest/api/3/workflowscheme/project", "assign workflow scheme", json=body)
             return
-        overrides = [{"issueTypeId": issue_type, "statusMappings": [
-            {"oldStatusId": old, "newStatusId": new} for old, new in mapping.items()]}
-            for issue_type, mapping in (status_mappings or {}).items() if mapping]
-        body = {"projectId": project_id, "targetSchemeId": scheme_id,
-                "mappingsByIssueTypeOverride": overrides}
+        overrides = [
+            {
+                "issueTypeId": issue_type,
+                "statusMappings": [{"oldStatusId": old, "newStatusId": new} for old, new in mapping.items()],
+            }
+            for issue_type, mapping in (status_mappings or {}).items()
+            if mapping
+        ]
+        body = {
+            "projectId": project_id,
+            "targetSchemeId": scheme_id,
+            "mappingsByIssueTypeOverride": overrides,
+        }
         self._call("POST", "/rest/api/3/workflowscheme/project/switch", "switch workflow scheme", json=body)
 
     # --- webhooks ----------------------------------------------------------------------------------
@@ -196,20 +257,28 @@ class AdminCalls:
         found = self._call("GET", WEBHOOKS, "list webhooks") or []
         return tuple(_webhook_from(w) for w in found)
 
-    def register_webhook(self, name: str, url: str, events: list[str], secret: str | None,
-                         jql_filter: str) -> Webhook:
+    def register_webhook(
+        self, name: str, url: str, events: list[str], secret: str | None, jql_filter: str
+    ) -> Webhook:
         body = _webhook_body(name, url, events, secret, jql_filter)
         return _webhook_from(self._call("POST", WEBHOOKS, f"register webhook {name}", json=body))
 
-    def update_webhook(self, webhook_id: str, name: str, url: str, events: list[str], secret: str | None,
-                       jql_filter: str) -> None:
+    def update_webhook(
+        self, webhook_id: str, name: str, url: str, events: list[str], secret: str | None, jql_filter: str
+    ) -> None:
         body = _webhook_body(name, url, events, secret, jql_filter)
         self._call("PUT", f"{WEBHOOKS}/{webhook_id}", f"update webhook {name}", json=body)
 
 
 def _webhook_body(name: str, url: str, events: list[str], secret: str | None, jql: str) -> dict:
-    body = {"name": name, "url": url, "events": events, "filters": {JQL_FILTER_KEY: jql},
-            "excludeBody": False, "enabled": True}
+    body = {
+        "name": name,
+        "url": url,
+        "events": events,
+        "filters": {JQL_FILTER_KEY: jql},
+        "excludeBody": False,
+        "enabled": True,
+    }
     if secret:
         body["secret"] = secret
     return body
@@ -217,5 +286,11 @@ def _webhook_body(name: str, url: str, events: list[str], secret: str | None, jq
 
 def _webhook_from(raw: dict) -> Webhook:
     webhook_id = str(raw.get("id") or str(raw.get("self", "")).rstrip("/").rsplit("/", 1)[-1])
-    return Webhook(webhook_id, raw.get("name", ""), raw.get("url", ""), tuple(raw.get("events", [])),
-                   (raw.get("filters") or {}).get(JQL_FILTER_KEY, ""), bool(raw.get("enabled", True)))
+    return Webhook(
+        webhook_id,
+        raw.get("name", ""),
+        raw.get("url", ""),
+        tuple(raw.get("events", [])),
+        (raw.get("filters") or {}).get(JQL_FILTER_KEY, ""),
+        bool(raw.get("enabled", True)),
+    )

@@ -16,22 +16,47 @@ from connector.jira.installer import WEBHOOK_EVENTS, JiraInstaller
 from connector.jira.workflow import missing_rules, workflow_name
 from connector.mapping import Mapping
 
-PERMISSIONS = ("ADMINISTER", "BROWSE_PROJECTS", "TRANSITION_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS",
-               "CREATE_ISSUES", "LINK_ISSUES")
+PERMISSIONS = (
+    "ADMINISTER",
+    "BROWSE_PROJECTS",
+    "TRANSITION_ISSUES",
+    "EDIT_ISSUES",
+    "ADD_COMMENTS",
+    "CREATE_ISSUES",
+    "LINK_ISSUES",
+)
 INSTALL = "run `ecm install --mapping <file>`"
 
 
 def doctor(mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None = None) -> list[Check]:
-    checks = [_guard("connectivity and account", lambda: _account(gateway),
-                     "check ECM_JIRA_URL, ECM_JIRA_USER and ECM_JIRA_TOKEN")]
+    checks = [
+        _guard(
+            "connectivity and account",
+            lambda: _account(gateway),
+            "check ECM_JIRA_URL, ECM_JIRA_USER and ECM_JIRA_TOKEN",
+        )
+    ]
     if not checks[0].ok:
         return checks
-    checks.append(_guard("permissions", lambda: _permissions(mapping, gateway),
-                         "grant the connector's account Jira administration and the project permissions"))
-    for role, group in (("leads", mapping.groups.leads), ("security", mapping.groups.security),
-                        ("automation", mapping.groups.automation)):
-        checks.append(_guard(f"group {group}", lambda g=group: _group(gateway, g),
-                             f"create the group {group!r} in Jira and add its members ({role})"))
+    checks.append(
+        _guard(
+            "permissions",
+            lambda: _permissions(mapping, gateway),
+            "grant the connector's account Jira administration and the project permissions",
+        )
+    )
+    for role, group in (
+        ("leads", mapping.groups.leads),
+        ("security", mapping.groups.security),
+        ("automation", mapping.groups.automation),
+    ):
+        checks.append(
+            _guard(
+                f"group {group}",
+                lambda g=group: _group(gateway, g),
+                f"create the group {group!r} in Jira and add its members ({role})",
+            )
+        )
     checks.append(_guard("webhook", lambda: _webhook(mapping, gateway, settings), INSTALL))
     if gateway.flavor == "cloud":
         checks.append(_guard("workflow", lambda: _workflow(mapping, gateway), INSTALL))
@@ -90,7 +115,9 @@ def _workflow(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
     if installed is None:
         return False, f"no workflow named {name!r}", ""
     if problems := missing_rules(mapping, installed):
-        fix = (f"restore the rules of {name!r} in Jira (Administration > Workflows), or rename it and "
-               "run `ecm install` to create it afresh")
+        fix = (
+            f"restore the rules of {name!r} in Jira (Administration > Workflows), or rename it and "
+            "run `ecm install` to create it afresh"
+        )
         return False, "; ".join(problems), fix
     return True, f"{name}: approval groups, required fields and revert transitions in place", ""

@@ -129,8 +129,15 @@ def translated(action: str) -> Iterator[None]:
 class JiraGateway(AdminCalls):
     """Jira Cloud or Data Center behind the connector's own small API."""
 
-    def __init__(self, url: str, *, flavor: str = "cloud", user: str | None = None, token: str,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        flavor: str = "cloud",
+        user: str | None = None,
+        token: str,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
         if flavor not in FLAVORS:
             raise ConfigError(f"Jira flavor must be one of {', '.join(FLAVORS)} (got {flavor!r})")
         if flavor == "cloud" and not user:
@@ -142,16 +149,16 @@ class JiraGateway(AdminCalls):
         self.api = "3" if flavor == "cloud" else "2"
         auth: dict[str, Any] = {"basic_auth": (user, token)} if flavor == "cloud" else {"token_auth": token}
         with translated("connect"):
-            self._jira = JIRA(server=self.url, max_retries=0, get_server_info=False, timeout=timeout,
-                              **auth)
+            self._jira = JIRA(server=self.url, max_retries=0, get_server_info=False, timeout=timeout, **auth)
 
     def __repr__(self) -> str:
         return f"JiraGateway({self.url!r}, flavor={self.flavor!r})"
 
     # --- raw REST through the library's session ----------------------------------------------------
 
-    def _call(self, method: str, path: str, action: str, *, params: dict | None = None,
-              json: Any = None) -> Any:
+    def _call(
+        self, method: str, path: str, action: str, *, params: dict | None = None, json: Any = None
+    ) -> Any:
         with translated(action):
             response = self._jira._session.request(method, f"{self.url}{path}", params=params, json=json)
         if response.status_code == 204 or not response.content:
@@ -168,16 +175,18 @@ class JiraGateway(AdminCalls):
 
     def get_issue(self, key: str, fields: Iterable[str] | None = None) -> JiraIssue:
         params = {"fields": ",".join((*OWN_FIELDS, *fields))} if fields else None
-        return self._issue_from(self._call("GET", f"/rest/api/2/issue/{key}", f"get issue {key}",
-                                           params=params))
+        return self._issue_from(
+            self._call("GET", f"/rest/api/2/issue/{key}", f"get issue {key}", params=params)
+        )
 
     def transitions(self, key: str) -> tuple[Transition, ...]:
         with translated(f"list transitions of {key}"):
             found = self._jira.transitions(key)
         return tuple(Transition(str(t["id"]), t["name"], (t.get("to") or {}).get("name", "")) for t in found)
 
-    def transition(self, key: str, transition_id: str, *, fields: dict | None = None,
-                   comment: str | None = None) -> None:
+    def transition(
+        self, key: str, transition_id: str, *, fields: dict | None = None, comment: str | None = None
+    ) -> None:
         """`comment` is added by the same request: both happen, or neither."""
         with translated(f"transition {key}"):
             self._jira.transition_issue(key, str(transition_id), fields=fields, comment=comment)
@@ -189,8 +198,12 @@ class JiraGateway(AdminCalls):
     def comments(self, key: str) -> tuple[JiraComment, ...]:
         found = self._call("GET", f"/rest/api/2/issue/{key}/comment", f"list comments of {key}")
         return tuple(
-            JiraComment(str(c["id"]), self._user_id(c.get("author")), render_value(c.get("body")) or "",
-                        c.get("created", ""))
+            JiraComment(
+                str(c["id"]),
+                self._user_id(c.get("author")),
+                render_value(c.get("body")) or "",
+                c.get("created", ""),
+            )
             for c in (found or {}).get("comments", [])
         )
 
@@ -201,31 +214,70 @@ class JiraGateway(AdminCalls):
         update = {"labels": [{"add": label} for label in labels]}
         self._call("PUT", f"/rest/api/2/issue/{key}", f"label {key}", json={"update": update})
 
-    def create_issue(self, project: str, issue_type: str, summary: str, description: str = "", *,
-                     fields: dict[str, Any] | None = None, assignee: str | None = None) -> str:
-        values = {"project": {"key": project}, "issuetype": {"name": issue_type}, "summary": summary,
-                  "description": description, **(fields or {})}
+    def create_issue(
+        self,
+        project: str,
+        issue_type: str,
+        summary: str,
+        description: str = "",
+        *,
+        fields: dict[str, Any] | None = None,
+        assignee: str | None = None,
+    ) -> str:
+        values = {
+            "project": {"key": project},
+            "issuetype": {"name": issue_type},
+            "summary": summary,
+            "description": description,
+            **(fields or {}),
+        }
         if assignee:
             values["assignee"] = self.user_ref(assignee)
         with translated(f"create {issue_type} in {project}"):
             return self._jira.create_issue(fields=values, prefetch=False).key
 
     def create_link(self, link_type_name: str, outward_key: str, inward_key: str) -> None:
-        body = {"type": {"name": link_type_name}, "outwardIssue": {"key": outward_key},
-                "inwardIssue": {"key": inward_key}}
+        body = {
+            "type": {"name": link_type_name},
+            "outwardIssue": {"key": outward_key},
+            "inwardIssue": {"key": inward_key},
+        }
         self._call("POST", "/rest/api/2/issueLink", f"link {outward_key} to {inward_key}", json=body)
 
-    def notify(self, key: str, subject: str, text_body: str, *, users: Iterable[str] = (),
-               groups: Iterable[str] = (), reporter: bool = False, assignee: bool = False) -> None:
-        to = {"reporter": reporter, "assignee": assignee, "users": [self.user_ref(u) for u in users],
-              "groups": [{"name": g} for g in groups]}
+    def notify(
+        self,
+        key: str,
+        subject: str,
+        text_body: str,
+        *,
+        users: Iterable[str] = (),
+        groups: Iterable[str] = (),
+        reporter: bool = False,
+        assignee: bool = False,
+    ) -> None:
+        to = {
+            "reporter": reporter,
+            "assignee": assignee,
+            "users": [self.user_ref(u) for u in users],
+            "groups": [{"name": g} for g in groups],
+        }
         body = {"subject": subject, "textBody": text_body, "to": to}
         self._call("POST", f"/rest/api/2/issue/{key}/notify", f"notify about {key}", json=body)
 
-    def search(self, jql: str, *, fields: Iterable[str] = (), next_page_token: str | None = None,
-               max_results: int = 100, expand: str | None = None) -> SearchPage:
-        params: dict[str, Any] = {"jql": jql, "maxResults": max_results,
-                                  "fields": ",".join((*OWN_FIELDS, *fields))}
+    def search(
+        self,
+        jql: str,
+        *,
+        fields: Iterable[str] = (),
+        next_page_token: str | None = None,
+        max_results: int = 100,
+        expand: str | None = None,
+    ) -> SearchPage:
+        params: dict[str, Any] = {
+            "jql": jql,
+            "maxResults": max_results,
+            "fields": ",".join((*OWN_FIELDS, *fields)),
+        }
         if expand:
             params["expand"] = expand
         if self.flavor == "cloud":
@@ -247,8 +299,15 @@ class JiraGateway(AdminCalls):
         members: list[JiraUser] = []
         start = 0
         while True:
-            page = self._call("GET", f"/rest/api/{self.api}/group/member", f"list members of {group}",
-                              params={"groupname": group, "startAt": start, "maxResults": 50}) or {}
+            page = (
+                self._call(
+                    "GET",
+                    f"/rest/api/{self.api}/group/member",
+                    f"list members of {group}",
+                    params={"groupname": group, "startAt": start, "maxResults": 50},
+                )
+                or {}
+            )
             values = page.get("values", [])
             members += [self._user_from(raw) for raw in values]
             start += len(values)
@@ -257,16 +316,18 @@ class JiraGateway(AdminCalls):
 
     def user(self, user: str) -> JiraUser:
         params = {"accountId": user} if self.flavor == "cloud" else {"username": user}
-        return self._user_from(self._call("GET", f"/rest/api/{self.api}/user", f"read user {user}",
-                                          params=params) or {})
+        return self._user_from(
+            self._call("GET", f"/rest/api/{self.api}/user", f"read user {user}", params=params) or {}
+        )
 
     def myself(self) -> JiraUser:
         return self._user_from(self._call("GET", f"/rest/api/{self.api}/myself", "read own account") or {})
 
     def my_permissions(self, keys: Iterable[str], project_key: str | None = None) -> dict[str, bool]:
         params = {"permissions": ",".join(keys), **({"projectKey": project_key} if project_key else {})}
-        found = self._call("GET", f"/rest/api/{self.api}/mypermissions", "read own permissions",
-                           params=params)
+        found = self._call(
+            "GET", f"/rest/api/{self.api}/mypermissions", "read own permissions", params=params
+        )
         return {k: bool(v.get("havePermission")) for k, v in ((found or {}).get("permissions") or {}).items()}
 
     # --- parsing -----------------------------------------------------------------------------------
@@ -282,13 +343,17 @@ class JiraGateway(AdminCalls):
     def _issue_from(self, raw: dict) -> JiraIssue:
         f = raw.get("fields") or {}
         return JiraIssue(
-            key=raw["key"], id=str(raw.get("id", "")),
+            key=raw["key"],
+            id=str(raw.get("id", "")),
             issue_type=(f.get("issuetype") or {}).get("name", ""),
             status=(f.get("status") or {}).get("name", ""),
-            reporter=self._user_id(f.get("reporter")), assignee=self._user_id(f.get("assignee")),
-            summary=f.get("summary") or "", labels=tuple(f.get("labels") or ()),
+            reporter=self._user_id(f.get("reporter")),
+            assignee=self._user_id(f.get("assignee")),
+            summary=f.get("summary") or "",
+            labels=tuple(f.get("labels") or ()),
             fields={k: render_value(v) for k, v in f.items() if k not in OWN_FIELDS},
-            links=tuple(_links(f.get("issuelinks") or [])), raw=raw,
+            links=tuple(_links(f.get("issuelinks") or [])),
+            raw=raw,
         )
 
 
@@ -306,5 +371,6 @@ def gateway_from_settings(settings: Any) -> JiraGateway:
     if not settings.jira_url:
         raise ConfigError("ECM_JIRA_URL: not set (the base URL of your Jira)")
     token = settings.jira_token.get_secret_value() if settings.jira_token is not None else ""
-    return JiraGateway(settings.jira_url, flavor=str(settings.jira_flavor), user=settings.jira_user,
-                       token=token)
+    return JiraGateway(
+        settings.jira_url, flavor=str(settings.jira_flavor), user=settings.jira_user, token=token
+    )

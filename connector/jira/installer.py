@@ -39,13 +39,21 @@ FIELD_TYPES: dict[FieldType, tuple[str, str]] = {  # mapping type -> (custom fie
     FieldType.DATETIME: (f"{CF}datetime", f"{CF}datetimerange"),
 }
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "issuelink_created")
-DESCRIPTIONS = {"change": "An emergency change under ENG-PROC-004.",
-                "postmortem": "Post-mortem of an emergency change."}
+DESCRIPTIONS = {
+    "change": "An emergency change under ENG-PROC-004.",
+    "postmortem": "Post-mortem of an emergency change.",
+}
 
 
 class JiraInstaller:
-    def __init__(self, mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None = None,
-                 out_dir: Path = Path(".")) -> None:
+    def __init__(
+        self,
+        mapping: Mapping,
+        gateway: JiraGateway,
+        *,
+        settings: Settings | None = None,
+        out_dir: Path = Path("."),
+    ) -> None:
         self.m, self.jira, self.gw = mapping, mapping.jira, gateway
         self.cloud = gateway.flavor == "cloud"
         environ = dict(os.environ)
@@ -84,8 +92,10 @@ class JiraInstaller:
             if name in existing:
                 yield PlanItem("issue type", name, "unchanged"), None
             else:
-                yield PlanItem("issue type", name, "create"), (
-                    lambda n=name, k=kind: self.gw.create_issue_type(n, DESCRIPTIONS.get(k, "")))
+                yield (
+                    PlanItem("issue type", name, "create"),
+                    (lambda n=name, k=kind: self.gw.create_issue_type(n, DESCRIPTIONS.get(k, ""))),
+                )
 
     def statuses(self) -> Step:
         existing = self._status_ids()
@@ -94,8 +104,10 @@ class JiraInstaller:
             if name.casefold() in existing:
                 yield PlanItem("status", name, "unchanged"), None
             elif self.cloud:
-                yield PlanItem("status", name, "create"), lambda n=name, s=stage: self.gw.create_statuses(
-                    [(n, CATEGORY[s])])
+                yield (
+                    PlanItem("status", name, "create"),
+                    lambda n=name, s=stage: self.gw.create_statuses([(n, CATEGORY[s])]),
+                )
             else:
                 detail = f"Administration > Issues > Statuses: add it ({CATEGORY[stage]})"
                 yield PlanItem("status", name, "manual", detail), None
@@ -107,8 +119,10 @@ class JiraInstaller:
                 yield PlanItem("field", spec.name, "unchanged"), None
             else:
                 type_key, searcher = FIELD_TYPES[spec.type]
-                yield PlanItem("field", spec.name, "create", spec.type.value), (
-                    lambda n=spec.name, t=type_key, s=searcher: self.gw.create_field(n, t, s))
+                yield (
+                    PlanItem("field", spec.name, "create", spec.type.value),
+                    (lambda n=spec.name, t=type_key, s=searcher: self.gw.create_field(n, t, s)),
+                )
             yield from self.field_context(logical, spec, ids.get(logical))
 
     def field_context(self, logical: str, spec, field_id: str | None) -> Step:
@@ -116,20 +130,31 @@ class JiraInstaller:
         label = f"{spec.name} in {self.jira.project}"
         if not self.cloud:
             if spec.options:
-                yield PlanItem("field options", label, "manual",
-                               "Custom fields > Configure > Edit options: " + ", ".join(spec.options)), None
+                yield (
+                    PlanItem(
+                        "field options",
+                        label,
+                        "manual",
+                        "Custom fields > Configure > Edit options: " + ", ".join(spec.options),
+                    ),
+                    None,
+                )
             return
         contexts = self.gw.field_contexts(field_id) if field_id else ()
         context = next((c for c in contexts if c.name == name), None)
         if context is None:
-            yield PlanItem("field context", label, "create", ", ".join(spec.options)), (
-                lambda: self._create_context(logical, spec, name))
+            yield (
+                PlanItem("field context", label, "create", ", ".join(spec.options)),
+                (lambda: self._create_context(logical, spec, name)),
+            )
             return
         yield PlanItem("field context", label, "unchanged"), None
         missing = [o for o in spec.options if o not in self.gw.context_options(field_id, context.id)]
         if missing:
-            yield PlanItem("field options", label, "update", "add " + ", ".join(missing)), (
-                lambda: self.gw.add_context_options(field_id, context.id, missing))
+            yield (
+                PlanItem("field options", label, "update", "add " + ", ".join(missing)),
+                (lambda: self.gw.add_context_options(field_id, context.id, missing)),
+            )
 
     def _create_context(self, logical: str, spec, name: str) -> None:
         field_id = self._field_ids()[logical]
@@ -145,11 +170,20 @@ class JiraInstaller:
         spec = self.jira.link_type
         found = next((t for t in self.gw.link_types() if t.name == spec.name), None)
         if found is None:
-            yield PlanItem("link type", spec.name, "create", f"{spec.outward} / {spec.inward}"), (
-                lambda: self.gw.create_link_type(spec.name, spec.outward, spec.inward))
+            yield (
+                PlanItem("link type", spec.name, "create", f"{spec.outward} / {spec.inward}"),
+                (lambda: self.gw.create_link_type(spec.name, spec.outward, spec.inward)),
+            )
         elif (found.outward, found.inward) != (spec.outward, spec.inward):
-            yield PlanItem("link type", spec.name, "manual",
-                           f"exists as {found.outward} / {found.inward}; rename it in Jira"), None
+            yield (
+                PlanItem(
+                    "link type",
+                    spec.name,
+                    "manual",
+                    f"exists as {found.outward} / {found.inward}; rename it in Jira",
+                ),
+                None,
+            )
         else:
             yield PlanItem("link type", spec.name, "unchanged"), None
 
@@ -177,9 +211,12 @@ class JiraInstaller:
         group_ids = {g: self.gw.group_id(g) for g in (groups.leads, groups.security, groups.automation)}
         if missing := [g for g, gid in group_ids.items() if gid is None]:
             raise Rejected(f"group {missing[0]} does not exist in Jira; create it first")
-        return RuleIds({s: statuses[self.jira.statuses.status_of(s).casefold()] for s in ALL_STAGES},
-                       self._field_ids(), (group_ids[groups.leads], group_ids[groups.security]),
-                       group_ids[groups.automation])
+        return RuleIds(
+            {s: statuses[self.jira.statuses.status_of(s).casefold()] for s in ALL_STAGES},
+            self._field_ids(),
+            (group_ids[groups.leads], group_ids[groups.security]),
+            group_ids[groups.automation],
+        )
 
     def _create_workflow(self) -> None:
         payload = workflow_payload(self.m, self.rule_ids())
@@ -190,15 +227,19 @@ class JiraInstaller:
     def scheme(self, workflow: str) -> Step:
         scheme_name = f"{workflow} scheme"
         scheme = next((s for s in self.gw.workflow_schemes() if s.name == scheme_name), None)
-        yield (PlanItem("workflow scheme", scheme_name, "unchanged" if scheme else "create"),
-               None if scheme else lambda: self._create_scheme(scheme_name, workflow))
+        yield (
+            PlanItem("workflow scheme", scheme_name, "unchanged" if scheme else "create"),
+            None if scheme else lambda: self._create_scheme(scheme_name, workflow),
+        )
         project_id = self.gw.project(self.jira.project).id
         current = self.gw.project_workflow_scheme(project_id)
         if current is not None and current.name == scheme_name:
             yield PlanItem("project workflow scheme", self.jira.project, "unchanged", scheme_name), None
         else:
-            yield PlanItem("project workflow scheme", self.jira.project, "update", f"use {scheme_name}"), (
-                lambda: self._assign_scheme(scheme_name, project_id))
+            yield (
+                PlanItem("project workflow scheme", self.jira.project, "update", f"use {scheme_name}"),
+                (lambda: self._assign_scheme(scheme_name, project_id)),
+            )
 
     def _create_scheme(self, name: str, workflow: str) -> None:
         current = self.gw.project_workflow_scheme(self.gw.project(self.jira.project).id)
@@ -216,8 +257,12 @@ class JiraInstaller:
             type_id = self._issue_type_ids()[self.jira.issue_types.change]
             identified = self._status_ids()[self.jira.statuses.identified.casefold()]
             old = self.gw.project_statuses(self.jira.project).get(type_id, ())
-            self.gw.assign_workflow_scheme(project_id, scheme.id, has_issues=True,
-                                           status_mappings={type_id: {s: identified for s in old}})
+            self.gw.assign_workflow_scheme(
+                project_id,
+                scheme.id,
+                has_issues=True,
+                status_mappings={type_id: {s: identified for s in old}},
+            )
 
     def webhook(self) -> Step:
         spec = self.jira.webhook
@@ -225,15 +270,19 @@ class JiraInstaller:
         found = next((w for w in self.gw.webhooks() if w.name == spec.name), None)
         args = (spec.name, self.webhook_url, list(WEBHOOK_EVENTS), self.webhook_secret, jql)
         if found is None:
-            yield PlanItem("webhook", spec.name, "create", self.webhook_url), (
-                lambda: self.gw.register_webhook(*args))
+            yield (
+                PlanItem("webhook", spec.name, "create", self.webhook_url),
+                (lambda: self.gw.register_webhook(*args)),
+            )
             return
         wanted = (self.webhook_url, set(WEBHOOK_EVENTS), jql, True)
         if (found.url, set(found.events), found.jql, found.enabled) == wanted:
             yield PlanItem("webhook", spec.name, "unchanged", self.webhook_url), None
         else:
-            yield PlanItem("webhook", spec.name, "update", f"url {self.webhook_url}, {jql}, enabled"), (
-                lambda: self.gw.update_webhook(found.id, *args))
+            yield (
+                PlanItem("webhook", spec.name, "update", f"url {self.webhook_url}, {jql}, enabled"),
+                (lambda: self.gw.update_webhook(found.id, *args)),
+            )
 
     def _write_dc_files(self) -> None:
         from connector.jira.workflow_xml import write_datacenter_files
@@ -247,8 +296,13 @@ def plan(mapping: Mapping, gateway: JiraGateway, **options) -> Plan:
     return Plan(mapping.target.value, tuple(item for item, _ in steps))
 
 
-def install(mapping: Mapping, gateway: JiraGateway, *, progress: Callable[[PlanItem], None] = lambda _: None,
-            **options) -> Plan:
+def install(
+    mapping: Mapping,
+    gateway: JiraGateway,
+    *,
+    progress: Callable[[PlanItem], None] = lambda _: None,
+    **options,
+) -> Plan:
     """Create what is missing, in order; `progress` hears each item once done. Manual items get their
     files written (Data Center). Returns what was done."""
     done: list[PlanItem] = []

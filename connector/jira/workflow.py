@@ -74,14 +74,22 @@ def expected_transitions(mapping: Mapping) -> dict[str, Stage]:
 def workflow_payload(mapping: Mapping, ids: RuleIds) -> dict:
     """The `workflows/create` request body (statuses referenced by their existing ids)."""
     jira = mapping.jira
-    statuses = [{"id": ids.status_ids[s], "statusReference": ids.status_ids[s],
-                 "name": jira.statuses.status_of(s), "statusCategory": CATEGORY[s], "description": ""}
-                for s in ALL_STAGES]
+    statuses = [
+        {
+            "id": ids.status_ids[s],
+            "statusReference": ids.status_ids[s],
+            "name": jira.statuses.status_of(s),
+            "statusCategory": CATEGORY[s],
+            "description": "",
+        }
+        for s in ALL_STAGES
+    ]
     transitions = [_transition("1", "Create", ids.status_ids[Stage.IDENTIFIED], "INITIAL")]
     for index, stage in enumerate(s for s in ALL_STAGES if s in TRANSITION_NAMES):
         sources = [ids.status_ids[src] for src in ALL_STAGES if stage in TRANSITIONS[src]]
-        transition = _transition(str(11 + 10 * index), TRANSITION_NAMES[stage], ids.status_ids[stage],
-                                 "DIRECTED", sources)
+        transition = _transition(
+            str(11 + 10 * index), TRANSITION_NAMES[stage], ids.status_ids[stage], "DIRECTED", sources
+        )
         if stage in APPROVER_ONLY:
             approvers = ",".join(ids.approver_group_ids)
             transition["conditions"] = _all([_rule(RESTRICT_GROUPS, groupIds=approvers)])
@@ -89,23 +97,46 @@ def workflow_payload(mapping: Mapping, ids: RuleIds) -> dict:
         transition["validators"] = [_required(jira.fields, ids.field_ids, f) for f in required]
         transitions.append(transition)
     for index, stage in enumerate(ALL_STAGES):
-        revert = _transition(str(501 + 10 * index), revert_transition_name(jira.statuses.status_of(stage)),
-                             ids.status_ids[stage], "GLOBAL")
+        revert = _transition(
+            str(501 + 10 * index),
+            revert_transition_name(jira.statuses.status_of(stage)),
+            ids.status_ids[stage],
+            "GLOBAL",
+        )
         revert["description"] = "Used by the ECM Connector to undo a transition that broke ENG-PROC-004."
-        revert["conditions"] = _all([_rule(RESTRICT_ALL_USERS, restrictMode="users"),
-                                     _rule(RESTRICT_GROUPS, groupIds=ids.automation_group_id)])
+        revert["conditions"] = _all(
+            [
+                _rule(RESTRICT_ALL_USERS, restrictMode="users"),
+                _rule(RESTRICT_GROUPS, groupIds=ids.automation_group_id),
+            ]
+        )
         transitions.append(revert)
-    layout = [{"statusReference": ids.status_ids[s], "properties": {}, "layout": {"x": 200.0 * i, "y": 0.0}}
-              for i, s in enumerate(ALL_STAGES)]
-    workflow = {"name": workflow_name(mapping), "statuses": layout, "transitions": transitions,
-                "description": "ENG-PROC-004 emergency change workflow, installed by the ECM Connector."}
+    layout = [
+        {"statusReference": ids.status_ids[s], "properties": {}, "layout": {"x": 200.0 * i, "y": 0.0}}
+        for i, s in enumerate(ALL_STAGES)
+    ]
+    workflow = {
+        "name": workflow_name(mapping),
+        "statuses": layout,
+        "transitions": transitions,
+        "description": "ENG-PROC-004 emergency change workflow, installed by the ECM Connector.",
+    }
     return {"scope": {"type": "GLOBAL"}, "statuses": statuses, "workflows": [workflow]}
 
 
 def _transition(tid: str, name: str, to: str, kind: str, sources: list[str] | None = None) -> dict:
-    return {"id": tid, "name": name, "description": "", "type": kind, "toStatusReference": to,
-            "links": [{"fromStatusReference": s, "fromPort": 0, "toPort": 1} for s in sources or []],
-            "actions": [], "validators": [], "triggers": [], "properties": {}}
+    return {
+        "id": tid,
+        "name": name,
+        "description": "",
+        "type": kind,
+        "toStatusReference": to,
+        "links": [{"fromStatusReference": s, "fromPort": 0, "toPort": 1} for s in sources or []],
+        "actions": [],
+        "validators": [],
+        "triggers": [],
+        "properties": {},
+    }
 
 
 def _rule(key: str, **parameters: str) -> dict:
@@ -118,8 +149,13 @@ def _all(conditions: list[dict]) -> dict:
 
 def _required(fields, field_ids: dict[str, str], logical: str) -> dict:
     name = getattr(fields, logical).name
-    return _rule(VALIDATE_FIELD, ruleType="fieldRequired", fieldsRequired=field_ids[logical],
-                 ignoreContext="true", errorMessage=f"{name} is required (ENG-PROC-004 step 1).")
+    return _rule(
+        VALIDATE_FIELD,
+        ruleType="fieldRequired",
+        fieldsRequired=field_ids[logical],
+        ignoreContext="true",
+        errorMessage=f"{name} is required (ENG-PROC-004 step 1).",
+    )
 
 
 def missing_rules(mapping: Mapping, installed: dict) -> list[str]:

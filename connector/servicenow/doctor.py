@@ -51,8 +51,12 @@ def doctor(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings |
 def _roles(gateway: ServiceNowGateway, account: SnRecord | None) -> Check:
     name = f"roles of {gateway.user}"
     if account is None:
-        return Check(name, False, "the account cannot read its own sys_user record",
-                     "give the account the admin role (or itil and rest_service)")
+        return Check(
+            name,
+            False,
+            "the account cannot read its own sys_user record",
+            "give the account the admin role (or itil and rest_service)",
+        )
     roles = {r.strip() for r in account.get("roles").split(",") if r.strip()}
     if not roles:
         links = gateway.find("sys_user_has_role", f"user={account.sys_id}", limit=500)
@@ -84,8 +88,9 @@ def _record(gateway: ServiceNowGateway, desired: Desired) -> Check:
     if found is None:
         return Check(name, False, "missing", INSTALL)
     if found.get("active", "true") != "true":
-        return Check(name, False, "inactive",
-                     f"activate it in {WHERE.get(desired.table, desired.table)}, or {INSTALL}")
+        return Check(
+            name, False, "inactive", f"activate it in {WHERE.get(desired.table, desired.table)}, or {INSTALL}"
+        )
     if desired.name == URL_PROPERTY and found.get("value") != desired.fields["value"]:
         return Check(name, False, f"is {found.get('value')!r}, expected {desired.fields['value']!r}", INSTALL)
     if desired.name == SECRET_PROPERTY and not found.get("value"):

@@ -138,8 +138,9 @@ class ServiceNowGateway:
         self.url = url.rstrip("/")
         self.user = user
         self._timeout = timeout
-        self._client = pysnow.Client(host=parts.netloc + parts.path, use_ssl=parts.scheme == "https",
-                                     session=session)
+        self._client = pysnow.Client(
+            host=parts.netloc + parts.path, use_ssl=parts.scheme == "https", session=session
+        )
         self._user_names: dict[str, str] = {}  # sys_id -> user_name
         self._user_ids: dict[str, str] = {}  # user_name -> sys_id
         self._groups: dict[str, SnRecord] = {}  # name -> group record
@@ -152,8 +153,17 @@ class ServiceNowGateway:
 
     # --- the one place requests are sent ------------------------------------------------------------
 
-    def _send(self, method: str, table: str, *, sys_id: str = "", payload: dict[str, Any] | None = None,
-              query: str = "", limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    def _send(
+        self,
+        method: str,
+        table: str,
+        *,
+        sys_id: str = "",
+        payload: dict[str, Any] | None = None,
+        query: str = "",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
         """Rows of the answer and the total count (`X-Total-Count`, else the number of rows)."""
         what = f"{method} {table}" + (f"/{sys_id}" if sys_id else "")
         resource = self._client.resource(api_path=f"/table/{table}", timeout=self._timeout)
@@ -176,8 +186,13 @@ class ServiceNowGateway:
     def _is_empty_query(error: Exception, method: str, sys_id: str) -> bool:
         """Table API v1 answers a query without matches with 404 "No Record found"."""
         response = getattr(error, "response", None)
-        return (method == "GET" and not sys_id and isinstance(error, requests.HTTPError)
-                and response is not None and response.status_code == 404)
+        return (
+            method == "GET"
+            and not sys_id
+            and isinstance(error, requests.HTTPError)
+            and response is not None
+            and response.status_code == 404
+        )
 
     # --- generic table access (installer, doctor) -----------------------------------------------------
 
@@ -266,10 +281,17 @@ class ServiceNowGateway:
     def _change(self, record: SnRecord) -> ChangeRequest:
         names = self.user_names([record.get("requested_by"), record.get("assigned_to")])
         return ChangeRequest(
-            number=record.get("number"), sys_id=record.sys_id, state=record.get("state"),
-            type=record.get("type"), requested_by=names.get(record.get("requested_by"), ""),
-            assigned_to=names.get(record.get("assigned_to"), ""), approval=record.get("approval"),
-            close_code=record.get("close_code"), close_notes=record.get("close_notes"), fields=record.fields)
+            number=record.get("number"),
+            sys_id=record.sys_id,
+            state=record.get("state"),
+            type=record.get("type"),
+            requested_by=names.get(record.get("requested_by"), ""),
+            assigned_to=names.get(record.get("assigned_to"), ""),
+            approval=record.get("approval"),
+            close_code=record.get("close_code"),
+            close_notes=record.get("close_notes"),
+            fields=record.fields,
+        )
 
     def update_change(self, sys_id: str, fields: dict[str, str]) -> ChangeRequest:
         return self._change(self.update("change_request", sys_id, fields))
@@ -284,8 +306,15 @@ class ServiceNowGateway:
     def add_comment(self, sys_id: str, text: str, *, table: str = "change_request") -> None:
         self.update(table, sys_id, {"comments": text})
 
-    def changes_updated_since(self, since: datetime, offset: int = 0, limit: int = 100, *,
-                              change_type: str = "emergency", table: str = "change_request") -> Page:
+    def changes_updated_since(
+        self,
+        since: datetime,
+        offset: int = 0,
+        limit: int = 100,
+        *,
+        change_type: str = "emergency",
+        table: str = "change_request",
+    ) -> Page:
         stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         query = f"type={change_type}^sys_updated_on>{stamp}^ORDERBYsys_updated_on"
         rows, total = self._send("GET", table, query=query, limit=limit, offset=offset)
@@ -301,9 +330,15 @@ class ServiceNowGateway:
         names = self.user_names([row.get("approver") for row in rows])
         groups = self._group_names([row.get("group") for row in rows])
         return tuple(
-            Approval(row.sys_id, names.get(row.get("approver"), ""), groups.get(row.get("group"), ""),
-                     row.get("state"), change_sys_id)
-            for row in rows)
+            Approval(
+                row.sys_id,
+                names.get(row.get("approver"), ""),
+                groups.get(row.get("group"), ""),
+                row.get("state"),
+                change_sys_id,
+            )
+            for row in rows
+        )
 
     def request_approvals(self, change_sys_id: str, group_name: str) -> tuple[Approval, ...]:
         """Ask every member of the group who has no approval on the change yet; returns the new ones."""
@@ -314,10 +349,17 @@ class ServiceNowGateway:
         created = []
         for member in self.group_members(group_name):
             if member not in asked:
-                row = self.create("sysapproval_approver", {
-                    "sysapproval": change_sys_id, "document_id": change_sys_id,
-                    "source_table": "change_request", "approver": self.user_sys_id(member),
-                    "group": group.sys_id, "state": "requested"})
+                row = self.create(
+                    "sysapproval_approver",
+                    {
+                        "sysapproval": change_sys_id,
+                        "document_id": change_sys_id,
+                        "source_table": "change_request",
+                        "approver": self.user_sys_id(member),
+                        "group": group.sys_id,
+                        "state": "requested",
+                    },
+                )
                 created.append(Approval(row.sys_id, member, group_name, row.get("state"), change_sys_id))
         return tuple(created)
 
@@ -326,16 +368,28 @@ class ServiceNowGateway:
     def create_task(self, change_sys_id: str, fields: dict[str, str], *, table: str = "change_task") -> str:
         return self.create(table, {**fields, "change_request": change_sys_id}).get("number")
 
-    def find_tasks(self, change_sys_id: str, short_description_prefix: str, task_type: str,
-                   *, table: str = "change_task") -> tuple[SnRecord, ...]:
-        query = (f"change_request={change_sys_id}^change_task_type={task_type}"
-                 f"^short_descriptionSTARTSWITH{short_description_prefix}^ORDERBYsys_created_on")
+    def find_tasks(
+        self, change_sys_id: str, short_description_prefix: str, task_type: str, *, table: str = "change_task"
+    ) -> tuple[SnRecord, ...]:
+        query = (
+            f"change_request={change_sys_id}^change_task_type={task_type}"
+            f"^short_descriptionSTARTSWITH{short_description_prefix}^ORDERBYsys_created_on"
+        )
         return self.find(table, query)
 
     def fire_event(self, name: str, instance: str, table: str, parm1: str = "", parm2: str = "") -> str:
         """Queue a `sysevent` (what `gs.eventQueue` does); the installed notifications send it."""
-        event = self.create("sysevent", {"name": name, "instance": instance, "table": table,
-                                         "parm1": parm1, "parm2": parm2, "state": "ready"})
+        event = self.create(
+            "sysevent",
+            {
+                "name": name,
+                "instance": instance,
+                "table": table,
+                "parm1": parm1,
+                "parm2": parm2,
+                "state": "ready",
+            },
+        )
         return event.sys_id
 
 
@@ -344,5 +398,8 @@ def gateway_from_settings(settings: Any) -> ServiceNowGateway:
     for name in ("servicenow_url", "servicenow_user", "servicenow_password"):
         if not getattr(settings, name, None):
             raise ConfigError(f"ECM_{name.upper()}: required to talk to ServiceNow")
-    return ServiceNowGateway(settings.servicenow_url, user=settings.servicenow_user,
-                             password=settings.servicenow_password.get_secret_value())
+    return ServiceNowGateway(
+        settings.servicenow_url,
+        user=settings.servicenow_user,
+        password=settings.servicenow_password.get_secret_value(),
+    )

@@ -34,14 +34,20 @@ HOURS_PER_BUSINESS_DAY = 9  # the SLA counts schedule time; an 8-5 schedule has 
 
 ALERT_TEXT = {  # kind: (subject, first line of the message)
     AlertKind.CREATED: ("Emergency change ${number} raised", "A new emergency change needs your approval."),
-    AlertKind.VIOLATION: ("Emergency change ${number}: procedure violation",
-                          "A step of ENG-PROC-004 was skipped; the connector blocked or reverted it."),
+    AlertKind.VIOLATION: (
+        "Emergency change ${number}: procedure violation",
+        "A step of ENG-PROC-004 was skipped; the connector blocked or reverted it.",
+    ),
     AlertKind.REMINDER: ("Post-mortem of ${number} due soon", "The post-mortem deadline is approaching."),
     AlertKind.BREACH: ("Post-mortem of ${number} overdue", "The post-mortem deadline has passed."),
-    AlertKind.ESCALATION: ("Escalation: post-mortem of ${number} still overdue",
-                           "The post-mortem is still not done; escalated each business day."),
-    AlertKind.UNCONFIRMED_VERBAL: ("Verbal approval of ${number} not confirmed",
-                                   "A verbal approval has not been confirmed in writing in time."),
+    AlertKind.ESCALATION: (
+        "Escalation: post-mortem of ${number} still overdue",
+        "The post-mortem is still not done; escalated each business day.",
+    ),
+    AlertKind.UNCONFIRMED_VERBAL: (
+        "Verbal approval of ${number} not confirmed",
+        "A verbal approval has not been confirmed in writing in time.",
+    ),
     AlertKind.DRIFT: ("ECM Connector configuration changed", "An installed configuration record changed."),
 }
 
@@ -101,37 +107,104 @@ def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
     secret = settings.servicenow_webhook_secret.get_secret_value()
     environ = {**os.environ, **({"ECM_PUBLIC_URL": settings.public_url} if settings.public_url else {})}
     records = [
-        Desired("system property", "sys_properties", URL_PROPERTY, {
-            "value": expand_placeholders(sn.notify_url, environ), "type": "string",
-            "description": "Where the ECM Connector business rules post notifications"}),
-        Desired("system property", "sys_properties", SECRET_PROPERTY, {
-            "type": "password2",
-            "description": f"Key of the ECM Connector signatures ({fingerprint(secret)})"}, secret=secret),
+        Desired(
+            "system property",
+            "sys_properties",
+            URL_PROPERTY,
+            {
+                "value": expand_placeholders(sn.notify_url, environ),
+                "type": "string",
+                "description": "Where the ECM Connector business rules post notifications",
+            },
+        ),
+        Desired(
+            "system property",
+            "sys_properties",
+            SECRET_PROPERTY,
+            {
+                "type": "password2",
+                "description": f"Key of the ECM Connector signatures ({fingerprint(secret)})",
+            },
+            secret=secret,
+        ),
     ]
     notify = script("notify.js", CHANGE_TABLE=sn.table, CHANGE_TYPE=sn.type)
     for table in (sn.table, *NOTIFIED_TABLES):
         name = NOTIFY_RULE if table == sn.table else f"{NOTIFY_RULE} ({table})"
         condition = f"type={sn.type}^EQ" if table == sn.table else ""
-        records.append(Desired("business rule", "sys_script", name, {
-            "collection": table, "when": "after", "order": "10000", "active": "true", "advanced": "true",
-            "action_insert": "true", "action_update": "true", "action_delete": "false",
-            "filter_condition": condition, "script": notify}))
+        records.append(
+            Desired(
+                "business rule",
+                "sys_script",
+                name,
+                {
+                    "collection": table,
+                    "when": "after",
+                    "order": "10000",
+                    "active": "true",
+                    "advanced": "true",
+                    "action_insert": "true",
+                    "action_update": "true",
+                    "action_delete": "false",
+                    "filter_condition": condition,
+                    "script": notify,
+                },
+            )
+        )
     groups = [mapping.groups.leads, mapping.groups.security]
-    records.append(Desired("business rule", "sys_script", BLOCK_RULE, {
-        "collection": sn.table, "when": "before", "order": "100", "active": "true", "advanced": "true",
-        "action_insert": "false", "action_update": "true", "action_delete": "false",
-        "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(Stage.DEPLOYED)}^EQ",
-        "script": script("block_implement.js", GROUPS=json.dumps(groups))}))
+    records.append(
+        Desired(
+            "business rule",
+            "sys_script",
+            BLOCK_RULE,
+            {
+                "collection": sn.table,
+                "when": "before",
+                "order": "100",
+                "active": "true",
+                "advanced": "true",
+                "action_insert": "false",
+                "action_update": "true",
+                "action_delete": "false",
+                "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(Stage.DEPLOYED)}^EQ",
+                "script": script("block_implement.js", GROUPS=json.dumps(groups)),
+            },
+        )
+    )
     for kind in AlertKind:
         event = sn.events.for_kind(kind)
         subject, message = ALERT_TEXT[kind]
-        records.append(Desired("event registration", "sysevent_register", event, {
-            "event_name": event, "table": sn.table, "fired_by": "ECM Connector",
-            "description": f"ECM Connector alert: {kind.value}"}, key="event_name"))
-        records.append(Desired("email notification", "sysevent_email_action", f"ECM Connector: {event}", {
-            "event_name": event, "collection": sn.table, "generation_type": "event", "active": "true",
-            "event_parm_1": "true", "event_parm_2": "true", "subject": subject,
-            "message_html": f"<p>{message}</p>{MESSAGE_FOOTER}"}))
+        records.append(
+            Desired(
+                "event registration",
+                "sysevent_register",
+                event,
+                {
+                    "event_name": event,
+                    "table": sn.table,
+                    "fired_by": "ECM Connector",
+                    "description": f"ECM Connector alert: {kind.value}",
+                },
+                key="event_name",
+            )
+        )
+        records.append(
+            Desired(
+                "email notification",
+                "sysevent_email_action",
+                f"ECM Connector: {event}",
+                {
+                    "event_name": event,
+                    "collection": sn.table,
+                    "generation_type": "event",
+                    "active": "true",
+                    "event_parm_1": "true",
+                    "event_parm_2": "true",
+                    "subject": subject,
+                    "message_html": f"<p>{message}</p>{MESSAGE_FOOTER}",
+                },
+            )
+        )
     if sn.sla.enabled:
         records += _sla_records(mapping)
     return records
@@ -144,16 +217,34 @@ def _sla_records(mapping: Mapping) -> list[Desired]:
     hours = calendar.business_days * HOURS_PER_BUSINESS_DAY
     duration = (datetime(1970, 1, 1) + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S")
     return [
-        Desired("schedule", "cmn_schedule", sn.sla.schedule_name, {
-            "time_zone": calendar.timezone, "type": "business",
-            "description": f"Business days, {calendar.country} public holidays excluded"}),
-        Desired("SLA definition", "contract_sla", SLA_NAME, {
-            "collection": task.table, "type": "SLA", "target": "resolution", "active": "true",
-            "duration": duration, "timezone": calendar.timezone,
-            "start_condition": f"change_task_type={task.change_task_type}"
-                               f"^short_descriptionSTARTSWITH{task.short_description_prefix}^EQ",
-            "stop_condition": "state=3^EQ", "cancel_condition": "state=4^EQ"},
-            refs={"schedule": ("cmn_schedule", sn.sla.schedule_name)}),
+        Desired(
+            "schedule",
+            "cmn_schedule",
+            sn.sla.schedule_name,
+            {
+                "time_zone": calendar.timezone,
+                "type": "business",
+                "description": f"Business days, {calendar.country} public holidays excluded",
+            },
+        ),
+        Desired(
+            "SLA definition",
+            "contract_sla",
+            SLA_NAME,
+            {
+                "collection": task.table,
+                "type": "SLA",
+                "target": "resolution",
+                "active": "true",
+                "duration": duration,
+                "timezone": calendar.timezone,
+                "start_condition": f"change_task_type={task.change_task_type}"
+                f"^short_descriptionSTARTSWITH{task.short_description_prefix}^EQ",
+                "stop_condition": "state=3^EQ",
+                "cancel_condition": "state=4^EQ",
+            },
+            refs={"schedule": ("cmn_schedule", sn.sla.schedule_name)},
+        ),
     ]
 
 
@@ -178,8 +269,12 @@ def _step(gateway: ServiceNowGateway, desired: Desired) -> Step:
     fields = _resolve(gateway, desired)
     changed = [n for n, v in fields.items() if not _same(n, v, existing.get(n))]
     encrypted = existing.get("type") == "password2" and existing.get("value")
-    if desired.secret and "value" in changed and encrypted and fingerprint(desired.secret) in existing.get(
-            "description"):
+    if (
+        desired.secret
+        and "value" in changed
+        and encrypted
+        and fingerprint(desired.secret) in existing.get("description")
+    ):
         changed.remove("value")  # ServiceNow returns password2 values encrypted; the fingerprint tells
     return Step(desired, existing, tuple(changed))
 
@@ -197,8 +292,13 @@ def plan(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | N
     return Plan("servicenow", tuple(step.item() for step in _steps(mapping, gateway, settings)))
 
 
-def install(mapping: Mapping, gateway: ServiceNowGateway, *,
-            progress: Callable[[PlanItem], None] = lambda _: None, settings: Settings | None = None) -> Plan:
+def install(
+    mapping: Mapping,
+    gateway: ServiceNowGateway,
+    *,
+    progress: Callable[[PlanItem], None] = lambda _: None,
+    settings: Settings | None = None,
+) -> Plan:
     """Create or update what the plan lists, in order; `progress` hears each item once done."""
     done = []
     for step in _steps(mapping, gateway, settings):

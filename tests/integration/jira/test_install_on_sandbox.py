@@ -61,8 +61,9 @@ def test_fresh_jira_plans_creates_then_install_leaves_everything_unchanged(sandb
 
 
 def test_install_works_on_a_project_that_already_has_issues(sandbox, settings):
-    person(sandbox, "eng.emma").create_issue(fields={"project": {"key": "EMG"}, "issuetype": {"name": "Task"},
-                                                      "summary": "existing work"})
+    person(sandbox, "eng.emma").create_issue(
+        fields={"project": {"key": "EMG"}, "issuetype": {"name": "Task"}, "summary": "existing work"}
+    )
     gateway = gateway_for(sandbox)
     install(MAPPING, gateway, settings=settings)
     assert plan(MAPPING, gateway, settings=settings).is_up_to_date
@@ -70,8 +71,13 @@ def test_install_works_on_a_project_that_already_has_issues(sandbox, settings):
 
 
 def new_change(sandbox: SandboxJira, field_ids: dict[str, str]) -> str:
-    fields = {"project": {"key": "EMG"}, "issuetype": {"name": "Emergency Change"}, "summary": "DB down",
-              field_ids["category"]: {"value": "Service outage"}, field_ids["impact"]: "All customers"}
+    fields = {
+        "project": {"key": "EMG"},
+        "issuetype": {"name": "Emergency Change"},
+        "summary": "DB down",
+        field_ids["category"]: {"value": "Service outage"},
+        field_ids["impact"]: "All customers",
+    }
     return person(sandbox, "eng.emma").create_issue(fields=fields).key
 
 
@@ -79,8 +85,9 @@ def test_people_see_the_next_step_and_only_approvers_can_approve(sandbox, settin
     gateway = gateway_for(sandbox)
     install(MAPPING, gateway, settings=settings)
     field_ids = {f.name: f.id for f in gateway.fields()}
-    key = new_change(sandbox, {"category": field_ids["Critical Issue Category"],
-                               "impact": field_ids["Impact Description"]})
+    key = new_change(
+        sandbox, {"category": field_ids["Critical Issue Category"], "impact": field_ids["Impact Description"]}
+    )
     emma = person(sandbox, "eng.emma")
     offered = {t["name"] for t in emma.transitions(key)}
     assert {"Request Approval", "Cancel"} <= offered
@@ -105,8 +112,14 @@ def test_doctor_passes_after_install_and_names_the_fix_when_the_webhook_is_disab
     install(MAPPING, gateway, settings=settings)
     checks = {c.name: c for c in doctor(MAPPING, gateway, settings=settings)}
     # "permissions" is left out: the sandbox does not serve /mypermissions yet
-    installed = ("connectivity and account", "group engineering-leads", "group security-team",
-                 "group ecm-automation", "webhook", "workflow")
+    installed = (
+        "connectivity and account",
+        "group engineering-leads",
+        "group security-team",
+        "group ecm-automation",
+        "webhook",
+        "workflow",
+    )
     assert [checks[name].render() for name in installed if not checks[name].ok] == []
 
     with sandbox.state.lock:

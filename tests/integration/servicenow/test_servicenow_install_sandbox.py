@@ -144,8 +144,10 @@ def test_gateway_reads_changes_approvals_and_groups_from_the_sandbox(sandbox, ga
     page = gateway.changes_updated_since(datetime(2000, 1, 1, tzinfo=UTC), limit=1)
 
     assert (read.requested_by, read.state, read.type) == ("eng.emma", "-3", "emergency")
-    assert {(a.approver, a.group) for a in approvals} >= {("lead.liam", "Engineering Leads"),
-                                                          ("sec.sara", "Security Team")}
+    assert {(a.approver, a.group) for a in approvals} >= {
+        ("lead.liam", "Engineering Leads"),
+        ("sec.sara", "Security Team"),
+    }
     assert asked_again == ()  # the instance already asked every member
     assert gateway.group_members("Engineering Leads") == ("dual.dana", "lead.liam")
     assert (len(page.records), page.total, page.next_offset) == (1, 1, None)

@@ -27,14 +27,21 @@ def cloud(http) -> JiraGateway:
 
 def issue_body(key: str = "EMG-1") -> dict:
     return {
-        "id": "10001", "key": key,
+        "id": "10001",
+        "key": key,
         "fields": {
-            "issuetype": {"name": "Emergency Change"}, "status": {"name": "Awaiting Approval"},
-            "reporter": {"accountId": "acc-emma", "displayName": "Emma"}, "assignee": None,
-            "summary": "DB down", "labels": ["ecm"],
+            "issuetype": {"name": "Emergency Change"},
+            "status": {"name": "Awaiting Approval"},
+            "reporter": {"accountId": "acc-emma", "displayName": "Emma"},
+            "assignee": None,
+            "summary": "DB down",
+            "labels": ["ecm"],
             "customfield_10050": {"value": "Service outage", "id": "1"},
-            "customfield_10051": {"type": "doc", "version": 1, "content": [
-                {"type": "paragraph", "content": [{"type": "text", "text": "All customers"}]}]},
+            "customfield_10051": {
+                "type": "doc",
+                "version": 1,
+                "content": [{"type": "paragraph", "content": [{"type": "text", "text": "All customers"}]}],
+            },
             "customfield_10052": None,
             "issuelinks": [{"type": {"name": "Post-Mortem"}, "outwardIssue": {"key": "EMG-2"}}],
         },
@@ -63,8 +70,12 @@ def test_datacenter_sends_the_personal_access_token_as_bearer(http):
 
 
 def test_rate_limit_becomes_rate_limited_with_retry_after_and_is_not_retried(http, cloud):
-    http.post(f"{URL}/rest/api/2/issue/EMG-1/comment", status=429, headers={"Retry-After": "17"},
-              json={"errorMessages": ["Rate limit exceeded"]})
+    http.post(
+        f"{URL}/rest/api/2/issue/EMG-1/comment",
+        status=429,
+        headers={"Retry-After": "17"},
+        json={"errorMessages": ["Rate limit exceeded"]},
+    )
     with pytest.raises(RateLimited) as caught:
         cloud.add_comment("EMG-1", "hello")
     assert caught.value.retry_after == 17.0
@@ -93,8 +104,11 @@ def test_connection_refused_becomes_unavailable(http, cloud):
 
 
 def test_missing_issue_becomes_not_found(http, cloud):
-    http.get(f"{URL}/rest/api/2/issue/EMG-9", status=404,
-             json={"errorMessages": ["Issue does not exist or you do not have permission to see it."]})
+    http.get(
+        f"{URL}/rest/api/2/issue/EMG-9",
+        status=404,
+        json={"errorMessages": ["Issue does not exist or you do not have permission to see it."]},
+    )
     with pytest.raises(NotFound, match="does not exist"):
         cloud.get_issue("EMG-9")
 
@@ -106,9 +120,11 @@ def test_bad_credentials_become_auth_failed(http, cloud):
 
 
 def test_validation_errors_become_rejected_naming_each_field(http, cloud):
-    http.post(f"{URL}/rest/api/2/issue/EMG-1/transitions", status=400,
-              json={"errorMessages": [],
-                    "errors": {"customfield_10050": "Critical Issue Category is required."}})
+    http.post(
+        f"{URL}/rest/api/2/issue/EMG-1/transitions",
+        status=400,
+        json={"errorMessages": [], "errors": {"customfield_10050": "Critical Issue Category is required."}},
+    )
     with pytest.raises(Rejected) as caught:
         cloud.transition("EMG-1", "21")
     assert "customfield_10050: Critical Issue Category is required." in str(caught.value)
@@ -128,8 +144,10 @@ def test_issue_fields_are_rendered_as_text(http, cloud):
 
 
 def test_cloud_search_uses_search_jql_and_follows_the_page_token(http, cloud):
-    http.get(f"{URL}/rest/api/3/search/jql", json={"issues": [issue_body()], "nextPageToken": "abc",
-                                                   "isLast": False})
+    http.get(
+        f"{URL}/rest/api/3/search/jql",
+        json={"issues": [issue_body()], "nextPageToken": "abc", "isLast": False},
+    )
     page = cloud.search("project = EMG", fields=["customfield_10050"])
     assert page.next_page_token == "abc"
     assert [i.key for i in page.issues] == ["EMG-1"]
@@ -146,16 +164,19 @@ def test_datacenter_search_pages_with_start_at(http):
 
 
 def test_transitions_name_their_target_status(http, cloud):
-    http.get(f"{URL}/rest/api/2/issue/EMG-1/transitions",
-             json={"transitions": [{"id": "31", "name": "Approve", "to": {"name": "Approved"}}]})
+    http.get(
+        f"{URL}/rest/api/2/issue/EMG-1/transitions",
+        json={"transitions": [{"id": "31", "name": "Approve", "to": {"name": "Approved"}}]},
+    )
     (transition,) = cloud.transitions("EMG-1")
     assert (transition.id, transition.name, transition.to_status) == ("31", "Approve", "Approved")
 
 
 def test_notify_addresses_users_groups_and_reporter(http, cloud):
     http.post(f"{URL}/rest/api/2/issue/EMG-1/notify", status=204)
-    cloud.notify("EMG-1", "Breach", "Post-mortem overdue", users=["acc-1"], groups=["security-team"],
-                 reporter=True)
+    cloud.notify(
+        "EMG-1", "Breach", "Post-mortem overdue", users=["acc-1"], groups=["security-team"], reporter=True
+    )
     body = http.calls[0].request.body
     assert b'"accountId": "acc-1"' in body and b'"name": "security-team"' in body
     assert b'"reporter": true' in body

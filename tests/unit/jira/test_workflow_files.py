@@ -12,8 +12,12 @@ from connector.procedure.model import Stage
 
 MAPPINGS = Path(__file__).parents[3] / "mappings"
 CLOUD = load_mapping(MAPPINGS / "jira-cloud.yaml")
-IDS = RuleIds({stage: str(100 + i) for i, stage in enumerate(Stage)}, {"category": "cf_1", "impact": "cf_2"},
-              ("g-leads", "g-sec"), "g-bot")
+IDS = RuleIds(
+    {stage: str(100 + i) for i, stage in enumerate(Stage)},
+    {"category": "cf_1", "impact": "cf_2"},
+    ("g-leads", "g-sec"),
+    "g-bot",
+)
 
 
 def transitions_by_name() -> dict[str, dict]:
@@ -34,8 +38,10 @@ def test_leaving_identified_requires_category_and_impact():
 
 def test_cancel_is_offered_from_every_stage_before_deploy():
     sources = {link["fromStatusReference"] for link in transitions_by_name()["Cancel"]["links"]}
-    assert sources == {IDS.status_ids[s] for s in (Stage.IDENTIFIED, Stage.AWAITING_APPROVAL, Stage.APPROVED,
-                                                     Stage.IN_REVIEW, Stage.REVIEWED)}
+    assert sources == {
+        IDS.status_ids[s]
+        for s in (Stage.IDENTIFIED, Stage.AWAITING_APPROVAL, Stage.APPROVED, Stage.IN_REVIEW, Stage.REVIEWED)
+    }
 
 
 def test_revert_transitions_are_hidden_from_people_and_open_to_the_connector_only():

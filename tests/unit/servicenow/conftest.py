@@ -32,7 +32,7 @@ class FakeServiceNow:
     def find(self, table: str, query: str = "", *, limit: int = 100, offset: int = 0) -> tuple[SnRecord, ...]:
         terms = [term.split("=", 1) for term in query.split("^") if "=" in term]
         rows = [r for r in self._rows(table).values() if all(r.get(k) == v for k, v in terms)]
-        return tuple(SnRecord(table, r["sys_id"], dict(r)) for r in rows[offset:offset + limit])
+        return tuple(SnRecord(table, r["sys_id"], dict(r)) for r in rows[offset : offset + limit])
 
     def find_one(self, table: str, query: str) -> SnRecord | None:
         found = self.find(table, query, limit=1)
@@ -86,5 +86,6 @@ def mapping():
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(public_url="https://ecm.example.com/",
-                    servicenow_webhook_secret=SecretStr("hmac-key-never-shown"))
+    return Settings(
+        public_url="https://ecm.example.com/", servicenow_webhook_secret=SecretStr("hmac-key-never-shown")
+    )

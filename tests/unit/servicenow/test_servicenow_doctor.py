@@ -21,7 +21,11 @@ def test_doctor_passes_after_install(fake, mapping, settings):
 
     assert all_ok(checks), failing(checks)
     assert [c.name for c in checks][:4] == [
-        "connection", "roles of ecm-bot", "group Engineering Leads", "group Security Team"]
+        "connection",
+        "roles of ecm-bot",
+        "group Engineering Leads",
+        "group Security Team",
+    ]
 
 
 def test_doctor_on_a_fresh_instance_says_to_install(fake, mapping, settings):

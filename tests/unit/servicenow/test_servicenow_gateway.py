@@ -37,9 +37,18 @@ def query_of(call) -> dict[str, str]:
 
 
 def change_row(**fields: str) -> dict:
-    return {"sys_id": CHANGE_ID, "number": "CHG0030001", "state": "-3", "type": "emergency",
-            "requested_by": {"link": f"{TABLE}/sys_user/{ALICE_ID}", "value": ALICE_ID},
-            "assigned_to": "", "approval": "requested", "close_code": "", "close_notes": "", **fields}
+    return {
+        "sys_id": CHANGE_ID,
+        "number": "CHG0030001",
+        "state": "-3",
+        "type": "emergency",
+        "requested_by": {"link": f"{TABLE}/sys_user/{ALICE_ID}", "value": ALICE_ID},
+        "assigned_to": "",
+        "approval": "requested",
+        "close_code": "",
+        "close_notes": "",
+        **fields,
+    }
 
 
 def users(*pairs: tuple[str, str]) -> dict:
@@ -53,7 +62,11 @@ def test_change_is_read_by_number_with_requester_as_user_name(api, gateway):
     change = gateway.get_change("CHG0030001")
 
     assert (change.number, change.sys_id, change.state, change.requested_by) == (
-        "CHG0030001", CHANGE_ID, "-3", "alice")
+        "CHG0030001",
+        CHANGE_ID,
+        "-3",
+        "alice",
+    )
     assert query_of(api.calls[0])["sysparm_query"] == "number=CHG0030001"
     assert query_of(api.calls[1])["sysparm_query"] == f"sys_idIN{ALICE_ID}"
 
@@ -111,7 +124,8 @@ def test_changes_updated_since_queries_emergency_changes_in_update_order_with_pa
 
     params = query_of(api.calls[0])
     assert params["sysparm_query"] == (
-        "type=emergency^sys_updated_on>2025-03-04 10:30:00^ORDERBYsys_updated_on")
+        "type=emergency^sys_updated_on>2025-03-04 10:30:00^ORDERBYsys_updated_on"
+    )
     assert (params["sysparm_offset"], params["sysparm_limit"]) == ("2", "2")
     assert (len(page.records), page.total, page.next_offset) == (2, 5, 4)
 
@@ -132,17 +146,25 @@ def test_every_request_carries_the_timeout(api, gateway):
     assert api.calls[0].request.req_kwargs["timeout"] == (1.5, 4)
 
 
-@pytest.mark.parametrize(("status", "headers", "error", "retry_after"), [
-    (429, {"Retry-After": "7"}, RateLimited, 7.0),
-    (503, {}, Unavailable, None),
-    (502, {}, Unavailable, None),
-    (401, {}, AuthFailed, None),
-    (403, {}, AuthFailed, None),
-])
+@pytest.mark.parametrize(
+    ("status", "headers", "error", "retry_after"),
+    [
+        (429, {"Retry-After": "7"}, RateLimited, 7.0),
+        (503, {}, Unavailable, None),
+        (502, {}, Unavailable, None),
+        (401, {}, AuthFailed, None),
+        (403, {}, AuthFailed, None),
+    ],
+)
 def test_http_failures_become_connector_errors_without_retrying(
-        api, gateway, status, headers, error, retry_after):
-    api.put(f"{TABLE}/change_request/{CHANGE_ID}", status=status, headers=headers,
-            json={"error": {"message": "failed", "detail": ""}, "status": "failure"})
+    api, gateway, status, headers, error, retry_after
+):
+    api.put(
+        f"{TABLE}/change_request/{CHANGE_ID}",
+        status=status,
+        headers=headers,
+        json={"error": {"message": "failed", "detail": ""}, "status": "failure"},
+    )
 
     with pytest.raises(error) as caught:
         gateway.add_work_note(CHANGE_ID, "hello")
@@ -154,37 +176,53 @@ def test_http_failures_become_connector_errors_without_retrying(
 
 
 def test_rejection_carries_servicenows_message_and_detail(api, gateway):
-    api.post(f"{TABLE}/change_task", status=400, json={
-        "error": {"message": "Invalid field", "detail": "change_task_type: bogus"}, "status": "failure"})
+    api.post(
+        f"{TABLE}/change_task",
+        status=400,
+        json={
+            "error": {"message": "Invalid field", "detail": "change_task_type: bogus"},
+            "status": "failure",
+        },
+    )
 
     with pytest.raises(Rejected, match="Invalid field: change_task_type: bogus") as caught:
         gateway.create_task(CHANGE_ID, {"change_task_type": "bogus"})
     assert not caught.value.retryable
 
 
-@pytest.mark.parametrize(("detail", "error"), [
-    ("ECM: Implement needs approvals from Engineering Leads and Security Team", Rejected),
-    ("Data Policy Exception: The following fields are mandatory: Close code", Rejected),
-    ("ACL Exception Update Failed due to security constraints", AuthFailed),
-])
+@pytest.mark.parametrize(
+    ("detail", "error"),
+    [
+        ("ECM: Implement needs approvals from Engineering Leads and Security Team", Rejected),
+        ("Data Policy Exception: The following fields are mandatory: Close code", Rejected),
+        ("ACL Exception Update Failed due to security constraints", AuthFailed),
+    ],
+)
 def test_refusal_by_a_business_rule_is_a_rejection_and_by_an_acl_an_auth_failure(api, gateway, detail, error):
-    api.put(f"{TABLE}/change_request/{CHANGE_ID}", status=403,
-            json={"error": {"message": "Operation Failed", "detail": detail}, "status": "failure"})
+    api.put(
+        f"{TABLE}/change_request/{CHANGE_ID}",
+        status=403,
+        json={"error": {"message": "Operation Failed", "detail": detail}, "status": "failure"},
+    )
 
     with pytest.raises(error, match=detail):
         gateway.set_state(CHANGE_ID, -1)
 
 
 def test_missing_record_by_sys_id_is_not_found(api, gateway):
-    api.get(f"{TABLE}/sys_script/{CHANGE_ID}", status=404,
-            json={"error": {"message": "No Record found", "detail": "Record doesn't exist"}})
+    api.get(
+        f"{TABLE}/sys_script/{CHANGE_ID}",
+        status=404,
+        json={"error": {"message": "No Record found", "detail": "Record doesn't exist"}},
+    )
 
     with pytest.raises(NotFound):
         gateway.get("sys_script", CHANGE_ID)
 
 
-@pytest.mark.parametrize("failure", [
-    requests.ConnectTimeout(), requests.ReadTimeout(), requests.ConnectionError()])
+@pytest.mark.parametrize(
+    "failure", [requests.ConnectTimeout(), requests.ReadTimeout(), requests.ConnectionError()]
+)
 def test_timeouts_and_connection_failures_are_unavailable(api, gateway, failure):
     api.get(f"{TABLE}/sys_user", body=failure)
 
@@ -212,8 +250,12 @@ def test_retry_after_as_http_date_is_seconds_from_now(api, gateway):
 
 def test_request_approvals_asks_only_members_without_an_approval(api, gateway):
     api.get(f"{TABLE}/sys_user_group", json={"result": [{"sys_id": LEADS_ID, "name": "Engineering Leads"}]})
-    api.get(f"{TABLE}/sysapproval_approver", json={"result": [
-        {"sys_id": "e" * 32, "approver": ALICE_ID, "group": LEADS_ID, "state": "requested"}]})
+    api.get(
+        f"{TABLE}/sysapproval_approver",
+        json={
+            "result": [{"sys_id": "e" * 32, "approver": ALICE_ID, "group": LEADS_ID, "state": "requested"}]
+        },
+    )
     api.get(f"{TABLE}/sys_user_grmember", json={"result": [{"user": ALICE_ID}, {"user": BOB_ID}]})
     api.get(f"{TABLE}/sys_user", json=users((ALICE_ID, "alice"), (BOB_ID, "bob")))
     api.post(f"{TABLE}/sysapproval_approver", json={"result": {"sys_id": "f" * 32, "state": "requested"}})
@@ -222,20 +264,38 @@ def test_request_approvals_asks_only_members_without_an_approval(api, gateway):
 
     assert [(a.approver, a.group, a.state) for a in created] == [("bob", "Engineering Leads", "requested")]
     posted = [json.loads(c.request.body) for c in api.calls if c.request.method == "POST"]
-    assert posted == [{"sysapproval": CHANGE_ID, "document_id": CHANGE_ID, "source_table": "change_request",
-                       "approver": BOB_ID, "group": LEADS_ID, "state": "requested"}]
+    assert posted == [
+        {
+            "sysapproval": CHANGE_ID,
+            "document_id": CHANGE_ID,
+            "source_table": "change_request",
+            "approver": BOB_ID,
+            "group": LEADS_ID,
+            "state": "requested",
+        }
+    ]
 
 
 def test_approvals_name_approver_and_group(api, gateway):
-    api.get(f"{TABLE}/sysapproval_approver", json={"result": [
-        {"sys_id": "e" * 32, "approver": {"value": BOB_ID}, "group": LEADS_ID, "state": "approved"}]})
+    api.get(
+        f"{TABLE}/sysapproval_approver",
+        json={
+            "result": [
+                {"sys_id": "e" * 32, "approver": {"value": BOB_ID}, "group": LEADS_ID, "state": "approved"}
+            ]
+        },
+    )
     api.get(f"{TABLE}/sys_user", json=users((BOB_ID, "bob")))
     api.get(f"{TABLE}/sys_user_group", json={"result": [{"sys_id": LEADS_ID, "name": "Engineering Leads"}]})
 
     (approval,) = gateway.approvals(CHANGE_ID)
 
     assert (approval.approver, approval.group, approval.state, approval.change_sys_id) == (
-        "bob", "Engineering Leads", "approved", CHANGE_ID)
+        "bob",
+        "Engineering Leads",
+        "approved",
+        CHANGE_ID,
+    )
     assert query_of(api.calls[0])["sysparm_query"] == f"sysapproval={CHANGE_ID}^ORDERBYsys_created_on"
 
 
@@ -245,16 +305,23 @@ def test_find_tasks_and_fire_event_use_the_documented_fields(api, gateway):
 
     (task,) = gateway.find_tasks(CHANGE_ID, "Post-mortem", "review")
     event_id = gateway.fire_event(
-        "ecm.postmortem.breach", CHANGE_ID, "change_request", "alice", "Security Team")
+        "ecm.postmortem.breach", CHANGE_ID, "change_request", "alice", "Security Team"
+    )
 
     assert task.get("number") == "CTASK0010001"
     assert query_of(api.calls[0])["sysparm_query"] == (
         f"change_request={CHANGE_ID}^change_task_type=review^short_descriptionSTARTSWITHPost-mortem"
-        "^ORDERBYsys_created_on")
+        "^ORDERBYsys_created_on"
+    )
     assert event_id == "c" * 32
     assert json.loads(api.calls[1].request.body) == {
-        "name": "ecm.postmortem.breach", "instance": CHANGE_ID, "table": "change_request",
-        "parm1": "alice", "parm2": "Security Team", "state": "ready"}
+        "name": "ecm.postmortem.breach",
+        "instance": CHANGE_ID,
+        "table": "change_request",
+        "parm1": "alice",
+        "parm2": "Security Team",
+        "state": "ready",
+    }
 
 
 def test_password_is_sent_as_basic_auth_but_never_shown(api, gateway):
@@ -275,7 +342,8 @@ def test_gateway_from_settings_names_the_missing_setting():
 
 def test_gateway_from_settings_uses_the_configured_instance(api):
     settings = SimpleNamespace(
-        servicenow_url=BASE, servicenow_user="ecm", servicenow_password=SecretStr("pw"))
+        servicenow_url=BASE, servicenow_user="ecm", servicenow_password=SecretStr("pw")
+    )
     api.get(f"{TABLE}/sys_user", json=users())
 
     gateway_from_settings(settings).user_by_name("x")

@@ -67,13 +67,20 @@ def test_rules_watch_every_table_the_connector_needs(fake, mapping, settings):
     install(mapping, fake, settings=settings)
 
     notify = rule(fake, NOTIFY_RULE)
-    assert (notify.get("collection"), notify.get("filter_condition"), notify.get("action_insert"),
-            notify.get("action_update")) == ("change_request", "type=emergency^EQ", "true", "true")
+    assert (
+        notify.get("collection"),
+        notify.get("filter_condition"),
+        notify.get("action_insert"),
+        notify.get("action_update"),
+    ) == ("change_request", "type=emergency^EQ", "true", "true")
     for table in ("change_task", "sysapproval_approver", "sys_journal_field"):
         assert rule(fake, f"{NOTIFY_RULE} ({table})").get("collection") == table
     block = rule(fake, BLOCK_RULE)
     assert (block.get("when"), block.get("action_update"), block.get("filter_condition")) == (
-        "before", "true", "type=emergency^stateCHANGESTO-1^EQ")
+        "before",
+        "true",
+        "type=emergency^stateCHANGESTO-1^EQ",
+    )
 
 
 def test_installed_scripts_are_filled_in_from_the_mapping(fake, mapping, settings):
@@ -82,8 +89,13 @@ def test_installed_scripts_are_filled_in_from_the_mapping(fake, mapping, setting
     notify, block = rule(fake, NOTIFY_RULE).get("script"), rule(fake, BLOCK_RULE).get("script")
     assert "@@" not in notify + block
     assert "var CHANGE_TYPE = 'emergency';" in notify
-    for needed in ("X-ECM-Signature", "X-ECM-Event-Id", "generateMac(key, 'HmacSHA256', body)",
-                   "x_ecm.connector_secret", "sn_ws.RESTMessageV2"):
+    for needed in (
+        "X-ECM-Signature",
+        "X-ECM-Event-Id",
+        "generateMac(key, 'HmacSHA256', body)",
+        "x_ecm.connector_secret",
+        "sn_ws.RESTMessageV2",
+    ):
         assert needed in notify
     assert 'var GROUPS = ["Engineering Leads", "Security Team"];' in block
     assert "current.setAbortAction(true)" in block and "gs.addErrorMessage(" in block
@@ -138,12 +150,17 @@ def test_sla_definition_counts_the_business_days_on_the_created_schedule(fake, s
     install(mapping, fake, settings=settings)
 
     assert [(i.kind, i.name) for i in shown.items][-2:] == [
-        ("schedule", "8-5 weekdays excluding holidays"), ("SLA definition", "ECM Connector: post-mortem due")]
+        ("schedule", "8-5 weekdays excluding holidays"),
+        ("SLA definition", "ECM Connector: post-mortem due"),
+    ]
     schedule = fake.find_one("cmn_schedule", "name=8-5 weekdays excluding holidays")
     sla = fake.find_one("contract_sla", "name=ECM Connector: post-mortem due")
     assert schedule.get("time_zone") == "America/New_York"
     assert (sla.get("collection"), sla.get("schedule"), sla.get("duration")) == (
-        "change_task", schedule.sys_id, "1970-01-02 03:00:00")
+        "change_task",
+        schedule.sys_id,
+        "1970-01-02 03:00:00",
+    )
     assert sla.get("start_condition") == "change_task_type=review^short_descriptionSTARTSWITHPost-mortem^EQ"
     assert plan(mapping, fake, settings=settings).is_up_to_date
 

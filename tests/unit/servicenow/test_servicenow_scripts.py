@@ -64,23 +64,36 @@ global.sn_ws = {RESTMessageV2: function () {
 }};
 """
 
-CHANGE = {"sys_id": "c" * 32, "number": "CHG0030001", "type": "emergency", "state": "-3",
-          "approval": "requested", "comments": "", "sys_updated_by": "eng.emma",
-          "sys_updated_on": "2025-03-04 10:00:00", "sys_mod_count": "2"}
-PROPERTIES = {"x_ecm.connector_url": "https://ecm.example.com/webhooks/servicenow",
-              "x_ecm.connector_secret": "k3y"}
+CHANGE = {
+    "sys_id": "c" * 32,
+    "number": "CHG0030001",
+    "type": "emergency",
+    "state": "-3",
+    "approval": "requested",
+    "comments": "",
+    "sys_updated_by": "eng.emma",
+    "sys_updated_on": "2025-03-04 10:00:00",
+    "sys_mod_count": "2",
+}
+PROPERTIES = {
+    "x_ecm.connector_url": "https://ecm.example.com/webhooks/servicenow",
+    "x_ecm.connector_secret": "k3y",
+}
 
 
 def run(source: str, world: dict) -> dict:
     program = GLIDE + source + "\nprocess.stdout.write(JSON.stringify(sent));"
-    done = subprocess.run([NODE, "-e", program, json.dumps(world)],
-                          capture_output=True, text=True, timeout=20, check=True)
+    done = subprocess.run(
+        [NODE, "-e", program, json.dumps(world)], capture_output=True, text=True, timeout=20, check=True
+    )
     return json.loads(done.stdout)
 
 
 def notify(world: dict) -> dict:
-    return run(script("notify.js", CHANGE_TABLE="change_request", CHANGE_TYPE="emergency"),
-               {"properties": PROPERTIES, "tables": {"change_request": {CHANGE["sys_id"]: CHANGE}}, **world})
+    return run(
+        script("notify.js", CHANGE_TABLE="change_request", CHANGE_TYPE="emergency"),
+        {"properties": PROPERTIES, "tables": {"change_request": {CHANGE["sys_id"]: CHANGE}}, **world},
+    )
 
 
 def test_state_change_is_posted_signed_as_the_contract_says():
@@ -95,19 +108,30 @@ def test_state_change_is_posted_signed_as_the_contract_says():
     assert sent["headers"]["X-ECM-Signature"] == expected
     assert sent["headers"]["X-ECM-Event-Id"] == payload["event_id"] == "f" * 32
     assert list(payload) == sorted(payload)
-    assert (payload["changed"], payload["previous"]) == (["approval", "state"],
-                                                         {"approval": "not requested", "state": "-5"})
+    assert (payload["changed"], payload["previous"]) == (
+        ["approval", "state"],
+        {"approval": "not requested", "state": "-5"},
+    )
     assert (payload["actor"], payload["change_number"]) == ("eng.emma", "CHG0030001")
 
 
 def test_work_note_on_an_emergency_change_is_posted_as_a_journal_insert():
-    note = {"sys_id": "d" * 32, "element": "work_notes", "element_id": CHANGE["sys_id"],
-            "name": "change_request", "value": "/approve", "sys_updated_by": "lead.liam"}
+    note = {
+        "sys_id": "d" * 32,
+        "element": "work_notes",
+        "element_id": CHANGE["sys_id"],
+        "name": "change_request",
+        "value": "/approve",
+        "sys_updated_by": "lead.liam",
+    }
     sent = notify({"table": "sys_journal_field", "operation": "insert", "current": note, "previous": None})
 
     payload = json.loads(sent["body"])
     assert (payload["table"], payload["change_sys_id"], payload["record"]["value"]) == (
-        "sys_journal_field", CHANGE["sys_id"], "/approve")
+        "sys_journal_field",
+        CHANGE["sys_id"],
+        "/approve",
+    )
     assert payload["previous"] == {}
 
 
@@ -115,24 +139,42 @@ def test_normal_change_and_quiet_updates_send_nothing():
     normal = {**CHANGE, "type": "normal"}
     quiet = {**CHANGE, "sys_mod_count": "3"}
 
-    assert "body" not in notify({"table": "change_request", "operation": "update", "current": normal,
-                                 "previous": normal, "tables": {"change_request": {}}})
-    assert "body" not in notify({"table": "change_request", "operation": "update", "current": quiet,
-                                 "previous": CHANGE})
+    assert "body" not in notify(
+        {
+            "table": "change_request",
+            "operation": "update",
+            "current": normal,
+            "previous": normal,
+            "tables": {"change_request": {}},
+        }
+    )
+    assert "body" not in notify(
+        {"table": "change_request", "operation": "update", "current": quiet, "previous": CHANGE}
+    )
 
 
 @pytest.mark.parametrize(("approved_by", "aborted"), [(["lead", "sec"], False), (["lead"], True), ([], True)])
 def test_block_rule_aborts_implement_unless_both_groups_approved(approved_by, aborted):
     groups = {"g1": {"name": "Engineering Leads"}, "g2": {"name": "Security Team"}}
     members = {"m1": {"user": "lead", "group": "g1"}, "m2": {"user": "sec", "group": "g2"}}
-    approvals = {user: {"sysapproval": CHANGE["sys_id"], "approver": user, "state": "approved"}
-                 for user in approved_by}
+    approvals = {
+        user: {"sysapproval": CHANGE["sys_id"], "approver": user, "state": "approved"} for user in approved_by
+    }
     source = script("block_implement.js", GROUPS=json.dumps(["Engineering Leads", "Security Team"]))
 
     tables = {"sys_user_group": groups, "sys_user_grmember": members, "sysapproval_approver": approvals}
     implement = {**CHANGE, "state": "-1"}
-    sent = run(source, {"table": "change_request", "operation": "update", "current": implement,
-                        "previous": CHANGE, "properties": {}, "tables": tables})
+    sent = run(
+        source,
+        {
+            "table": "change_request",
+            "operation": "update",
+            "current": implement,
+            "previous": CHANGE,
+            "properties": {},
+            "tables": tables,
+        },
+    )
 
     assert sent["aborted"] is aborted
     assert bool(sent["errors"]) is aborted
