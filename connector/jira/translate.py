@@ -70,8 +70,10 @@ class JiraTranslator:
         base = {"tool": "jira", "key": event.key, "actor": event.actor, "at": event.at, "origin": origin}
         commands: list[c.Command] = []
         by_id = {v: k for k, v in self.field_ids.items()}
+        # Data Center changelog items carry no fieldId: `field` is the field's display name there.
+        by_name = {spec.name.casefold(): logical for logical, spec in self.section.fields}
         for change in event.changes:
-            logical = by_id.get(change.field) or by_id.get(change.name)
+            logical = by_id.get(change.field) or by_name.get(change.name.casefold())
             if logical in LINK_FIELDS and change.new:
                 commands.append(c.RecordLink(**base, kind=LINK_FIELDS[logical], url=change.new))
         status = event.status_change()
