@@ -83,29 +83,32 @@ class JiraActions:
         return {"notified": [*payload.get("users", ()), *payload.get("groups", ())]}
 
     def create_postmortem(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        """The post-mortem is created already linked ("<change> has post-mortem <new issue>", one
+        request), so a retry after any crash finds it among the change's links, which Jira shows at once
+        (search is eventually consistent and may not show a new issue yet)."""
         key, link = payload["key"], self.section.link_type
         change = self.gateway.get_issue(key, fields=["issuelinks", "status"])
-        for existing in change.links:  # either direction: Jira shows the change as the link's inward end
-            if existing.type == link.name:
+        for existing in change.links:  # the change is the link's from-end: "<change> has post-mortem <pm>"
+            if existing.type == link.name and existing.direction == "outward":
                 return {"postmortem": existing.key, "skipped": "linked post-mortem exists"}
         label = postmortem_label(key)
         found = self.gateway.search(f'labels = "{label}"', fields=["summary"], max_results=1).issues
-        if found:
-            pm_key = found[0].key
-        else:
-            due = datetime.fromisoformat(payload["due_at"]).date().isoformat()
-            fields: dict[str, Any] = {"duedate": due, "labels": [label]}
-            if payload.get("assignee"):
-                fields["assignee"] = self.gateway.user_ref(payload["assignee"])
-            description = payload["description"] + _participants(payload.get("participants", ()))
-            pm_key = self.gateway.create_issue(
-                self.section.project,
-                self.section.issue_types.postmortem,
-                payload["summary"],
-                description,
-                fields=fields,
-            )
-        self.gateway.create_link(link.name, key, pm_key)
+        if found:  # created unlinked by an earlier version of this action
+            self.gateway.create_link(link.name, key, found[0].key)
+            return {"postmortem": found[0].key}
+        due = datetime.fromisoformat(payload["due_at"]).date().isoformat()
+        fields: dict[str, Any] = {"duedate": due, "labels": [label]}
+        if payload.get("assignee"):
+            fields["assignee"] = self.gateway.user_ref(payload["assignee"])
+        description = payload["description"] + _participants(payload.get("participants", ()))
+        pm_key = self.gateway.create_issue(
+            self.section.project,
+            self.section.issue_types.postmortem,
+            payload["summary"],
+            description,
+            fields=fields,
+            linked_from=(link.name, key),
+        )
         return {"postmortem": pm_key}
 
     def update_fields(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:

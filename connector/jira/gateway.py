@@ -223,7 +223,10 @@ class JiraGateway(AdminCalls):
         *,
         fields: dict[str, Any] | None = None,
         assignee: str | None = None,
+        linked_from: tuple[str, str] | None = None,
     ) -> str:
+        """`linked_from=(link type, key)` links the new issue in the same request, as "`key` <outward
+        description> new issue": Jira creates both or neither, so no crash can leave it unlinked."""
         values = {
             "project": {"key": project},
             "issuetype": {"name": issue_type},
@@ -233,16 +236,28 @@ class JiraGateway(AdminCalls):
         }
         if assignee:
             values["assignee"] = self.user_ref(assignee)
-        with translated(f"create {issue_type} in {project}"):
-            return self._jira.create_issue(fields=values, prefetch=False).key
+        body: dict[str, Any] = {"fields": values}
+        if linked_from:  # seen from the new issue, the from-issue is its inward end
+            link_type, from_key = linked_from
+            link = {"type": {"name": link_type}, "inwardIssue": {"key": from_key}}
+            body["update"] = {"issuelinks": [{"add": link}]}
+        action = f"create {issue_type} in {project}"
+        found = self._call("POST", "/rest/api/2/issue", action, json=body)
+        if not isinstance(found, dict) or not found.get("key"):
+            raise Rejected(f"{action}: Jira answered without the new issue's key")
+        return str(found["key"])
 
-    def create_link(self, link_type_name: str, outward_key: str, inward_key: str) -> None:
+    def create_link(self, link_type_name: str, from_key: str, to_key: str) -> None:
+        """Link so that Jira reads "`from_key` <outward description> `to_key`" (EMG-1 has post-mortem
+        EMG-2). `POST issueLink` names that *from* issue `inwardIssue`: it is the link's source, the one
+        whose `issuelinks` then show `to_key` as `outwardIssue` (the `jira` library's
+        `create_issue_link(type, inwardIssue="the issue to link from", outwardIssue=...)`)."""
         body = {
             "type": {"name": link_type_name},
-            "outwardIssue": {"key": outward_key},
-            "inwardIssue": {"key": inward_key},
+            "inwardIssue": {"key": from_key},
+            "outwardIssue": {"key": to_key},
         }
-        self._call("POST", "/rest/api/2/issueLink", f"link {outward_key} to {inward_key}", json=body)
+        self._call("POST", "/rest/api/2/issueLink", f"link {from_key} to {to_key}", json=body)
 
     def notify(
         self,

@@ -117,7 +117,7 @@ def _apply(state: JiraState, issue: Issue, fields: dict[str, Any], update: dict[
     """Apply `fields` (set) and `update` (set/add/remove) to the issue; return the changelog items."""
     changes: dict[str, Any] = {fid: _normalise(state, fid, value) for fid, value in (fields or {}).items()}
     for fid, operations in (update or {}).items():
-        if fid == "comment":
+        if fid in ("comment", "issuelinks"):  # applied once the issue's own fields are in place
             continue
         current = list(changes.get(fid, issue.fields.get(fid)) or [])
         for operation in operations:
@@ -171,6 +171,7 @@ def create_issue(state: JiraState, actor: User, body: dict[str, Any]) -> Issue:
         now,
         now,
     )
+    links = check_link_updates(state, (body.get("update") or {}).get("issuelinks", []))
     _apply(state, issue, fields, body.get("update") or {})
     issue.fields["status"] = state.workflow_for(project["id"], issue.fields["issuetype"]).initial_status
     issue.watchers.add(issue.fields["reporter"])
@@ -185,10 +186,12 @@ def create_issue(state: JiraState, actor: User, body: dict[str, Any]) -> Issue:
             "changelog": None,
         }
     )
+    apply_link_updates(state, actor, issue, links)
     return issue
 
 
 def edit_issue(state: JiraState, actor: User, issue: Issue, body: dict[str, Any]) -> None:
+    links = check_link_updates(state, (body.get("update") or {}).get("issuelinks", []))
     items = _apply(state, issue, body.get("fields") or {}, body.get("update") or {})
     history = _record(state, issue, actor, items)
     if history:
@@ -201,6 +204,7 @@ def edit_issue(state: JiraState, actor: User, issue: Issue, body: dict[str, Any]
                 "changelog": history,
             }
         )
+    apply_link_updates(state, actor, issue, links)
     for operation in (body.get("update") or {}).get("comment", []):
         if "add" in operation:
             add_comment(state, actor, issue, operation["add"].get("body"))
@@ -263,16 +267,33 @@ def add_comment(state: JiraState, actor: User, issue: Issue, body: Any) -> Comme
     return comment
 
 
-def link_issues(state: JiraState, actor: User, body: dict[str, Any]) -> Link:
-    ref = body.get("type") or {}
-    link_type = next(
-        (
-            t
-            for t in state.link_types.values()
-            if ref.get("id") == t["id"] or str(ref.get("name", "")).lower() == t["name"].lower()
-        ),
+def _link_type(state: JiraState, ref: Any) -> dict[str, str] | None:
+    ref = ref if isinstance(ref, dict) else {}
+    name = str(ref.get("name", "")).lower()
+    return next(
+        (t for t in state.link_types.values() if ref.get("id") == t["id"] or name == t["name"].lower()),
         None,
     )
+
+
+def _add_link(state: JiraState, actor: User, type_id: str, source: Issue, destination: Issue) -> Link:
+    """`source` <outward> `destination`. Jira keeps one link per (type, source, destination): a repeated
+    request "indicates that the issue link was created" and changes nothing (OpenAPI, POST issueLink)."""
+    for link in state.links.values():
+        if (link.type_id, link.source, link.destination) == (type_id, source.id, destination.id):
+            return link
+    link = Link(state.next_id(), type_id, source.id, destination.id)
+    state.links[link.id] = link
+    for issue in (source, destination):
+        issue.updated = state.now()
+    state.emit({"event": "issuelink_created", "actor": actor.name, "issue_id": source.id, "link": link})
+    return link
+
+
+def link_issues(state: JiraState, actor: User, body: dict[str, Any]) -> Link:
+    """`POST issueLink`: `inwardIssue` is the source, `outwardIssue` the destination (see `Link`)."""
+    ref = body.get("type") or {}
+    link_type = _link_type(state, ref)
     if link_type is None:
         raise JiraApiError(404, [f"No issue link type with name '{ref.get('name', ref.get('id'))}' found."])
     ends = []
@@ -282,11 +303,39 @@ def link_issues(state: JiraState, actor: User, body: dict[str, Any]) -> Link:
         if issue is None:
             raise not_found(f"Cannot find issue {end.get('key') or end.get('id')}.")
         ends.append(issue)
-    link = Link(state.next_id(), link_type["id"], ends[0].id, ends[1].id)
-    state.links[link.id] = link
-    for issue in ends:
-        issue.updated = state.now()
-    state.emit({"event": "issuelink_created", "actor": actor.name, "issue_id": ends[0].id, "link": link})
+    link = _add_link(state, actor, link_type["id"], ends[0], ends[1])
     if body.get("comment"):
         add_comment(state, actor, ends[0], body["comment"].get("body"))
     return link
+
+
+def check_link_updates(state: JiraState, operations: Any) -> list[tuple[str, str, Issue]]:
+    """The `update.issuelinks` operations of a create or edit, checked before anything is written:
+    (link type id, side, other issue). Only `add` exists for this field; `outwardIssue: X` on issue I
+    makes I <outward> X, `inwardIssue: X` makes X <outward> I (the issue view's reading)."""
+    checked = []
+    for operation in operations if isinstance(operations, list) else [operations]:
+        verbs = set(operation) if isinstance(operation, dict) else {"?"}
+        if verbs != {"add"} or not isinstance(operation["add"], dict):
+            raise bad_request(issuelinks="The operation is not supported for the 'issuelinks' field.")
+        add = operation["add"]
+        link_type = _link_type(state, add.get("type"))
+        if link_type is None:
+            raise bad_request(issuelinks="Issue link type is not valid.")
+        sides = [side for side in ("outwardIssue", "inwardIssue") if add.get(side)]
+        if len(sides) != 1:
+            raise bad_request(issuelinks="Specify exactly one of 'inwardIssue' or 'outwardIssue'.")
+        end = add[sides[0]] if isinstance(add[sides[0]], dict) else {}
+        other = state.issue(str(end.get("key") or end.get("id") or ""))
+        if other is None:
+            raise bad_request(issuelinks=f"Issue '{end.get('key') or end.get('id')}' does not exist.")
+        checked.append((link_type["id"], sides[0], other))
+    return checked
+
+
+def apply_link_updates(
+    state: JiraState, actor: User, issue: Issue, checked: list[tuple[str, str, Issue]]
+) -> None:
+    for type_id, side, other in checked:
+        source, destination = (issue, other) if side == "outwardIssue" else (other, issue)
+        _add_link(state, actor, type_id, source, destination)

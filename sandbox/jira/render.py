@@ -7,7 +7,7 @@ from typing import Any
 from sandbox.jira.adf import jira_time, to_adf, to_text
 from sandbox.jira.fields import is_rich_text, is_user_field
 from sandbox.jira.seed import SEED_PRIORITIES, Status, User
-from sandbox.jira.state import Comment, Issue, JiraState
+from sandbox.jira.state import Comment, Issue, JiraState, Link
 
 CATEGORIES = {
     "TODO": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
@@ -95,6 +95,15 @@ def issue_type_json(issue_type: dict[str, Any], base: str) -> dict[str, Any]:
     }
 
 
+def priority_json(priority_id: str, base: str) -> dict[str, Any]:
+    return {
+        "self": f"{base}/rest/api/2/priority/{priority_id}",
+        "id": priority_id,
+        "name": PRIORITIES[priority_id],
+        "iconUrl": f"{base}/images/icons/priorities/medium.svg",
+    }
+
+
 def project_json(project: dict[str, str], base: str) -> dict[str, Any]:
     return {
         "self": f"{base}/rest/api/2/project/{project['id']}",
@@ -120,30 +129,52 @@ def comment_json(state: JiraState, comment: Comment, base: str, issue: Issue, ve
     }
 
 
+def linked_issue_json(state: JiraState, issue: Issue, base: str) -> dict[str, Any]:
+    """The far end of a link, with the four fields Jira embeds (reference/jira/api/issuelink.json)."""
+    return {
+        "id": issue.id,
+        "key": issue.key,
+        "self": f"{base}/rest/api/2/issue/{issue.id}",
+        "fields": {
+            "summary": issue.fields.get("summary"),
+            "status": status_json(state.statuses[issue.fields["status"]], base),
+            "priority": priority_json(issue.fields["priority"], base),
+            "issuetype": issue_type_json(state.issue_types[issue.fields["issuetype"]], base),
+        },
+    }
+
+
+def link_json(state: JiraState, link: Link, base: str) -> dict[str, Any]:
+    """`GET issueLink/{id}`: the source as `inwardIssue`, the destination as `outwardIssue`."""
+    return {
+        "id": link.id,
+        "self": f"{base}/rest/api/2/issueLink/{link.id}",
+        "type": {**state.link_types[link.type_id], "self": f"{base}/rest/api/2/issueLinkType/{link.type_id}"},
+        "inwardIssue": linked_issue_json(state, state.issues[link.source], base),
+        "outwardIssue": linked_issue_json(state, state.issues[link.destination], base),
+    }
+
+
 def _link_json(state: JiraState, issue: Issue, base: str) -> list[dict[str, Any]]:
+    """The `issuelinks` field: on the source the other end is `outwardIssue` (read "this <outward> other"),
+    on the destination it is `inwardIssue` ("this <inward> other")."""
     result = []
     for link in state.links.values():
-        if issue.id not in (link.inward, link.outward):
+        if issue.id == link.source:
+            other, side = link.destination, "outwardIssue"
+        elif issue.id == link.destination:
+            other, side = link.source, "inwardIssue"
+        else:
             continue
-        link_type = state.link_types[link.type_id]
-        other_id, side = (
-            (link.outward, "outwardIssue") if link.inward == issue.id else (link.inward, "inwardIssue")
-        )
-        other = state.issues[other_id]
         result.append(
             {
                 "id": link.id,
                 "self": f"{base}/rest/api/2/issueLink/{link.id}",
-                "type": {**link_type, "self": f"{base}/rest/api/2/issueLinkType/{link.type_id}"},
-                side: {
-                    "id": other.id,
-                    "key": other.key,
-                    "self": f"{base}/rest/api/2/issue/{other.id}",
-                    "fields": {
-                        "summary": other.fields.get("summary"),
-                        "status": status_json(state.statuses[other.fields["status"]], base),
-                    },
+                "type": {
+                    **state.link_types[link.type_id],
+                    "self": f"{base}/rest/api/2/issueLinkType/{link.type_id}",
                 },
+                side: linked_issue_json(state, state.issues[other], base),
             }
         )
     return result
@@ -179,12 +210,7 @@ def issue_fields(state: JiraState, issue: Issue, base: str, version: str) -> dic
         "duedate": values.get("duedate"),
         "created": jira_time(issue.created),
         "updated": jira_time(issue.updated),
-        "priority": {
-            "self": f"{base}/rest/api/2/priority/{values['priority']}",
-            "id": values["priority"],
-            "name": PRIORITIES[values["priority"]],
-            "iconUrl": f"{base}/images/icons/priorities/medium.svg",
-        },
+        "priority": priority_json(values["priority"], base),
         "issuelinks": _link_json(state, issue, base),
         "watches": {
             "self": f"{base}/rest/api/2/issue/{issue.key}/watchers",

@@ -66,10 +66,19 @@ class Issue:
 
 @dataclass
 class Link:
+    """One issue link: `source` <outward description> `destination` ("EMG-1 blocks EMG-2").
+
+    `POST issueLink` names the source `inwardIssue` and the destination `outwardIssue`; the source's
+    `issuelinks` show the destination as `outwardIssue`, the destination's show the source as
+    `inwardIssue`; the webhook carries `sourceIssueId` / `destinationIssueId`. (Reference pair
+    `reference/jira/api/issuelink.json` + `webhooks/issuelink-created.json`;
+    https://developer.atlassian.com/cloud/jira/platform/issue-linking-model/)
+    """
+
     id: str
     type_id: str
-    inward: str  # issue id
-    outward: str
+    source: str  # issue id
+    destination: str
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sandbox.jira import issues as ops
 from sandbox.jira.errors import JiraApiError, bad_request
 from sandbox.jira.http import V, actor, base, body, no_content, ok, state
 from sandbox.jira.notify import send_notification
-from sandbox.jira.render import comment_json, issue_json, status_json
+from sandbox.jira.render import comment_json, issue_json, link_json, status_json
 from sandbox.jira.search import find, run_search
 
 issues = Blueprint("issues", __name__)
@@ -124,6 +124,16 @@ def link(version: str) -> Response:
     with st.lock:
         ops.link_issues(st, actor(), body())
     return Response(status=201)
+
+
+@issues.get(f"{V}/issueLink/<link_id>")
+def get_link(version: str, link_id: str) -> Response:
+    st = state()
+    with st.lock:
+        link = st.links.get(link_id)
+        if link is None:
+            raise JiraApiError(404, [f"No issue link with id '{link_id}' exists."])
+        return ok(link_json(st, link, base()))
 
 
 @issues.post(f"{V}/issue/<key>/notify")

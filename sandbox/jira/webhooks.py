@@ -80,8 +80,8 @@ def event_body(state: JiraState, event: dict[str, Any]) -> dict[str, Any]:
         link_type = state.link_types[link.type_id]
         body["issueLink"] = {
             "id": int(link.id),
-            "sourceIssueId": int(link.inward),
-            "destinationIssueId": int(link.outward),
+            "sourceIssueId": int(link.source),
+            "destinationIssueId": int(link.destination),
             "systemLink": False,
             "issueLinkType": {
                 "id": int(link_type["id"]),

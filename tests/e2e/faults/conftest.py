@@ -77,7 +77,7 @@ def postmortem_links_of(sandbox: Any, key: str) -> int:
         return sum(
             1
             for link in state.links.values()
-            if link.outward == change_id and names[link.type_id] == "Post-Mortem"
+            if link.source == change_id and names[link.type_id] == "Post-Mortem"
         )
 
 

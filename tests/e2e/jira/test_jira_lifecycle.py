@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from connector.demo.stack import JiraStack
 from connector.demo.story import JiraStory
+from connector.jira.gateway import JiraLink
 from connector.store.tables import DeliveryRow, OutboxRow
 from connector.store.uow import UnitOfWork
 from sandbox.jira.faults import Faults
@@ -22,11 +23,18 @@ def stack(tmp_path, database_url):
 
 
 def test_full_lifecycle_holds_every_check_of_the_demo(stack):
-    result = JiraStory(stack, say=lambda _line: None).play()
+    story = JiraStory(stack, say=lambda _line: None)
+    result = story.play()
     failed = [f"{c.what}: {c.detail}" for c in result.checks if not c.held]
     assert failed == []
     assert result.postmortem_key and result.due.endswith("23:59:59-05:00")
     assert stack.dispatch.errors == []
+    # Jira reads "<change> has post-mortem <post-mortem>" and "<post-mortem> is post-mortem of <change>"
+    admin = story.person("admin")
+    change = admin.get_issue(result.key, fields=["issuelinks"])
+    postmortem = admin.get_issue(result.postmortem_key, fields=["issuelinks"])
+    assert change.links == (JiraLink("Post-Mortem", "outward", result.postmortem_key),)
+    assert postmortem.links == (JiraLink("Post-Mortem", "inward", result.key),)
 
 
 def test_duplicated_and_reordered_webhooks_still_give_one_postmortem(stack):

@@ -169,6 +169,19 @@ def test_webhook_bodies_have_the_keys_of_real_jira_bodies(flavor, request, recei
     assert ("fieldId" in items[0]) == (flavor == "cloud")
 
 
+def test_the_link_webhook_names_the_inward_issue_of_the_request_its_source(cloud, receiver):
+    """`inwardIssue` of `POST issueLink` is the source (api/issuelink.json with issuelink-created.json)."""
+    cloud.register_webhook(receiver.url, events=["issuelink_created"])
+    emma = _emma(cloud)
+    blocker, blocked = (emma.create_issue(project="EMG", summary=s, issuetype={"name": "Task"}) for s in "AB")
+    emma.create_issue_link("Blocks", blocker.key, blocked.key)
+    assert cloud.deliver_pending()
+    [body] = receiver.bodies()
+    link = body["issueLink"]
+    assert (str(link["sourceIssueId"]), str(link["destinationIssueId"])) == (blocker.id, blocked.id)
+    assert link["issueLinkType"]["outwardName"] == "blocks"
+
+
 def test_notify_records_the_mail_with_resolved_recipients(cloud):
     emma = _emma(cloud)
     issue = emma.create_issue(project="EMG", summary="Outage", issuetype={"name": "Task"})

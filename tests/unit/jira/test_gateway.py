@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 import requests
@@ -189,3 +190,20 @@ def test_cloud_needs_the_account_email(http):
 
 def test_repr_never_shows_the_token(cloud):
     assert "s3cret" not in repr(cloud)
+
+
+def test_a_link_from_the_change_names_it_the_inward_issue_of_the_request(http, cloud):
+    http.post(f"{URL}/rest/api/2/issueLink", status=201)
+    cloud.create_link("Post-Mortem", "EMG-1", "EMG-2")  # read: EMG-1 has post-mortem EMG-2
+    body = json.loads(http.calls[0].request.body)
+    assert (body["inwardIssue"], body["outwardIssue"]) == ({"key": "EMG-1"}, {"key": "EMG-2"})
+
+
+def test_an_issue_created_linked_from_another_names_that_one_its_inward_issue(http, cloud):
+    http.post(f"{URL}/rest/api/2/issue", status=201, json={"id": "10002", "key": "EMG-2"})
+    key = cloud.create_issue("EMG", "Post-Mortem", "PM", linked_from=("Post-Mortem", "EMG-1"))
+    body = json.loads(http.calls[0].request.body)
+    assert key == "EMG-2"
+    assert body["update"]["issuelinks"] == [
+        {"add": {"type": {"name": "Post-Mortem"}, "inwardIssue": {"key": "EMG-1"}}}
+    ]
