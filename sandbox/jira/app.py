@@ -40,8 +40,9 @@ def create_app(
     from sandbox.jira.views_config import config_views
     from sandbox.jira.views_issues import issues
     from sandbox.jira.views_meta import meta
+    from sandbox.jira.views_ui import ui
 
-    for blueprint in (meta, config_views, issues, admin):
+    for blueprint in (meta, config_views, issues, admin, ui):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -173,14 +173,19 @@ def create_issue(state: JiraState, actor: User, body: dict[str, Any]) -> Issue:
     )
     links = check_link_updates(state, (body.get("update") or {}).get("issuelinks", []))
     _apply(state, issue, fields, body.get("update") or {})
-    issue.fields["status"] = state.workflow_for(project["id"], issue.fields["issuetype"]).initial_status
+    workflow = state.workflow_for(project["id"], issue.fields["issuetype"])
+    initial = workflow.initial_transition
+    if workflow.initial_status not in state.statuses:  # an imported workflow's "?" step
+        raise bad_request(f"The initial step of workflow '{workflow.name}' has no status.")
+    issue.fields["status"] = workflow.initial_status
     issue.watchers.add(issue.fields["reporter"])
     state.issues[issue.id] = issue
     state.issue_keys[issue.key] = issue.id
+    event, type_name = initial.fired_event() if initial else ("jira:issue_created", "issue_created")
     state.emit(
         {
-            "event": "jira:issue_created",
-            "type_name": "issue_created",
+            "event": event,
+            "type_name": type_name,
             "actor": actor.name,
             "issue_id": issue.id,
             "changelog": None,
@@ -230,6 +235,12 @@ def transition_issue(state: JiraState, actor: User, issue: Issue, body: dict[str
     transition = next((t for t in usable_transitions(state, actor, issue) if t.id == wanted), None)
     if transition is None:
         raise bad_request(f"Transition id '{wanted}' is not valid for this issue.")
+    if transition.to_status not in state.statuses:  # into an imported workflow's "?" step
+        raise bad_request(
+            f"It seems that you have tried to perform a workflow operation ({transition.name}) that is not"
+            f" valid for the current state of this issue ({issue.key}). The likely cause is that somebody"
+            " has changed the issue recently, please look at the issue history for details."
+        )
     before = dict(issue.fields)
     items = _apply(state, issue, body.get("fields") or {}, body.get("update") or {})
     errors = validator_errors(transition.validators, issue.fields, state.field_names())
@@ -241,10 +252,11 @@ def transition_issue(state: JiraState, actor: User, issue: Issue, body: dict[str
         items.insert(0, _item(state, "status", issue.fields["status"], transition.to_status))
         issue.fields["status"] = transition.to_status
     history = _record(state, issue, actor, items)
+    event, type_name = transition.fired_event()
     state.emit(
         {
-            "event": "jira:issue_updated",
-            "type_name": "issue_generic",
+            "event": event,
+            "type_name": type_name,
             "actor": actor.name,
             "issue_id": issue.id,
             "changelog": history,

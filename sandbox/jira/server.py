@@ -124,6 +124,14 @@ class SandboxJira:
         response.raise_for_status()
         return response.json()
 
+    def admin_page(
+        self, method: str, path: str, body: dict[str, Any], *, user: str = "admin"
+    ) -> requests.Response:
+        """What an admin does in one of the administration pages `views_ui` stands for (Data Center)."""
+        return requests.request(
+            method, f"{self.url}/_sandbox/admin/{path}", json=body, auth=(user, user), timeout=10
+        )
+
     def __enter__(self) -> SandboxJira:
         self.start()
         return self

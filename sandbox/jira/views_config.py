@@ -6,8 +6,17 @@ from flask import Blueprint, Response, request
 
 from sandbox.jira import config
 from sandbox.jira.http import V, base, body, no_content, ok, require_admin, state
+from sandbox.jira.render import status_json
 
 config_views = Blueprint("config", __name__)
+
+
+@config_views.get(f"{V}/status")
+def all_statuses(version: str) -> Response:
+    """Every status, as `GET /rest/api/2/status` lists them (Cloud and Data Center alike)."""
+    st = state()
+    with st.lock:
+        return ok([status_json(s, base()) for s in st.statuses.values()])
 
 
 @config_views.get(f"{V}/statuses/search")

@@ -12,6 +12,7 @@ from sandbox.jira.http import V, actor, base, body, no_content, ok, state
 from sandbox.jira.notify import send_notification
 from sandbox.jira.render import comment_json, issue_json, link_json, status_json
 from sandbox.jira.search import find, run_search
+from sandbox.jira.xml_import import unknown_status
 
 issues = Blueprint("issues", __name__)
 SEARCH_GONE = (
@@ -70,7 +71,7 @@ def transitions(version: str, key: str) -> Response:
             entry: dict[str, Any] = {
                 "id": t.id,
                 "name": t.name,
-                "to": status_json(st.statuses[t.to_status], base()),
+                "to": status_json(st.statuses.get(t.to_status) or unknown_status(t.to_status), base()),
                 "hasScreen": False,
                 "isGlobal": t.type == "GLOBAL",
                 "isInitial": False,

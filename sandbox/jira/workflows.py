@@ -9,6 +9,23 @@ from typing import Any
 from sandbox.jira.seed import AUTOMATION_GROUP, PERMISSION_GROUPS, SEED_ROLES, User
 
 DEFAULT_WORKFLOW = "jira"
+# Jira's issue event types (Administration > System > Events): what a transition's FireIssueEventFunction
+# fires decides the webhook: event 1 goes out as `jira:issue_created`, every other one as
+# `jira:issue_updated` with this `issue_event_type_name` (the captured Data Center bodies show
+# issue_work_started, issue_resolved, issue_closed, issue_reopened from workflow transitions).
+ISSUE_EVENT_TYPES = {
+    "1": "issue_created",
+    "2": "issue_updated",
+    "3": "issue_assigned",
+    "4": "issue_resolved",
+    "5": "issue_closed",
+    "6": "issue_commented",
+    "7": "issue_reopened",
+    "9": "issue_moved",
+    "11": "issue_work_started",
+    "12": "issue_work_stopped",
+    "13": "issue_generic",
+}
 
 
 @dataclass
@@ -21,6 +38,13 @@ class Transition:
     conditions: dict[str, Any] | None = None
     validators: list[dict[str, Any]] = field(default_factory=list)
     description: str = ""
+    event_type_id: str | None = None  # None: Issue Created for the initial transition, Generic Event else
+
+    def fired_event(self) -> tuple[str, str]:
+        """(webhookEvent, issue_event_type_name) of the issue event this transition fires."""
+        event_id = self.event_type_id or ("1" if self.type == "INITIAL" else "13")
+        name = ISSUE_EVENT_TYPES.get(event_id, "issue_generic")
+        return ("jira:issue_created" if event_id == "1" else "jira:issue_updated"), name
 
     def starts_from(self, status_id: str) -> bool:
         if self.type == "INITIAL":
@@ -39,11 +63,13 @@ class Workflow:
     version: int = 1
 
     @property
+    def initial_transition(self) -> Transition | None:
+        return next((t for t in self.transitions if t.type == "INITIAL"), None)
+
+    @property
     def initial_status(self) -> str:
-        for transition in self.transitions:
-            if transition.type == "INITIAL":
-                return transition.to_status
-        return self.statuses[0]
+        initial = self.initial_transition
+        return initial.to_status if initial is not None else self.statuses[0]
 
     def available_from(self, status_id: str) -> list[Transition]:
         return [t for t in self.transitions if t.starts_from(status_id)]

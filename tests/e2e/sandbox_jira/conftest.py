@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jira
 import pytest
@@ -172,3 +175,36 @@ def install_emergency_workflow(cloud, client_for):
         return {"field": field["id"], "issuetype": issue_type["id"], "scheme": str(scheme["id"])}
 
     return install
+
+
+class Receiver:
+    """A small HTTP server that records what it receives and answers the scripted statuses first."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), raw))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(raw) for _, raw in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
