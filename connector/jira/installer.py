@@ -25,7 +25,9 @@ from connector.jira.workflow import (
     workflow_name,
     workflow_payload,
 )
+from connector.jira.workflow_xml import CATEGORY_NAMES, write_datacenter_files
 from connector.mapping import FieldType, IssueKind, Mapping
+from connector.procedure.model import Stage
 
 Apply = Callable[[], None]
 Step = Iterator[tuple[PlanItem, Apply | None]]
@@ -109,7 +111,8 @@ class JiraInstaller:
                     lambda n=name, s=stage: self.gw.create_statuses([(n, CATEGORY[s])]),
                 )
             else:
-                detail = f"Administration > Issues > Statuses: add it ({CATEGORY[stage]})"
+                category = CATEGORY_NAMES[CATEGORY[stage]]
+                detail = f"Administration > Issues > Statuses > Add status: {name!r}, category {category}"
                 yield PlanItem("status", name, "manual", detail), None
 
     def fields(self) -> Step:
@@ -191,7 +194,12 @@ class JiraInstaller:
         name = workflow_name(self.m)
         if not self.cloud:
             key = self.jira.project
-            detail = f"import ecm-{key}-workflow.xml, see ecm-{key}-install-steps.txt"
+            if self._dc_status_ids().keys() < set(ALL_STAGES):
+                detail = (
+                    f"add the missing statuses, then run `ecm install` again (ecm-{key}-install-steps.txt)"
+                )
+            else:
+                detail = f"import ecm-{key}-workflow.xml, see ecm-{key}-install-steps.txt"
             yield PlanItem("workflow", name, "manual", detail), self._write_dc_files
             detail = f"create it and switch {self.jira.project} to it (steps file)"
             yield PlanItem("workflow scheme", f"{name} scheme", "manual", detail), None
@@ -284,10 +292,14 @@ class JiraInstaller:
                 (lambda: self.gw.update_webhook(found.id, *args)),
             )
 
-    def _write_dc_files(self) -> None:
-        from connector.jira.workflow_xml import write_datacenter_files
+    def _dc_status_ids(self) -> dict[Stage, str]:
+        """Stage -> id of its status in Jira (`GET /rest/api/2/status`), where that status exists."""
+        ids = self._status_ids()
+        names = {s: self.jira.statuses.status_of(s).casefold() for s in ALL_STAGES}
+        return {s: ids[name] for s, name in names.items() if name in ids}
 
-        write_datacenter_files(self.m, self.out_dir)
+    def _write_dc_files(self) -> None:
+        write_datacenter_files(self.m, self.out_dir, self._dc_status_ids())
 
 
 def plan(mapping: Mapping, gateway: JiraGateway, **options) -> Plan:

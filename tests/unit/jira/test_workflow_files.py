@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.dom.minidom
 from pathlib import Path
 
-from connector.jira.workflow import RuleIds, missing_rules, workflow_payload
+from connector.jira.workflow import ALL_STAGES, RuleIds, missing_rules, workflow_payload
 from connector.jira.workflow_xml import write_datacenter_files
 from connector.mapping import load_mapping
 from connector.procedure.model import Stage
@@ -58,10 +58,51 @@ def test_a_freshly_built_workflow_lacks_nothing_and_a_stripped_one_is_reported()
     assert missing_rules(CLOUD, workflow) == ["transition 'ECM revert to Closed' is missing"]
 
 
+DATACENTER = load_mapping(MAPPINGS / "jira-datacenter.yaml")
+DC_IDS = {stage: str(10100 + i) for i, stage in enumerate(ALL_STAGES)}
+
+
+def _args(element) -> dict[str, str]:
+    return {a.getAttribute("name"): a.firstChild.data for a in element.getElementsByTagName("arg")}
+
+
 def test_datacenter_workflow_is_importable_xml_with_steps(tmp_path):
-    xml_path, steps_path = write_datacenter_files(load_mapping(MAPPINGS / "jira-datacenter.yaml"), tmp_path)
+    xml_path, steps_path = write_datacenter_files(DATACENTER, tmp_path, DC_IDS)
     document = xml.dom.minidom.parse(str(xml_path))  # noqa: S318 - the file this test just wrote
     names = {a.getAttribute("name") for a in document.getElementsByTagName("action")}
     assert {"Create", "Request Approval", "Approve", "ECM revert to Identified"} <= names
     assert len(document.getElementsByTagName("step")) == 10
     assert "Import from XML" in steps_path.read_text()
+
+
+def test_datacenter_steps_name_their_statuses_by_the_ids_jira_gave_them(tmp_path):
+    xml_path, _ = write_datacenter_files(DATACENTER, tmp_path, DC_IDS)
+    document = xml.dom.minidom.parse(str(xml_path))  # noqa: S318 - the file this test just wrote
+    by_step = {
+        step.getAttribute("name"): step.getElementsByTagName("meta")[0].firstChild.data
+        for step in document.getElementsByTagName("step")
+    }
+    assert by_step == {DATACENTER.jira.statuses.status_of(s): DC_IDS[s] for s in ALL_STAGES}
+
+
+def test_datacenter_create_action_fires_issue_created_with_jiras_standard_post_functions(tmp_path):
+    xml_path, _ = write_datacenter_files(DATACENTER, tmp_path, DC_IDS)
+    document = xml.dom.minidom.parse(str(xml_path))  # noqa: S318 - the file this test just wrote
+    (create,) = document.getElementsByTagName("initial-actions")[0].getElementsByTagName("action")
+    functions = [_args(f) for f in create.getElementsByTagName("function")]
+    prefix = "com.atlassian.jira.workflow.function."
+    assert [f["class.name"].removeprefix(prefix) for f in functions] == [
+        "issue.IssueCreateFunction",
+        "issue.IssueReindexFunction",
+        "event.FireIssueEventFunction",
+    ]
+    assert functions[-1]["eventTypeId"] == "1"
+
+
+def test_datacenter_files_ask_for_missing_statuses_before_writing_any_xml(tmp_path):
+    ids = {s: i for s, i in DC_IDS.items() if s is not Stage.POSTMORTEM}
+    xml_path, steps_path = write_datacenter_files(DATACENTER, tmp_path, ids)
+    steps = steps_path.read_text()
+    assert xml_path is None and not list(tmp_path.glob("*.xml"))
+    assert "Statuses > Add status" in steps and "Post-Mortem (In Progress)" in steps
+    assert "Identified (" not in steps and "`ecm install --mapping" in steps

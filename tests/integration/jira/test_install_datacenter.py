@@ -1,0 +1,120 @@
+"""`ecm install` for Jira Data Center against the sandbox: what REST allows, then the written steps followed
+in the administration pages (statuses, Import from XML, workflow scheme), as an admin would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.config import load_settings
+from connector.jira.gateway import JiraGateway
+from connector.jira.installer import install, plan
+from connector.jira.workflow import ALL_STAGES, CATEGORY, workflow_name
+from connector.mapping import load_mapping
+from sandbox.jira.server import SandboxJira
+
+pytestmark = pytest.mark.slow
+
+MAPPING = load_mapping(Path(__file__).parents[3] / "mappings" / "jira-datacenter.yaml")
+ENV = {"ECM_PUBLIC_URL": "http://127.0.0.1:9", "ECM_JIRA_WEBHOOK_TOKEN": "url-token-1234"}
+STEPS, XML = "ecm-EMG-install-steps.txt", "ecm-EMG-workflow.xml"
+
+
+@pytest.fixture
+def sandbox():
+    with SandboxJira("datacenter") as jira:
+        yield jira
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings({**ENV, "ECM_DATA_DIR": str(tmp_path), "ECM_JIRA_FLAVOR": "datacenter"})
+
+
+def gateway_for(sandbox: SandboxJira, user: str = "admin") -> JiraGateway:
+    return JiraGateway(sandbox.url, flavor="datacenter", user=None, token=f"pat-{user}")
+
+
+def add_statuses(sandbox: SandboxJira) -> None:
+    """Step 1 of the first steps file: Administration > Issues > Statuses > Add status."""
+    for stage in ALL_STAGES:
+        name = MAPPING.jira.statuses.status_of(stage)
+        added = sandbox.admin_page("POST", "statuses", {"name": name, "category": CATEGORY[stage]})
+        assert added.status_code == 201, added.text
+
+
+def import_and_switch(sandbox: SandboxJira, xml: str) -> dict:
+    """The steps once the XML is written: import it, put it in a scheme, switch the project to it."""
+    name = workflow_name(MAPPING)
+    imported = sandbox.admin_page("POST", "workflows/import", {"name": name, "xml": xml})
+    assert imported.status_code == 201, imported.text
+    scheme = {"name": f"{name} scheme", "issueTypeMappings": {MAPPING.jira.issue_types.change: name}}
+    assert sandbox.admin_page("POST", "workflowschemes", scheme).status_code == 201
+    assert (
+        sandbox.admin_page("PUT", "projects/EMG/workflowscheme", {"scheme": scheme["name"]}).status_code
+        == 204
+    )
+    return imported.json()
+
+
+def test_statuses_come_first_with_exact_steps_and_no_workflow_xml_names_a_missing_status(
+    sandbox, settings, tmp_path
+):
+    gateway = gateway_for(sandbox)
+    items = {(i.kind, i.name): i for i in plan(MAPPING, gateway, settings=settings).items}
+    assert items[("status", "Awaiting Approval")].action == "manual"
+    assert "Add status" in items[("status", "Awaiting Approval")].detail
+    install(MAPPING, gateway, settings=settings, out_dir=tmp_path)
+    steps = (tmp_path / STEPS).read_text()
+    assert "Administration > Issues > Statuses > Add status" in steps
+    assert "Awaiting Approval (In Progress)" in steps and "Closed (Done)" in steps
+    assert "ecm install" in steps and "Map statuses" not in steps
+    assert not (tmp_path / XML).exists()
+
+
+def test_the_written_xml_names_every_status_by_id_and_creates_fire_issue_created(sandbox, settings, tmp_path):
+    gateway = gateway_for(sandbox)
+    install(MAPPING, gateway, settings=settings, out_dir=tmp_path)
+    add_statuses(sandbox)
+    install(MAPPING, gateway, settings=settings, out_dir=tmp_path)
+    steps = (tmp_path / STEPS).read_text()
+    assert "Import from XML" in steps and "Map statuses" not in steps and "Add status" not in steps
+    imported = import_and_switch(sandbox, (tmp_path / XML).read_text())
+    assert imported["unknownStatusIds"] == []
+
+    fields = {f.name: f.id for f in gateway.fields()}
+    key = gateway_for(sandbox, "eng.emma").create_issue(
+        "EMG",
+        MAPPING.jira.issue_types.change,
+        "DB down",
+        "",
+        fields={
+            fields["Critical Issue Category"]: {"value": "Service outage"},
+            fields["Impact Description"]: "All",
+        },
+    )
+    assert gateway.get_issue(key).status == "Identified"
+    sandbox.deliver_pending()
+    with sandbox.state.lock:
+        sent = [
+            (d["body"]["webhookEvent"], d["body"]["issue_event_type_name"]) for d in sandbox.state.deliveries
+        ]
+    assert sent == [("jira:issue_created", "issue_created")]
+
+
+def test_approval_is_for_the_two_groups_and_the_revert_for_the_connector_only(sandbox, settings, tmp_path):
+    gateway = gateway_for(sandbox)
+    add_statuses(sandbox)
+    install(MAPPING, gateway, settings=settings, out_dir=tmp_path)
+    import_and_switch(sandbox, (tmp_path / XML).read_text())
+    emma, liam, bot = (gateway_for(sandbox, u) for u in ("eng.emma", "lead.liam", "ecm-bot"))
+    key = emma.create_issue("EMG", MAPPING.jira.issue_types.change, "DB down", "")
+    emma.transition(key, next(t.id for t in emma.transitions(key) if t.name == "Request Approval"))
+    assert "Approve" not in {t.name for t in emma.transitions(key)}
+    assert not any(t.name.startswith("ECM revert") for t in liam.transitions(key))
+    liam.transition(key, next(t.id for t in liam.transitions(key) if t.name == "Approve"))
+    assert gateway.get_issue(key).status == "Approved"
+    revert = next(t for t in bot.transitions(key) if t.name == "ECM revert to Awaiting Approval")
+    bot.transition(key, revert.id)
+    assert gateway.get_issue(key).status == "Awaiting Approval"
