@@ -50,14 +50,9 @@ def _alert(connector: Any, tool: Any, failing: list[Check]) -> None:
             log.error(
                 "drift-detected", extra={"tool": tool.name, "check": check.name, "detail": check.detail}
             )
-            # Once per day per problem: the unique (source, id) of a recorded delivery decides.
-            marker = f"{tool.name}:{check.name}:{day}"[:128]
-            first = uow.deliveries.record(
-                "drift", marker, event_type="drift", issue_key=None, body=None, received_at=now
-            )
-            if first is None:
+            marker = f"{tool.name}:{check.name}:{day}"[:128]  # once per day per problem
+            if not uow.markers.first("drift", marker, at=now, detail=check.detail[:2000]):
                 continue
-            uow.deliveries.mark(first, "handled", check.detail[:2000])
             uow.audit.append(
                 actor=ACTOR,
                 action="drift-detected",

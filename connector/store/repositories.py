@@ -1,6 +1,7 @@
-"""Repositories over one session: changes, webhook deliveries, the outbox.
+"""Repositories over one session: changes, webhook deliveries, once-only markers, the outbox.
 
-Duplicates (a delivery seen before, an outbox row with a known idempotency key) are detected by the
+Duplicates (a delivery seen before, a marker set before, an outbox row with a known idempotency key) are
+detected by the
 database's unique constraints with `INSERT … ON CONFLICT DO NOTHING`, which stays correct when two
 processes race: the loser's insert waits for the winner's commit, then inserts nothing.
 """
@@ -18,11 +19,11 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from connector.procedure.model import Change
 from connector.store.facts import change_facts
-from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow
+from connector.store.tables import ChangeRow, DeliveryRow, MarkerRow, OutboxRow
 
 DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "duplicate", "failed"})
 PENDING = "pending"
-RowT = TypeVar("RowT", DeliveryRow, OutboxRow)
+RowT = TypeVar("RowT", DeliveryRow, MarkerRow, OutboxRow)
 
 
 def _insert_unless_duplicate(session: Session, row: RowT) -> RowT | None:
@@ -110,6 +111,21 @@ class DeliveryRepository:
             raise ValueError(f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {outcome!r}")
         row.outcome = outcome
         row.detail = detail
+
+
+class MarkerRepository:
+    """Things done once that are not deliveries: a comment or changelog entry processed, a drift problem
+    alerted today."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def first(
+        self, kind: str, key: str, *, at: datetime, issue_key: str | None = None, detail: str | None = None
+    ) -> bool:
+        """Set the marker (kind, key); True the first time, False when it was set before."""
+        row = MarkerRow(kind=kind, key=key, at=at, issue_key=issue_key, detail=detail)
+        return _insert_unless_duplicate(self.session, row) is not None
 
 
 class OutboxRepository:

@@ -198,7 +198,7 @@ class DeliveryRow(Base):
     __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_deliveries_source_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    source: Mapped[str] = mapped_column(String(16))  # jira | servicenow | reconcile
+    source: Mapped[str] = mapped_column(String(16))  # jira | servicenow
     delivery_id: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[datetime]
     event_type: Mapped[str | None] = mapped_column(String(64))
@@ -206,6 +206,21 @@ class DeliveryRow(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="received")  # handled|ignored|failed
     detail: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
+
+
+class MarkerRow(Base):
+    """Something done once, that is not a delivery: a comment or changelog entry processed (kind "subject",
+    key "<tool>:<subject id>"), a drift problem alerted today (kind "drift", key "<tool>:<check>:<day>")."""
+
+    __tablename__ = "markers"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_markers_kind_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    issue_key: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxRow(Base):

@@ -18,13 +18,19 @@ from sqlalchemy.orm import Session
 
 from connector.store.audit import AuditLog
 from connector.store.db import Database
-from connector.store.repositories import ChangeRepository, DeliveryRepository, OutboxRepository
+from connector.store.repositories import (
+    ChangeRepository,
+    DeliveryRepository,
+    MarkerRepository,
+    OutboxRepository,
+)
 
 
 class UnitOfWork:
     session: Session
     changes: ChangeRepository
     deliveries: DeliveryRepository
+    markers: MarkerRepository
     outbox: OutboxRepository
     audit: AuditLog
 
@@ -35,6 +41,7 @@ class UnitOfWork:
         self.session = self.database.session()
         self.changes = ChangeRepository(self.session)
         self.deliveries = DeliveryRepository(self.session)
+        self.markers = MarkerRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.audit = AuditLog(self.session)
         return self

@@ -1,0 +1,50 @@
+"""The drift job alerts each failing doctor check once per day and tool, however often it runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from connector.install_plan import Check
+from connector.store.tables import MarkerRow
+from jobs import drift
+
+from .conftest import audit_actions, outbox
+
+
+def doctor(*checks: Check):
+    return lambda mapping, gateway, settings=None: list(checks)
+
+
+FAILING = doctor(Check("workflow", True), Check("business rule", False, "inactive", "ecm install"))
+
+
+def test_a_failing_check_is_alerted_once_a_day_and_again_the_next_day(connector, clock, database):
+    doctors = {"jira": FAILING, "servicenow": FAILING}
+    assert drift.run(connector, doctors) == "ecm_drift_problems=2"
+    assert drift.run(connector, doctors) == "ecm_drift_problems=2"
+    assert audit_actions(database) == ["drift-detected", "drift-detected"]
+    [(action, payload)] = outbox(database)
+    assert (action, payload["name"], payload["parm1"]) == ("event", "ecm.drift", "business rule")
+
+    clock.set(clock() + timedelta(days=1))
+    drift.run(connector, doctors)
+    assert audit_actions(database) == ["drift-detected"] * 4
+    with database.session() as session:
+        markers = list(
+            session.scalars(select(MarkerRow.key).where(MarkerRow.kind == "drift").order_by(MarkerRow.id))
+        )
+    assert markers == [
+        "jira:business rule:2026-12-01",
+        "servicenow:business rule:2026-12-01",
+        "jira:business rule:2026-12-02",
+        "servicenow:business rule:2026-12-02",
+    ]
+
+
+def test_passing_checks_alert_nothing(connector, database):
+    assert drift.run(connector, {"jira": doctor(Check("workflow", True))} | {"servicenow": doctor()}) == (
+        "ecm_drift_problems=0"
+    )
+    assert audit_actions(database) == [] and outbox(database) == []

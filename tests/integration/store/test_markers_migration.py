@@ -1,0 +1,86 @@
+"""Revision 0003 moves the once-only markers out of `deliveries` into `markers`, and back on downgrade,
+on SQLite and (with ECM_TEST_DATABASE_URL) on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from connector.store.db import Database, alembic_config
+
+POSTGRES_URL = os.environ.get("ECM_TEST_DATABASE_URL")
+AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+@pytest.fixture(params=BACKENDS)
+def blank(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database with no schema yet: a new SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'migrate.sqlite3'}")
+        yield db
+        db.dispose()
+        return
+    schema = f"ecm_test_{secrets.token_hex(4)}_markers"
+    db = Database(POSTGRES_URL, schema=schema)
+    yield db
+    with db.engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    db.dispose()
+
+
+def insert_delivery(db: Database, source: str, delivery_id: str, outcome: str, detail: str | None) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO deliveries (source, delivery_id, received_at, event_type, issue_key, outcome,"
+                " detail) VALUES (:source, :id, :at, 'comment_created', :issue, :outcome, :detail)"
+            ),
+            {
+                "source": source,
+                "id": delivery_id,
+                "at": AT,
+                "issue": "EMG-1",
+                "outcome": outcome,
+                "detail": detail,
+            },
+        )
+
+
+def downgrade(db: Database, revision: str) -> None:
+    with db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def select(db: Database, query: str) -> list[tuple]:
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query))]
+
+
+def test_subject_and_drift_rows_move_to_markers_and_back(blank: Database) -> None:
+    blank.upgrade("0002")
+    insert_delivery(blank, "jira", "d-1", "handled", "handled")
+    insert_delivery(blank, "subject", "jira:comment:10042", "received", None)
+    insert_delivery(blank, "drift", "jira:workflow:2026-11-30", "handled", "status missing")
+
+    blank.upgrade()
+    assert select(blank, "SELECT source, delivery_id FROM deliveries") == [("jira", "d-1")]
+    assert select(blank, "SELECT kind, key, issue_key, detail FROM markers ORDER BY id") == [
+        ("subject", "jira:comment:10042", "EMG-1", None),
+        ("drift", "jira:workflow:2026-11-30", "EMG-1", "status missing"),
+    ]
+    assert blank.readiness() == (True, "ok")
+
+    downgrade(blank, "0002")
+    assert select(blank, "SELECT source, delivery_id, outcome FROM deliveries ORDER BY id") == [
+        ("jira", "d-1", "handled"),
+        ("subject", "jira:comment:10042", "received"),
+        ("drift", "jira:workflow:2026-11-30", "handled"),
+    ]
