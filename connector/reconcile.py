@@ -4,7 +4,7 @@ Per tool, one paged query for the emergency changes and post-mortems updated sin
 (minus a small overlap). Each result becomes the events a webhook would have carried: the issue's
 creation, each changelog entry, each comment (Jira); the current state of each change request
 (ServiceNow). Every event carries a stable subject id ("changelog:10234", "comment:10042") and goes
-through `connector.receive` under the delivery id "reconcile:<subject id>", so the overlap, a second
+through `deliveries.receive` under the delivery id "reconcile:<subject id>", so the overlap, a second
 run and a webhook that did arrive are all processed once, by the same code as webhooks.
 
 Final sync: each issue's latest status change is replayed even when it is older than the window, so a
@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from connector.inbound.events import Delivery, Event, FieldChange, Ignored, IssueCreated, IssueUpdated
 from connector.inbound.jira import parse_jira
+from connector.services import deliveries
 from connector.store.tables import WatermarkRow
 from connector.store.uow import UnitOfWork
 
@@ -57,7 +58,7 @@ def reconcile(connector: Any, tool: str) -> ReconcileReport:
     report = ReconcileReport()
     for delivery, event in SOURCES[tool](connector.tools[tool], since, started):
         try:
-            report.count(connector.receive(delivery, event))
+            report.count(deliveries.receive(connector.database, connector.tools, delivery, event))
         except (StaleDataError, DBAPIError) as error:  # a webhook about the same change won the race
             log.warning(
                 "reconcile-event-conflict",

@@ -9,8 +9,6 @@ from typing import Any, Protocol
 
 from flask import current_app
 
-from connector.inbound.events import Delivery, Event, Ignored
-
 EXTENSION = "ecm"
 
 
@@ -19,10 +17,7 @@ class Connector(Protocol):
 
     settings: Any
     database: Any
-
-    def receive(self, delivery: Delivery, event: Event | Ignored) -> str:
-        """Record the delivery durably and process it in one transaction: handled | ignored | duplicate."""
-        ...
+    tools: Any  # tool name -> its runtime, for `connector.services.deliveries.receive`
 
 
 @dataclass(frozen=True)

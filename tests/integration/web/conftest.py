@@ -1,15 +1,15 @@
-"""An app over a real migrated database, with a connector that records deliveries like the real one."""
+"""An app over a real migrated database and the real connector, whose translators record what they see."""
 
 import pytest
 
 from connector.web.app import create_app
 
-from .web_helpers import RecordingConnector, settings
+from .web_helpers import connector_for, settings
 
 
 @pytest.fixture
 def connector(database):
-    return RecordingConnector(settings(), database)
+    return connector_for(settings(), database)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The same endpoints over the real composition root (no mapping configured: every event is recorded and
-ignored), so the web layer and `Connector.receive` are checked together."""
+ignored), so the web layer and `connector.services.deliveries.receive` are checked together."""
 
 import pytest
 

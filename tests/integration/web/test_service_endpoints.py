@@ -1,6 +1,6 @@
 from connector.web.app import create_app
 
-from .web_helpers import RecordingConnector, fixture_body, settings, signed_jira_headers
+from .web_helpers import connector_for, fixture_body, settings, signed_jira_headers
 
 
 def test_healthz_answers_while_the_process_is_up(client):
@@ -16,7 +16,7 @@ def test_readyz_is_unavailable_when_migrations_are_not_current(tmp_path):
     from connector.store.db import Database
 
     empty = Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
-    client = create_app(RecordingConnector(settings(), empty)).test_client()
+    client = create_app(connector_for(settings(), empty)).test_client()
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "ecm db upgrade" in response.get_json()["detail"]
@@ -32,11 +32,12 @@ def test_unknown_path_and_wrong_method_answer_json(client):
 
 
 def test_crash_inside_processing_answers_500_in_json(database):
-    class Broken(RecordingConnector):
-        def receive(self, delivery, event):
-            raise RuntimeError("boom")
+    def broken(event, origin):
+        raise RuntimeError("boom")
 
-    client = create_app(Broken(settings(), database)).test_client()
+    connector = connector_for(settings(), database)
+    connector.tools["jira"].translate = broken
+    client = create_app(connector).test_client()
     body = fixture_body("webhook-issue-created.json")
     response = client.post("/webhooks/jira", data=body, headers=signed_jira_headers(body))
     assert response.status_code == 500

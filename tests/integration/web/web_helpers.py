@@ -1,4 +1,4 @@
-"""Helpers for the web tests: a connector that records deliveries like the real one, signing, reading rows."""
+"""Helpers for the web tests: the real connector with recording translators, signing, reading rows."""
 
 from __future__ import annotations
 
@@ -9,42 +9,40 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from connector.bootstrap import Connector, bootstrap
 from connector.config import Settings
-from connector.inbound.events import Delivery, Event, Ignored
+from connector.context import ToolRuntime
+from connector.inbound.events import Event
 from connector.store.tables import DeliveryRow
-from connector.store.uow import UnitOfWork
 
 JIRA_SECRET = "jira-webhook-secret-for-tests"
 SERVICENOW_SECRET = "servicenow-webhook-secret-for-tests"
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "jira" / "webhooks"
 
 
-class RecordingConnector:
-    """The `Connector` interface: records each delivery once, then 'processes' it (counted)."""
+class RecordingTranslator:
+    """A tool's translator that notes each event it is given and turns it into no command."""
 
-    def __init__(self, settings: Settings, database) -> None:
-        self.settings = settings
-        self.database = database
-        self.processed: list[Event] = []
+    def __init__(self) -> None:
+        self.events: list[Event] = []
 
-    def receive(self, delivery: Delivery, event: Event | Ignored) -> str:
-        with UnitOfWork(self.database) as uow:
-            row = uow.deliveries.record(
-                delivery.source,
-                delivery.delivery_id,
-                event_type=delivery.event_type,
-                issue_key=delivery.issue_key,
-                body=delivery.body,
-                received_at=delivery.received_at,
-            )
-            if row is None:
-                return "duplicate"
-            outcome = "ignored" if isinstance(event, Ignored) else "handled"
-            uow.deliveries.mark(row, outcome, event.reason if isinstance(event, Ignored) else None)
-            if outcome == "handled":
-                self.processed.append(event)
-            uow.commit()
-            return outcome
+    def __call__(self, event: Event, origin: str) -> list:
+        self.events.append(event)
+        return []
+
+
+def connector_for(settings: Settings, database) -> Connector:
+    """The real composition root (deliveries are received by `connector.services.deliveries`), with Jira
+    and ServiceNow runtimes whose translators record the events they see: `translated(connector)`."""
+    connector = bootstrap(settings, database=database, upgrade=False)
+    for tool in ("jira", "servicenow"):
+        connector.tools[tool] = ToolRuntime(tool, None, None, RecordingTranslator(), None, None)
+    return connector
+
+
+def translated(connector: Connector) -> list[Event]:
+    """The events the connector gave its tools' translators (parsed, not ignored), in order."""
+    return [event for tool in connector.tools.values() for event in tool.translate.events]
 
 
 def settings(**overrides) -> Settings:
@@ -68,9 +66,9 @@ def fixture_body(name: str) -> bytes:
 
 
 def recorded(database) -> list[DeliveryRow]:
-    """Webhook deliveries (not the "subject" rows that mark a comment or changelog entry as processed)."""
+    """The webhook deliveries recorded, in order."""
     with database.session() as session:
-        query = select(DeliveryRow).where(DeliveryRow.source != "subject").order_by(DeliveryRow.id)
+        query = select(DeliveryRow).order_by(DeliveryRow.id)
         return list(session.scalars(query))
 
 
