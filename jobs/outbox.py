@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from connector.dispatch import Dispatcher, DispatchReport
+from jobs.runs import instrumented
 
 BATCH = 50
 
@@ -16,8 +17,6 @@ class OutboxLoop:
         self.metrics, self.poll_seconds, self.batch = metrics, poll_seconds, batch
 
     def run(self, stop: threading.Event) -> None:
-        from jobs.scheduler import instrumented
-
         while not stop.is_set():
             summary = instrumented("outbox", self.once, self.metrics, quiet_idle=True)
             if not summary:  # idle or failed: wait for the next poll

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,10 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from jobs import drift, outbox, reconcile, sla
 from jobs.leader import LeaderLock
+from jobs.runs import JobMetrics, instrumented
 
 log = logging.getLogger("jobs")
 
@@ -51,41 +50,6 @@ JOBS: tuple[Job, ...] = (
     Job("reconcile", reconcile.run, lambda cfg: timedelta(minutes=cfg.reconcile_minutes)),
     Job("drift", drift.run, lambda cfg: timedelta(hours=cfg.drift_hours)),
 )
-
-
-class JobMetrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.runs = Counter(
-            "ecm_job_runs", "Scheduled job runs by outcome", ["job", "outcome"], registry=self.registry
-        )
-        self.seconds = Histogram("ecm_job_seconds", "Job run duration", ["job"], registry=self.registry)
-        self.leader = Gauge(
-            "ecm_jobs_leader", "1 while this process holds the leader lock", registry=self.registry
-        )
-
-
-def instrumented(job: str, function: Callable[[], str], metrics: JobMetrics, *, quiet_idle: bool = False):
-    """Run once: one structured log line and the metrics, whatever happens. Returns the summary or None."""
-    started = time.perf_counter()
-    try:
-        summary = function()
-    except Exception:  # noqa: BLE001 - a failing run must not stop the scheduler; it is logged and counted
-        seconds = time.perf_counter() - started
-        metrics.runs.labels(job, "failed").inc()
-        metrics.seconds.labels(job).observe(seconds)
-        log.exception(
-            "job-run", extra={"job": job, "outcome": "failed", "duration_ms": round(seconds * 1000)}
-        )
-        return None
-    seconds = time.perf_counter() - started
-    outcome = "idle" if not summary else "ok"
-    metrics.runs.labels(job, outcome).inc()
-    metrics.seconds.labels(job).observe(seconds)
-    if not (quiet_idle and outcome == "idle"):
-        extra = {"job": job, "outcome": outcome, "duration_ms": round(seconds * 1000), "summary": summary}
-        log.info("job-run", extra=extra)
-    return summary
 
 
 def build_scheduler(connector: Any, config: JobsConfig, metrics: JobMetrics) -> BackgroundScheduler:
