@@ -7,7 +7,6 @@ so there is no "delete" action. `doctor` returns `Check`s; a failing check says 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,10 +50,6 @@ class Plan:
         """Items an admin has to do by hand (install writes instructions for them)."""
         return tuple(item for item in self.items if item.action == "manual")
 
-    @property
-    def is_up_to_date(self) -> bool:
-        return not self.changes
-
     def count(self, action: Action) -> int:
         return sum(1 for item in self.items if item.action == action)
 
@@ -81,11 +76,3 @@ class Check:
         mark = "ok  " if self.ok else "FAIL"
         line = f"{mark}  {self.name}" + (f": {self.detail}" if self.detail else "")
         return line if self.ok or not self.fix else f"{line}\n      fix: {self.fix}"
-
-
-def render_checks(checks: Iterable[Check]) -> str:
-    return "\n".join(check.render() for check in checks)
-
-
-def all_ok(checks: Iterable[Check]) -> bool:
-    return all(check.ok for check in checks)

@@ -60,11 +60,6 @@ STEP: Mapping[Stage, int] = MappingProxyType(
 """The ENG-PROC-004 step a stage belongs to (used to name the step of an R9 violation)."""
 
 
-def position(stage: Stage) -> int:
-    """Index of a forward stage in `ORDER`; ValueError for a side exit."""
-    return ORDER.index(stage)
-
-
 def is_forward(a: Stage, b: Stage) -> bool:
     """True when `b` comes after `a` on the forward path (side exits are never forward)."""
     return a in ORDER and b in ORDER and ORDER.index(b) > ORDER.index(a)

@@ -60,9 +60,6 @@ class ChangeRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return self.session.scalars(query).one_or_none()
 
-    def get_by_id(self, change_id: int) -> ChangeRow | None:
-        return self.session.get(ChangeRow, change_id)
-
     def add(self, row: ChangeRow) -> ChangeRow:
         self.session.add(row)
         self.session.flush()
@@ -156,24 +153,6 @@ class OutboxRepository:
         )
         return _insert_unless_duplicate(self.session, row)
 
-    def due(self, now: datetime, limit: int = 50) -> list[OutboxRow]:
-        """Pending rows whose time has come, oldest first (no lock)."""
-        return list(self.session.scalars(self._due_query(now, limit)))
-
-    def claim(self, now: datetime, limit: int = 50) -> list[OutboxRow]:
-        """Like `due`, but locks the rows until commit; rows another worker holds are skipped (PostgreSQL)."""
-        query = self._due_query(now, limit).with_for_update(skip_locked=True)
-        return list(self.session.scalars(query))
-
     def depth(self) -> int:
         query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
         return self.session.scalar(query) or 0
-
-    @staticmethod
-    def _due_query(now: datetime, limit: int) -> Any:
-        return (
-            select(OutboxRow)
-            .where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now)
-            .order_by(OutboxRow.id)
-            .limit(limit)
-        )

@@ -57,7 +57,7 @@ def test_fresh_jira_plans_creates_then_install_leaves_everything_unchanged(sandb
 
     again = plan(MAPPING, gateway, settings=settings)
     assert [i.render() for i in again.items if i.action != "unchanged"] == []
-    assert again.is_up_to_date
+    assert again.changes == ()
 
 
 def test_install_works_on_a_project_that_already_has_issues(sandbox, settings):
@@ -66,7 +66,7 @@ def test_install_works_on_a_project_that_already_has_issues(sandbox, settings):
     )
     gateway = gateway_for(sandbox)
     install(MAPPING, gateway, settings=settings)
-    assert plan(MAPPING, gateway, settings=settings).is_up_to_date
+    assert plan(MAPPING, gateway, settings=settings).changes == ()
     assert gateway.search("project = EMG").issues[0].summary == "existing work"
 
 

@@ -17,7 +17,6 @@ from pydantic import SecretStr
 
 from connector.config import Settings
 from connector.errors import NotFound, Rejected
-from connector.install_plan import all_ok
 from connector.mapping import load_mapping
 from connector.servicenow.doctor import doctor
 from connector.servicenow.gateway import ServiceNowGateway
@@ -93,7 +92,7 @@ def test_install_is_idempotent_never_deletes_and_doctor_passes(sandbox, gateway,
     assert {item.action for item in second.items} == {"unchanged"}
     assert gateway.get("sys_script", admin_rule.sys_id).get("name") == "Company: notify CAB"
     checks = doctor(mapping, gateway, settings=settings)
-    assert all_ok(checks), [c for c in checks if not c.ok]
+    assert [c for c in checks if not c.ok] == []
 
 
 def test_deactivated_rule_makes_doctor_fail_and_install_restores_it(sandbox, gateway, mapping, settings):
@@ -108,7 +107,7 @@ def test_deactivated_rule_makes_doctor_fail_and_install_restores_it(sandbox, gat
     assert [(c.name, c.detail) for c in problems] == [(f"business rule {NOTIFY_RULE}", "inactive")]
     assert "ecm install" in problems[0].fix
     assert [(i.name, i.detail) for i in restored.changes] == [(NOTIFY_RULE, "fields: active")]
-    assert all_ok(doctor(mapping, gateway, settings=settings))
+    assert all(check.ok for check in doctor(mapping, gateway, settings=settings))
 
 
 def test_installed_rule_posts_signed_notifications(sandbox, receiver, gateway, mapping, settings):

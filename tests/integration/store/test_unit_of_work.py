@@ -44,7 +44,7 @@ def test_a_change_reads_back_as_the_domain_facts(database: Database) -> None:
         change_id = uow.changes.add(a_deployed_change("ECM-2")).id
         uow.commit()
     with UnitOfWork(database) as uow:
-        row = uow.changes.get_by_id(change_id)
+        row = uow.session.get(ChangeRow, change_id)
         facts = uow.changes.to_facts(row)
     assert facts.key == "ECM-2" and facts.stage is Stage.POSTMORTEM
     lead, security = facts.approval_for(Role.LEAD), facts.approval_for(Role.SECURITY)

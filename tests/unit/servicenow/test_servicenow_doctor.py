@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from connector.config import Settings
-from connector.install_plan import all_ok
 from connector.servicenow.doctor import doctor
 from connector.servicenow.installer import BLOCK_RULE, install
 
@@ -19,7 +18,7 @@ def test_doctor_passes_after_install(fake, mapping, settings):
 
     checks = doctor(mapping, fake, settings=settings)
 
-    assert all_ok(checks), failing(checks)
+    assert all(check.ok for check in checks), failing(checks)
     assert [c.name for c in checks][:4] == [
         "connection",
         "roles of ecm-bot",

@@ -59,7 +59,7 @@ def test_second_plan_is_unchanged_and_second_install_writes_nothing(fake, mappin
     install(mapping, fake, settings=settings)
 
     assert len(reported) == len(again.items) == 21
-    assert {item.action for item in again.items} == {"unchanged"} and again.is_up_to_date
+    assert {item.action for item in again.items} == {"unchanged"} and again.changes == ()
     assert fake.writes == []
 
 
@@ -162,7 +162,7 @@ def test_sla_definition_counts_the_business_days_on_the_created_schedule(fake, s
         "1970-01-02 03:00:00",
     )
     assert sla.get("start_condition") == "change_task_type=review^short_descriptionSTARTSWITHPost-mortem^EQ"
-    assert plan(mapping, fake, settings=settings).is_up_to_date
+    assert plan(mapping, fake, settings=settings).changes == ()
 
 
 def test_missing_webhook_secret_is_named(fake, mapping):
