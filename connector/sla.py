@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from connector import notices
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Method, PostMortem, Stage
 from connector.procedure.requirements import retroactive_items
 from connector.procedure.sla import ReminderPoint, due_thresholds, horizon
+from connector.services import notices
 from connector.store.tables import AlertRow, ApprovalRow, ChangeRow, PostMortemRow
 from connector.store.uow import UnitOfWork
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from connector import commands as c
-from connector import notices
 from connector.context import ToolContext
 from connector.procedure import rules
 from connector.procedure.model import (
@@ -16,6 +15,7 @@ from connector.procedure.model import (
     Review,
     Role,
 )
+from connector.services import notices
 from connector.services.common import answer, audit, enqueue, load_change, refuse
 from connector.store.tables import (
     ApprovalRow,

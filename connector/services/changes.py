@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 from connector import commands as c
-from connector import notices
 from connector.context import ToolContext
 from connector.procedure import rules
 from connector.procedure.model import (
@@ -15,6 +14,7 @@ from connector.procedure.model import (
     Stage,
 )
 from connector.procedure.stages import is_forward
+from connector.services import notices
 from connector.services.approvals import record_approval
 from connector.services.common import answer, audit, enqueue, load_change, notify, refuse
 from connector.store.tables import (

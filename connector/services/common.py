@@ -6,12 +6,12 @@ import dataclasses
 from typing import Any
 
 from connector import commands as c
-from connector import notices
 from connector.context import ToolContext
 from connector.procedure.model import (
     Decision,
     Stage,
 )
+from connector.services import notices
 from connector.store.tables import (
     AlertRow,
     ChangeRow,

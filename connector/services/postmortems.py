@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from connector import commands as c
-from connector import notices
 from connector.context import ToolContext
+from connector.services import notices
 from connector.services.common import answer, audit, load_change
 from connector.store.tables import (
     ChangeRow,
