@@ -46,7 +46,7 @@ def deadline(
     closures: tuple[date, ...],
 ) -> None:
     """Print the post-mortem deadline: 23:59:59 local on the Nth business day after the deploy day."""
-    from connector.calendars import build_calendar, public_holidays, zone
+    from connector.mapping.calendar import build_calendar, public_holidays, zone
 
     for option, check in (
         ("--timezone", lambda: zone(timezone)),

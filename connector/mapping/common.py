@@ -128,7 +128,7 @@ class Calendar(Model):
         return code
 
     def build(self) -> BusinessCalendar:
-        from connector.calendars import build_calendar
+        from connector.mapping.calendar import build_calendar
 
         return build_calendar(self.timezone, self.country, self.subdivision, self.closures)
 

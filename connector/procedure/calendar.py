@@ -1,7 +1,7 @@
 """The organisation's business-day calendar: time zone, weekend, public holidays, closures.
 
 Pure: holidays and closures come in as date containers (the `holidays` package builds them in
-`connector.calendars`). All results are aware datetimes in the calendar's zone, so the offset of a
+`connector.mapping.calendar`). All results are aware datetimes in the calendar's zone, so the offset of a
 deadline is the one in force on that day (daylight saving time is handled by `zoneinfo`).
 """
 

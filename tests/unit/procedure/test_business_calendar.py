@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.calendars import build_calendar
+from connector.mapping.calendar import build_calendar
 from connector.procedure.calendar import BusinessCalendar
 
 NEW_YORK = ZoneInfo("America/New_York")

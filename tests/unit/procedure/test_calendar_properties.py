@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.calendars import build_calendar
+from connector.mapping.calendar import build_calendar
 
 CALENDARS = [
     build_calendar("America/New_York", "US", None, ()),

@@ -1,4 +1,5 @@
-"""Build the organisation's `BusinessCalendar` from names: IANA time zone, holiday country/region."""
+"""Build the organisation's `BusinessCalendar` from the names a mapping (or `ecm deadline`) gives: IANA time
+zone, holiday country/region, closures. The `holidays` package lives here, outside the pure core."""
 
 from __future__ import annotations
 
