@@ -1,4 +1,5 @@
-"""What the service layer needs to know about one tool: its mapping, calendar, policy, people."""
+"""What the service layer needs to know about one tool (`ToolContext`: calendar, policy, people) and what
+the composition root builds for it (`ToolRuntime`). A fixed `Directory` for tests is in tests/fakes.py."""
 
 from __future__ import annotations
 
@@ -21,28 +22,6 @@ class Directory(Protocol):
         """The authenticated identity (accountId / user name) for `@name`, an email or a mention."""
 
     def display(self, user: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class StaticDirectory:
-    """A fixed directory: for tests and for tools whose membership was read once."""
-
-    leads: frozenset[str] = frozenset()
-    security: frozenset[str] = frozenset()
-    names: tuple[tuple[str, str], ...] = ()  # (identity, display name)
-
-    def groups(self) -> Groups:
-        return Groups(leads=self.leads, security=self.security)
-
-    def resolve(self, reference: str) -> str | None:
-        wanted = reference.lstrip("@").casefold()
-        for identity, name in self.names:
-            if wanted in (identity.casefold(), name.casefold()):
-                return identity
-        return None
-
-    def display(self, user: str) -> str:
-        return dict(self.names).get(user, user)
 
 
 RECIPIENT_GROUPS = {"leads": "leads", "security": "security"}

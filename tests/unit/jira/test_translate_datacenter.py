@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from connector import commands as c
-from connector.context import StaticDirectory, ToolContext
+from connector.context import ToolContext
 from connector.inbound.jira import parse_jira
 from connector.jira.translate import JiraTranslator
 from connector.mapping import load_mapping
 from connector.procedure.model import Stage
+from tests.fakes import StaticDirectory
 
 ROOT = Path(__file__).parents[3]
 MAPPING = load_mapping(ROOT / "mappings" / "jira-datacenter.yaml")
