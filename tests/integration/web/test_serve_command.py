@@ -42,7 +42,7 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20) -> N
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
             time.sleep(0.2)
     raise AssertionError("ecm serve did not answer /healthz in time")
 
