@@ -1,0 +1,315 @@
+"""The import rules of docs/ARCHITECTURE.md, checked by parsing the source with `ast` (nothing is imported).
+
+1. The procedure core (connector/procedure/) imports only the standard library.
+2. Only the gateways import the client libraries `jira`, `pysnow` and `requests`.
+3. No module imports both a gateway and the rules (`connector.procedure.rules`).
+4. No import circle among the modules of connector/ and jobs/ (imports run when a module loads).
+
+Rules 1-3 count every import in a file, inside functions too; rule 4 counts what runs at import time.
+An exception to a rule is written in EXCEPTIONS with its reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("connector", "jobs")
+CORE = "connector.procedure"
+RULES = "connector.procedure.rules"
+CLIENT_LIBRARIES = frozenset({"jira", "pysnow", "requests"})
+GATEWAYS = {
+    "connector.jira.gateway": "the Jira gateway: jira, requests",
+    "connector.jira.admin": "the Jira gateway's admin calls (a mixin of JiraGateway)",
+    "connector.servicenow.gateway": "the ServiceNow gateway: pysnow, requests",
+}
+# (rule, module) -> why the module may break the rule. Empty: today's code keeps every rule.
+EXCEPTIONS: dict[tuple[str, str], str] = {}
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # the importing module
+    target: str  # what it names, absolute: "a.b" for `import a.b`, "a.b.c" for `from a.b import c`
+    line: int
+    at_load: bool  # runs when the module is imported (not inside a function, not under TYPE_CHECKING)
+
+
+@dataclass(frozen=True)
+class Tree:
+    root: Path
+    modules: dict[str, Path]  # dotted name -> file
+
+    @classmethod
+    def scan(cls, root: Path, packages: Iterable[str]) -> Tree:
+        modules = {}
+        for package in packages:
+            for path in sorted((root / package).rglob("*.py")):
+                parts = path.relative_to(root).with_suffix("").parts
+                modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+        return cls(root, modules)
+
+    def where(self, found: Import) -> str:
+        return f"{self.modules[found.module].relative_to(self.root)}:{found.line}"
+
+    def imports(self, module: str) -> list[Import]:
+        path = self.modules[module]
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        return list(_imports(module, package, ast.parse(path.read_text(), str(path)).body, at_load=True))
+
+    def local(self, target: str) -> str | None:
+        """The module of this tree that `target` loads (the deepest that exists), or None. A package's
+        submodule imported by name (`from a import b`, b a module) is that module, not the package."""
+        parts = target.split(".")
+        while parts and ".".join(parts) not in self.modules:
+            parts.pop()
+        return ".".join(parts) or None
+
+
+def _imports(module: str, package: str, body: list[ast.stmt], *, at_load: bool) -> Iterator[Import]:
+    for node in body:
+        if isinstance(node, ast.Import):
+            yield from (Import(module, alias.name, node.lineno, at_load) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([node.module] if node.module else [])])
+            yield from (Import(module, f"{base}.{alias.name}", node.lineno, at_load) for alias in node.names)
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            yield from _imports(module, package, node.body, at_load=False)
+            yield from _imports(module, package, node.orelse, at_load=at_load)
+        else:
+            deferred = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                inner = getattr(node, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.AST):
+                    yield from _imports(module, package, _statements(inner), at_load=at_load and not deferred)
+
+
+def _statements(nodes: list[ast.AST]) -> list[ast.stmt]:
+    """Statements of a block; an `except` handler or a `match` case contributes its own body."""
+    out: list[ast.stmt] = []
+    for node in nodes:
+        out.extend(node.body if isinstance(node, ast.ExceptHandler | ast.match_case) else [node])  # type: ignore[list-item]
+    return out
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _allowed(rule: str, module: str) -> bool:
+    return (rule, module) in EXCEPTIONS
+
+
+def core_violations(tree: Tree, core: str = CORE) -> list[str]:
+    """Rule 1: imports in the core that are neither the standard library nor the core itself."""
+    found = []
+    for module in tree.modules:
+        if not (module == core or module.startswith(core + ".")) or _allowed("core", module):
+            continue
+        for imp in tree.imports(module):
+            top = imp.target.split(".")[0]
+            inside = imp.target == core or imp.target.startswith(core + ".")
+            if top not in sys.stdlib_module_names and not inside:
+                found.append(f"{tree.where(imp)}: the core imports {imp.target}")
+    return sorted(set(found))
+
+
+def client_library_violations(tree: Tree, gateways: Iterable[str] = GATEWAYS) -> list[str]:
+    """Rule 2: modules other than the gateways that import jira, pysnow or requests."""
+    found = []
+    for module in tree.modules:
+        if module in gateways or _allowed("client", module):
+            continue
+        for imp in tree.imports(module):
+            if imp.target.split(".")[0] in CLIENT_LIBRARIES:
+                found.append(f"{tree.where(imp)}: {module} imports {imp.target}, which only a gateway may")
+    return sorted(set(found))
+
+
+def gateway_and_rules_violations(
+    tree: Tree, gateways: Iterable[str] = GATEWAYS, rules: str = RULES
+) -> list[str]:
+    """Rule 3: modules that import a gateway and the rules."""
+    gateways = set(gateways)
+    found = []
+    for module in tree.modules:
+        if _allowed("gateway+rules", module):
+            continue
+        loaded = {tree.local(imp.target): imp for imp in tree.imports(module)}
+        used = sorted(gateways & loaded.keys())
+        if used and rules in loaded:
+            found.append(f"{tree.where(loaded[rules])}: {module} imports the rules and {', '.join(used)}")
+    return found
+
+
+def import_cycles(tree: Tree) -> list[str]:
+    """Rule 4: each circle of imports that run at load time, as "file:line: a -> b -> a"."""
+    graph: dict[str, dict[str, Import]] = {}
+    for module in tree.modules:
+        graph[module] = {}
+        for imp in tree.imports(module):
+            target = tree.local(imp.target)
+            if imp.at_load and target not in (None, module):
+                graph[module].setdefault(target, imp)
+    cycles = []
+    for component in _strongly_connected(graph):
+        if len(component) > 1 and not all(_allowed("cycle", m) for m in component):
+            path = _cycle_through(graph, component)
+            cycles.append(f"{tree.where(graph[path[0]][path[1]])}: " + " -> ".join(path))
+    return sorted(cycles)
+
+
+def _strongly_connected(graph: dict[str, dict[str, Import]]) -> list[list[str]]:
+    """Tarjan's algorithm."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    components: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while (member := stack.pop()) != node:
+                component.append(member)
+            components.append(sorted([*component, node]))
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10 * len(graph) + 100))
+    try:
+        for node in sorted(graph):
+            if node not in index:
+                visit(node)
+    finally:
+        sys.setrecursionlimit(limit)
+    return components
+
+
+def _cycle_through(graph: dict[str, dict[str, Import]], component: list[str]) -> list[str]:
+    """A shortest circle from the component's first module back to it, staying inside the component."""
+    start, members = component[0], set(component)
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for nxt in sorted(graph[node]):
+            if nxt == start:
+                return [*paths[node], start]
+            if nxt in members and nxt not in paths:
+                paths[nxt] = [*paths[node], nxt]
+                queue.append(nxt)
+    raise AssertionError(f"no circle through {start}")
+
+
+# --- the rules, on this repository --------------------------------------------------------------------
+
+
+def test_the_procedure_core_imports_only_the_standard_library():
+    assert core_violations(Tree.scan(ROOT, PACKAGES)) == []
+
+
+def test_only_the_gateways_import_jira_pysnow_or_requests():
+    assert client_library_violations(Tree.scan(ROOT, PACKAGES)) == []
+
+
+def test_no_module_imports_both_a_gateway_and_the_rules():
+    assert gateway_and_rules_violations(Tree.scan(ROOT, PACKAGES)) == []
+
+
+def test_connector_and_jobs_modules_import_no_circle():
+    assert import_cycles(Tree.scan(ROOT, PACKAGES)) == []
+
+
+def test_the_listed_gateways_and_exceptions_name_modules_that_exist():
+    modules = Tree.scan(ROOT, PACKAGES).modules
+    named = [*GATEWAYS, *(module for _rule, module in EXCEPTIONS)]
+    assert [name for name in named if name not in modules] == []
+    assert {rule for rule, _module in EXCEPTIONS} <= {"core", "client", "gateway+rules", "cycle"}
+
+
+# --- the checker, on a tiny tree that breaks every rule ------------------------------------------------
+
+
+def write(root: Path, files: dict[str, str]) -> Tree:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return Tree.scan(root, ["app"])
+
+
+def test_checker_reports_a_core_module_importing_a_third_party_library(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/core/__init__.py": "",
+            "app/core/calendar.py": "import datetime\nfrom . import model\n\ndef f():\n    import holidays\n",
+            "app/core/model.py": "from __future__ import annotations\nfrom app.core import calendar\n",
+        },
+    )
+    assert core_violations(tree, core="app.core") == ["app/core/calendar.py:5: the core imports holidays"]
+
+
+def test_checker_reports_requests_outside_the_gateways(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/gateway.py": "import requests\nimport jira\n",
+            "app/view.py": "from requests.exceptions import Timeout\n",
+        },
+    )
+    assert client_library_violations(tree, gateways=["app.gateway"]) == [
+        "app/view.py:1: app.view imports requests.exceptions.Timeout, which only a gateway may"
+    ]
+
+
+def test_checker_reports_a_module_that_uses_a_gateway_and_the_rules(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/gateway.py": "",
+            "app/rules.py": "",
+            "app/fine.py": "from app import rules\n",
+            "app/mixed.py": "from app.gateway import Client\n\ndef decide():\n    from .rules import check\n",
+        },
+    )
+    assert gateway_and_rules_violations(tree, gateways=["app.gateway"], rules="app.rules") == [
+        "app/mixed.py:4: app.mixed imports the rules and app.gateway"
+    ]
+
+
+def test_checker_reports_a_circle_but_not_a_deferred_type_only_or_submodule_import(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/a.py": "from app import b\n",
+            "app/b.py": "import app.c as c\n",
+            "app/c.py": "from .a import thing\n",
+            "app/d.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from app import e\n",
+            "app/e.py": "from app import d\n\ndef later():\n    from app import a\n",
+            "app/pkg/__init__.py": "from app.pkg.x import run\n",
+            "app/pkg/x.py": "from app.pkg import y\n",  # the submodule y, not back through the package
+            "app/pkg/y.py": "",
+        },
+    )
+    assert import_cycles(tree) == ["app/a.py:1: app.a -> app.b -> app.c -> app.a"]
