@@ -24,12 +24,13 @@ def create_app(
     faults: Faults | None = None,
     validate_openapi: bool = False,
     webhook_backoff: float = 0.2,
+    version: str | None = None,
 ) -> Flask:
     if flavor not in FLAVORS:
         raise ValueError(f"flavor must be one of {FLAVORS}, got {flavor!r}")
     app = Flask("sandbox.jira")
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    state = JiraState(flavor, clock)
+    state = JiraState(flavor, clock, version)
     faults = faults or Faults()
     dispatcher = Dispatcher(state, faults, backoff=webhook_backoff)
     state.emit = dispatcher.on_event
@@ -39,10 +40,11 @@ def create_app(
     from sandbox.jira.views_admin import admin
     from sandbox.jira.views_config import config_views
     from sandbox.jira.views_issues import issues
+    from sandbox.jira.views_jira_webhook import jira_webhooks
     from sandbox.jira.views_meta import meta
     from sandbox.jira.views_ui import ui
 
-    for blueprint in (meta, config_views, issues, admin, ui):
+    for blueprint in (meta, config_views, issues, admin, ui, jira_webhooks):
         app.register_blueprint(blueprint)
 
     @app.before_request

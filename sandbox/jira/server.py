@@ -49,6 +49,7 @@ class SandboxJira:
         validate_openapi: bool = False,
         webhook_backoff: float = 0.05,
         port: int = 0,
+        version: str | None = None,
     ) -> None:
         self.app: Flask = create_app(
             flavor,
@@ -56,6 +57,7 @@ class SandboxJira:
             faults=faults,
             validate_openapi=validate_openapi,
             webhook_backoff=webhook_backoff,
+            version=version,
         )
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -108,19 +110,28 @@ class SandboxJira:
         jql: str | None = None,
         user: str = "admin",
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "name": "ecm-connector",
-            "url": url,
-            "events": events or EVENTS,
-            "excludeBody": False,
-        }
-        if jql:
-            body["filters"] = {"issue-related-events-section": jql}
-        if secret:
-            body["secret"] = secret
-        response = requests.post(
-            f"{self.url}/rest/webhooks/1.0/webhook", json=body, auth=(user, user), timeout=10
-        )
+        """Register an admin webhook the way this server takes it (Data Center 10: `jira-webhook`)."""
+        state = self.state
+        if state.flavor != "cloud" and state.major_version >= 10:
+            configuration = {"EXCLUDE_BODY": "false", **({"FILTERS": jql} if jql else {})}
+            if secret:
+                configuration["SECRET"] = secret
+            path = "/rest/jira-webhook/1.0/webhooks"
+            body: dict[str, Any] = {
+                "name": "ecm-connector",
+                "url": url,
+                "events": events or EVENTS,
+                "active": True,
+                "configuration": configuration,
+            }
+        else:
+            path = "/rest/webhooks/1.0/webhook"
+            body = {"name": "ecm-connector", "url": url, "events": events or EVENTS, "excludeBody": False}
+            if jql:
+                body["filters"] = {"issue-related-events-section": jql}
+            if secret:
+                body["secret"] = secret
+        response = requests.post(f"{self.url}{path}", json=body, auth=(user, user), timeout=10)
         response.raise_for_status()
         return response.json()
 

@@ -26,6 +26,7 @@ from sandbox.jira.seed import (
 from sandbox.jira.workflows import DEFAULT_WORKFLOW, Workflow, default_workflow
 
 Clock = Callable[[], datetime]
+SERVER_VERSIONS = {"cloud": "1001.0.0-SNAPSHOT", "datacenter": "9.12.0"}
 
 
 def utc_now() -> datetime:
@@ -110,8 +111,9 @@ class Webhook:
 class JiraState:
     """Everything one sandbox Jira knows. Hold `lock` while reading or changing it."""
 
-    def __init__(self, flavor: str, clock: Clock | None = None) -> None:
+    def __init__(self, flavor: str, clock: Clock | None = None, version: str | None = None) -> None:
         self.flavor = flavor
+        self.version = version or SERVER_VERSIONS[flavor]  # Data Center: "9.12.0", or e.g. "10.3.0"
         self.clock = clock or utc_now
         self.lock = threading.RLock()
         self._ids = itertools.count(10000)
@@ -143,6 +145,10 @@ class JiraState:
         self.request_counts: Counter[str] = Counter()
         self.base_url = "http://127.0.0.1"
         self.emit: Callable[[dict[str, Any]], None] = lambda _event: None
+
+    @property
+    def major_version(self) -> int:
+        return int(self.version.split(".")[0])
 
     def next_id(self) -> str:
         return str(next(self._ids))

@@ -14,6 +14,14 @@ admin = Blueprint("admin", __name__)
 HOOKS = "/rest/webhooks/1.0/webhook"
 
 
+def _legacy() -> None:
+    """`/rest/webhooks/1.0/webhook` is gone from Jira Data Center 10, which serves
+    `/rest/jira-webhook/1.0/webhooks` instead (see `views_jira_webhook`)."""
+    st = state()
+    if st.flavor != "cloud" and st.major_version >= 10:
+        raise not_found("Not Found")
+
+
 def _hook(hook_id: int) -> Webhook:
     hook = state().webhooks.get(hook_id)
     if hook is None:
@@ -23,6 +31,7 @@ def _hook(hook_id: int) -> Webhook:
 
 @admin.get(HOOKS)
 def list_hooks() -> Response:
+    _legacy()
     require_admin()
     st = state()
     with st.lock:
@@ -31,6 +40,7 @@ def list_hooks() -> Response:
 
 @admin.post(HOOKS)
 def register_hook() -> Response:
+    _legacy()
     user, st = require_admin(), state()
     with st.lock:
         return ok(webhooks.webhook_json(st, webhooks.register(st, user.name, body()), base()), 201)
@@ -38,12 +48,14 @@ def register_hook() -> Response:
 
 @admin.get(f"{HOOKS}/<int:hook_id>")
 def get_hook(hook_id: int) -> Response:
+    _legacy()
     require_admin()
     return ok(webhooks.webhook_json(state(), _hook(hook_id), base()))
 
 
 @admin.put(f"{HOOKS}/<int:hook_id>")
 def update_hook(hook_id: int) -> Response:
+    _legacy()
     user, st = require_admin(), state()
     with st.lock:
         existing = _hook(hook_id)
@@ -61,6 +73,7 @@ def update_hook(hook_id: int) -> Response:
 
 @admin.delete(f"{HOOKS}/<int:hook_id>")
 def delete_hook(hook_id: int) -> Response:
+    _legacy()
     require_admin()
     st = state()
     with st.lock:

@@ -11,16 +11,14 @@ from sandbox.jira.render import issue_type_json, project_json, user_json
 from sandbox.jira.state import CustomField
 
 meta = Blueprint("meta", __name__)
-VERSIONS = {
-    "cloud": ("1001.0.0-SNAPSHOT", [1001, 0, 0], "Cloud"),
-    "datacenter": ("9.12.0", [9, 12, 0], "Server"),
-}
+DEPLOYMENT_TYPES = {"cloud": "Cloud", "datacenter": "Server"}
 
 
 @meta.get(f"{V}/serverInfo")
 def server_info(version: str) -> Response:
     st = state()
-    text, numbers, deployment = VERSIONS[st.flavor]
+    text, deployment = st.version, DEPLOYMENT_TYPES[st.flavor]
+    numbers = [int(part) for part in text.split("-")[0].split(".")]
     return ok(
         {
             "baseUrl": base(),

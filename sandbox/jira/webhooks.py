@@ -44,13 +44,68 @@ def register(state: JiraState, actor: str, body: dict[str, Any], existing: Webho
         list(body.get("events") or []),
         filters,
         bool(body.get("excludeBody", False)),
-        body.get("secret", existing.secret if existing else None),
+        _secret(state, body, existing),
         bool(body.get("enabled", True)),
         actor,
         state.now(),
     )
     state.webhooks[hook.id] = hook
     return hook
+
+
+def _secret(state: JiraState, body: dict[str, Any], existing: Webhook | None) -> str | None:
+    """The secret deliveries are signed with. Cloud takes `secret` (X-Hub-Signature, added in 2024).
+    Data Center 9's admin webhooks have no secret: a `secret` in the body is ignored and deliveries go out
+    unsigned (https://developer.atlassian.com/server/jira/platform/webhooks/ lists name, url, events,
+    filters, excludeBody only). Data Center 10's `/rest/jira-webhook/1.0/webhooks` takes it as
+    `configuration.SECRET` and signs with X-Hub-Signature: sha256=... ("Securing your webhook",
+    https://confluence.atlassian.com/adminjiraserver/managing-webhooks-938846912.html); a top-level
+    `secret` is ignored there too."""
+    kept = existing.secret if existing else None
+    if state.flavor == "cloud":
+        return body.get("secret", kept)
+    if state.major_version < 10:
+        return None
+    return (body.get("configuration") or {}).get("SECRET", kept) or None
+
+
+def from_jira_webhook_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A Data Center 10 `jira-webhook` body (`configuration` FILTERS / EXCLUDE_BODY / SECRET, `active`)
+    in the registration shape `register` reads."""
+    configuration = body.get("configuration") or {}
+    if not isinstance(configuration, dict):
+        raise bad_request(configuration="The configuration must be an object of strings.")
+    converted: dict[str, Any] = {
+        "name": body.get("name"),
+        "url": body.get("url"),
+        "events": body.get("events") or [],
+        "filters": {FILTER_KEY: configuration["FILTERS"]} if configuration.get("FILTERS") else {},
+        "excludeBody": str(configuration.get("EXCLUDE_BODY", "false")).lower() == "true",
+        "enabled": str(body.get("active", True)).lower() == "true",
+    }
+    if "SECRET" in configuration:
+        converted["configuration"] = {"SECRET": configuration["SECRET"]}
+    return converted
+
+
+def jira_webhook_json(hook: Webhook) -> dict[str, Any]:
+    """A webhook as Data Center 10's `/rest/jira-webhook/1.0/webhooks` shows it (never its secret)."""
+    configuration = {"EXCLUDE_BODY": str(hook.exclude_body).lower()}
+    if hook.filters.get(FILTER_KEY):
+        configuration["FILTERS"] = hook.filters[FILTER_KEY]
+    millis = int(hook.updated.timestamp() * 1000)
+    return {
+        "id": hook.id,
+        "name": hook.name,
+        "url": hook.url,
+        "events": hook.events,
+        "configuration": configuration,
+        "active": hook.enabled,
+        "scopeType": "global",
+        "createdDate": millis,
+        "updatedDate": millis,
+        "sslVerificationRequired": True,
+    }
 
 
 def webhook_json(state: JiraState, hook: Webhook, base: str) -> dict[str, Any]:
