@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WEBHOOKS = "/rest/webhooks/1.0/webhook"
+JIRA_WEBHOOKS = "/rest/jira-webhook/1.0/webhooks"  # Data Center 10 and later
 JQL_FILTER_KEY = "issue-related-events-section"
 
 
@@ -252,22 +253,73 @@ class AdminCalls:
         self._call("POST", "/rest/api/3/workflowscheme/project/switch", "switch workflow scheme", json=body)
 
     # --- webhooks ----------------------------------------------------------------------------------
+    # Cloud and Data Center 9: `/rest/webhooks/1.0/webhook`; only Cloud signs (a `secret`; Data Center 9
+    # has none and ignores one). Data Center 10 replaced it with `/rest/jira-webhook/1.0/webhooks`
+    # (`configuration` FILTERS / EXCLUDE_BODY / SECRET, `active`) and answers 404 on the old path.
+
+    def server_major_version(self) -> int:
+        """Data Center's major version (`serverInfo`, read once); Cloud reports none that matters."""
+        cached = getattr(self, "_server_major", None)
+        if cached is None:
+            info = self._call("GET", "/rest/api/2/serverInfo", "read the server version") or {}
+            numbers = info.get("versionNumbers") or [0]
+            cached = int(numbers[0]) if str(numbers[0]).isdigit() else 0
+            self._server_major = cached
+        return cached
+
+    def signs_webhooks(self) -> bool:
+        """Whether Jira can sign deliveries with a secret (Cloud, Data Center 10); Data Center 9 cannot."""
+        return self.flavor == "cloud" or self._jira_webhook_api()
+
+    def _jira_webhook_api(self) -> bool:
+        return self.flavor != "cloud" and self.server_major_version() >= 10
 
     def webhooks(self) -> tuple[Webhook, ...]:
+        if self._jira_webhook_api():
+            found = self._call("GET", JIRA_WEBHOOKS, "list webhooks") or []
+            return tuple(_jira_webhook_from(w) for w in found)
         found = self._call("GET", WEBHOOKS, "list webhooks") or []
         return tuple(_webhook_from(w) for w in found)
 
     def register_webhook(
         self, name: str, url: str, events: list[str], secret: str | None, jql_filter: str
     ) -> Webhook:
-        body = _webhook_body(name, url, events, secret, jql_filter)
+        if self._jira_webhook_api():
+            body = _jira_webhook_body(name, url, events, secret, jql_filter)
+            return _jira_webhook_from(
+                self._call("POST", JIRA_WEBHOOKS, f"register webhook {name}", json=body)
+            )
+        body = _webhook_body(name, url, events, secret if self.flavor == "cloud" else None, jql_filter)
         return _webhook_from(self._call("POST", WEBHOOKS, f"register webhook {name}", json=body))
 
     def update_webhook(
         self, webhook_id: str, name: str, url: str, events: list[str], secret: str | None, jql_filter: str
     ) -> None:
-        body = _webhook_body(name, url, events, secret, jql_filter)
+        if self._jira_webhook_api():
+            body = _jira_webhook_body(name, url, events, secret, jql_filter)
+            self._call("PUT", f"{JIRA_WEBHOOKS}/{webhook_id}", f"update webhook {name}", json=body)
+            return
+        body = _webhook_body(name, url, events, secret if self.flavor == "cloud" else None, jql_filter)
         self._call("PUT", f"{WEBHOOKS}/{webhook_id}", f"update webhook {name}", json=body)
+
+
+def _jira_webhook_body(name: str, url: str, events: list[str], secret: str | None, jql: str) -> dict:
+    configuration = {"FILTERS": jql, "EXCLUDE_BODY": "false"}
+    if secret:
+        configuration["SECRET"] = secret
+    return {"name": name, "url": url, "events": events, "active": True, "configuration": configuration}
+
+
+def _jira_webhook_from(raw: dict) -> Webhook:
+    configuration = raw.get("configuration") or {}
+    return Webhook(
+        str(raw.get("id", "")),
+        raw.get("name", ""),
+        raw.get("url", ""),
+        tuple(raw.get("events", [])),
+        configuration.get("FILTERS", ""),
+        str(raw.get("active", True)).lower() == "true",
+    )
 
 
 def _webhook_body(name: str, url: str, events: list[str], secret: str | None, jql: str) -> dict:

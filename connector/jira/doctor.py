@@ -12,7 +12,7 @@ from connector.config import Settings
 from connector.errors import ApiError
 from connector.install_plan import Check
 from connector.jira.gateway import JiraGateway
-from connector.jira.installer import WEBHOOK_EVENTS, JiraInstaller
+from connector.jira.installer import WEBHOOK_EVENTS, JiraInstaller, shown_url, without_token
 from connector.jira.workflow import missing_rules, workflow_name
 from connector.mapping import Mapping
 
@@ -92,7 +92,10 @@ def _group(gateway: JiraGateway, group: str) -> tuple[bool, str, str]:
 
 
 def _webhook(mapping: Mapping, gateway: JiraGateway, settings: Settings | None) -> tuple[bool, str, str]:
-    wanted_url = JiraInstaller(mapping, gateway, settings=settings).webhook_url
+    installer = JiraInstaller(mapping, gateway, settings=settings)
+    if problem := installer.webhook_auth_problem():
+        return False, problem, "set ECM_JIRA_WEBHOOK_TOKEN, then run `ecm install --mapping <file>`"
+    wanted_url = installer.webhook_url
     spec = mapping.jira.webhook
     found = next((w for w in gateway.webhooks() if w.name == spec.name), None)
     if found is None:
@@ -100,13 +103,21 @@ def _webhook(mapping: Mapping, gateway: JiraGateway, settings: Settings | None) 
     problems = []
     if not found.enabled:
         problems.append("disabled")
-    if found.url != wanted_url:
-        problems.append(f"points at {found.url}, not {wanted_url}")
+    if found.url != wanted_url and without_token(found.url) == without_token(wanted_url):
+        token = (
+            "without the connector's token" if found.url == without_token(found.url) else "with another token"
+        )
+        problems.append(f"points at {shown_url(found.url)} {token}, so the connector refuses every delivery")
+    elif found.url != wanted_url:
+        problems.append(f"points at {shown_url(found.url)}, not {shown_url(wanted_url)}")
     if missing := sorted(set(WEBHOOK_EVENTS) - set(found.events)):
         problems.append("misses events " + ", ".join(missing))
     if problems:
-        return False, "; ".join(problems), f"{INSTALL} to re-enable and repoint it"
-    return True, f"enabled, {wanted_url}", ""
+        fix = f"{INSTALL}: it re-enables the webhook and points it at {shown_url(wanted_url)}"
+        if installer.webhook_token:
+            fix += " (the token is ECM_JIRA_WEBHOOK_TOKEN, the value `ecm serve` checks)"
+        return False, "; ".join(problems), fix
+    return True, f"enabled, {shown_url(wanted_url)}", ""
 
 
 def _workflow(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:

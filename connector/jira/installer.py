@@ -10,12 +10,14 @@ workflow as Jira workflow XML (Administration → Workflows → Import → Impor
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from connector.config import Settings
 from connector.errors import Rejected
-from connector.install_plan import Plan, PlanItem
+from connector.install_plan import SECRET_PLACEHOLDER, Plan, PlanItem
 from connector.jira.gateway import JiraGateway
 from connector.jira.workflow import (
     ALL_STAGES,
@@ -40,11 +42,32 @@ FIELD_TYPES: dict[FieldType, tuple[str, str]] = {  # mapping type -> (custom fie
     FieldType.USER: (f"{CF}userpicker", f"{CF}userpickergroupsearcher"),
     FieldType.DATETIME: (f"{CF}datetime", f"{CF}datetimerange"),
 }
+TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the URL parameter, not a token
+TOKEN_VALUE = re.compile(r"(?<=[?&]token=)[^&#]*")
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "issuelink_created")
 DESCRIPTIONS = {
     "change": "An emergency change under ENG-PROC-004.",
     "postmortem": "Post-mortem of an emergency change.",
 }
+
+
+def with_token(url: str, token: str) -> str:
+    """`url` with `?token=<token>` (replacing any token it carries): how Jira Data Center's deliveries,
+    which Jira 9 cannot sign, are authenticated by the connector (`ECM_JIRA_WEBHOOK_TOKEN`)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != TOKEN_PARAMETER]
+    return urlunsplit(parts._replace(query=urlencode([*query, (TOKEN_PARAMETER, token)])))
+
+
+def without_token(url: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != TOKEN_PARAMETER]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def shown_url(url: str) -> str:
+    """A webhook URL fit for output and logs: the value of its token replaced by a placeholder."""
+    return TOKEN_VALUE.sub(SECRET_PLACEHOLDER, url)
 
 
 class JiraInstaller:
@@ -61,9 +84,13 @@ class JiraInstaller:
         environ = dict(os.environ)
         if settings is not None and settings.public_url:
             environ["ECM_PUBLIC_URL"] = settings.public_url
-        self.webhook_url = mapping.jira.webhook.resolved_url(environ)
         secret = settings.jira_webhook_secret if settings is not None else None
         self.webhook_secret = secret.get_secret_value() if secret is not None else None
+        token = settings.jira_webhook_token if settings is not None else None
+        self.webhook_token = token.get_secret_value() if token is not None else None
+        self.webhook_url = mapping.jira.webhook.resolved_url(environ)
+        if not self.cloud and self.webhook_token:  # Data Center: authenticated by the URL token
+            self.webhook_url = with_token(self.webhook_url, self.webhook_token)
         self.out_dir = out_dir
 
     def steps(self) -> Step:
@@ -272,23 +299,36 @@ class JiraInstaller:
                 status_mappings={type_id: {s: identified for s in old}},
             )
 
+    def webhook_auth_problem(self) -> str | None:
+        """Why Jira's deliveries could not be authenticated (Data Center without a URL token), if so."""
+        if self.cloud or self.webhook_token:
+            return None
+        if self.webhook_secret and self.gw.signs_webhooks():  # Data Center 10 signs with a secret
+            return None
+        return (
+            "ECM_JIRA_WEBHOOK_TOKEN is not set: Jira Data Center 9 does not sign webhooks, so the connector"
+            " accepts them only with ?token=<ECM_JIRA_WEBHOOK_TOKEN> in the URL; set it (the same value"
+            " for `ecm serve`) and run `ecm install --mapping <file>` again"
+        )
+
     def webhook(self) -> Step:
         spec = self.jira.webhook
-        jql = f"project = {self.jira.project}"
-        found = next((w for w in self.gw.webhooks() if w.name == spec.name), None)
-        args = (spec.name, self.webhook_url, list(WEBHOOK_EVENTS), self.webhook_secret, jql)
-        if found is None:
-            yield (
-                PlanItem("webhook", spec.name, "create", self.webhook_url),
-                (lambda: self.gw.register_webhook(*args)),
-            )
+        if problem := self.webhook_auth_problem():
+            yield PlanItem("webhook", spec.name, "manual", problem), None
             return
-        wanted = (self.webhook_url, set(WEBHOOK_EVENTS), jql, True)
+        jql = f"project = {self.jira.project}"
+        url, shown = self.webhook_url, shown_url(self.webhook_url)
+        found = next((w for w in self.gw.webhooks() if w.name == spec.name), None)
+        args = (spec.name, url, list(WEBHOOK_EVENTS), self.webhook_secret, jql)
+        if found is None:
+            yield PlanItem("webhook", spec.name, "create", shown), (lambda: self.gw.register_webhook(*args))
+            return
+        wanted = (url, set(WEBHOOK_EVENTS), jql, True)
         if (found.url, set(found.events), found.jql, found.enabled) == wanted:
-            yield PlanItem("webhook", spec.name, "unchanged", self.webhook_url), None
+            yield PlanItem("webhook", spec.name, "unchanged", shown), None
         else:
             yield (
-                PlanItem("webhook", spec.name, "update", f"url {self.webhook_url}, {jql}, enabled"),
+                PlanItem("webhook", spec.name, "update", f"url {shown}, {jql}, enabled"),
                 (lambda: self.gw.update_webhook(found.id, *args)),
             )
 

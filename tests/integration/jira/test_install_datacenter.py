@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from connector.config import load_settings
+from connector.jira.doctor import doctor
 from connector.jira.gateway import JiraGateway
 from connector.jira.installer import install, plan
 from connector.jira.workflow import ALL_STAGES, CATEGORY, workflow_name
@@ -118,3 +119,76 @@ def test_approval_is_for_the_two_groups_and_the_revert_for_the_connector_only(sa
     revert = next(t for t in bot.transitions(key) if t.name == "ECM revert to Awaiting Approval")
     bot.transition(key, revert.id)
     assert gateway.get_issue(key).status == "Awaiting Approval"
+
+
+TOKEN = ENV["ECM_JIRA_WEBHOOK_TOKEN"]
+
+
+def registered_urls(sandbox: SandboxJira) -> list[str]:
+    with sandbox.state.lock:
+        return [hook.url for hook in sandbox.state.webhooks.values()]
+
+
+@pytest.mark.parametrize("version", ["9.12.0", "10.3.0"])
+def test_the_webhook_is_registered_with_the_url_token_which_no_output_shows(tmp_path, version):
+    settings = load_settings({**ENV, "ECM_DATA_DIR": str(tmp_path), "ECM_JIRA_WEBHOOK_SECRET": "s3cret"})
+    with SandboxJira("datacenter", version=version) as sandbox:
+        lines: list[str] = []
+        install(
+            MAPPING,
+            gateway_for(sandbox),
+            settings=settings,
+            out_dir=tmp_path,
+            progress=lambda i: lines.append(i.render()),
+        )
+        assert registered_urls(sandbox) == [f"{ENV['ECM_PUBLIC_URL']}/webhooks/jira?token={TOKEN}"]
+        webhook_lines = [line for line in lines if " webhook " in line]
+        assert webhook_lines == [
+            f"create  webhook  ECM Connector — {ENV['ECM_PUBLIC_URL']}/webhooks/jira?token=(secret)"
+        ]
+        assert not any(TOKEN in line for line in lines)
+        again = plan(MAPPING, gateway_for(sandbox), settings=settings)
+        assert [i.action for i in again.items if i.kind == "webhook"] == ["unchanged"]
+
+
+def test_without_a_token_data_center_9_gets_no_webhook_but_the_exact_fix(sandbox, tmp_path):
+    settings = load_settings(
+        {
+            "ECM_PUBLIC_URL": ENV["ECM_PUBLIC_URL"],
+            "ECM_DATA_DIR": str(tmp_path),
+            "ECM_JIRA_WEBHOOK_SECRET": "s3cret",
+        }
+    )
+    (item,) = [i for i in plan(MAPPING, gateway_for(sandbox), settings=settings).items if i.kind == "webhook"]
+    assert item.action == "manual" and "ECM_JIRA_WEBHOOK_TOKEN" in item.detail
+    install(MAPPING, gateway_for(sandbox), settings=settings, out_dir=tmp_path)
+    assert registered_urls(sandbox) == []
+    check = next(c for c in doctor(MAPPING, gateway_for(sandbox), settings=settings) if c.name == "webhook")
+    assert not check.ok and "ECM_JIRA_WEBHOOK_TOKEN" in check.render()
+
+
+def test_doctor_names_a_webhook_that_lost_its_token_and_exits_1(sandbox, settings, tmp_path):
+    from click.testing import CliRunner
+
+    from connector.cli import cli
+
+    install(MAPPING, gateway_for(sandbox), settings=settings, out_dir=tmp_path)
+    check = next(c for c in doctor(MAPPING, gateway_for(sandbox), settings=settings) if c.name == "webhook")
+    assert check.ok, check.render()
+    with sandbox.state.lock:
+        for hook in sandbox.state.webhooks.values():
+            hook.url = f"{ENV['ECM_PUBLIC_URL']}/webhooks/jira"
+    check = next(c for c in doctor(MAPPING, gateway_for(sandbox), settings=settings) if c.name == "webhook")
+    assert not check.ok and "without the connector's token" in check.detail
+    assert "ecm install" in check.fix and TOKEN not in check.render()
+
+    env = {
+        **ENV,
+        "ECM_JIRA_URL": sandbox.url,
+        "ECM_JIRA_FLAVOR": "datacenter",
+        "ECM_JIRA_TOKEN": "pat-admin",
+        "ECM_DATA_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(cli, ["doctor", "--mapping", "mappings/jira-datacenter.yaml"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "without the connector's token" in result.output and TOKEN not in result.output
