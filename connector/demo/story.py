@@ -68,6 +68,10 @@ class Story:
         self.expect("the audit chain verifies", result.ok, getattr(result, "problem", ""))
 
 
+PR_URL = "https://git.example.com/acme/checkout/pull/4242"
+DOCS_URL = "https://wiki.example.com/changes/checkout-eu-pool"
+
+
 class JiraStory(Story):
     tool = "jira"
 
@@ -209,10 +213,14 @@ class JiraStory(Story):
                 bool(issue.assignee) and bool(issue.fields.get("duedate")),
             )
 
+    def record_links(self, key: str) -> None:
+        """The retroactive PR and documentation links, by comment command."""
+        self.comment("eng.emma", key, f"/pr {PR_URL}")
+        self.comment("eng.emma", key, f"/docs {DOCS_URL}")
+
     def close_too_early_then_close(self, key: str) -> None:
         self.say("Step 5 — retroactive documentation and the post-mortem")
-        self.comment("eng.emma", key, "/pr https://git.example.com/acme/checkout/pull/4242")
-        self.comment("eng.emma", key, "/docs https://wiki.example.com/changes/checkout-eu-pool")
+        self.record_links(key)
         self.move("eng.emma", key, self.section.statuses.postmortem)
         self.wait_stage(key, Stage.POSTMORTEM)
         self.move("eng.emma", key, self.section.statuses.closed)
