@@ -82,3 +82,8 @@ def _truncate_all(url: str) -> None:
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+# Every sandbox Jira records its requests; a test fails when the connector's do not conform to the
+# Jira OpenAPI document (tests/conformance).
+pytest_plugins = ["tests.conformance.plugin"]

@@ -1,8 +1,10 @@
 """Validate every `/rest/api/{2,3}/...` request and response against Jira Cloud's OpenAPI document.
 
-Used by the tests only (`create_app(validate_openapi=True)`); mismatches are collected in
-`SandboxContext.openapi_errors`. `/rest/api/2/...` is checked against the same operation of v3 after
-the known, documented v2 differences below are normalised away.
+Used by the sandbox's own tests (`create_app(validate_openapi=True)`); mismatches are collected in
+`SandboxContext.openapi_errors`. The connector's requests are judged with the same allow-list by
+`tests/conformance`, which records them at the sandbox's WSGI boundary in every test.
+`/rest/api/2/...` is checked against the same operation of v3 after the known, documented v2
+differences below are normalised away.
 
 Known differences (the allow-list):
 - v2 transition id as an integer: the `jira` library sends `{"transition": {"id": 21}}`; v3 says string.
@@ -15,6 +17,8 @@ Known differences (the allow-list):
 - Jira answers 204 (and 201 for an issue link) with no body where the document declares an empty JSON
   schema; an empty body is accepted for those.
 - The removed `/rest/api/3/search` answers 410 Gone, which the document does not list.
+- Data Center names people by user name: the `username` and `key` query parameters, which the Cloud
+  document keeps but marks "no longer available", are Data Center's own (`DATACENTER_PARAMETERS`).
 - Fault-injected answers (429/503 from `/_sandbox/faults`) are not operation answers and are not checked.
 """
 
@@ -71,18 +75,32 @@ V2_DIFFERENCES: tuple[Callable[[dict[str, Any]], None], ...] = (
     _null_link_comment,
 )
 
+# Query parameters that the Cloud document retires but Jira Data Center's REST API v2 still takes
+# (https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/user-getUser).
+DATACENTER_PARAMETERS = frozenset({"username", "key"})
+
+
+def spec_path(path: str = "") -> Path:
+    """Where the document is: `path`, else $ECM_JIRA_OPENAPI_SPEC, else beside the work tree."""
+    import os
+
+    chosen = path or os.environ.get(SPEC_ENV)
+    return Path(chosen) if chosen else next((p for p in SPEC_CANDIDATES if p.exists()), SPEC_CANDIDATES[-1])
+
+
+@functools.lru_cache(maxsize=1)
+def load_document(path: str = "") -> dict[str, Any]:
+    """The document as plain JSON, loaded once per process (it is big)."""
+    return json.loads(spec_path(path).read_text())
+
 
 @functools.lru_cache(maxsize=1)
 def load_spec(path: str = "") -> Any:
     """The parsed OpenAPI document, loaded once per process (it is big)."""
-    import os
-
     from openapi_core import OpenAPI
     from openapi_core.configurations import Config
 
-    chosen = path or os.environ.get(SPEC_ENV)
-    source = Path(chosen) if chosen else next((p for p in SPEC_CANDIDATES if p.exists()), SPEC_CANDIDATES[-1])
-    return OpenAPI.from_dict(json.loads(source.read_text()), config=Config(spec_validator_cls=None))
+    return OpenAPI.from_dict(load_document(path), config=Config(spec_validator_cls=None))
 
 
 class _Request:
@@ -114,7 +132,7 @@ def _changelog_nulls_dropped(body: bytes) -> bytes:
     return json.dumps(data).encode()
 
 
-def _v3(path: str, body: bytes) -> tuple[str, bytes]:
+def as_v3(path: str, body: bytes) -> tuple[str, bytes]:
     if not path.startswith("/rest/api/2/"):
         return path, body
     path = "/rest/api/3/" + path.removeprefix("/rest/api/2/")
@@ -136,23 +154,23 @@ def install(app: Flask, context: SandboxContext) -> None:
             return response
         if getattr(g, "fault", False):
             return response
-        path, body = _v3(request.path, request.get_data())
+        path, body = as_v3(request.path, request.get_data())
         checked = _Request(path, body)
         where = f"{request.method} {request.path}"
         try:
             spec.validate_request(checked)
         except Exception as e:  # noqa: BLE001 - every validation failure is reported, whatever its type
-            context.openapi_errors.append(f"request {where}: {_describe(e)}")
+            context.openapi_errors.append(f"request {where}: {describe(e)}")
         response_body = response.get_data()
         if request.path.startswith("/rest/api/2/") and response_body and response.is_json:
-            _, response_body = _v3(request.path, response_body)
+            _, response_body = as_v3(request.path, response_body)
         checked_response = _Response(response)
         checked_response.data = _changelog_nulls_dropped(JIRA_OFFSET.sub(rb'\1:\2"', response_body))
         try:
             spec.validate_response(checked, checked_response)
         except Exception as e:  # noqa: BLE001
             if not (_missing_data(e) and not response_body and response.status_code in BODILESS_STATUSES):
-                context.openapi_errors.append(f"response {where} {response.status_code}: {_describe(e)}")
+                context.openapi_errors.append(f"response {where} {response.status_code}: {describe(e)}")
         return response
 
 
@@ -167,7 +185,7 @@ def _missing_data(error: BaseException) -> bool:
     return False
 
 
-def _describe(error: Exception) -> str:
+def describe(error: Exception) -> str:
     """The schema errors first (they say what is wrong), then the wrapper messages, shortened."""
     details, wrappers = [], []
     cause: BaseException | None = error
