@@ -18,7 +18,9 @@ Known differences (the allow-list):
   schema; an empty body is accepted for those.
 - The removed `/rest/api/3/search` answers 410 Gone, which the document does not list.
 - Data Center names people by user name: the `username` and `key` query parameters, which the Cloud
-  document keeps but marks "no longer available", are Data Center's own (`DATACENTER_PARAMETERS`).
+  document keeps but marks "no longer available", are Data Center's own (`DATACENTER_PARAMETERS`);
+  in request bodies a user is `{"name": ...}` (notify recipients, assignee, reporter) where Cloud
+  writes `{"accountId": ...}` and the document marks `name` read-only.
 - Fault-injected answers (429/503 from `/_sandbox/faults`) are not operation answers and are not checked.
 """
 
@@ -74,6 +76,27 @@ V2_DIFFERENCES: tuple[Callable[[dict[str, Any]], None], ...] = (
     _plain_text_as_document,
     _null_link_comment,
 )
+
+
+def _user_by_name(user: Any) -> Any:
+    if isinstance(user, dict) and set(user) == {"name"} and isinstance(user["name"], str):
+        return {"accountId": user["name"]}
+    return user
+
+
+def _users_by_name(data: dict[str, Any]) -> None:
+    """Data Center references a user by name (https://docs.atlassian.com/software/jira/docs/api/REST/latest/)."""
+    to = data.get("to")
+    if isinstance(to, dict) and isinstance(to.get("users"), list):
+        to["users"] = [_user_by_name(u) for u in to["users"]]
+    fields = data.get("fields")
+    if isinstance(fields, dict):
+        for role in ("assignee", "reporter"):
+            if role in fields:
+                fields[role] = _user_by_name(fields[role])
+
+
+DATACENTER_DIFFERENCES: tuple[Callable[[dict[str, Any]], None], ...] = (_users_by_name,)
 
 # Query parameters that the Cloud document retires but Jira Data Center's REST API v2 still takes
 # (https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/user-getUser).
@@ -132,14 +155,16 @@ def _changelog_nulls_dropped(body: bytes) -> bytes:
     return json.dumps(data).encode()
 
 
-def as_v3(path: str, body: bytes) -> tuple[str, bytes]:
+def as_v3(path: str, body: bytes, flavor: str = "cloud") -> tuple[str, bytes]:
+    """A v2 request (or answer) as the v3 one the document describes; `flavor` for a Data Center request."""
     if not path.startswith("/rest/api/2/"):
         return path, body
     path = "/rest/api/3/" + path.removeprefix("/rest/api/2/")
     if body:
         data = json.loads(body)
         if isinstance(data, dict):
-            for normalise in V2_DIFFERENCES:
+            differences = V2_DIFFERENCES + (DATACENTER_DIFFERENCES if flavor == "datacenter" else ())
+            for normalise in differences:
                 normalise(data)
             body = json.dumps(data).encode()
     return path, body
@@ -154,7 +179,7 @@ def install(app: Flask, context: SandboxContext) -> None:
             return response
         if getattr(g, "fault", False):
             return response
-        path, body = as_v3(request.path, request.get_data())
+        path, body = as_v3(request.path, request.get_data(), context.state.flavor)
         checked = _Request(path, body)
         where = f"{request.method} {request.path}"
         try:

@@ -97,7 +97,7 @@ def _findings(
 def _documented(
     flavor: str, method: str, path: str, query: Query, content_type: str, body: bytes
 ) -> tuple[tuple[str, str], ...]:
-    path, body = as_v3(path, body)
+    path, body = as_v3(path, body, flavor)
     operation = find_operation(path, method)
     if operation is None:
         return (("-", f"the document has no operation {method} {path}"),)

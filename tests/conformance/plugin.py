@@ -14,11 +14,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conformance import offdocument
 from tests.conformance.judge import Mismatch, judge
 from tests.conformance.recorder import Exchange, RequestLog, recording
 
 LOG = RequestLog()
 JUDGED: Counter[str] = Counter()
+OFF_DOCUMENT: Counter[str] = Counter()  # connector requests to endpoints the document lacks
 LEFTOVER: list[Mismatch] = []
 
 
@@ -28,6 +30,10 @@ def mismatches(exchanges: list[Exchange]) -> list[Mismatch]:
         JUDGED["connector" if exchange.by_connector else "other"] += 1
         if exchange.by_connector:
             found += judge(exchange)
+            endpoint = offdocument.find(exchange.path)
+            if endpoint is not None:
+                OFF_DOCUMENT[endpoint.name] += 1
+    JUDGED["mismatches"] += len(found)
     return found
 
 
@@ -73,8 +79,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if LEFTOVER:
         terminalreporter.section("Jira request conformance", red=True)
         terminalreporter.write_line(report(LEFTOVER))
-    elif JUDGED:
+    elif JUDGED["connector"] or JUDGED["other"]:
         terminalreporter.write_line(
-            f"Jira request conformance: {JUDGED['connector']} connector request(s) conform "
-            f"({JUDGED['other']} from other clients not judged)"
+            f"Jira request conformance: {JUDGED['connector']} connector request(s) judged, "
+            f"{JUDGED['mismatches']} mismatch(es) ({JUDGED['other']} from other clients not judged)"
         )
+    for endpoint in offdocument.ENDPOINTS:
+        if OFF_DOCUMENT[endpoint.name]:
+            terminalreporter.write_line(
+                f"  not in the document, checked by its own schema: {endpoint.name} "
+                f"x{OFF_DOCUMENT[endpoint.name]} ({endpoint.why})"
+            )

@@ -121,3 +121,11 @@ def test_the_admin_webhook_is_checked_against_its_own_schema():
 def test_the_connector_never_calls_the_sandboxes_control_api():
     found = errors(sent("POST", "/_sandbox/faults", {"rules": []}))
     assert [operation for operation, _ in found] == ["sandbox control"]
+
+
+def test_a_user_named_by_user_name_is_data_centers_way_and_refused_on_cloud():
+    body = {"subject": "EMG-1", "textBody": "Approve", "to": {"users": [{"name": "lead.liam"}]}}
+    assert errors(sent("POST", "/rest/api/2/issue/EMG-1/notify", body, flavor="datacenter")) == []
+    found = errors(sent("POST", "/rest/api/2/issue/EMG-1/notify", body))
+    assert [operation for operation, _ in found] == ["notify"]
+    assert "read-only property" in found[0][1]

@@ -68,17 +68,23 @@ def test_a_request_answered_with_an_injected_fault_is_still_recorded(recorded):
     assert (exchange.path, exchange.status, exchange.by_connector) == ("/rest/api/3/myself", 503, True)
 
 
-def test_a_non_conforming_connector_request_fails_its_test_with_a_readable_report(tmp_path):
+def test_a_non_conforming_connector_request_fails_its_test_or_the_run_with_a_readable_report(tmp_path):
     (tmp_path / "test_wrong.py").write_text(
         textwrap.dedent(
             """
+            import pytest
             from connector.jira.gateway import JiraGateway
             from sandbox.jira.server import SandboxJira
 
-            def test_sends_an_unknown_parameter():
+            @pytest.fixture(scope="module")
+            def gateway():
                 with SandboxJira("cloud") as sandbox:
                     gateway = JiraGateway(sandbox.url, user="ecm-bot@example.com", token="ecm-bot")
-                    gateway._call("GET", "/rest/api/2/myself", "read", params={"colour": "red"})
+                    yield gateway
+                    gateway._call("GET", "/rest/api/2/serverInfo", "read", params={"colour": "blue"})
+
+            def test_sends_an_unknown_parameter(gateway):
+                gateway._call("GET", "/rest/api/2/myself", "read", params={"colour": "red"})
             """
         )
     )
@@ -102,9 +108,14 @@ def test_a_non_conforming_connector_request_fails_its_test_with_a_readable_repor
         timeout=120,
         check=False,
     )
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "1 passed, 1 error" in done.stdout
-    assert "ERROR at teardown of test_sends_an_unknown_parameter" in done.stdout
-    assert "GET /rest/api/2/myself?colour=red (cloud, connector gateway as ecm-bot@example.com" in done.stdout
-    assert "operation: getCurrentUser" in done.stdout
-    assert "error: query parameter 'colour' is not a parameter of /rest/api/3/myself" in done.stdout
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "1 passed, 1 error" in out
+    # The test that sent it fails at teardown, naming the request, the operation and the error ...
+    assert "ERROR at teardown of test_sends_an_unknown_parameter" in out
+    assert "GET /rest/api/2/myself?colour=red (cloud, connector gateway as ecm-bot@example.com" in out
+    assert "operation: getCurrentUser" in out
+    assert "error: query parameter 'colour' is not a parameter of /rest/api/3/myself" in out
+    # ... and one sent outside any test (a module fixture's teardown) fails the run at its end.
+    summary = out[out.index("Jira request conformance") :]
+    assert "GET /rest/api/2/serverInfo?colour=blue" in summary and "operation: getServerInfo" in summary
