@@ -23,8 +23,9 @@ CONNECTOR_USER = "ecm-bot"
 
 
 class NotificationWatch:
-    """Wraps the notifier's `enqueue`: when each change entered Review and when its post-mortem task was
-    inserted (by change number). Waiters wake on the insert."""
+    """Wraps the sandbox's outbound sender (`execute_async`, what the notify rule's RESTMessageV2 calls):
+    when each change entered Review and when its post-mortem task was inserted (by change number).
+    Waiters wake on the insert."""
 
     def __init__(self, notifier: Any, section: Any) -> None:
         self.section = section
@@ -33,10 +34,10 @@ class NotificationWatch:
         self.created_at: dict[str, float] = {}
         self.linked_at: dict[str, float] = {}
         self.ready = threading.Condition(threading.Lock())
-        self._enqueue = notifier.enqueue
-        notifier.enqueue = self._on_notification
+        self._send = notifier.execute_async
+        notifier.execute_async = self._on_notification
 
-    def _on_notification(self, notification: Any) -> None:
+    def _on_notification(self, notification: Any) -> Any:
         now = time.perf_counter()
         body = json.loads(notification.body)
         change, record = body.get("change_number", ""), body.get("record", {})
@@ -50,7 +51,7 @@ class NotificationWatch:
             with self.ready:
                 self.created_at.setdefault(change, now)
                 self.ready.notify_all()
-        self._enqueue(notification)
+        return self._send(notification)
 
     def wait_postmortem(self, change: str, timeout: float) -> bool:
         with self.ready:

@@ -4,7 +4,8 @@ The installed business rule posts (see docs/servicenow-notify-contract.md):
 
     X-ECM-Signature: <Base64 HMAC-SHA256(secret, raw body)>    X-ECM-Event-Id: <32 hex, same on retries>
     {"event_id", "table", "operation": "insert|update", "sys_id", "change_sys_id", "change_number", "actor",
-     "sent_at": "YYYY-MM-DD HH:MM:SS" (UTC), "changed": [...], "previous": {...}, "record": {...strings...}}
+     "sent_at": "YYYY-MM-DD HH:MM:SS" (UTC), "changed": [...], "previous": {...}, "record": {...strings...},
+     "journal": {"element": "work_notes|comments", "entry": "<getJournalEntry(1)>"} (a comment or work note)}
 
     delivery, event = parse_servicenow(headers, body, received_at=now)
 """
@@ -36,6 +37,11 @@ EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
 OPERATIONS = ("insert", "update")
 EMERGENCY = "emergency"
 JOURNAL_ELEMENTS = ("comments", "work_notes")
+# GlideElement.getJournalEntry(1): "2026-12-01 10:00:00 - Liam Lead (Work notes)\n/approve\n\n"
+JOURNAL_ENTRY = re.compile(
+    r"^(?P<at>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) - (?P<name>.*?) \((?P<label>[^()\n]*)\)\n(?P<text>.*)$",
+    re.S,
+)
 
 
 def parse_servicenow(
@@ -106,15 +112,33 @@ def _change_request(doc: JsonObject, ctx: _Context) -> Event | Ignored:
         return Ignored(
             f"change_request of type {change_type!r}: only emergency changes", key=ctx.change_number
         )
-    return ctx.record_event(
-        **ctx.common(key=ctx.change_number, issue_type="change_request", actor=_actor(doc))
-    )
+    common = ctx.common(key=ctx.change_number, issue_type="change_request", actor=_actor(doc))
+    return _journal_entry(doc, ctx, common) or ctx.record_event(**common)
 
 
 def _change_task(doc: JsonObject, ctx: _Context) -> Event | Ignored:
     key = ctx.fields.get("number") or doc.required_text("sys_id")
     common = ctx.common(key=key, issue_type="change_task", actor=_actor(doc), parent_key=ctx.change_number)
-    return ctx.record_event(**common)
+    return _journal_entry(doc, ctx, common) or ctx.record_event(**common)
+
+
+def _journal_entry(doc: JsonObject, ctx: _Context, common: dict) -> Event | Ignored | None:
+    """A comment or work note sent with its record: the author is the record's writer (`actor`)."""
+    journal = doc.obj("journal")
+    if journal is None:
+        return None
+    element = journal.required_text("element")
+    if element not in JOURNAL_ELEMENTS:
+        return Ignored(f"journal entry on {element!r}: only comments and work notes", key=ctx.change_number)
+    found = JOURNAL_ENTRY.match(journal.text("entry") or "")
+    if found is None:
+        raise MalformedBody("journal.entry: expected 'YYYY-MM-DD HH:MM:SS - Name (Label)\\n<text>'")
+    mod_count = ctx.fields.get("sys_mod_count") or "0"
+    return CommentAdded(
+        **common | {"key": ctx.change_number},
+        comment_id=f"{common['remote_id']}:{element}:{mod_count}",
+        body=found["text"].rstrip("\n"),
+    )
 
 
 def _approval(doc: JsonObject, ctx: _Context) -> Event | Ignored:

@@ -24,6 +24,9 @@ WHERE = {  # table: where an admin finds it in ServiceNow
     "sysevent_register": "System Policy > Events > Registry",
     "sysevent_email_action": "System Notification > Email > Notifications",
     "cmn_schedule": "System Scheduler > Schedules",
+    "sysauto_script": "System Definition > Scheduled Jobs",
+    "sys_db_object": "System Definition > Tables",
+    "sys_dictionary": "System Definition > Dictionary",
     "contract_sla": "Service Level Management > SLA Definitions",
 }
 
@@ -84,7 +87,7 @@ def _group(gateway: ServiceNowGateway, group_name: str) -> Check:
 
 def _record(gateway: ServiceNowGateway, desired: Desired) -> Check:
     name = f"{desired.kind} {desired.name}"
-    found = gateway.find_one(desired.table, f"{desired.key}={desired.name}")
+    found = gateway.find_one(desired.table, desired.query)
     if found is None:
         return Check(name, False, "missing", INSTALL)
     if found.get("active", "true") != "true":

@@ -26,7 +26,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NOTIFY_RULE = "ECM Connector: notify connector"
 BLOCK_RULE = "ECM Connector: block implement without approvals"
-NOTIFIED_TABLES = ("change_task", "sysapproval_approver", "sys_journal_field")  # besides the change table
+DELIVER_RULE = "ECM Connector: deliver notifications"
+RESEND_JOB = "ECM Connector: resend notifications"
+QUEUE_TABLE = (
+    "u_ecm_notification"  # the notifications waiting to be delivered (docs/servicenow-notify-contract.md)
+)
+QUEUE_COLUMNS = (  # element, type, max length, label
+    ("u_event_id", "string", "32", "Event id"),
+    ("u_change", "string", "32", "Change sys_id"),
+    ("u_body", "string", "65000", "Body"),
+    ("u_state", "string", "16", "State"),
+    ("u_attempts", "integer", "", "Attempts"),
+    ("u_next_attempt", "glide_date_time", "", "Next attempt"),
+    ("u_last_status", "string", "100", "Last answer"),
+)
+RESEND_PERIOD = "1970-01-01 00:01:00"  # the job runs every minute
+NOTIFIED_TABLES = ("change_task", "sysapproval_approver")  # besides the change table; journal entries come
+# with the record they were written on (rules on sys_journal_field do not run for journal writes)
 URL_PROPERTY, SECRET_PROPERTY = "x_ecm.connector_url", "x_ecm.connector_secret"
 SLA_NAME = "ECM Connector: post-mortem due"
 MESSAGE_FOOTER = "<p>${number}: ${short_description}</p><p>${URI_REF}</p>"
@@ -63,6 +79,11 @@ class Desired:
     key: str = "name"
     secret: str = field(default="", repr=False)  # the value field holds this secret
     refs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    lookup: str = ""  # the encoded query that finds it, when `key=name` does not
+
+    @property
+    def query(self) -> str:
+        return self.lookup or f"{self.key}={self.name}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +149,7 @@ def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
             secret=secret,
         ),
     ]
+    records += _queue_records()
     notify = script("notify.js", CHANGE_TABLE=sn.table, CHANGE_TYPE=sn.type)
     for table in (sn.table, *NOTIFIED_TABLES):
         name = NOTIFY_RULE if table == sn.table else f"{NOTIFY_RULE} ({table})"
@@ -210,6 +232,61 @@ def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
     return records
 
 
+def _queue_records() -> list[Desired]:
+    """The outbound queue (a table with its columns), the async rule that sends a queued notification at
+    once, and the scheduled job that resends what failed: RESTMessageV2.executeAsync() alone sends once."""
+    deliver = script("deliver.js")
+    columns = [
+        Desired(
+            "table column",
+            "sys_dictionary",
+            f"{QUEUE_TABLE}.{element}",
+            {
+                "name": QUEUE_TABLE,
+                "element": element,
+                "internal_type": kind,
+                "column_label": label,
+                **({"max_length": length} if length else {}),
+                "active": "true",
+            },
+            lookup=f"name={QUEUE_TABLE}^element={element}",
+        )
+        for element, kind, length, label in QUEUE_COLUMNS
+    ]
+    return [
+        Desired(
+            "table",
+            "sys_db_object",
+            QUEUE_TABLE,
+            {"label": "ECM Connector notification", "is_extendable": "false"},
+        ),
+        *columns,
+        Desired(
+            "business rule",
+            "sys_script",
+            DELIVER_RULE,
+            {
+                "collection": QUEUE_TABLE,
+                "when": "async",
+                "order": "100",
+                "active": "true",
+                "advanced": "true",
+                "action_insert": "true",
+                "action_update": "false",
+                "action_delete": "false",
+                "filter_condition": "u_state=ready^EQ",
+                "script": deliver,
+            },
+        ),
+        Desired(
+            "scheduled job",
+            "sysauto_script",
+            RESEND_JOB,
+            {"active": "true", "run_type": "periodically", "run_period": RESEND_PERIOD, "script": deliver},
+        ),
+    ]
+
+
 def _sla_records(mapping: Mapping) -> list[Desired]:
     sn, calendar = mapping.servicenow, mapping.calendar
     assert sn is not None and sn.sla.schedule_name
@@ -263,7 +340,7 @@ def _resolve(gateway: ServiceNowGateway, desired: Desired) -> dict[str, str]:
 
 
 def _step(gateway: ServiceNowGateway, desired: Desired) -> Step:
-    existing = gateway.find_one(desired.table, f"{desired.key}={desired.name}")
+    existing = gateway.find_one(desired.table, desired.query)
     if existing is None:
         return Step(desired, None, ())
     fields = _resolve(gateway, desired)
@@ -305,7 +382,8 @@ def install(
         if step.action != "unchanged":
             fields = _resolve(gateway, step.desired)  # after earlier steps, references resolve
             if step.existing is None:
-                gateway.create(step.desired.table, {step.desired.key: step.desired.name, **fields})
+                identity = {} if step.desired.lookup else {step.desired.key: step.desired.name}
+                gateway.create(step.desired.table, {**identity, **fields})
             else:
                 gateway.update(step.desired.table, step.existing.sys_id, {n: fields[n] for n in step.changed})
         done.append(step.item())

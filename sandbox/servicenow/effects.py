@@ -205,29 +205,3 @@ AFTER_EFFECTS: dict[str, tuple[Effect, ...]] = {
     "change_task": (_attach_task_sla,),
     "sysevent": (_send_event_emails,),
 }
-
-
-def _change_by_id(instance: Instance, sys_id: str) -> Record | None:
-    change = instance.store.get("change_request", sys_id) if sys_id else None
-    return change if change and change.get("type") == "emergency" else None
-
-
-def _change_of_journal(instance: Instance, row: Record) -> Record | None:
-    if row.get("name") == "change_task":
-        task = instance.store.get("change_task", row.get("element_id", "")) or {}
-        return _change_by_id(instance, task.get("change_request", ""))
-    return _change_by_id(instance, row.get("element_id", "")) if row.get("name") == "change_request" else None
-
-
-CHANGE_OF: dict[str, Callable[[Instance, Record], Record | None]] = {
-    "change_request": lambda instance, row: _change_by_id(instance, row["sys_id"]),
-    "change_task": lambda instance, row: _change_by_id(instance, row.get("change_request", "")),
-    "sysapproval_approver": lambda instance, row: _change_by_id(instance, row.get("sysapproval", "")),
-    "sys_journal_field": _change_of_journal,
-}
-
-
-def emergency_change_of(instance: Instance, table: str, record: Record) -> Record | None:
-    """The emergency change a record belongs to, for the notify rule; None when it belongs to none."""
-    finder = CHANGE_OF.get(table)
-    return finder(instance, record) if finder else None

@@ -1,24 +1,33 @@
-"""The instance: checks writes, runs the before rules, stores, runs after effects, queues notifications."""
+"""The instance: checks writes, runs the business rules (JavaScript from `sys_script`), stores, runs the
+instance's own after effects, and the asynchronous rules in the background.
+
+The write pipeline, as on an instance: ACL → the platform's checks (state model, data policy, approver
+ACL: `rules.py`) → before rules by order (may change `current` or abort) → store → journal entries →
+the instance's own effects (approvals, roll-up, SLAs, event e-mails: `effects.py`) → after rules by
+order → async rules queued for the background worker. Writes a script makes through GlideRecord run
+the same pipeline without the ACL check (server-side GlideRecord is not ACL-checked).
+"""
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from typing import Any
 
 from sandbox.servicenow import effects
-from sandbox.servicenow.notify import Notifier, build_notification, changed_fields
-from sandbox.servicenow.rules import (
-    APPROVER_GROUPS,
-    BLOCK_RULE,
-    NOTIFY_RULE,
-    Refusal,
-    Write,
-    run_before_rules,
-)
+from sandbox.servicenow.business_rules import filter_holds, rules_for
+from sandbox.servicenow.journal import journal_entries
+from sandbox.servicenow.notify import Notifier, Outbound
+from sandbox.servicenow.query import parse_query
+from sandbox.servicenow.rules import APPROVER_GROUPS, Refusal, Write, run_before_rules
 from sandbox.servicenow.schema import JOURNAL_FIELDS, SYSTEM_FIELDS, TABLES, TableSpec
+from sandbox.servicenow.scripting import Current, ScriptFailed, ScriptHost, active_host
 from sandbox.servicenow.seed import seed
 from sandbox.servicenow.store import Clock, Record, Store
 
 _ACL_DETAIL = "ACL Exception {} Failed due to security constraints"
+SYSTEM_USER = {"user_name": "system", "sys_id": "", "roles": "admin"}
 
 
 def _text(value: Any) -> str:
@@ -35,13 +44,22 @@ class Instance:
     def __init__(self, clock: Clock | None = None, notifier: Notifier | None = None) -> None:
         self.store = Store(clock)
         self.notifier = notifier or Notifier()
-        self._pending: list[tuple[str, str, Record, Record]] = []
+        self.scripts = ScriptHost(self._glide, name="foreground")
+        self.background = ScriptHost(self._glide, name="background")
+        self._actor = threading.local()
+        self._jobs: queue.Queue[tuple[Record, Current, Record]] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._running = 0
+        self.script_failures: list[str] = []  # failures of async rules and jobs (no request to fail)
+        self._scheduler: threading.Thread | None = None
+        self._stopped = threading.Event()
         seed(self.store)
 
     # --- reading -------------------------------------------------------------------------------
     def spec(self, table: str) -> TableSpec:
         spec = TABLES.get(table)
-        if spec is None:
+        if spec is None or spec.custom and not self.store.find("sys_db_object", name=table):
             raise Refusal(400, f"Invalid table {table}", None)
         return spec
 
@@ -66,6 +84,12 @@ class Instance:
             return None
         return self.read_field(target, row, rest) if row is not None else ""
 
+    def select(self, table: str, encoded: str) -> list[Record]:
+        self.spec(table)
+        with self.store.lock:
+            rows = self.store.rows(table)
+            return parse_query(encoded).apply(rows, lambda r, n: self.read_field(table, r, n))
+
     def approvals_complete(self, change_sys_id: str) -> bool:
         groups = {
             g["sys_id"]: g["name"] for g in self.store.rows("sys_user_group") if g["name"] in APPROVER_GROUPS
@@ -76,46 +100,44 @@ class Instance:
         }
         return all(name in approved for name in APPROVER_GROUPS)
 
-    def rule_active(self, name: str) -> bool:
-        return any(row.get("active", "true") == "true" for row in self.store.find("sys_script", name=name))
-
-    def property(self, name: str) -> str:
+    def property(self, name: str) -> str | None:
         found = self.store.find("sys_properties", name=name)
-        return found[0].get("value", "") if found else ""
+        return found[0].get("value", "") if found else None
 
     # --- writing -------------------------------------------------------------------------------
-    def insert(self, table: str, payload: dict[str, Any], actor: Record) -> Record:
-        spec = self._writable(table, actor, "Insert")
+    def insert(self, table: str, payload: dict[str, Any], actor: Record, *, acl: bool = True) -> Record:
+        spec = self._writable(table, actor, "Insert") if acl else self.spec(table)
         values, journal = self._clean(spec, payload)
         with self.store.lock:
             merged = {**spec.defaults, **values}
-            self._check(Write(table, "insert", {}, merged, actor, False, False))
-            record = self.write_insert(table, values, actor)
+            run_before_rules(Write(table, "insert", {}, merged, actor))
+            values |= self._before_rules(table, "insert", {}, merged, actor, tuple(journal))
+            record = self.store.insert(spec, values, actor["user_name"])
             self._journal(table, record["sys_id"], journal, actor)
-            self._flush()
-            return self.store.get(table, record["sys_id"]) or record
+            effects.after(self, table, "insert", {}, record, actor)
+            stored = self.store.get(table, record["sys_id"]) or record
+            self._after_rules(table, "insert", {}, stored, actor, tuple(journal))
+            return self.store.get(table, record["sys_id"]) or stored
 
-    def update(self, table: str, sys_id: str, payload: dict[str, Any], actor: Record) -> Record:
-        spec = self._writable(table, actor, "Update")
+    def update(
+        self, table: str, sys_id: str, payload: dict[str, Any], actor: Record, *, acl: bool = True
+    ) -> Record:
+        spec = self._writable(table, actor, "Update") if acl else self.spec(table)
         values, journal = self._clean(spec, payload)
         with self.store.lock:
             before = self._existing(table, sys_id)
             values = {k: v for k, v in values.items() if before.get(k) != v or k not in before}
-            write = Write(
-                table,
-                "update",
-                before,
-                {**before, **values},
-                actor,
-                self.approvals_complete(sys_id) if table == "change_request" else False,
-                self.rule_active(BLOCK_RULE),
-            )
-            self._check(write)
-            if values or journal:
-                self.write_update(table, sys_id, {**values, **effects.adjust(write, self.store.now())}, actor)
+            write = Write(table, "update", before, {**before, **values}, actor)
+            run_before_rules(write)
+            if not values and not journal:
+                return before
+            values |= effects.adjust(write, self.store.now())
+            values |= self._before_rules(table, "update", before, {**before, **values}, actor, tuple(journal))
+            record = self.store.update(table, sys_id, values, actor["user_name"])
             self._journal(table, sys_id, journal, actor)
-            self._flush()
-            return self.store.get(table, sys_id) or before
+            effects.after(self, table, "update", before, record, actor)
+            self._after_rules(table, "update", before, record, actor, tuple(journal))
+            return self.store.get(table, sys_id) or record
 
     def delete(self, table: str, sys_id: str, actor: Record) -> None:
         self._writable(table, actor, "Delete")
@@ -124,18 +146,196 @@ class Instance:
             self.store.delete(table, sys_id)
 
     def write_insert(self, table: str, values: Record, actor: Record) -> Record:
-        """Store a record as `actor` and run its after effects (used by the effects themselves)."""
-        record = self.store.insert(TABLES[table], values, actor["user_name"])
-        self._pending.append((table, "insert", {}, record))
-        effects.after(self, table, "insert", {}, record, actor)
-        return record
+        """A write the instance makes itself (an effect): the whole pipeline without the ACL check."""
+        return self.insert(table, values, actor, acl=False)
 
     def write_update(self, table: str, sys_id: str, values: Record, actor: Record) -> Record:
-        before = self._existing(table, sys_id)
-        record = self.store.update(table, sys_id, values, actor["user_name"])
-        self._pending.append((table, "update", before, record))
-        effects.after(self, table, "update", before, record, actor)
-        return record
+        return self.update(table, sys_id, values, actor, acl=False)
+
+    # --- business rules ------------------------------------------------------------------------
+    def _rules(self, table: str, when: str, operation: str, before: Record, after: Record) -> list[Record]:
+        chosen = []
+        for rule in rules_for(self.store.rows("sys_script"), table, when, operation):
+            resolve = lambda r, n: self.read_field(table, r, n)  # noqa: E731
+            try:
+                holds = filter_holds(rule.get("filter_condition", ""), before, after, resolve)
+            except ValueError as error:
+                raise Refusal(500, "Business rule error", f"{rule.get('name')}: {error}") from error
+            if holds:
+                chosen.append(rule)
+        return chosen
+
+    def _run(
+        self, rule: Record, current: Current | None, actor: Record, host: ScriptHost | None = None
+    ) -> Any:
+        host = host or active_host() or self.scripts
+        outer = getattr(self._actor, "value", None)
+        self._actor.value = actor
+        try:
+            if rule.get("condition", "").strip():
+                condition = f"return ({rule['condition']});"
+                if not host.run(
+                    condition, f"{rule.get('name')} (condition)", current=current, user=actor
+                ).value:
+                    return None
+            return host.run(
+                rule.get("script", ""), rule.get("name", "business rule"), current=current, user=actor
+            )
+        except ScriptFailed as error:
+            kind = "business rule" if current is not None else "scheduled job"
+            raise Refusal(500, "Script error", f"{kind} {error}") from error
+        finally:
+            self._actor.value = outer
+
+    def _before_rules(
+        self,
+        table: str,
+        operation: str,
+        before: Record,
+        after: Record,
+        actor: Record,
+        journal: tuple[str, ...],
+    ) -> Record:
+        changes: Record = {}
+        for rule in self._rules(table, "before", operation, before, after):
+            fields = {**after, **changes}
+            outcome = self._run(rule, Current(table, fields, operation, before or None, journal), actor)
+            if outcome is None:
+                continue
+            if outcome.abort:
+                detail = "; ".join(outcome.errors) or (
+                    f"Operation against file '{table}' was aborted by Business Rule '{rule.get('name')}'"
+                )
+                raise Refusal(403, "Operation Failed", detail)
+            changes |= {k: v for k, v in outcome.changes.items() if k not in SYSTEM_FIELDS}
+        return changes
+
+    def _after_rules(
+        self,
+        table: str,
+        operation: str,
+        before: Record,
+        record: Record,
+        actor: Record,
+        journal: tuple[str, ...],
+    ) -> None:
+        for rule in self._rules(table, "after", operation, before, record):
+            self._run(rule, Current(table, record, operation, before or None, journal), actor)
+        for rule in self._rules(table, "async", operation, before, record):
+            self._queue(rule, Current(table, record, operation, None, journal), actor)
+
+    # --- the background worker: async rules --------------------------------------------------
+    def _queue(self, rule: Record, current: Current, actor: Record) -> None:
+        with self._idle:
+            self._running += 1
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="servicenow-async", daemon=True)
+                self._worker.start()
+        self._jobs.put((rule, current, actor))
+
+    def _work(self) -> None:
+        while True:
+            rule, current, actor = self._jobs.get()
+            try:
+                self._run(rule, current, actor, self.background)
+            except Refusal as error:
+                self.script_failures.append(f"{rule.get('name')}: {error.detail}")
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+    # --- scheduled jobs (sysauto_script) -----------------------------------------------------
+    def run_scheduled_jobs(self) -> int:
+        """Run every active scheduled job once now, as the scheduler does when each one is due (the
+        sandbox's timer calls this; tests may too). Returns how many ran."""
+        jobs = [job for job in self.store.rows("sysauto_script") if job.get("active", "true") == "true"]
+        for job in jobs:
+            run_as = self.store.get("sys_user", job.get("run_as", "")) or SYSTEM_USER
+            try:
+                self._run(job, None, run_as, self.background)
+            except Refusal as error:
+                self.script_failures.append(f"{job.get('name')}: {error.detail}")
+        return len(jobs)
+
+    def start_scheduler(self, interval: float) -> None:
+        """Run the scheduled jobs every `interval` seconds from a daemon thread (a sandbox stands in for
+        the instance's scheduler; the job's own run period is what a real instance would use)."""
+        if self._scheduler is not None:
+            return
+
+        def tick() -> None:
+            while not self._stopped.wait(interval):
+                self.run_scheduled_jobs()
+
+        self._scheduler = threading.Thread(target=tick, name="servicenow-scheduler", daemon=True)
+        self._scheduler.start()
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Async rules run and outbound requests sent."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._running:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return self.notifier.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        self._stopped.set()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=15)
+        self.notifier.stop()
+        self.scripts.close()
+        self.background.close()
+
+    # --- what scripts call (GlideRecord, gs, RESTMessageV2) ----------------------------------
+    def _glide(self, fn: str, args: list[Any]) -> Any:
+        actor = getattr(self._actor, "value", None) or SYSTEM_USER
+        if fn == "query":
+            table, encoded, limit = args
+            rows = self.select(table, encoded)
+            return rows[: int(limit)] if limit else rows
+        if fn == "get":
+            table, name, value = args
+            rows = [r for r in self.select(table, "") if r.get(name) == value]
+            return rows[0] if rows else None
+        if fn == "insert":
+            return self.insert(args[0], dict(args[1]), actor, acl=False)["sys_id"]
+        if fn == "update":
+            self.update(args[0], args[1], dict(args[2]), actor, acl=False)
+            return True
+        if fn == "property":
+            return self.property(args[0])
+        if fn == "journal":
+            table, sys_id, element, most_recent = args
+            entries = journal_entries(self.store, table, sys_id, element)
+            return "".join(entries if int(most_recent) < 0 else entries[: int(most_recent)])
+        if fn == "eventQueue":
+            name, table, instance, parm1, parm2, queue_name = args
+            self.insert(
+                "sysevent",
+                {
+                    "name": name,
+                    "table": table,
+                    "instance": instance,
+                    "parm1": parm1,
+                    "parm2": parm2,
+                    "queue": queue_name,
+                    "process_on": self.store.now(),
+                    "state": "ready",
+                },
+                actor,
+                acl=False,
+            )
+            return None
+        if fn == "now":
+            return self.store.now()
+        if fn == "http":
+            request, asynchronous = Outbound.from_script(args[0]), bool(args[1])
+            return self.notifier.execute_async(request) if asynchronous else self.notifier.execute(request)
+        raise ScriptFailed(f"no such call {fn!r}")
 
     # --- internals -----------------------------------------------------------------------------
     def _writable(self, table: str, actor: Record, action: str) -> TableSpec:
@@ -174,34 +374,15 @@ class Instance:
                 return row["sys_id"]
         return value
 
-    def _check(self, write: Write) -> None:
-        try:
-            run_before_rules(write)
-        except Refusal:
-            self._pending.clear()
-            raise
-
     def _journal(self, table: str, sys_id: str, journal: Record, actor: Record) -> None:
+        """Journal text lands in sys_journal_field; business rules on sys_journal_field do not run for
+        it (the platform writes the entry itself), so rules watch the journal field on the record."""
         for element, text in journal.items():
-            self.write_insert(
-                "sys_journal_field",
+            self.store.insert(
+                TABLES["sys_journal_field"],
                 {"element": element, "element_id": sys_id, "name": table, "value": text},
-                actor,
+                actor["user_name"],
             )
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        if not self.rule_active(NOTIFY_RULE):
-            return
-        url, secret = self.property("x_ecm.connector_url"), self.property("x_ecm.connector_secret")
-        for table, operation, before, after in pending:
-            change = effects.emergency_change_of(self, table, after)
-            if operation == "update" and not changed_fields(before, after):
-                continue
-            if change is not None and url:
-                self.notifier.enqueue(
-                    build_notification(url, secret, table, operation, before, after, change, self.store.now())
-                )
 
 
 def _has_role(actor: Record, role: str) -> bool:

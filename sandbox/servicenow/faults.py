@@ -11,7 +11,7 @@ from typing import Any
 MAX_HOLD_SECONDS = 30.0
 
 _RATE_KEYS = {"latency", "429", "5xx", "timeout"}
-_NOTIFY_KEYS = {"drop", "duplicate", "reorder", "delay_seconds"}
+_NOTIFY_KEYS = {"drop", "fail", "duplicate", "reorder", "delay_seconds"}
 _TOP_KEYS = {
     "seed",
     "rates",

@@ -1,46 +1,65 @@
-"""Outbound notifications of the `ECM Connector: notify connector` rule: signed, queued, retried, in order
-per change."""
+"""Outbound HTTP of the instance's scripts (`sn_ws.RESTMessageV2`), with fault injection.
+
+`execute()` posts at once and answers the status (0 with an error message when the endpoint cannot be
+reached in time). `executeAsync()` posts once from a background sender and nothing retries it: a failed
+or lost request is gone, as on an instance (“executeAsync … the instance does not wait for a response”,
+https://developer.servicenow.com/dev.do#!/reference/api/xanadu/server/sn_ws-namespace/c_RESTMessageV2API#r_RMV2-executeAsync).
+Requests to one change go out in the order sent unless the fault plan reorders them.
+
+Faults (`notifications` in the fault plan): `drop` (the request never leaves: lost), `fail` (the network
+answers 503 without reaching the receiver), `duplicate` (delivered twice), `reorder`, `delay_seconds`.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import threading
 import time
-import uuid
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
 from sandbox.servicenow.faults import Faults
-from sandbox.servicenow.schema import SYSTEM_FIELDS
 
-_QUIET_FIELDS = {"sys_updated_on", "sys_updated_by", "sys_mod_count"}
+EVENT_HEADER = "X-ECM-Event-Id"
 
 
 @dataclass(frozen=True)
-class Notification:
-    event_id: str
+class Outbound:
+    method: str
     url: str
-    secret: str = field(repr=False)
-    body: bytes = field(repr=False)
-    change: str = ""  # the change's sys_id: its notifications go out in order
+    headers: dict[str, str] = field(repr=False)
+    body: str = field(repr=False)
+    timeout: float = 10.0
 
-    def headers(self) -> dict[str, str]:
-        return {
-            "Content-Type": "application/json",
-            "X-ECM-Signature": sign(self.secret, self.body),
-            "X-ECM-Event-Id": self.event_id,
-        }
+    @classmethod
+    def from_script(cls, request: dict[str, Any]) -> Outbound:
+        return cls(
+            method=str(request.get("method") or "get").upper(),
+            url=str(request.get("endpoint") or ""),
+            headers={str(k): str(v) for k, v in (request.get("headers") or {}).items()},
+            body=str(request.get("body") or ""),
+            timeout=max(0.1, float(request.get("timeout") or 60000) / 1000),
+        )
+
+    @property
+    def event_id(self) -> str:
+        return self.headers.get(EVENT_HEADER, "")
+
+    def payload(self) -> dict:
+        try:
+            found = json.loads(self.body)
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One attempt (or a deliberate drop) of one notification."""
+    """One attempt (or a deliberate drop) of one request."""
 
     event_id: str
     attempt: int
@@ -49,83 +68,44 @@ class Delivery:
     payload: dict = field(repr=False)
 
 
-def sign(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def changed_fields(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    if not before:
-        return [name for name, value in after.items() if value and name not in SYSTEM_FIELDS]
-    return [
-        name for name, value in after.items() if before.get(name, "") != value and name not in _QUIET_FIELDS
-    ]
-
-
-def build_notification(
-    url: str,
-    secret: str,
-    table: str,
-    operation: str,
-    before: dict[str, str],
-    after: dict[str, str],
-    change: dict[str, str],
-    now: str,
-) -> Notification:
-    event_id = uuid.uuid4().hex
-    changed = changed_fields(before, after)
-    payload = {
-        "event_id": event_id,
-        "table": table,
-        "operation": operation,
-        "sys_id": after["sys_id"],
-        "change_sys_id": change["sys_id"],
-        "change_number": change.get("number", ""),
-        "actor": after.get("sys_updated_by", ""),
-        "sent_at": now,
-        "changed": changed,
-        "previous": {name: before.get(name, "") for name in changed} if before else {},
-        "record": dict(after),
-    }
-    body = json.dumps(payload, sort_keys=True).encode()
-    return Notification(event_id, url, secret, body, change["sys_id"])
-
-
 class Notifier:
-    """Background workers that post notifications, retrying with backoff: those of one change in
-    order (the change is hashed to a worker), those of different changes concurrently."""
+    """Sends the scripts' requests: synchronous ones inline, asynchronous ones from background lanes."""
 
-    def __init__(
-        self,
-        faults: Faults | None = None,
-        *,
-        attempts: int = 5,
-        backoff: float = 0.05,
-        timeout: float = 5.0,
-        workers: int = 8,
-    ) -> None:
+    def __init__(self, faults: Faults | None = None, *, workers: int = 8) -> None:
         self.faults = faults or Faults()
         self.deliveries: list[Delivery] = []
-        self._attempts, self._backoff, self._timeout = attempts, backoff, timeout
-        self._lanes: list[deque[Notification]] = [deque() for _ in range(max(1, workers))]
+        self._lanes: list[deque[Outbound]] = [deque() for _ in range(max(1, workers))]
         self._wake = threading.Condition()
         self._busy = 0
         self._threads: list[threading.Thread | None] = [None] * len(self._lanes)
         self._stopping = False
+        self._attempts: dict[str, int] = {}
 
-    def enqueue(self, notification: Notification) -> None:
-        lane = zlib.crc32(notification.change.encode()) % len(self._lanes)
+    # --- what the scripts call -----------------------------------------------------------------
+    def execute(self, request: Outbound) -> dict[str, Any]:
+        time.sleep(self.faults.notification_delay())
+        if self.faults.notification_fate("duplicate"):
+            self._deliver(request)
+        status = self._deliver(request)
+        if status is None:
+            return {"status": 0, "body": "", "error": "Request failed: no answer from the endpoint"}
+        return {"status": status, "body": "", "error": ""}
+
+    def execute_async(self, request: Outbound) -> dict[str, Any]:
+        lane = zlib.crc32(str(request.payload().get("change_sys_id", "")).encode()) % len(self._lanes)
         with self._wake:
-            self._lanes[lane].append(notification)
+            self._lanes[lane].append(request)
             if self._threads[lane] is None:
                 thread = threading.Thread(
-                    target=self._run, args=(lane,), name=f"servicenow-notifier-{lane}", daemon=True
+                    target=self._run, args=(lane,), name=f"servicenow-outbound-{lane}", daemon=True
                 )
                 self._threads[lane] = thread
                 thread.start()
             self._wake.notify_all()
+        return {"status": 0, "body": "", "error": ""}  # no answer yet: the script cannot rely on one
 
+    # --- state for tests -----------------------------------------------------------------------
     def backlog(self) -> int:
-        """Notifications queued or being sent."""
         with self._wake:
             return sum(map(len, self._lanes)) + self._busy
 
@@ -136,11 +116,10 @@ class Notifier:
         deadline = time.monotonic() + timeout
         with self._wake:
             while any(self._lanes) or self._busy:
-                if (
-                    not self._wake.wait(max(0.0, deadline - time.monotonic()))
-                    and time.monotonic() >= deadline
-                ):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     return False
+                self._wake.wait(remaining)
         return True
 
     def stop(self) -> None:
@@ -151,6 +130,7 @@ class Notifier:
             if thread is not None:
                 thread.join(timeout=5)
 
+    # --- internals -----------------------------------------------------------------------------
     def _run(self, lane: int) -> None:
         pending = self._lanes[lane]
         while True:
@@ -159,46 +139,38 @@ class Notifier:
                     self._wake.wait()
                 if self._stopping:
                     return
-                item = self._next(pending)
+                if len(pending) > 1 and self.faults.notification_fate("reorder"):
+                    pending.rotate(-1)
+                item = pending.popleft()
                 self._busy += 1
             try:
-                self._deliver(item)
+                time.sleep(self.faults.notification_delay())
+                copies = 2 if self.faults.notification_fate("duplicate") else 1
+                for _ in range(copies):
+                    self._deliver(item)
             finally:
                 with self._wake:
                     self._busy -= 1
                     self._wake.notify_all()
 
-    def _next(self, pending: deque[Notification]) -> Notification:
-        if len(pending) > 1 and self.faults.notification_fate("reorder"):
-            first = pending.popleft()
-            pending.insert(1, first)
-        return pending.popleft()
-
-    def _deliver(self, item: Notification) -> None:
-        payload = json.loads(item.body)
+    def _deliver(self, item: Outbound) -> int | None:
+        with self._wake:
+            attempt = self._attempts[item.event_id] = self._attempts.get(item.event_id, 0) + 1
+        payload = item.payload()
         if self.faults.notification_fate("drop"):
-            self.deliveries.append(Delivery(item.event_id, 0, "dropped", None, payload))
-            return
-        time.sleep(self.faults.notification_delay())
-        copies = 2 if self.faults.notification_fate("duplicate") else 1
-        for _ in range(copies):
-            self._send_with_retries(item, payload)
-
-    def _send_with_retries(self, item: Notification, payload: dict) -> None:
-        for attempt in range(1, self._attempts + 1):
-            status = self._post(item)
-            ok = status is not None and 200 <= status < 300
-            self.deliveries.append(
-                Delivery(item.event_id, attempt, "delivered" if ok else "failed", status, payload)
-            )
-            if ok or self._stopping:
-                return
-            time.sleep(self._backoff * 2 ** (attempt - 1))
-
-    def _post(self, item: Notification) -> int | None:
+            self.deliveries.append(Delivery(item.event_id, attempt, "dropped", None, payload))
+            return None
+        if self.faults.notification_fate("fail"):
+            self.deliveries.append(Delivery(item.event_id, attempt, "failed", 503, payload))
+            return 503
         try:
-            return requests.post(
-                item.url, data=item.body, headers=item.headers(), timeout=self._timeout
+            status: int | None = requests.request(
+                item.method, item.url, data=item.body.encode(), headers=item.headers, timeout=item.timeout
             ).status_code
         except requests.RequestException:
-            return None
+            status = None
+        ok = status is not None and 200 <= status < 300
+        self.deliveries.append(
+            Delivery(item.event_id, attempt, "delivered" if ok else "failed", status, payload)
+        )
+        return status

@@ -1,4 +1,7 @@
-"""What the instance enforces before a write: state models, data policies, approval ACLs, the ECM rule."""
+"""What the platform itself enforces before a write: state models, data policies, approval ACLs.
+
+The business rules an admin installs (`sys_script`) are not here: they run as JavaScript (`engine.py`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ from sandbox.servicenow.schema import CHOICE_LABELS
 ENGINEERING_LEADS = "Engineering Leads"
 SECURITY_TEAM = "Security Team"
 APPROVER_GROUPS = (ENGINEERING_LEADS, SECURITY_TEAM)
-NOTIFY_RULE = "ECM Connector: notify connector"
-BLOCK_RULE = "ECM Connector: block implement without approvals"
-BLOCK_DETAIL = "ECM: Implement needs approvals from Engineering Leads and Security Team"
 
 NEW, ASSESS, AUTHORIZE, SCHEDULED, IMPLEMENT, REVIEW, CLOSED, CANCELED = (
     "-5",
@@ -67,8 +67,6 @@ class Write:
     before: dict[str, str]
     after: dict[str, str]
     actor: dict[str, str]
-    approvals_complete: bool
-    block_rule_active: bool
 
     def changed(self, name: str) -> bool:
         return self.before.get(name, "") != self.after.get(name, "")
@@ -111,17 +109,6 @@ def check_close_fields(write: Write) -> None:
         )
 
 
-def check_block_implement(write: Write) -> None:
-    if (
-        write.block_rule_active
-        and write.after.get("type") == "emergency"
-        and write.after.get("state") == IMPLEMENT
-        and write.changed("state")
-        and not write.approvals_complete
-    ):
-        raise Refusal(403, "Operation Failed", BLOCK_DETAIL)
-
-
 def check_approver_is_actor(write: Write) -> None:
     if (
         write.operation == "update"
@@ -133,7 +120,7 @@ def check_approver_is_actor(write: Write) -> None:
 
 
 BEFORE_RULES: dict[str, tuple[Callable[[Write], None], ...]] = {
-    "change_request": (check_state_model, check_close_fields, check_block_implement),
+    "change_request": (check_state_model, check_close_fields),
     "sysapproval_approver": (check_approver_is_actor,),
 }
 

@@ -64,6 +64,7 @@ class TableSpec:
     display_field: str = "sys_id"
     write_role: str = ""
     read_role: str = ""
+    custom: bool = False  # a u_ table: exists once a sys_db_object record of its name does
 
     def accepts(self, name: str) -> bool:
         return self.fields is None or name in self.fields or name.startswith("u_")
@@ -220,6 +221,25 @@ TABLES: dict[str, TableSpec] = {
             write_role="admin",
         ),
         _spec("cmn_schedule", None, display_field="name", write_role="admin"),
+        _spec("sys_db_object", None, display_field="name", write_role="admin"),
+        _spec("sys_dictionary", None, display_field="element", write_role="admin"),
+        _spec(
+            "sysauto_script",
+            None,
+            defaults={"active": "true", "run_type": "periodically"},
+            display_field="name",
+            write_role="admin",
+        ),
+        # The connector's outbound queue, as its installer defines it (sys_db_object + sys_dictionary).
+        _spec(
+            "u_ecm_notification",
+            "u_event_id u_change u_body u_state u_attempts u_next_attempt u_last_status",
+            defaults={"u_state": "ready", "u_attempts": "0"},
+            display_field="u_event_id",
+            write_role="admin",
+            read_role="admin",
+            custom=True,
+        ),
         _spec("contract_sla", None, defaults={"active": "true"}, display_field="name", write_role="admin"),
     )
 }

@@ -12,10 +12,10 @@ from sandbox.servicenow.app import create_app
 from sandbox.servicenow.engine import Instance
 from sandbox.servicenow.faults import Faults
 from sandbox.servicenow.notify import Notifier
-from sandbox.servicenow.rules import BLOCK_RULE, NOTIFY_RULE
 from sandbox.servicenow.store import Clock, Record
 
 HOST = "127.0.0.1"
+JOB_INTERVAL = 0.5  # seconds between runs of the scheduled jobs (a real instance: each job's run period)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -24,7 +24,9 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def run(port: int = 8082) -> None:
-    server = make_server(HOST, port, create_app(), threaded=True)
+    app = create_app()
+    app.extensions["servicenow"].start_scheduler(JOB_INTERVAL)
+    server = make_server(HOST, port, app, threaded=True)
     print(f"servicenow sandbox: http://{HOST}:{server.server_port}", flush=True)
     server.serve_forever()
 
@@ -37,13 +39,11 @@ class SandboxServiceNow:
         *,
         clock: Clock | None = None,
         faults: dict[str, Any] | None = None,
-        notify_attempts: int = 5,
-        notify_backoff: float = 0.05,
+        job_interval: float | None = JOB_INTERVAL,
     ) -> None:
         self.faults = Faults(faults)
-        self.instance = Instance(
-            clock, Notifier(self.faults, attempts=notify_attempts, backoff=notify_backoff)
-        )
+        self.instance = Instance(clock, Notifier(self.faults))
+        self.job_interval = job_interval
         self.app = create_app(faults=self.faults, instance=self.instance)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -54,10 +54,12 @@ class SandboxServiceNow:
             target=self._server.serve_forever, name="servicenow-sandbox", daemon=True
         )
         self._thread.start()
+        if self.job_interval:
+            self.instance.start_scheduler(self.job_interval)
         return self.base_url
 
     def stop(self) -> None:
-        self.instance.notifier.stop()
+        self.instance.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -112,7 +114,15 @@ class SandboxServiceNow:
         return self.instance.notifier.delivered()
 
     def wait_for_notifications(self, timeout: float = 5.0) -> bool:
-        return self.instance.notifier.wait_idle(timeout)
+        """The background work done: async rules run, outbound requests sent."""
+        return self.instance.wait_idle(timeout)
+
+    def run_scheduled_jobs(self) -> int:
+        return self.instance.run_scheduled_jobs()
+
+    def queued_notifications(self, **match: str) -> list[Record]:
+        """The rows of the connector's outbound queue (u_ecm_notification)."""
+        return self.records("u_ecm_notification", **match)
 
     @property
     def request_counts(self) -> Counter[str]:
@@ -126,27 +136,3 @@ class SandboxServiceNow:
             self.instance.update("sys_properties", found[0]["sys_id"], {"value": value}, admin)
         else:
             self.instance.insert("sys_properties", {"name": name, "value": value}, admin)
-
-    def install_connector_rules(
-        self, connector_url: str | None, secret: str = "", *, block: bool = True
-    ) -> None:
-        """What `ecm install` puts on an instance: the two rules and the connector's properties."""
-        admin = self.user("admin")
-        rules = [(BLOCK_RULE, "change_request", "before")] if block else []
-        if connector_url:
-            self.set_property("x_ecm.connector_url", connector_url)
-            self.set_property("x_ecm.connector_secret", secret)
-            rules.append((NOTIFY_RULE, "change_request", "async"))
-        for name, table, when in rules:
-            self.instance.insert(
-                "sys_script",
-                {
-                    "name": name,
-                    "collection": table,
-                    "when": when,
-                    "active": "true",
-                    "action_insert": "true",
-                    "action_update": "true",
-                },
-                admin,
-            )

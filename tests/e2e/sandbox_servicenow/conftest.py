@@ -6,10 +6,16 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pysnow
 import pytest
+from pydantic import SecretStr
 
+from connector.config import Settings
+from connector.mapping import load_mapping
+from connector.servicenow.gateway import ServiceNowGateway
+from connector.servicenow.installer import install as run_installer
 from sandbox.servicenow import SandboxServiceNow
 
 
@@ -47,7 +53,7 @@ class Receiver:
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServiceNow]:
-    with SandboxServiceNow(notify_backoff=0.01) as running:
+    with SandboxServiceNow() as running:
         yield running
 
 
@@ -65,3 +71,24 @@ def client_as(sandbox):
         return pysnow.Client(host=sandbox.host, user=user, password=user, use_ssl=False)
 
     return make
+
+
+MAPPING = Path(__file__).parents[3] / "mappings" / "servicenow.yaml"
+
+
+def install_rules(
+    sandbox: SandboxServiceNow, url: str = "http://127.0.0.1:9/nowhere", secret: str = ""
+) -> None:
+    """What `ecm install` puts on the instance: the real installer, through the connector's gateway."""
+    gateway = ServiceNowGateway(sandbox.base_url, user="ecm-bot", password="ecm-bot")
+    settings = Settings(
+        public_url=url.removesuffix("/webhooks/servicenow"),
+        servicenow_webhook_secret=SecretStr(secret or "not-used-here"),
+    )
+    run_installer(load_mapping(MAPPING), gateway, settings=settings)
+
+
+@pytest.fixture
+def install(sandbox):
+    """`install(url, secret)`: the installer's records, the notify rule pointed at `url`."""
+    return lambda url="http://127.0.0.1:9/nowhere", secret="": install_rules(sandbox, url, secret)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime, timedelta
 
 import pysnow
 import pytest
 import requests
+
+from sandbox.servicenow import SandboxServiceNow
+from tests.e2e.sandbox_servicenow.conftest import install_rules
 
 pytestmark = pytest.mark.slow
 SECRET = "s3cret-notify"
@@ -34,8 +38,8 @@ def test_pysnow_creates_reads_updates_and_deletes(client_as):
     assert emma.get(query={"number": created["number"]}).all() == []
 
 
-def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, client_as):
-    sandbox.install_connector_rules(None, block=True)
+def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, client_as, install):
+    install()
     emma = changes(client_as("eng.emma"))
     change = emma.create(
         payload={
@@ -78,8 +82,8 @@ def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, cli
     assert closed["state"] == "3"
 
 
-def test_outbound_rule_posts_signed_notifications_in_order(sandbox, client_as, receiver):
-    sandbox.install_connector_rules(receiver.url, SECRET, block=False)
+def test_outbound_rule_posts_signed_notifications_in_order(sandbox, client_as, receiver, install):
+    install(receiver.url, SECRET)
     emma = changes(client_as("eng.emma"))
     change = emma.create(payload={"short_description": "Outage", "type": "emergency"}).one()
     emma.update(
@@ -92,11 +96,16 @@ def test_outbound_rule_posts_signed_notifications_in_order(sandbox, client_as, r
         expected = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
         assert hmac.compare_digest(headers["X-ECM-Signature"], expected)
     payloads = receiver.payloads()
+    # The instance's own approval records are written (and notified) before the rule on the change runs.
     assert [(p["table"], p["operation"]) for p in payloads] == [
         ("change_request", "insert"),
+        *[("sysapproval_approver", "insert")] * 4,
         ("change_request", "update"),
-    ] + [("sysapproval_approver", "insert")] * 4 + [("sys_journal_field", "insert")]
-    update = payloads[1]
+        ("change_request", "update"),
+    ]
+    assert payloads[-1]["journal"]["element"] == "work_notes"
+    assert payloads[-1]["journal"]["entry"].endswith("(Work notes)\npaging leads\n\n")
+    update = payloads[5]
     assert update["changed"] == ["state", "approval"] or set(update["changed"]) == {"state", "approval"}
     assert update["previous"]["state"] == "-5" and update["record"]["state"] == "-3"
     assert update["actor"] == "eng.emma" and update["change_number"] == change["number"]
@@ -104,24 +113,71 @@ def test_outbound_rule_posts_signed_notifications_in_order(sandbox, client_as, r
     assert [h["X-ECM-Event-Id"] for h, _ in receiver.received] == [p["event_id"] for p in payloads]
 
 
-def test_failed_notification_is_retried_with_the_same_event_id(sandbox, client_as, receiver):
-    sandbox.install_connector_rules(receiver.url, SECRET, block=False)
-    receiver.fail_next = 2
-    changes(client_as("eng.emma")).create(payload={"short_description": "Outage", "type": "emergency"})
-    assert sandbox.wait_for_notifications()
-    attempts = [d for d in sandbox.deliveries]
-    assert [d.outcome for d in attempts] == ["failed", "failed", "delivered"]
-    assert len({d.event_id for d in attempts}) == 1
-    assert len(receiver.payloads()) == 1
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
-def test_notification_faults_drop_and_duplicate(sandbox, client_as, receiver):
-    sandbox.install_connector_rules(receiver.url, SECRET, block=False)
+@pytest.mark.parametrize("fault", ["receiver answers 500", "request dropped", "network fails"])
+def test_a_notification_that_fails_is_resent_by_the_job_with_the_same_event_id_and_body(
+    client_as, receiver, fault
+):
+    clock = Clock()
+    with SandboxServiceNow(clock=clock, job_interval=None) as sandbox:
+        install_rules(sandbox, receiver.url)
+        if fault == "receiver answers 500":
+            receiver.fail_next = 1
+        else:
+            sandbox.faults.configure({"notifications": {"drop" if "dropped" in fault else "fail": 1.0}})
+        emma = pysnow.Client(host=sandbox.host, user="eng.emma", password="eng.emma", use_ssl=False)
+        changes(emma).create(payload={"short_description": "Outage", "type": "emergency"})
+        assert sandbox.wait_for_notifications()
+        assert receiver.payloads() == []
+        [queued] = sandbox.queued_notifications()
+        assert (queued["u_state"], queued["u_attempts"]) == ("ready", "1")
+
+        sandbox.faults.clear()
+        sandbox.run_scheduled_jobs()  # not due yet: the first retry waits 30 seconds
+        assert receiver.payloads() == []
+        clock.now += timedelta(seconds=31)
+        sandbox.run_scheduled_jobs()
+        assert sandbox.wait_for_notifications()
+
+        [delivered] = receiver.payloads()
+        assert (
+            delivered["event_id"] == queued["u_event_id"]
+            and receiver.received[0][1] == queued["u_body"].encode()
+        )
+        assert sandbox.queued_notifications()[0]["u_state"] == "sent"
+
+
+def test_a_notification_never_answered_ends_in_error_after_the_last_attempt(client_as, receiver):
+    clock = Clock()
+    with SandboxServiceNow(clock=clock, job_interval=None) as sandbox:
+        install_rules(sandbox, receiver.url)
+        sandbox.faults.configure({"notifications": {"fail": 1.0}})
+        changes(pysnow.Client(host=sandbox.host, user="eng.emma", password="eng.emma", use_ssl=False)).create(
+            payload={"short_description": "Outage", "type": "emergency"}
+        )
+        assert sandbox.wait_for_notifications()
+        for _ in range(20):
+            clock.now += timedelta(hours=1)
+            sandbox.run_scheduled_jobs()
+        [queued] = sandbox.queued_notifications()
+        assert (queued["u_state"], queued["u_attempts"], queued["u_last_status"]) == ("error", "12", "503")
+
+
+def test_notification_faults_drop_and_duplicate(sandbox, client_as, receiver, install):
+    install(receiver.url, SECRET)
     emma = changes(client_as("eng.emma"))
     sandbox.faults.configure({"notifications": {"drop": 1.0}})
     emma.create(payload={"short_description": "Dropped", "type": "emergency"})
     assert sandbox.wait_for_notifications()
     assert receiver.payloads() == [] and sandbox.deliveries[0].outcome == "dropped"
+    sandbox.instance.store.delete("u_ecm_notification", sandbox.queued_notifications()[0]["sys_id"])
     sandbox.faults.configure({"notifications": {"duplicate": 1.0}})
     emma.create(payload={"short_description": "Twice", "type": "emergency"})
     assert sandbox.wait_for_notifications()

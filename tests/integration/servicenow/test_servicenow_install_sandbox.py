@@ -60,7 +60,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServiceNow]:
-    with SandboxServiceNow(notify_backoff=0.01) as running:
+    with SandboxServiceNow() as running:
         yield running
 
 

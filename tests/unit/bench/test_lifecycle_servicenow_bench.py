@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 from connector.mapping import load_mapping
-from sandbox.servicenow.notify import build_notification
+from sandbox.servicenow.notify import Outbound
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
@@ -21,12 +22,15 @@ class Queue:
     def __init__(self) -> None:
         self.sent: list = []
 
-    def enqueue(self, notification) -> None:
-        self.sent.append(notification)
+    def execute_async(self, request: Outbound) -> dict:
+        self.sent.append(request)
+        return {"status": 0}
 
 
 def _notify(queue: Queue, table: str, operation: str, before: dict, after: dict) -> None:
-    queue.enqueue(build_notification("http://ecm", "s", table, operation, before, after, CHANGE, "now"))
+    changed = sorted(k for k, v in after.items() if before.get(k) != v and k != "sys_id")
+    body = {"table": table, "operation": operation, "change_number": CHANGE["number"], "changed": changed}
+    queue.execute_async(Outbound("POST", "http://ecm", {}, json.dumps(body | {"record": after})))
 
 
 def test_the_watch_times_review_to_postmortem_task_and_passes_every_notification_on() -> None:

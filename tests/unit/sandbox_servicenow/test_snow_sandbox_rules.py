@@ -1,10 +1,8 @@
-"""The instance's state model, data policy, approvals and the connector's before rule."""
+"""The instance's state model, data policy and approvals (the platform's own checks, in Python)."""
 
 from __future__ import annotations
 
 import pytest
-
-from sandbox.servicenow.rules import BLOCK_DETAIL, BLOCK_RULE
 
 TABLE = "/api/now/table/change_request"
 
@@ -71,33 +69,6 @@ def test_both_group_approvals_approve_the_change_and_settle_the_other_members(
     assert {r["state"] for r in instance.store.find("sysapproval_approver", approver=dana)} == {
         "not_required"
     }
-
-
-def test_block_rule_refuses_implement_without_approvals_only_while_active(emma, bot, instance, change):
-    script = bot(
-        "POST",
-        "/api/now/table/sys_script",
-        json={"name": BLOCK_RULE, "collection": "change_request", "when": "before", "active": "true"},
-    ).json["result"]
-    move(emma, change, "-3")
-    move(emma, change, "-2")
-    blocked = move(emma, change, "-1")
-    assert blocked.status_code == 403
-    assert blocked.json == {
-        "error": {"message": "Operation Failed", "detail": BLOCK_DETAIL},
-        "status": "failure",
-    }
-    bot("PATCH", f"/api/now/table/sys_script/{script['sys_id']}", json={"active": "false"})
-    assert move(emma, change, "-1").status_code == 200
-
-
-def test_block_rule_lets_implement_through_with_both_approvals(emma, bot, as_user, instance, change):
-    bot("POST", "/api/now/table/sys_script", json={"name": BLOCK_RULE, "active": "true"})
-    move(emma, change, "-3")
-    approve(as_user, instance, change, "dual.dana", "Engineering Leads")
-    approve(as_user, instance, change, "sec.sara", "Security Team")
-    move(emma, change, "-2")
-    assert move(emma, change, "-1").status_code == 200
 
 
 def test_closing_needs_close_code_and_close_notes(emma, bot, change):

@@ -10,7 +10,15 @@ from pydantic import SecretStr
 from connector.config import Settings
 from connector.errors import ConfigError, MappingError
 from connector.mapping import load_mapping_text
-from connector.servicenow.installer import BLOCK_RULE, NOTIFY_RULE, fingerprint, install, plan
+from connector.servicenow.installer import (
+    BLOCK_RULE,
+    DELIVER_RULE,
+    NOTIFY_RULE,
+    RESEND_JOB,
+    fingerprint,
+    install,
+    plan,
+)
 
 SECRET = "hmac-key-never-shown"
 MAPPING = Path(__file__).parents[3] / "mappings" / "servicenow.yaml"
@@ -27,8 +35,11 @@ def test_fresh_instance_plan_creates_everything_and_writes_nothing(fake, mapping
     assert f"create  business rule  {NOTIFY_RULE}" in result.render().splitlines()
     assert f"create  business rule  {BLOCK_RULE}" in result.render().splitlines()
     kinds = [item.kind for item in result.items]
-    counts = [kinds.count(kind) for kind in ("business rule", "event registration", "email notification")]
-    assert counts == [5, 7, 7]
+    counts = [
+        kinds.count(kind)
+        for kind in ("business rule", "event registration", "email notification", "scheduled job", "table")
+    ]
+    assert counts == [5, 7, 7, 1, 1]
     assert fake.writes == []
 
 
@@ -58,7 +69,7 @@ def test_second_plan_is_unchanged_and_second_install_writes_nothing(fake, mappin
     again = plan(mapping, fake, settings=settings)
     install(mapping, fake, settings=settings)
 
-    assert len(reported) == len(again.items) == 21
+    assert len(reported) == len(again.items) == 30
     assert {item.action for item in again.items} == {"unchanged"} and again.changes == ()
     assert fake.writes == []
 
@@ -73,7 +84,7 @@ def test_rules_watch_every_table_the_connector_needs(fake, mapping, settings):
         notify.get("action_insert"),
         notify.get("action_update"),
     ) == ("change_request", "type=emergency^EQ", "true", "true")
-    for table in ("change_task", "sysapproval_approver", "sys_journal_field"):
+    for table in ("change_task", "sysapproval_approver"):
         assert rule(fake, f"{NOTIFY_RULE} ({table})").get("collection") == table
     block = rule(fake, BLOCK_RULE)
     assert (block.get("when"), block.get("action_update"), block.get("filter_condition")) == (
@@ -87,8 +98,12 @@ def test_installed_scripts_are_filled_in_from_the_mapping(fake, mapping, setting
     install(mapping, fake, settings=settings)
 
     notify, block = rule(fake, NOTIFY_RULE).get("script"), rule(fake, BLOCK_RULE).get("script")
-    assert "@@" not in notify + block
+    deliver = rule(fake, DELIVER_RULE).get("script")
+    assert "@@" not in notify + block + deliver
     assert "var CHANGE_TYPE = 'emergency';" in notify
+    assert "u_ecm_notification" in notify
+    assert fake.find_one("sysauto_script", f"name={RESEND_JOB}").get("script") == deliver
+    notify = deliver  # what is signed and sent
     for needed in (
         "X-ECM-Signature",
         "X-ECM-Event-Id",

@@ -1,4 +1,5 @@
-"""The business rule scripts, run under Node with stand-ins for the ServiceNow server-side API they call."""
+"""The installed notify and deliver rules, run by the sandbox instance as JavaScript (Node is required,
+never skipped): what they post, how they sign, and that the connector's own verifier and parser accept it."""
 
 from __future__ import annotations
 
@@ -6,177 +7,139 @@ import base64
 import hashlib
 import hmac
 import json
-import shutil
-import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from connector.servicenow.installer import script
+from connector.config import Settings
+from connector.inbound.events import CommentAdded, IssueUpdated
+from connector.inbound.servicenow import parse_servicenow
+from connector.inbound.signatures import verify_servicenow
+from connector.mapping import load_mapping
+from connector.servicenow.installer import desired_records
+from sandbox.servicenow.engine import Instance
+from sandbox.servicenow.notify import Notifier, Outbound
 
-NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
-
-GLIDE = r"""
-const crypto = require('crypto');
-const world = JSON.parse(process.argv[1]);
-const sent = {headers: {}, aborted: false, errors: []};
-function record(table, fields) {
-  return {getTableName: () => table, getUniqueValue: () => fields.sys_id,
-          getValue: (n) => (n in fields ? fields[n] : null), operation: () => world.operation,
-          getElements: () => Object.keys(fields).map((n) => ({getName: () => n})),
-          setAbortAction: (v) => { sent.aborted = v; }};
-}
-global.current = record(world.table, world.current);
-global.previous = world.previous ? record(world.table, world.previous) : null;
-global.gs = {getProperty: (n, d) => (world.properties[n] || d), warn: (m) => sent.errors.push(m),
-             generateGUID: () => 'f'.repeat(32), getUserName: () => 'someone.else',
-             addErrorMessage: (m) => sent.errors.push(m)};
-global.GlideRecord = function (table) {
-  let rows = [], at = -1, filters = [];
-  const self = {
-    get: (id) => {
-      const r = (world.tables[table] || {})[id];
-      if (r) Object.assign(self, record(table, r));
-      return !!r;
-    },
-    addQuery: (f, v) => filters.push([f, v]), setLimit: () => {},
-    query: () => { rows = Object.values(world.tables[table] || {}).filter((r) => filters.every(([f, v]) =>
-      f === 'group.name' ? world.tables.sys_user_group[r.group].name === v : r[f] === v)); },
-    hasNext: () => at + 1 < rows.length,
-    next: () => {
-      at += 1;
-      if (at < rows.length) Object.assign(self, record(table, rows[at]));
-      return at < rows.length;
-    },
-  };
-  return self;
-};
-global.GlideDateTime = function () { return {getValue: () => '2099-01-01 00:00:00'}; };
-global.GlideStringUtil = {base64Encode: (s) => Buffer.from(s).toString('base64')};
-global.GlideCertificateEncryption = function () {
-  return {generateMac: (key, alg, body) =>
-    crypto.createHmac('sha256', Buffer.from(key, 'base64')).update(body).digest('base64')};
-};
-global.sn_ws = {RESTMessageV2: function () {
-  return {setEndpoint: (u) => { sent.url = u; }, setHttpMethod: (m) => { sent.method = m; },
-          setHttpTimeout: () => {}, setRequestHeader: (k, v) => { sent.headers[k] = v; },
-          setRequestBody: (b) => { sent.body = b; }, executeAsync: () => { sent.executed = true; }};
-}};
-"""
-
-CHANGE = {
-    "sys_id": "c" * 32,
-    "number": "CHG0030001",
-    "type": "emergency",
-    "state": "-3",
-    "approval": "requested",
-    "comments": "",
-    "sys_updated_by": "eng.emma",
-    "sys_updated_on": "2025-03-04 10:00:00",
-    "sys_mod_count": "2",
-}
-PROPERTIES = {
-    "x_ecm.connector_url": "https://ecm.example.com/webhooks/servicenow",
-    "x_ecm.connector_secret": "k3y",
-}
+MAPPING = Path(__file__).parents[3] / "mappings" / "servicenow.yaml"
+URL = "https://ecm.example.com/webhooks/servicenow"
+SECRET = "k3y-\u00e9"  # not ASCII: the key is the secret's UTF-8 bytes on both sides
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
-def run(source: str, world: dict) -> dict:
-    program = GLIDE + source + "\nprocess.stdout.write(JSON.stringify(sent));"
-    done = subprocess.run(
-        [NODE, "-e", program, json.dumps(world)], capture_output=True, text=True, timeout=20, check=True
-    )
-    return json.loads(done.stdout)
+class Capture(Notifier):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[Outbound] = []
+
+    def execute_async(self, request: Outbound) -> dict:
+        self.sent.append(request)
+        return {"status": 0, "body": "", "error": ""}
+
+    execute = execute_async
 
 
-def notify(world: dict) -> dict:
-    return run(
-        script("notify.js", CHANGE_TABLE="change_request", CHANGE_TYPE="emergency"),
-        {"properties": PROPERTIES, "tables": {"change_request": {CHANGE["sys_id"]: CHANGE}}, **world},
+@pytest.fixture
+def instance():
+    """An instance with everything `ecm install` creates, written straight into it."""
+    instance = Instance(lambda: NOW, Capture())
+    admin = instance.user("admin")
+    public = URL.removesuffix("/webhooks/servicenow")
+    settings = Settings(public_url=public, servicenow_webhook_secret=SecretStr(SECRET))
+    for desired in desired_records(load_mapping(MAPPING), settings):
+        identity = {} if desired.lookup else {desired.key: desired.name}
+        secret = {"value": desired.secret} if desired.secret else {}
+        instance.insert(desired.table, {**identity, **desired.fields, **secret}, admin)
+    yield instance
+    instance.close()
+
+
+def sent(instance) -> list[Outbound]:
+    assert instance.wait_idle()
+    return instance.notifier.sent
+
+
+def emergency(instance, **fields):
+    return instance.insert(
+        "change_request",
+        {"short_description": "Outage", "type": "emergency", **fields},
+        instance.user("eng.emma"),
     )
 
 
-def test_state_change_is_posted_signed_as_the_contract_says():
-    before = {**CHANGE, "state": "-5", "approval": "not requested", "sys_mod_count": "1"}
-    sent = notify({"table": "change_request", "operation": "update", "current": CHANGE, "previous": before})
+def test_the_signature_is_base64_hmac_sha256_of_the_raw_body_and_the_connector_verifies_it(instance):
+    emergency(instance)
+    [request] = sent(instance)
+    body = request.body.encode()
+    expected = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    assert request.headers["X-ECM-Signature"] == expected
+    verify_servicenow(request.headers, body, SECRET)  # raises when it does not verify
 
-    body = sent["body"].encode()
-    payload = json.loads(body)
-    expected = base64.b64encode(hmac.new(b"k3y", body, hashlib.sha256).digest()).decode()
-    url = PROPERTIES["x_ecm.connector_url"]
-    assert (sent["url"], sent["method"], sent["executed"]) == (url, "post", True)
-    assert sent["headers"]["X-ECM-Signature"] == expected
-    assert sent["headers"]["X-ECM-Event-Id"] == payload["event_id"] == "f" * 32
+
+def test_a_state_change_is_posted_as_the_contract_says(instance):
+    change = emergency(instance)
+    sent(instance).clear()
+    instance.update("change_request", change["sys_id"], {"state": "-3"}, instance.user("eng.emma"))
+    request = [r for r in sent(instance) if r.payload()["table"] == "change_request"][0]
+    payload = json.loads(request.body)
+    assert (request.url, request.method, request.headers["X-ECM-Event-Id"]) == (
+        URL,
+        "POST",
+        payload["event_id"],
+    )
     assert list(payload) == sorted(payload)
     assert (payload["changed"], payload["previous"]) == (
         ["approval", "state"],
         {"approval": "not requested", "state": "-5"},
     )
-    assert (payload["actor"], payload["change_number"]) == ("eng.emma", "CHG0030001")
+    assert (payload["actor"], payload["change_number"], payload["sent_at"]) == (
+        "eng.emma",
+        change["number"],
+        "2026-12-01 10:00:00",
+    )
+    _, event = parse_servicenow(request.headers, request.body.encode(), received_at=NOW)
+    assert isinstance(event, IssueUpdated) and event.status_change().new == "-3"
 
 
-def test_work_note_on_an_emergency_change_is_posted_as_a_journal_insert():
-    note = {
-        "sys_id": "d" * 32,
+def test_a_journal_only_update_sends_the_newest_entry_which_the_connector_reads_as_a_command(instance):
+    change = emergency(instance)
+    sent(instance).clear()
+    instance.update(
+        "change_request", change["sys_id"], {"work_notes": "/approve"}, instance.user("lead.liam")
+    )
+    [request] = sent(instance)
+    payload = request.payload()
+    assert payload["journal"] == {
         "element": "work_notes",
-        "element_id": CHANGE["sys_id"],
-        "name": "change_request",
-        "value": "/approve",
-        "sys_updated_by": "lead.liam",
+        "entry": "2026-12-01 10:00:00 - Liam Lead (Work notes)\n/approve\n\n",
     }
-    sent = notify({"table": "sys_journal_field", "operation": "insert", "current": note, "previous": None})
-
-    payload = json.loads(sent["body"])
-    assert (payload["table"], payload["change_sys_id"], payload["record"]["value"]) == (
-        "sys_journal_field",
-        CHANGE["sys_id"],
+    _, event = parse_servicenow(request.headers, request.body.encode(), received_at=NOW)
+    assert isinstance(event, CommentAdded)
+    assert (event.actor, event.body, event.key, event.issue_type) == (
+        "lead.liam",
         "/approve",
-    )
-    assert payload["previous"] == {}
-
-
-def test_normal_change_and_quiet_updates_send_nothing():
-    normal = {**CHANGE, "type": "normal"}
-    quiet = {**CHANGE, "sys_mod_count": "3"}
-
-    assert "body" not in notify(
-        {
-            "table": "change_request",
-            "operation": "update",
-            "current": normal,
-            "previous": normal,
-            "tables": {"change_request": {}},
-        }
-    )
-    assert "body" not in notify(
-        {"table": "change_request", "operation": "update", "current": quiet, "previous": CHANGE}
+        change["number"],
+        "change_request",
     )
 
 
-@pytest.mark.parametrize(("approved_by", "aborted"), [(["lead", "sec"], False), (["lead"], True), ([], True)])
-def test_block_rule_aborts_implement_unless_both_groups_approved(approved_by, aborted):
-    groups = {"g1": {"name": "Engineering Leads"}, "g2": {"name": "Security Team"}}
-    members = {"m1": {"user": "lead", "group": "g1"}, "m2": {"user": "sec", "group": "g2"}}
-    approvals = {
-        user: {"sysapproval": CHANGE["sys_id"], "approver": user, "state": "approved"} for user in approved_by
-    }
-    source = script("block_implement.js", GROUPS=json.dumps(["Engineering Leads", "Security Team"]))
-
-    tables = {"sys_user_group": groups, "sys_user_grmember": members, "sysapproval_approver": approvals}
-    implement = {**CHANGE, "state": "-1"}
-    sent = run(
-        source,
-        {
-            "table": "change_request",
-            "operation": "update",
-            "current": implement,
-            "previous": CHANGE,
-            "properties": {},
-            "tables": tables,
-        },
+def test_a_comment_on_a_task_of_the_change_comes_with_the_task(instance):
+    change = emergency(instance)
+    task = instance.insert("change_task", {"change_request": change["sys_id"]}, instance.user("eng.emma"))
+    sent(instance).clear()
+    instance.update("change_task", task["sys_id"], {"comments": "report drafted"}, instance.user("eng.emma"))
+    [request] = sent(instance)
+    assert (request.payload()["table"], request.payload()["journal"]["element"]) == (
+        "change_task",
+        "comments",
     )
 
-    assert sent["aborted"] is aborted
-    assert bool(sent["errors"]) is aborted
-    if aborted:
-        assert "Engineering Leads and Security Team" in sent["errors"][0]
+
+def test_normal_changes_and_quiet_updates_send_nothing(instance):
+    normal = instance.insert("change_request", {"type": "normal"}, instance.user("eng.emma"))
+    change = emergency(instance)
+    sent(instance).clear()
+    instance.update("change_request", normal["sys_id"], {"state": "-4"}, instance.user("eng.emma"))
+    instance.update("change_request", change["sys_id"], {"state": "-5"}, instance.user("eng.emma"))
+    assert sent(instance) == []
