@@ -45,7 +45,13 @@ class ServiceNowStory(Story):
 
     def decide(self, who: str, decision: str) -> None:
         gateway = self.person(who)
-        mine = [a for a in gateway.approvals(self.sys_id) if a.approver == who and a.state == "requested"]
+
+        def requested() -> list[
+            Any
+        ]:  # the connector asks the approver groups once the change is in Authorize
+            return [a for a in gateway.approvals(self.sys_id) if a.approver == who and a.state == "requested"]
+
+        mine = self.stack.settle(requested, timeout=30) or []
         if not mine:
             raise RuntimeError(f"{who} has no requested approval on {self.result.key}")
         gateway.update("sysapproval_approver", mine[0].sys_id, {"state": decision})

@@ -324,11 +324,21 @@ class ServiceNowGateway:
 
     # --- approvals ------------------------------------------------------------------------------------
 
+    def group_approvals(self, change_sys_id: str) -> dict[str, str]:
+        """sysapproval_group sys_id → the name of its group, for the group approvals of a change.
+
+        `sysapproval_approver.group` references the group approval (`sysapproval_group`), whose
+        `assignment_group` is the `sys_user_group`
+        (https://www.servicenow.com/docs/bundle/xanadu-platform-administration/page/administer/approvals/concept/c_ApprovalTables.html)."""
+        found = self.find("sysapproval_group", f"parent={change_sys_id}", limit=100)
+        names = self._group_names([row.get("assignment_group") for row in found])
+        return {row.sys_id: names.get(row.get("assignment_group"), "") for row in found}
+
     def approvals(self, change_sys_id: str) -> tuple[Approval, ...]:
         query = f"sysapproval={change_sys_id}^ORDERBYsys_created_on"
         rows = self.find("sysapproval_approver", query, limit=500)
         names = self.user_names([row.get("approver") for row in rows])
-        groups = self._group_names([row.get("group") for row in rows])
+        groups = self.group_approvals(change_sys_id) if any(row.get("group") for row in rows) else {}
         return tuple(
             Approval(
                 row.sys_id,
@@ -341,11 +351,21 @@ class ServiceNowGateway:
         )
 
     def request_approvals(self, change_sys_id: str, group_name: str) -> tuple[Approval, ...]:
-        """Ask every member of the group who has no approval on the change yet; returns the new ones."""
+        """Ask the group for approval unless the change already has a group approval of it (its change
+        model may ask the group itself): a `sysapproval_group` for the group, and a requested approval
+        for every member not asked yet, each pointing at that group approval. Returns the new ones."""
         group = self.group(group_name)
         if group is None:
             raise NotFound(f"ServiceNow group {group_name!r} does not exist", status=404)
-        asked = {approval.approver for approval in self.approvals(change_sys_id)}
+        mine = [sys_id for sys_id, name in self.group_approvals(change_sys_id).items() if name == group_name]
+        if mine:
+            group_approval = mine[0]
+        else:
+            group_approval = self.create(
+                "sysapproval_group",
+                {"parent": change_sys_id, "assignment_group": group.sys_id, "approval": "requested"},
+            ).sys_id
+        asked = {a.approver for a in self.approvals(change_sys_id) if a.group == group_name}
         created = []
         for member in self.group_members(group_name):
             if member not in asked:
@@ -356,7 +376,7 @@ class ServiceNowGateway:
                         "document_id": change_sys_id,
                         "source_table": "change_request",
                         "approver": self.user_sys_id(member),
-                        "group": group.sys_id,
+                        "group": group_approval,
                         "state": "requested",
                     },
                 )

@@ -55,8 +55,11 @@ def build(settings: Settings, mapping: MappingFile, gateway: Any | None) -> Tool
     group_names: dict[str, str | None] = {}
 
     def group_name(sys_id: str) -> str | None:
+        """The group of an approval's `group`: a group approval (sysapproval_group) → its group."""
         if sys_id not in group_names:
-            found = gateway.find_one("sys_user_group", f"sys_id={sys_id}")
+            asked = gateway.find_one("sysapproval_group", f"sys_id={sys_id}")
+            group = asked.get("assignment_group") if asked else ""
+            found = gateway.find_one("sys_user_group", f"sys_id={group}") if group else None
             group_names[sys_id] = found.get("name") if found else None
         return group_names[sys_id]
 

@@ -30,6 +30,10 @@ _FAULT_MESSAGES = {
 _PREFIXES = ("/api/now/table/", "/api/now/v1/table/", "/api/now/v2/table/")
 
 
+def _display_input() -> bool:
+    return request.args.get("sysparm_input_display_value", "false").lower() == "true"
+
+
 def encrypted(value: str) -> str:
     """How a password2 value reads back: not the clear text, stable for one value."""
     import hashlib
@@ -152,7 +156,7 @@ def create_app(
 
         @app.post(f"{prefix}<table>", endpoint=f"create_{version}")
         def create_record(table: str) -> Response:
-            row = instance.insert(table, body(), g.actor)
+            row = instance.insert(table, body(), g.actor, display=_display_input())
             response = jsonify(result=render(table, [row], View.from_args(request.args.to_dict()))[0])
             response.status_code = 201
             response.headers["Location"] = f"{request.base_url}/{row['sys_id']}"
@@ -160,7 +164,7 @@ def create_app(
 
         @app.route(f"{prefix}<table>/<sys_id>", methods=["PUT", "PATCH"], endpoint=f"update_{version}")
         def update_record(table: str, sys_id: str) -> Response:
-            row = instance.update(table, sys_id, body(), g.actor)
+            row = instance.update(table, sys_id, body(), g.actor, display=_display_input())
             return jsonify(result=render(table, [row], View.from_args(request.args.to_dict()))[0])
 
         @app.delete(f"{prefix}<table>/<sys_id>", endpoint=f"delete_{version}")

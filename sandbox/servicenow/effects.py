@@ -6,13 +6,14 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sandbox.servicenow.rules import APPROVER_GROUPS, AUTHORIZE, CANCELED, CLOSED, Write
+from sandbox.servicenow.rules import AUTHORIZE, CAB, CANCELED, CLOSED, Write
 from sandbox.servicenow.store import Record
 
 if TYPE_CHECKING:
     from sandbox.servicenow.engine import Instance
 
 _FINAL_TASK_STATES = {"3": "completed", "4": "cancelled"}
+LOW_RISK = "4"  # change_request.risk: 1 very high, 2 high, 3 moderate, 4 low
 
 
 def adjust(write: Write, now: str) -> Record:
@@ -38,36 +39,50 @@ def after(
 def _request_approvals(
     instance: Instance, operation: str, before: Record, record: Record, actor: Record
 ) -> None:
+    """An emergency change entering Authorize gets the approvals of its change model: one group approval
+    (sysapproval_group) per approver group, and a requested sysapproval_approver per member, whose
+    `group` is that group approval. The model's default approvers are by risk (low: members of the
+    assignment group; moderate, high: CAB member), unless an admin chose other groups
+    (reference/servicenow/configure-emergency-change-model-scm.md, "Authorize")."""
     if not (
         record.get("type") == "emergency"
         and record.get("state") == AUTHORIZE
         and before.get("state") != AUTHORIZE
     ):
         return
-    for group in instance.store.rows("sys_user_group"):
-        if group["name"] not in APPROVER_GROUPS:
+    for group in _approver_groups(instance, record):
+        if instance.store.find(
+            "sysapproval_group", parent=record["sys_id"], assignment_group=group["sys_id"]
+        ):
             continue
-        existing = {
-            (row["approver"])
-            for row in instance.store.find(
-                "sysapproval_approver", sysapproval=record["sys_id"], group=group["sys_id"]
-            )
-            if row["state"] in ("requested", "approved")
-        }
+        approval = instance.write_insert(
+            "sysapproval_group",
+            {"parent": record["sys_id"], "assignment_group": group["sys_id"], "approval": "requested"},
+            actor,
+        )
         for member in instance.store.find("sys_user_grmember", group=group["sys_id"]):
-            if member["user"] not in existing:
-                instance.write_insert(
-                    "sysapproval_approver",
-                    {
-                        "approver": member["user"],
-                        "sysapproval": record["sys_id"],
-                        "document_id": record["sys_id"],
-                        "group": group["sys_id"],
-                        "state": "requested",
-                        "source_table": "change_request",
-                    },
-                    actor,
-                )
+            instance.write_insert(
+                "sysapproval_approver",
+                {
+                    "approver": member["user"],
+                    "sysapproval": record["sys_id"],
+                    "document_id": record["sys_id"],
+                    "group": approval["sys_id"],
+                    "state": "requested",
+                    "source_table": "change_request",
+                },
+                actor,
+            )
+
+
+def _approver_groups(instance: Instance, change: Record) -> list[Record]:
+    groups = {g["name"]: g for g in instance.store.rows("sys_user_group")}
+    if instance.emergency_approvers:
+        return [groups[name] for name in instance.emergency_approvers if name in groups]
+    if change.get("risk") == LOW_RISK:
+        assigned = instance.store.get("sys_user_group", change.get("assignment_group", ""))
+        return [assigned] if assigned else []
+    return [groups[CAB]] if CAB in groups else []
 
 
 def _cancel_approvals(
@@ -83,23 +98,35 @@ def _cancel_approvals(
 def _roll_up_approval(
     instance: Instance, operation: str, before: Record, record: Record, actor: Record
 ) -> None:
-    """One member's decision settles the group's approval; both groups approved → change approved."""
+    """One member's decision settles the group approval; every group approval approved → the change is
+    approved, any rejection → rejected. A `group` that is no group approval (e.g. a sys_user_group
+    sys_id: the Table API stores what it is given) belongs to no group and settles nothing."""
     if record.get("state") == before.get("state") or not record.get("sysapproval"):
         return
     change_id = record["sysapproval"]
-    if record["state"] == "approved":
+    group = instance.store.get("sysapproval_group", record.get("group", ""))
+    if group is not None and record["state"] in ("approved", "rejected"):
         for row in instance.store.find(
-            "sysapproval_approver", sysapproval=change_id, group=record["group"], state="requested"
+            "sysapproval_approver", sysapproval=change_id, group=group["sys_id"], state="requested"
         ):
             instance.write_update("sysapproval_approver", row["sys_id"], {"state": "not_required"}, actor)
+        instance.write_update("sysapproval_group", group["sys_id"], {"approval": record["state"]}, actor)
     change = instance.store.get("change_request", change_id)
     if change is None:
         return
-    rows = instance.store.find("sysapproval_approver", sysapproval=change_id)
-    if any(row["state"] == "rejected" for row in rows):
+    groups = instance.store.find("sysapproval_group", parent=change_id)
+    loose = [
+        row
+        for row in instance.store.find("sysapproval_approver", sysapproval=change_id)
+        if instance.store.get("sysapproval_group", row.get("group", "")) is None
+    ]
+    decisions = [g["approval"] for g in groups] + [row["state"] for row in loose]
+    if "rejected" in decisions:
         verdict = "rejected"
+    elif decisions and all(d in ("approved", "not_required") for d in decisions):
+        verdict = "approved"
     else:
-        verdict = "approved" if instance.approvals_complete(change_id) else "requested"
+        verdict = "requested"
     if change["approval"] != verdict and change["state"] == AUTHORIZE:
         instance.write_update("change_request", change_id, {"approval": verdict}, actor)
 

@@ -20,7 +20,7 @@ from sandbox.servicenow.business_rules import filter_holds, rules_for
 from sandbox.servicenow.journal import journal_entries
 from sandbox.servicenow.notify import Notifier, Outbound
 from sandbox.servicenow.query import parse_query
-from sandbox.servicenow.rules import APPROVER_GROUPS, Refusal, Write, run_before_rules
+from sandbox.servicenow.rules import Refusal, Write, run_before_rules
 from sandbox.servicenow.schema import JOURNAL_FIELDS, SYSTEM_FIELDS, TABLES, TableSpec
 from sandbox.servicenow.scripting import Current, ScriptFailed, ScriptHost, active_host
 from sandbox.servicenow.seed import seed
@@ -41,8 +41,18 @@ def _text(value: Any) -> str:
 class Instance:
     """A ServiceNow instance in memory. Every public method is thread-safe."""
 
-    def __init__(self, clock: Clock | None = None, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        *,
+        emergency_approvers: tuple[str, ...] = (),
+    ) -> None:
         self.store = Store(clock)
+        # The emergency change model's Authorize approvers: () is the model's default (by risk: low →
+        # members of the assignment group, moderate and high → CAB member); group names are an admin's
+        # "Other group" choice.
+        self.emergency_approvers = emergency_approvers
         self.notifier = notifier or Notifier()
         self.scripts = ScriptHost(self._glide, name="foreground")
         self.background = ScriptHost(self._glide, name="background")
@@ -90,24 +100,16 @@ class Instance:
             rows = self.store.rows(table)
             return parse_query(encoded).apply(rows, lambda r, n: self.read_field(table, r, n))
 
-    def approvals_complete(self, change_sys_id: str) -> bool:
-        groups = {
-            g["sys_id"]: g["name"] for g in self.store.rows("sys_user_group") if g["name"] in APPROVER_GROUPS
-        }
-        approved = {
-            groups.get(row["group"])
-            for row in self.store.find("sysapproval_approver", sysapproval=change_sys_id, state="approved")
-        }
-        return all(name in approved for name in APPROVER_GROUPS)
-
     def property(self, name: str) -> str | None:
         found = self.store.find("sys_properties", name=name)
         return found[0].get("value", "") if found else None
 
     # --- writing -------------------------------------------------------------------------------
-    def insert(self, table: str, payload: dict[str, Any], actor: Record, *, acl: bool = True) -> Record:
+    def insert(
+        self, table: str, payload: dict[str, Any], actor: Record, *, acl: bool = True, display: bool = False
+    ) -> Record:
         spec = self._writable(table, actor, "Insert") if acl else self.spec(table)
-        values, journal = self._clean(spec, payload)
+        values, journal = self._clean(spec, payload, display)
         with self.store.lock:
             merged = {**spec.defaults, **values}
             run_before_rules(Write(table, "insert", {}, merged, actor))
@@ -120,10 +122,17 @@ class Instance:
             return self.store.get(table, record["sys_id"]) or stored
 
     def update(
-        self, table: str, sys_id: str, payload: dict[str, Any], actor: Record, *, acl: bool = True
+        self,
+        table: str,
+        sys_id: str,
+        payload: dict[str, Any],
+        actor: Record,
+        *,
+        acl: bool = True,
+        display: bool = False,
     ) -> Record:
         spec = self._writable(table, actor, "Update") if acl else self.spec(table)
-        values, journal = self._clean(spec, payload)
+        values, journal = self._clean(spec, payload, display)
         with self.store.lock:
             before = self._existing(table, sys_id)
             values = {k: v for k, v in values.items() if before.get(k) != v or k not in before}
@@ -352,9 +361,11 @@ class Instance:
             )
         return record
 
-    def _clean(self, spec: TableSpec, payload: dict[str, Any]) -> tuple[Record, Record]:
+    def _clean(
+        self, spec: TableSpec, payload: dict[str, Any], display: bool = False
+    ) -> tuple[Record, Record]:
         values = {
-            name: self._resolve(spec, name, _text(value))
+            name: self._resolve(spec, name, _text(value)) if display else _text(value)
             for name, value in payload.items()
             if spec.accepts(name) and name not in SYSTEM_FIELDS
         }
@@ -364,7 +375,10 @@ class Instance:
         return values, journal
 
     def _resolve(self, spec: TableSpec, name: str, value: str) -> str:
-        """A reference may be written as a sys_id or as the referenced record's display value."""
+        """With `sysparm_input_display_value=true` a reference may be written as the referenced record's
+        display value. Otherwise the Table API stores values as given, an unknown or wrong-table sys_id
+        too: it then resolves to nothing ("The REST API inserts and updates values as given in
+        requests", https://support.servicenow.com/kb?id=kb_article_view&sysparm_article=KB0534905)."""
         target = spec.references.get(name)
         if not target or not value or self.store.get(target, value) is not None:
             return value

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 
 from sandbox.servicenow.schema import CHOICE_LABELS
 
-ENGINEERING_LEADS = "Engineering Leads"
-SECURITY_TEAM = "Security Team"
-APPROVER_GROUPS = (ENGINEERING_LEADS, SECURITY_TEAM)
+CAB = "Change Advisory Board"
 
 NEW, ASSESS, AUTHORIZE, SCHEDULED, IMPLEMENT, REVIEW, CLOSED, CANCELED = (
     "-5",

@@ -150,7 +150,14 @@ TABLES: dict[str, TableSpec] = {
                 "order": "",
                 "sys_class_name": "sysapproval_approver",
             },
-            references={"approver": _USER_REF, "sysapproval": "change_request", "group": _GROUP_REF},
+            # `group` is the group approval (sysapproval_group), not the sys_user_group.
+            references={"approver": _USER_REF, "sysapproval": "change_request", "group": "sysapproval_group"},
+        ),
+        _spec(
+            "sysapproval_group",
+            "parent assignment_group approval short_description sys_class_name",
+            defaults={"approval": "requested", "sys_class_name": "sysapproval_group"},
+            references={"parent": "change_request", "assignment_group": _GROUP_REF},
         ),
         _spec(
             _USER_REF,

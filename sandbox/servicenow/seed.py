@@ -13,12 +13,14 @@ USERS = (
     ("lead.liam", "Liam", "Lead", "itil,approver_user"),
     ("sec.sara", "Sara", "Security", "itil,approver_user"),
     ("dual.dana", "Dana", "Dual", "itil,approver_user"),
+    ("cab.carl", "Carl", "Cab", "itil,approver_user"),
     ("ecm-bot", "ECM", "Connector", "admin,itil"),
     ("admin", "System", "Administrator", "admin"),
 )
 GROUPS = (
     ("Engineering Leads", "Approve emergency changes (ENG-PROC-004 step 2)", ("lead.liam", "dual.dana")),
     ("Security Team", "Approve and security-review emergency changes", ("sec.sara", "dual.dana")),
+    ("Change Advisory Board", "CAB: the emergency change model's default approvers", ("cab.carl",)),
 )
 
 

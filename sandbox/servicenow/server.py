@@ -40,9 +40,12 @@ class SandboxServiceNow:
         clock: Clock | None = None,
         faults: dict[str, Any] | None = None,
         job_interval: float | None = JOB_INTERVAL,
+        emergency_approvers: tuple[str, ...] = (),
     ) -> None:
+        """`emergency_approvers`: the groups the emergency change model asks to authorize (an admin's
+        "Other group" choice); empty keeps the model's default, CAB member."""
         self.faults = Faults(faults)
-        self.instance = Instance(clock, Notifier(self.faults))
+        self.instance = Instance(clock, Notifier(self.faults), emergency_approvers=emergency_approvers)
         self.job_interval = job_interval
         self.app = create_app(faults=self.faults, instance=self.instance)
         self._server: BaseWSGIServer | None = None

@@ -53,7 +53,7 @@ class Receiver:
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServiceNow]:
-    with SandboxServiceNow() as running:
+    with SandboxServiceNow(emergency_approvers=("Engineering Leads", "Security Team")) as running:
         yield running
 
 

@@ -156,7 +156,12 @@ def test_one_person_in_both_groups_cannot_give_both_approvals(stack):
     story.move("eng.emma", Stage.AWAITING_APPROVAL)
     story.wait_stage(Stage.AWAITING_APPROVAL)
     dana = story.person("dual.dana")
-    mine = [a for a in dana.approvals(story.sys_id) if a.approver == "dual.dana"]
+
+    def mine():  # asked by the connector (the instance's own emergency model asks the CAB)
+        return [a for a in dana.approvals(story.sys_id) if a.approver == "dual.dana"]
+
+    assert stack.settle(lambda: len(mine()) == 2)
+    mine = mine()
     assert {a.group for a in mine} == {"Engineering Leads", "Security Team"}
     for approval in mine:
         dana.update("sysapproval_approver", approval.sys_id, {"state": "approved"})
@@ -166,3 +171,29 @@ def test_one_person_in_both_groups_cannot_give_both_approvals(stack):
         [("dual.dana", "lead")],
         [("dual.dana", "security")],
     )
+
+
+def test_when_the_emergency_model_already_asks_both_groups_the_connector_adds_no_second_request(
+    tmp_path, database_url
+):
+    groups = ("Engineering Leads", "Security Team")
+    options = {"emergency_approvers": groups}
+    with ServiceNowStack(tmp_path, database_url=database_url, sandbox_options=options) as stack:
+        story = quiet_story(stack)
+        result = story.play()
+        assert [f"{c.what}: {c.detail}" for c in result.checks if not c.held] == []
+        rows = stack.sandbox.records("sysapproval_approver", sysapproval=story.sys_id)
+        asked = stack.sandbox.records("sysapproval_group", parent=story.sys_id)
+        assert len(asked) == 2  # the model's two group approvals, none added by the connector
+        assert len(rows) == len({(r["approver"], r["group"]) for r in rows}) == 4
+
+
+def test_a_cab_approval_from_the_instance_default_model_does_not_count_for_the_procedure(stack):
+    story = quiet_story(stack)
+    story.raise_change()
+    story.move("eng.emma", Stage.AWAITING_APPROVAL)
+    story.wait_stage(Stage.AWAITING_APPROVAL)
+    story.decide("cab.carl", "approved")
+    story.decide("lead.liam", "approved")
+    assert stack.settle(lambda: len(story.facts().approvals) == 1)
+    assert [a.approver for a in story.facts().approvals] == ["lead.liam"]

@@ -32,8 +32,18 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+APPROVER_GROUPS = ("Engineering Leads", "Security Team")
+
+
 @pytest.fixture
 def app():
+    """An instance whose emergency change model asks Engineering Leads and Security Team to authorize
+    (an admin's "Other group" choice); `default_app` keeps the model's default (CAB member)."""
+    return create_app(instance=Instance(lambda: NOW, emergency_approvers=APPROVER_GROUPS))
+
+
+@pytest.fixture
+def default_app():
     return create_app(clock=lambda: NOW)
 
 

@@ -45,11 +45,12 @@ def move(caller, change, state, **fields):
 
 def approve(as_user, instance, change, user_name, group):
     group_id = instance.store.find("sys_user_group", name=group)[0]["sys_id"]
+    [asked] = instance.store.find("sysapproval_group", parent=change["sys_id"], assignment_group=group_id)
     [row] = instance.store.find(
         "sysapproval_approver",
         sysapproval=change["sys_id"],
         approver=instance.user(user_name)["sys_id"],
-        group=group_id,
+        group=asked["sys_id"],
     )
     answer = as_user(user_name)(
         "PATCH", f"/api/now/table/sysapproval_approver/{row['sys_id']}", json={"state": "approved"}

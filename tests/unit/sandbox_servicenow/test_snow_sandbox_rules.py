@@ -20,9 +20,10 @@ def move(caller, change, state, **fields):
 
 def approve(as_user, instance, change, user_name, group):
     group_id = instance.store.find("sys_user_group", name=group)[0]["sys_id"]
+    [asked] = instance.store.find("sysapproval_group", parent=change["sys_id"], assignment_group=group_id)
     user_id = instance.user(user_name)["sys_id"]
     [row] = instance.store.find(
-        "sysapproval_approver", sysapproval=change["sys_id"], approver=user_id, group=group_id
+        "sysapproval_approver", sysapproval=change["sys_id"], approver=user_id, group=asked["sys_id"]
     )
     return as_user(user_name)(
         "PATCH", f"/api/now/table/sysapproval_approver/{row['sys_id']}", json={"state": "approved"}
@@ -48,6 +49,45 @@ def test_authorize_requests_one_approval_per_group_member(emma, instance, change
     names = sorted(instance.store.get("sys_user", r["approver"])["user_name"] for r in rows)
     assert names == ["dual.dana", "dual.dana", "lead.liam", "sec.sara"]
     assert {r["state"] for r in rows} == {"requested"}
+
+
+def test_by_default_the_emergency_model_asks_the_cab_and_a_group_approval_holds_the_members(default_app):
+    from tests.unit.sandbox_servicenow.conftest import Caller
+
+    instance = default_app.extensions["servicenow"]
+    emma = Caller(default_app.test_client(), "eng.emma")
+    change = emma("POST", TABLE, json={"short_description": "Outage", "type": "emergency"}).json["result"]
+    move(emma, change, "-3")
+    [asked] = instance.store.find("sysapproval_group", parent=change["sys_id"])
+    assert instance.store.get("sys_user_group", asked["assignment_group"])["name"] == "Change Advisory Board"
+    [row] = instance.store.find("sysapproval_approver", sysapproval=change["sys_id"])
+    assert (instance.store.get("sys_user", row["approver"])["user_name"], row["group"]) == (
+        "cab.carl",
+        asked["sys_id"],
+    )
+    carl = Caller(default_app.test_client(), "cab.carl")
+    carl("PATCH", f"/api/now/table/sysapproval_approver/{row['sys_id']}", json={"state": "approved"})
+    assert instance.store.get("sysapproval_group", asked["sys_id"])["approval"] == "approved"
+    assert instance.store.get("change_request", change["sys_id"])["approval"] == "approved"
+
+
+def test_an_approval_whose_group_is_not_a_group_approval_settles_nothing(emma, as_user, instance, change):
+    """The Table API stores a sys_user_group sys_id in `group` as given; it is no group approval."""
+    move(emma, change, "-3")
+    leads = instance.store.find("sys_user_group", name="Engineering Leads")[0]["sys_id"]
+    liam = instance.user("lead.liam")["sys_id"]
+    bot = as_user("ecm-bot")
+    created = bot(
+        "POST",
+        "/api/now/table/sysapproval_approver",
+        json={"sysapproval": change["sys_id"], "approver": liam, "group": leads, "state": "requested"},
+    ).json["result"]
+    assert created["group"]["value"] == leads  # stored as given
+    as_user("lead.liam")(
+        "PATCH", f"/api/now/table/sysapproval_approver/{created['sys_id']}", json={"state": "approved"}
+    )
+    [asked] = instance.store.find("sysapproval_group", parent=change["sys_id"], assignment_group=leads)
+    assert asked["approval"] == "requested"
 
 
 def test_only_the_approver_may_approve(emma, as_user, instance, change):

@@ -137,8 +137,20 @@ def test_version_1_answers_404_for_an_empty_result_and_latest_an_empty_array(emm
     assert (latest.status_code, latest.json) == (200, {"result": []})
 
 
+def test_a_reference_written_as_a_display_value_is_stored_as_given_unless_asked_to_resolve(emma, instance):
+    raw = create(emma, requested_by="eng.emma", type="emergency")
+    assert instance.store.get("change_request", raw["sys_id"])["requested_by"] == "eng.emma"
+    resolved = emma(
+        "POST",
+        TABLE,
+        query_string={"sysparm_input_display_value": "true"},
+        json={"requested_by": "eng.emma", "type": "emergency"},
+    ).json["result"]
+    assert resolved["requested_by"]["value"] == instance.user("eng.emma")["sys_id"]
+
+
 def test_fields_and_display_values_shape_references_and_choices(emma, instance):
-    change = create(emma, requested_by="eng.emma", state="-5", type="emergency")
+    change = create(emma, requested_by=instance.user("eng.emma")["sys_id"], state="-5", type="emergency")
     path = f"{TABLE}/{change['sys_id']}"
     plain = emma("GET", path, query_string={"sysparm_fields": "requested_by,state"}).json["result"]
     emma_id = instance.user("eng.emma")["sys_id"]

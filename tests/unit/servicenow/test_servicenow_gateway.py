@@ -248,12 +248,19 @@ def test_retry_after_as_http_date_is_seconds_from_now(api, gateway):
     assert caught.value.retry_after == 0.0
 
 
-def test_request_approvals_asks_only_members_without_an_approval(api, gateway):
+ASKED_ID = "a" * 31 + "9"  # the group approval (sysapproval_group) of Engineering Leads on the change
+
+
+def test_request_approvals_asks_only_members_without_an_approval_under_the_group_approval(api, gateway):
     api.get(f"{TABLE}/sys_user_group", json={"result": [{"sys_id": LEADS_ID, "name": "Engineering Leads"}]})
+    api.get(
+        f"{TABLE}/sysapproval_group",
+        json={"result": [{"sys_id": ASKED_ID, "parent": CHANGE_ID, "assignment_group": LEADS_ID}]},
+    )
     api.get(
         f"{TABLE}/sysapproval_approver",
         json={
-            "result": [{"sys_id": "e" * 32, "approver": ALICE_ID, "group": LEADS_ID, "state": "requested"}]
+            "result": [{"sys_id": "e" * 32, "approver": ALICE_ID, "group": ASKED_ID, "state": "requested"}]
         },
     )
     api.get(f"{TABLE}/sys_user_grmember", json={"result": [{"user": ALICE_ID}, {"user": BOB_ID}]})
@@ -270,10 +277,26 @@ def test_request_approvals_asks_only_members_without_an_approval(api, gateway):
             "document_id": CHANGE_ID,
             "source_table": "change_request",
             "approver": BOB_ID,
-            "group": LEADS_ID,
+            "group": ASKED_ID,  # the group approval, never the sys_user_group
             "state": "requested",
         }
     ]
+
+
+def test_request_approvals_creates_the_group_approval_when_the_change_has_none(api, gateway):
+    api.get(f"{TABLE}/sys_user_group", json={"result": [{"sys_id": LEADS_ID, "name": "Engineering Leads"}]})
+    api.get(f"{TABLE}/sysapproval_group", json={"result": []})
+    api.post(f"{TABLE}/sysapproval_group", json={"result": {"sys_id": ASKED_ID}})
+    api.get(f"{TABLE}/sysapproval_approver", json={"result": []})
+    api.get(f"{TABLE}/sys_user_grmember", json={"result": [{"user": BOB_ID}]})
+    api.get(f"{TABLE}/sys_user", json=users((BOB_ID, "bob")))
+    api.post(f"{TABLE}/sysapproval_approver", json={"result": {"sys_id": "f" * 32, "state": "requested"}})
+
+    gateway.request_approvals(CHANGE_ID, "Engineering Leads")
+
+    posted = [json.loads(c.request.body) for c in api.calls if c.request.method == "POST"]
+    assert posted[0] == {"parent": CHANGE_ID, "assignment_group": LEADS_ID, "approval": "requested"}
+    assert posted[1]["group"] == ASKED_ID
 
 
 def test_approvals_name_approver_and_group(api, gateway):
@@ -281,11 +304,15 @@ def test_approvals_name_approver_and_group(api, gateway):
         f"{TABLE}/sysapproval_approver",
         json={
             "result": [
-                {"sys_id": "e" * 32, "approver": {"value": BOB_ID}, "group": LEADS_ID, "state": "approved"}
+                {"sys_id": "e" * 32, "approver": {"value": BOB_ID}, "group": ASKED_ID, "state": "approved"}
             ]
         },
     )
     api.get(f"{TABLE}/sys_user", json=users((BOB_ID, "bob")))
+    api.get(
+        f"{TABLE}/sysapproval_group",
+        json={"result": [{"sys_id": ASKED_ID, "parent": CHANGE_ID, "assignment_group": LEADS_ID}]},
+    )
     api.get(f"{TABLE}/sys_user_group", json={"result": [{"sys_id": LEADS_ID, "name": "Engineering Leads"}]})
 
     (approval,) = gateway.approvals(CHANGE_ID)
