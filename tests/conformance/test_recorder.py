@@ -34,6 +34,19 @@ def recorded():
     sandbox.stop()
 
 
+def test_every_sandbox_jira_a_test_starts_records_into_the_sessions_log(request, jira_requests_recorded):
+    before = len(jira_requests_recorded)
+    with SandboxJira("datacenter") as sandbox:
+        requests.get(f"{sandbox.url}/rest/api/2/serverInfo", timeout=5)
+    (exchange,) = jira_requests_recorded.since(before)
+    assert (exchange.flavor, exchange.path, exchange.by_connector) == (
+        "datacenter",
+        "/rest/api/2/serverInfo",
+        False,
+    )
+    assert exchange.test == request.node.nodeid
+
+
 def test_the_gateways_requests_are_told_from_other_clients_and_judged(recorded):
     sandbox, log = recorded
     gateway = JiraGateway(sandbox.url, user="ecm-bot@example.com", token="ecm-bot")
