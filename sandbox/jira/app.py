@@ -42,9 +42,11 @@ def create_app(
     from sandbox.jira.views_issues import issues
     from sandbox.jira.views_jira_webhook import jira_webhooks
     from sandbox.jira.views_meta import meta
+    from sandbox.jira.views_project import project_views
+    from sandbox.jira.views_schemes import schemes
     from sandbox.jira.views_ui import ui
 
-    for blueprint in (meta, config_views, issues, admin, ui, jira_webhooks):
+    for blueprint in (meta, config_views, issues, admin, ui, jira_webhooks, schemes, project_views):
         app.register_blueprint(blueprint)
 
     @app.before_request

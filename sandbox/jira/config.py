@@ -15,7 +15,9 @@ def create_statuses(state: JiraState, body: dict[str, Any]) -> list[Status]:
     for item in body.get("statuses") or []:
         if state.status_by_any(item["name"]) is not None:
             raise bad_request(f"Status with name '{item['name']}' already exists.")
-        status = Status(state.next_id(), item["name"], item["statusCategory"], item.get("description", ""))
+        status = Status(
+            state.next_id(state.statuses), item["name"], item["statusCategory"], item.get("description", "")
+        )
         state.statuses[status.id] = status
         created.append(status)
     return created
@@ -45,6 +47,17 @@ def validation_errors(state: JiraState, payload: dict[str, Any]) -> list[dict[st
                             f"Transition '{transition.get('name')}' uses unknown status '{ref}'.",
                         )
                     )
+        for transition in workflow.get("transitions") or []:
+            rule = transition.get("transitionScreen") or {}
+            screen = (rule.get("parameters") or {}).get("screenId")
+            if rule and not (str(screen).isdigit() and int(screen) in state.config.screens):
+                errors.append(
+                    _error(
+                        "TRANSITION",
+                        "INVALID_TRANSITION_SCREEN",
+                        f"Transition '{transition.get('name')}' uses unknown screen '{screen}'.",
+                    )
+                )
         if not any(t.get("type") == "INITIAL" for t in workflow.get("transitions") or []):
             errors.append(
                 _error("WORKFLOW", "MISSING_INITIAL_TRANSITION", "The workflow has no initial transition.")
@@ -65,7 +78,10 @@ def create_workflows(state: JiraState, payload: dict[str, Any]) -> tuple[list[Wo
         existing = state.statuses.get(str(item.get("id", ""))) or state.status_by_any(item["name"])
         if existing is None:
             existing = Status(
-                state.next_id(), item["name"], item["statusCategory"], item.get("description", "")
+                state.next_id(state.statuses),
+                item["name"],
+                item["statusCategory"],
+                item.get("description", ""),
             )
             state.statuses[existing.id] = existing
         by_reference[item["statusReference"]] = existing
@@ -88,6 +104,7 @@ def create_workflows(state: JiraState, payload: dict[str, Any]) -> tuple[list[Wo
                     t.get("conditions"),
                     t.get("validators") or [],
                     t.get("description", ""),
+                    screen_id=_screen_id(t),
                 )
             )
         statuses = [by_reference[s["statusReference"]].id for s in spec.get("statuses") or []]
@@ -102,6 +119,15 @@ def create_workflows(state: JiraState, payload: dict[str, Any]) -> tuple[list[Wo
         state.workflows[workflow.name] = workflow
         created.append(workflow)
     return created, by_reference
+
+
+def _screen_id(transition: dict[str, Any]) -> int | None:
+    """The shared transition screen (`system:transition-screen`, parameter `screenId`), if any."""
+    rule = transition.get("transitionScreen") or {}
+    if rule.get("ruleKey") != "system:transition-screen":
+        return None
+    screen_id = str((rule.get("parameters") or {}).get("screenId", ""))
+    return int(screen_id) if screen_id.isdigit() else None
 
 
 def workflow_json(state: JiraState, workflow: Workflow) -> dict[str, Any]:
@@ -120,6 +146,11 @@ def workflow_json(state: JiraState, workflow: Workflow) -> dict[str, Any]:
         }
         if t.conditions:
             body["conditions"] = t.conditions
+        if t.screen_id is not None:
+            body["transitionScreen"] = {
+                "ruleKey": "system:transition-screen",
+                "parameters": {"screenId": str(t.screen_id)},
+            }
         return body
 
     return {
@@ -158,7 +189,7 @@ def create_scheme(state: JiraState, body: dict[str, Any]) -> Scheme:
         if workflow and workflow not in state.workflows:
             raise bad_request(f"Workflow '{workflow}' does not exist.")
     scheme = Scheme(
-        int(state.next_id()),
+        int(state.next_id(state.schemes)),
         name,
         body.get("description", ""),
         body.get("defaultWorkflow") or "jira",
@@ -186,6 +217,13 @@ def assign_scheme(state: JiraState, project_id: str, scheme_id: str) -> None:
         raise not_found(f"No project could be found with id '{project_id}'.")
     if not str(scheme_id).isdigit() or int(scheme_id) not in state.schemes:
         raise JiraApiError(404, [f"The workflow scheme with id '{scheme_id}' was not found."])
+    if state.flavor == "cloud" and any(i.project_id == project_id for i in state.issues.values()):
+        # "This operation is performed only when there are no issues in the project" (PUT
+        # /rest/api/3/workflowscheme/project in the OpenAPI document; the wording of the refusal is ours).
+        raise bad_request(
+            "The workflow scheme cannot be assigned to a project that has issues. Switch the project's "
+            "workflow scheme instead (POST /rest/api/3/workflowscheme/project/switch)."
+        )
     state.project_scheme[project_id] = int(scheme_id)
     for issue in state.issues.values():
         if issue.project_id != project_id:

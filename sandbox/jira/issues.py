@@ -8,6 +8,7 @@ from sandbox.jira.adf import to_text
 from sandbox.jira.errors import ISSUE_NOT_FOUND, JiraApiError, bad_request, not_found
 from sandbox.jira.fields import is_user_field
 from sandbox.jira.render import PRIORITIES
+from sandbox.jira.schemes import fields_in, not_on_screen
 from sandbox.jira.seed import User
 from sandbox.jira.state import Comment, Issue, JiraState, Link
 from sandbox.jira.workflows import RuleContext, conditions_pass, validator_errors
@@ -161,6 +162,7 @@ def create_issue(state: JiraState, actor: User, body: dict[str, Any]) -> Issue:
     if errors:
         raise JiraApiError(400, [], errors)
     assert project is not None
+    _check_type_and_screen(state, project["id"], fields["issuetype"], "create", body)
     number = state.project_counters[project["id"]] = state.project_counters[project["id"]] + 1
     now = state.now()
     issue = Issue(
@@ -195,8 +197,26 @@ def create_issue(state: JiraState, actor: User, body: dict[str, Any]) -> Issue:
     return issue
 
 
+def _check_type_and_screen(
+    state: JiraState, project_id: str, type_ref: Any, operation: str, body: dict[str, Any]
+) -> None:
+    """Jira Cloud refuses an issue type outside the project's issue type scheme on create ("Specify a
+    valid issue type", as for an unknown one) and every field that is not on the operation's screen."""
+    if state.flavor != "cloud":
+        return
+    issue_type = state.issue_type(type_ref)
+    if issue_type is None or (
+        operation == "create" and issue_type["id"] not in state.project_issue_types(project_id)
+    ):
+        raise bad_request(issuetype="Specify a valid issue type")
+    screen = state.config.screen_for(project_id, issue_type["id"], operation)
+    if errors := not_on_screen(screen, fields_in(body)):
+        raise JiraApiError(400, [], errors)
+
+
 def edit_issue(state: JiraState, actor: User, issue: Issue, body: dict[str, Any]) -> None:
     links = check_link_updates(state, (body.get("update") or {}).get("issuelinks", []))
+    _check_type_and_screen(state, issue.project_id, issue.fields["issuetype"], "edit", body)
     items = _apply(state, issue, body.get("fields") or {}, body.get("update") or {})
     history = _record(state, issue, actor, items)
     if history:
@@ -241,6 +261,10 @@ def transition_issue(state: JiraState, actor: User, issue: Issue, body: dict[str
             f" valid for the current state of this issue ({issue.key}). The likely cause is that somebody"
             " has changed the issue recently, please look at the issue history for details."
         )
+    if state.flavor == "cloud":
+        screen = state.config.screens.get(transition.screen_id) if transition.screen_id else None
+        if errors := not_on_screen(screen, fields_in(body)):
+            raise JiraApiError(400, [], errors)
     before = dict(issue.fields)
     items = _apply(state, issue, body.get("fields") or {}, body.get("update") or {})
     errors = validator_errors(transition.validators, issue.fields, state.field_names())

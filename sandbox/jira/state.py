@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.jira.adf import jira_time
+from sandbox.jira.permissions import default_grants
+from sandbox.jira.schemes import ProjectConfig
 from sandbox.jira.seed import (
     PROJECT_ID,
     PROJECT_KEY,
@@ -135,6 +137,9 @@ class JiraState:
             10000: Scheme(10000, "Default Workflow Scheme", "", DEFAULT_WORKFLOW, {})
         }
         self.project_scheme: dict[str, int] = {PROJECT_ID: 10000}
+        self.config = ProjectConfig(PROJECT_ID, PROJECT_KEY, {i: n for i, n, _ in SEED_ISSUE_TYPES})
+        self.grants: dict[str, set[str]] = default_grants()  # permission key -> groups
+        self.tasks: dict[str, dict[str, Any]] = {}  # asynchronous tasks (workflow scheme switches)
         self.issues: dict[str, Issue] = {}
         self.issue_keys: dict[str, str] = {}  # key -> id
         self.project_counters: Counter[str] = Counter()
@@ -150,8 +155,13 @@ class JiraState:
     def major_version(self) -> int:
         return int(self.version.split(".")[0])
 
-    def next_id(self) -> str:
-        return str(next(self._ids))
+    def next_id(self, taken: Any = ()) -> str:
+        """A fresh id; `taken` (ids of the same kind, e.g. the seeded ones) are skipped."""
+        while (candidate := str(next(self._ids))) in taken or (
+            candidate.isdigit() and int(candidate) in taken
+        ):
+            pass
+        return candidate
 
     def now(self) -> datetime:
         return self.clock()
@@ -204,6 +214,10 @@ class JiraState:
             if ident in (issue_type["id"], issue_type["name"]):
                 return issue_type
         return None
+
+    def project_issue_types(self, project_id: str) -> list[str]:
+        """Ids of the issue types the project's issue type scheme offers."""
+        return self.config.project_issue_types(project_id, list(self.issue_types))
 
     def status_by_any(self, ident: str) -> Status | None:
         for status in self.statuses.values():

@@ -8,10 +8,12 @@ from flask import Blueprint, Response, request
 
 from sandbox.jira import issues as ops
 from sandbox.jira.errors import JiraApiError, bad_request
+from sandbox.jira.fields import STANDARD_FIELDS, custom_field_json
 from sandbox.jira.http import V, actor, base, body, no_content, ok, state
 from sandbox.jira.notify import send_notification
 from sandbox.jira.render import comment_json, issue_json, link_json, status_json
 from sandbox.jira.search import find, run_search
+from sandbox.jira.state import JiraState
 from sandbox.jira.xml_import import unknown_status
 
 issues = Blueprint("issues", __name__)
@@ -72,7 +74,7 @@ def transitions(version: str, key: str) -> Response:
                 "id": t.id,
                 "name": t.name,
                 "to": status_json(st.statuses.get(t.to_status) or unknown_status(t.to_status), base()),
-                "hasScreen": False,
+                "hasScreen": t.screen_id is not None,
                 "isGlobal": t.type == "GLOBAL",
                 "isInitial": False,
                 "isAvailable": True,
@@ -80,9 +82,30 @@ def transitions(version: str, key: str) -> Response:
                 "isLooped": False,
             }
             if with_fields:
-                entry["fields"] = {}
+                entry["fields"] = _screen_fields(st, t.screen_id)
             listed.append(entry)
         return ok({"expand": "transitions", "transitions": listed})
+
+
+def _screen_fields(st: JiraState, screen_id: int | None) -> dict[str, Any]:
+    """The fields of a transition screen, as `expand=transitions.fields` lists them."""
+    screen = st.config.screens.get(screen_id) if screen_id is not None else None
+    if screen is None:
+        return {}
+    known = {f["id"]: f for f in STANDARD_FIELDS} | {
+        cf.id: custom_field_json(cf) for cf in st.custom_fields.values()
+    }
+    return {
+        fid: {
+            "required": False,
+            "schema": known[fid]["schema"],
+            "name": known[fid]["name"],
+            "key": fid,
+            "operations": ["set"],
+        }
+        for fid in sorted(screen.field_ids())
+        if fid in known
+    }
 
 
 @issues.post(f"{V}/issue/<key>/transitions")

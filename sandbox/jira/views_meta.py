@@ -8,7 +8,7 @@ from sandbox.jira.errors import JiraApiError, bad_request, not_found
 from sandbox.jira.fields import STANDARD_FIELDS, custom_field_json
 from sandbox.jira.http import V, actor, base, body, ok, require_admin, state
 from sandbox.jira.render import issue_type_json, project_json, user_json
-from sandbox.jira.state import CustomField
+from sandbox.jira.state import CustomField, JiraState
 
 meta = Blueprint("meta", __name__)
 DEPLOYMENT_TYPES = {"cloud": "Cloud", "datacenter": "Server"}
@@ -243,7 +243,7 @@ def create_issue_type(version: str) -> Response:
         if st.issue_type(data["name"]) is not None:
             raise JiraApiError(409, ["An issue type with this name already exists."])
         issue_type = {
-            "id": st.next_id(),
+            "id": st.next_id(st.issue_types),
             "name": data["name"],
             "description": data.get("description", ""),
             "subtask": data.get("type") == "subtask",
@@ -273,7 +273,7 @@ def create_link_type(version: str) -> Response:
         raise bad_request(**missing)
     with st.lock:
         link_type = {
-            "id": st.next_id(),
+            "id": st.next_id(st.link_types),
             "name": data["name"],
             "inward": data["inward"],
             "outward": data["outward"],
@@ -287,6 +287,11 @@ def projects(version: str) -> Response:
     return ok([project_json(p, base()) for p in state().projects.values()])
 
 
+def _offered(st: JiraState, project_id: str) -> list[str]:
+    """Cloud lists the types of the project's issue type scheme; Data Center every type."""
+    return st.project_issue_types(project_id) if st.flavor == "cloud" else list(st.issue_types)
+
+
 @meta.get(f"{V}/project/<key>")
 def project(version: str, key: str) -> Response:
     st = state()
@@ -296,7 +301,7 @@ def project(version: str, key: str) -> Response:
     return ok(
         {
             **project_json(found, base()),
-            "issueTypes": [issue_type_json(t, base()) for t in st.issue_types.values()],
+            "issueTypes": [issue_type_json(st.issue_types[t], base()) for t in _offered(st, found["id"])],
             "lead": user_json(st, st.users["admin"], base()),
         }
     )

@@ -39,6 +39,7 @@ class Transition:
     validators: list[dict[str, Any]] = field(default_factory=list)
     description: str = ""
     event_type_id: str | None = None  # None: Issue Created for the initial transition, Generic Event else
+    screen_id: int | None = None  # transitionScreen `system:transition-screen` screenId
 
     def fired_event(self) -> tuple[str, str]:
         """(webhookEvent, issue_event_type_name) of the issue event this transition fires."""

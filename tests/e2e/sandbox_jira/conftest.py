@@ -50,8 +50,11 @@ def client_for(cloud):
     return make
 
 
-def emergency_workflow_payload(leads_group_id: str, security_group_id: str, field_id: str) -> dict:
-    """Draft -> Awaiting Approval -> Approved (leads only, needs field) -> Deployed; Revert for automation."""
+def emergency_workflow_payload(
+    leads_group_id: str, security_group_id: str, field_id: str, approval_screen_id: int
+) -> dict:
+    """Draft -> Awaiting Approval -> Approved (leads only, needs field, asks for it on a screen) -> Deployed;
+    Revert for automation."""
     statuses = [
         ("s-draft", "Draft", "TODO"),
         ("s-wait", "Awaiting Approval", "TODO"),
@@ -91,6 +94,10 @@ def emergency_workflow_payload(leads_group_id: str, security_group_id: str, fiel
                         "toStatusReference": "s-ok",
                         "links": [{"fromStatusReference": "s-wait"}],
                         "conditions": {"operation": "ALL", "conditions": [group_rule]},
+                        "transitionScreen": {
+                            "ruleKey": "system:transition-screen",
+                            "parameters": {"screenId": str(approval_screen_id)},
+                        },
                         "validators": [
                             {
                                 "ruleKey": "system:validate-field-value",
@@ -133,7 +140,8 @@ def emergency_workflow_payload(leads_group_id: str, security_group_id: str, fiel
 
 @pytest.fixture
 def install_emergency_workflow(cloud, client_for):
-    """Create the Emergency Change type, a required field and the workflow; assign them to EMG."""
+    """Create the Emergency Change type (in EMG's issue type scheme), a required field (on an approval
+    screen) and the workflow; assign them to EMG."""
 
     def install(sandbox: SandboxJira | None = None) -> dict[str, str]:
         target = sandbox or cloud
@@ -150,9 +158,22 @@ def install_emergency_workflow(cloud, client_for):
         issue_type = s.post(
             f"{url}/rest/api/2/issuetype", json={"name": "Emergency Change", "type": "standard"}
         ).json()
+        schemes = s.get(f"{url}/rest/api/3/issuetypescheme/project", params={"projectId": "10000"}).json()
+        scheme_id = schemes["values"][0]["issueTypeScheme"]["id"]
+        added = s.put(
+            f"{url}/rest/api/3/issuetypescheme/{scheme_id}/issuetype",
+            json={"issueTypeIds": [issue_type["id"]]},
+        )
+        assert added.status_code == 204, added.text
+        screen = s.post(f"{url}/rest/api/3/screens", json={"name": "Approval screen"}).json()
+        tab = s.get(f"{url}/rest/api/3/screens/{screen['id']}/tabs").json()[0]
+        on_tab = s.post(
+            f"{url}/rest/api/3/screens/{screen['id']}/tabs/{tab['id']}/fields", json={"fieldId": field["id"]}
+        )
+        assert on_tab.status_code == 200, on_tab.text
         groups = {g.name: g.group_id for g in target.state.groups.values()}
         payload = emergency_workflow_payload(
-            groups["engineering-leads"], groups["security-team"], field["id"]
+            groups["engineering-leads"], groups["security-team"], field["id"], screen["id"]
         )
         assert s.post(f"{url}/rest/api/3/workflows/create/validation", json={"payload": payload}).json() == {
             "errors": []

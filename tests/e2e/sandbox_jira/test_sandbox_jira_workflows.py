@@ -65,31 +65,6 @@ def test_revert_is_refused_to_people_and_allowed_to_the_connector_account(
     assert bot.issue(issue.key).fields.status.name == "Draft"
 
 
-def test_assigning_the_scheme_moves_existing_issues_to_statuses_of_the_new_workflow(
-    cloud, install_emergency_workflow, client_for
-):
-    admin = client_for("admin")
-    type_id = admin._session.post(f"{cloud.url}/rest/api/2/issuetype", json={"name": "Post-Mortem"}).json()[
-        "id"
-    ]
-    before = _change(admin, "Post-Mortem")
-    assert before.fields.status.name == "To Do"
-    ids = install_emergency_workflow()
-    scheme = admin._session.get(
-        f"{cloud.url}/rest/api/3/workflowscheme/project", params={"projectId": "10000"}
-    )
-    assert scheme.json()["values"][0]["workflowScheme"]["id"] == int(ids["scheme"])
-    mapped = {type_id: "Emergency Change Workflow", ids["issuetype"]: "Emergency Change Workflow"}
-    other = admin._session.post(
-        f"{cloud.url}/rest/api/3/workflowscheme", json={"name": "All emergency", "issueTypeMappings": mapped}
-    ).json()
-    admin._session.put(
-        f"{cloud.url}/rest/api/3/workflowscheme/project",
-        json={"projectId": "10000", "workflowSchemeId": str(other["id"])},
-    )
-    assert admin.issue(before.key).fields.status.name == "Draft"
-
-
 def test_workflow_validation_reports_unknown_status_references(cloud, client_for):
     admin = client_for("admin")
     payload = {
