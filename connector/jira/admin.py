@@ -133,6 +133,11 @@ class AdminCalls:
             ]
         )
 
+    def all_statuses(self) -> tuple[Named, ...]:
+        """Every status of the site (`GET /status`, both flavours)."""
+        found = self._call("GET", f"/rest/api/{self.api}/status", "list statuses") or []
+        return tuple(Named(str(s["id"]), s["name"], s) for s in found)
+
     def statuses(self) -> tuple[Named, ...]:
         if self.flavor == "cloud":
             found = self._paged("/rest/api/3/statuses/search", "list statuses", {"maxResults": 200})
@@ -225,18 +230,17 @@ class AdminCalls:
         )
         return {str(t["id"]): tuple(str(s["id"]) for s in t.get("statuses", [])) for t in found}
 
-    def assign_workflow_scheme(
-        self,
-        project_id: str,
-        scheme_id: str,
-        has_issues: bool,
-        status_mappings: dict[str, dict[str, str]] | None = None,
-    ) -> None:
-        """Give the project the scheme; a project with issues is switched, migrating their statuses."""
-        if not has_issues:
-            body = {"projectId": project_id, "workflowSchemeId": scheme_id}
-            self._call("PUT", "/rest/api/3/workflowscheme/project", "assign workflow scheme", json=body)
-            return
+    def assign_workflow_scheme(self, project_id: str, scheme_id: str) -> None:
+        """Give a project without issues the scheme (Jira refuses this once the project has issues)."""
+        body = {"projectId": project_id, "workflowSchemeId": scheme_id}
+        self._call("PUT", "/rest/api/3/workflowscheme/project", "assign workflow scheme", json=body)
+
+    def switch_workflow_scheme(
+        self, project_id: str, scheme_id: str, status_mappings: dict[str, dict[str, str]]
+    ) -> dict:
+        """Start switching a project with issues to the scheme, moving issues from statuses the new
+        workflows lack (issue type id -> old status id -> new status id). Jira answers 303 with the task,
+        which the session follows; returns the task as first read."""
         overrides = [
             {
                 "issueTypeId": issue_type,
@@ -250,7 +254,71 @@ class AdminCalls:
             "targetSchemeId": scheme_id,
             "mappingsByIssueTypeOverride": overrides,
         }
-        self._call("POST", "/rest/api/3/workflowscheme/project/switch", "switch workflow scheme", json=body)
+        path = "/rest/api/3/workflowscheme/project/switch"
+        return self._call("POST", path, "switch workflow scheme", json=body) or {}
+
+    def workflow_scheme_task(self, task_id: str) -> dict:
+        return self._call("GET", f"/rest/api/3/task/{task_id}", f"read task {task_id}") or {}
+
+    # --- issue type schemes and screens of a project (Cloud) ---------------------------------------
+
+    def project_issue_type_scheme(self, project_id: str) -> Named:
+        found = self._paged(
+            "/rest/api/3/issuetypescheme/project", "read issue type scheme", {"projectId": project_id}
+        )
+        scheme = found[0]["issueTypeScheme"]
+        return Named(str(scheme["id"]), scheme.get("name", ""), scheme)
+
+    def issue_type_scheme_types(self, scheme_id: str) -> tuple[str, ...]:
+        found = self._paged(
+            "/rest/api/3/issuetypescheme/mapping", "list issue type scheme", {"issueTypeSchemeId": scheme_id}
+        )
+        return tuple(str(m["issueTypeId"]) for m in found)
+
+    def add_issue_types_to_scheme(self, scheme_id: str, type_ids: list[str]) -> None:
+        body = {"issueTypeIds": type_ids}
+        path = f"/rest/api/3/issuetypescheme/{scheme_id}/issuetype"
+        self._call("PUT", path, "add issue types to scheme", json=body)
+
+    def project_screen_scheme(self, project_id: str) -> Named:
+        found = self._paged(
+            "/rest/api/3/issuetypescreenscheme/project",
+            "read issue type screen scheme",
+            {"projectId": project_id},
+        )
+        scheme = found[0]["issueTypeScreenScheme"]
+        return Named(str(scheme["id"]), scheme.get("name", ""), scheme)
+
+    def screen_scheme_mappings(self, scheme_id: str) -> dict[str, str]:
+        """Issue type id (or "default") -> screen scheme id, in an issue type screen scheme."""
+        found = self._paged(
+            "/rest/api/3/issuetypescreenscheme/mapping",
+            "list issue type screen scheme",
+            {"issueTypeScreenSchemeId": scheme_id},
+        )
+        return {str(m["issueTypeId"]): str(m["screenSchemeId"]) for m in found}
+
+    def screen_scheme_screens(self, screen_scheme_id: str) -> dict[str, str]:
+        """Screen type (default, create, edit, view) -> screen id."""
+        found = self._paged("/rest/api/3/screenscheme", "read screen scheme", {"id": screen_scheme_id})
+        return {k: str(v) for k, v in (found[0].get("screens") or {}).items()} if found else {}
+
+    def screen(self, screen_id: str) -> Named:
+        found = self._paged("/rest/api/3/screens", f"read screen {screen_id}", {"id": screen_id})
+        return Named(screen_id, found[0].get("name", screen_id) if found else screen_id)
+
+    def screen_tabs(self, screen_id: str) -> tuple[Named, ...]:
+        found = self._call("GET", f"/rest/api/3/screens/{screen_id}/tabs", f"list tabs of screen {screen_id}")
+        return tuple(Named(str(t["id"]), t.get("name", "")) for t in found or [])
+
+    def tab_fields(self, screen_id: str, tab_id: str) -> tuple[str, ...]:
+        path = f"/rest/api/3/screens/{screen_id}/tabs/{tab_id}/fields"
+        found = self._call("GET", path, f"list fields of screen {screen_id}")
+        return tuple(str(f["id"]) for f in found or [])
+
+    def add_field_to_tab(self, screen_id: str, tab_id: str, field_id: str) -> None:
+        path = f"/rest/api/3/screens/{screen_id}/tabs/{tab_id}/fields"
+        self._call("POST", path, f"add {field_id} to screen {screen_id}", json={"fieldId": field_id})
 
     # --- webhooks ----------------------------------------------------------------------------------
     # Cloud and Data Center 9: `/rest/webhooks/1.0/webhook`; only Cloud signs (a `secret`; Data Center 9

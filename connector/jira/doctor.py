@@ -13,17 +13,20 @@ from connector.errors import ApiError
 from connector.install_plan import Check
 from connector.jira.gateway import JiraGateway
 from connector.jira.installer import WEBHOOK_EVENTS, JiraInstaller, shown_url, without_token
-from connector.jira.workflow import missing_rules, workflow_name
+from connector.jira.project_setup import ProjectSetup
+from connector.jira.workflow import ALL_STAGES, missing_rules, workflow_name
 from connector.mapping import Mapping
 
-PERMISSIONS = (
+PERMISSIONS = (  # ADMINISTER is global (install); the others on the mapping's project (runtime)
     "ADMINISTER",
+    "ADMINISTER_PROJECTS",
     "BROWSE_PROJECTS",
-    "TRANSITION_ISSUES",
-    "EDIT_ISSUES",
-    "ADD_COMMENTS",
     "CREATE_ISSUES",
+    "EDIT_ISSUES",
+    "TRANSITION_ISSUES",
+    "ADD_COMMENTS",
     "LINK_ISSUES",
+    "ASSIGN_ISSUES",
 )
 INSTALL = "run `ecm install --mapping <file>`"
 
@@ -58,7 +61,11 @@ def doctor(mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None 
             )
         )
     checks.append(_guard("webhook", lambda: _webhook(mapping, gateway, settings), INSTALL))
+    checks.append(_guard("statuses", lambda: _statuses(mapping, gateway), INSTALL))
     if gateway.flavor == "cloud":
+        setup = ProjectSetup(mapping, gateway)
+        checks.append(_guard("issue type scheme", lambda: _issue_type_scheme(mapping, setup), INSTALL))
+        checks.append(_guard("screens", lambda: _screens(mapping, setup), INSTALL))
         checks.append(_guard("workflow", lambda: _workflow(mapping, gateway), INSTALL))
     return checks
 
@@ -77,11 +84,50 @@ def _account(gateway: JiraGateway) -> tuple[bool, str, str]:
 
 
 def _permissions(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
-    held = gateway.my_permissions(PERMISSIONS, mapping.jira.project)
+    project = mapping.jira.project
+    held = gateway.my_permissions(PERMISSIONS, project)
     missing = [key for key in PERMISSIONS if not held.get(key)]
     if missing:
-        return False, "missing " + ", ".join(missing), ""
+        fix = (
+            f"in {project}'s permission scheme (Project settings > Permissions) grant the connector's "
+            f"account {', '.join(k for k in missing if k != 'ADMINISTER') or 'nothing more'}"
+            + ("; give it the Administer Jira global permission" if "ADMINISTER" in missing else "")
+        )
+        return False, f"missing on {project}: " + ", ".join(missing), fix
     return True, ", ".join(PERMISSIONS), ""
+
+
+def _statuses(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
+    known = {s.name.casefold() for s in gateway.all_statuses()}
+    wanted = [mapping.jira.statuses.status_of(stage) for stage in ALL_STAGES]
+    if missing := [name for name in wanted if name.casefold() not in known]:
+        return False, "missing " + ", ".join(missing), ""
+    return True, f"all {len(wanted)} mapped statuses exist", ""
+
+
+def _issue_type_scheme(mapping: Mapping, setup: ProjectSetup) -> tuple[bool, str, str]:
+    scheme, missing = setup.missing_issue_types()
+    if missing:
+        names = " and ".join(missing)
+        fix = (
+            f"add {names} to the issue type scheme {scheme!r} (Administration > Issues > Issue type "
+            f"schemes > Edit), or {INSTALL}"
+        )
+        return False, f"{mapping.jira.project} cannot create {names}: not in {scheme!r}", fix
+    return True, f"{scheme} offers the mapped issue types", ""
+
+
+def _screens(mapping: Mapping, setup: ProjectSetup) -> tuple[bool, str, str]:
+    gaps = setup.screen_gaps()
+    if gaps:
+        detail = "; ".join(f"{', '.join(g.names)} not on screen {g.screen_name!r}" for g in gaps)
+        fix = "; ".join(
+            f"add {', '.join(g.names)} to screen {g.screen_name!r} (Administration > Issues > Screens > "
+            "Configure)"
+            for g in gaps
+        )
+        return False, detail, f"{fix}; or {INSTALL}"
+    return True, f"every mapped field is on the create, edit and view screens of {mapping.jira.project}", ""
 
 
 def _group(gateway: JiraGateway, group: str) -> tuple[bool, str, str]:

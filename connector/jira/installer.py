@@ -19,6 +19,7 @@ from connector.config import Settings
 from connector.errors import Rejected
 from connector.install_plan import SECRET_PLACEHOLDER, Plan, PlanItem
 from connector.jira.gateway import JiraGateway
+from connector.jira.project_setup import ProjectSetup
 from connector.jira.workflow import (
     ALL_STAGES,
     CATEGORY,
@@ -78,6 +79,7 @@ class JiraInstaller:
         *,
         settings: Settings | None = None,
         out_dir: Path = Path("."),
+        setup: ProjectSetup | None = None,
     ) -> None:
         self.m, self.jira, self.gw = mapping, mapping.jira, gateway
         self.cloud = gateway.flavor == "cloud"
@@ -92,11 +94,16 @@ class JiraInstaller:
         if not self.cloud and self.webhook_token:  # Data Center: authenticated by the URL token
             self.webhook_url = with_token(self.webhook_url, self.webhook_token)
         self.out_dir = out_dir
+        self.setup = setup or ProjectSetup(mapping, gateway)
 
     def steps(self) -> Step:
         yield from self.issue_types()
+        if self.cloud:
+            yield from self.setup.issue_type_scheme()
         yield from self.statuses()
         yield from self.fields()
+        if self.cloud:
+            yield from self.setup.screens()
         yield from self.link_type()
         yield from self.workflow()
         yield from self.webhook()
@@ -270,11 +277,15 @@ class JiraInstaller:
         current = self.gw.project_workflow_scheme(project_id)
         if current is not None and current.name == scheme_name:
             yield PlanItem("project workflow scheme", self.jira.project, "unchanged", scheme_name), None
-        else:
-            yield (
-                PlanItem("project workflow scheme", self.jira.project, "update", f"use {scheme_name}"),
-                (lambda: self._assign_scheme(scheme_name, project_id)),
-            )
+            return
+        detail = f"use {scheme_name}"
+        if self.setup.has_issues():
+            change, identified = self.jira.issue_types.change, self.jira.statuses.identified
+            detail = f"switch to {scheme_name}; existing {change} issues move to {identified}"
+        yield (
+            PlanItem("project workflow scheme", self.jira.project, "update", detail),
+            (lambda: self._assign_scheme(scheme_name, project_id)),
+        )
 
     def _create_scheme(self, name: str, workflow: str) -> None:
         current = self.gw.project_workflow_scheme(self.gw.project(self.jira.project).id)
@@ -285,19 +296,19 @@ class JiraInstaller:
         self.gw.create_workflow_scheme(name, description, default, mappings)
 
     def _assign_scheme(self, name: str, project_id: str) -> None:
+        """A project without issues gets the scheme at once; one with issues is switched by a Jira task,
+        moving change issues from statuses the new workflow lacks to Identified."""
         scheme = next(s for s in self.gw.workflow_schemes() if s.name == name)
-        try:
-            self.gw.assign_workflow_scheme(project_id, scheme.id, has_issues=False)
-        except Rejected:  # the project has issues: switch, moving Emergency Changes to Identified
-            type_id = self._issue_type_ids()[self.jira.issue_types.change]
-            identified = self._status_ids()[self.jira.statuses.identified.casefold()]
-            old = self.gw.project_statuses(self.jira.project).get(type_id, ())
-            self.gw.assign_workflow_scheme(
-                project_id,
-                scheme.id,
-                has_issues=True,
-                status_mappings={type_id: {s: identified for s in old}},
-            )
+        if not self.setup.has_issues():
+            self.gw.assign_workflow_scheme(project_id, scheme.id)
+            return
+        type_id = self._issue_type_ids()[self.jira.issue_types.change]
+        statuses = self._status_ids()
+        kept = {statuses[self.jira.statuses.status_of(s).casefold()] for s in ALL_STAGES}
+        identified = statuses[self.jira.statuses.identified.casefold()]
+        old = self.gw.project_statuses(self.jira.project).get(type_id, ())
+        mappings = {type_id: {s: identified for s in old if s not in kept}}
+        self.setup.switch_scheme(project_id, scheme.id, name, mappings)
 
     def webhook_auth_problem(self) -> str | None:
         """Why Jira's deliveries could not be authenticated (Data Center without a URL token), if so."""

@@ -111,15 +111,19 @@ def test_doctor_passes_after_install_and_names_the_fix_when_the_webhook_is_disab
     gateway = gateway_for(sandbox)
     install(MAPPING, gateway, settings=settings)
     checks = {c.name: c for c in doctor(MAPPING, gateway, settings=settings)}
-    # "permissions" is left out: the sandbox does not serve /mypermissions yet
     installed = (
         "connectivity and account",
+        "permissions",
         "group engineering-leads",
         "group security-team",
         "group ecm-automation",
         "webhook",
+        "statuses",
+        "issue type scheme",
+        "screens",
         "workflow",
     )
+    assert set(checks) == set(installed)
     assert [checks[name].render() for name in installed if not checks[name].ok] == []
 
     with sandbox.state.lock:
