@@ -121,7 +121,7 @@ def test_install_switches_a_project_with_change_issues_to_the_new_workflow(sandb
     install(MAPPING, gateway, settings=settings)
     assert gateway.get_issue(early.key).status == "Identified"
     assert gateway.project_workflow_scheme("10000").name == "ECM EMG Emergency Change scheme"
-    assert plan(MAPPING, gateway, settings=settings).is_up_to_date
+    assert plan(MAPPING, gateway, settings=settings).changes == ()
 
 
 def test_doctor_names_a_type_missing_from_the_scheme_and_a_field_off_the_screen(sandbox, settings):
