@@ -141,7 +141,7 @@ def start(command: list[str], env: dict[str, str], log: Path, port: int) -> subp
         try:
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return process
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
             time.sleep(0.2)
     process.kill()
     raise SystemExit(f"server did not start in time, see {log}")
