@@ -232,7 +232,7 @@ def bench_dashboard(databases: Databases, count: int, repeat: int) -> None:
     database = databases.fresh("dashboard")
     fill(database, count, open_only=True)
     connector = SimpleNamespace(
-        settings=Settings(admin_token=TOKEN), database=database, tools={}, clock=lambda: NOW, receive=None
+        settings=Settings(admin_token=TOKEN), database=database, tools={}, clock=lambda: NOW
     )
     client = create_app(connector, config={"TESTING": True}).test_client()
     headers = {"Authorization": f"Bearer {TOKEN}"}

@@ -20,7 +20,7 @@ def drive(database):
 @pytest.fixture
 def connector(database):
     settings = Settings(admin_token=ADMIN_TOKEN, jira_webhook_secret="s")
-    return SimpleNamespace(settings=settings, database=database, tools={}, clock=lambda: NOW, receive=None)
+    return SimpleNamespace(settings=settings, database=database, tools={}, clock=lambda: NOW)
 
 
 @pytest.fixture

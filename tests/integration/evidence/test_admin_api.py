@@ -25,7 +25,7 @@ def test_api_answers_401_without_or_with_a_wrong_token(client):
 
 
 def test_api_answers_503_when_no_admin_token_is_configured(database):
-    connector = SimpleNamespace(settings=Settings(), database=database, tools={}, receive=None)
+    connector = SimpleNamespace(settings=Settings(), database=database, tools={})
     client = create_app(connector, config={"TESTING": True}).test_client()
     response = client.get("/api/changes", headers={"Authorization": "Bearer anything"})
     assert response.status_code == 503
