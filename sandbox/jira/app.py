@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from sandbox.jira.errors import JiraApiError
 from sandbox.jira.faults import MAX_HOLD_SECONDS, Faults
+from sandbox.jira.flavors import not_served, served
 from sandbox.jira.http import SandboxContext, authenticate
 from sandbox.jira.state import Clock, JiraState
 from sandbox.jira.webhooks import Dispatcher
@@ -57,6 +58,10 @@ def create_app(
             state.base_url = request.host_url.rstrip("/")
         if request.path.startswith("/_sandbox/"):
             return None
+        if not served(flavor, request.path):
+            response = jsonify(not_served(request.url))
+            response.status_code = 404
+            return response
         fault = faults.for_request(request.method, request.path)
         if fault is not None:
             g.fault = fault.kind == "status"

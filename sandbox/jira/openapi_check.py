@@ -39,6 +39,7 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from sandbox.jira.adf import to_adf
+from sandbox.jira.flavors import served
 from sandbox.jira.http import SandboxContext
 
 SPEC_NAME = "reference/jira/jira-cloud-platform-openapi-v3.json"
@@ -181,8 +182,8 @@ def install(app: Flask, context: SandboxContext) -> None:
     def _validate(response: Response) -> Response:
         if not request.path.startswith("/rest/api/") or response.status_code in UNCHECKED_STATUSES:
             return response
-        if getattr(g, "fault", False):
-            return response
+        if getattr(g, "fault", False) or not served(context.state.flavor, request.path):
+            return response  # a resource Data Center does not have is not Cloud's to check
         path, body = as_v3(request.path, request.get_data(), context.state.flavor)
         checked = _Request(path, body)
         where = f"{request.method} {request.path}"
