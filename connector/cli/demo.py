@@ -13,7 +13,11 @@ import click
 
 @click.command()
 @click.option(
-    "--target", type=click.Choice(["jira", "servicenow", "both"]), default="jira", show_default=True
+    "--target",
+    type=click.Choice(["jira", "jira-datacenter", "servicenow", "both"]),
+    default="jira",
+    show_default=True,
+    help="jira: Jira Cloud; jira-datacenter: Jira Data Center 9; both: Jira Cloud and ServiceNow.",
 )
 @click.option("--keep-running", is_flag=True, help="Leave the sandbox and the service up until interrupted.")
 @click.option(
@@ -62,6 +66,10 @@ def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
 
 def _parts(target: str) -> tuple[type, type]:
     """The stack and the story of one target (imported late: each pulls in its sandbox)."""
+    if target == "jira-datacenter":
+        from connector.demo.datacenter import DataCenterStack, DataCenterStory
+
+        return DataCenterStack, DataCenterStory
     if target == "jira":
         from connector.demo.stack import JiraStack
         from connector.demo.story import JiraStory

@@ -151,9 +151,11 @@ class SandboxJira:
         self.stop()
 
 
-def run(port: int = 8081, flavor: str = "cloud", webhook_url: str | None = None) -> None:
+def run(
+    port: int = 8081, flavor: str = "cloud", webhook_url: str | None = None, version: str | None = None
+) -> None:
     """Serve in the foreground until interrupted."""
-    sandbox = SandboxJira(flavor, faults=faults_from_env(), webhook_backoff=0.2, port=port)
+    sandbox = SandboxJira(flavor, faults=faults_from_env(), webhook_backoff=0.2, port=port, version=version)
     url = sandbox.start()
     print(f"jira sandbox: {url}", flush=True)
     if webhook_url:
