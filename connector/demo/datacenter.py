@@ -43,6 +43,7 @@ class DataCenterStack(JiraStack):
         statuses = {mapping.jira.statuses.status_of(stage): stage for stage in ALL_STAGES}
         for name in self._missing_statuses(mapping, settings):
             self._admin("POST", "statuses", {"name": name, "category": CATEGORY[statuses[name]]})
+            self.progress(f"  admin     adds the status {name!r} (Administration > Issues > Statuses)")
         self._install(mapping, settings)
         self._import_workflow(mapping)
 
