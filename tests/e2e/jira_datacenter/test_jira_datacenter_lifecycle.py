@@ -15,9 +15,11 @@ from connector.store.uow import UnitOfWork
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def stack(tmp_path, database_url):
-    with DataCenterStack(tmp_path, database_url=database_url) as running:
+@pytest.fixture(params=["9.12.0", "10.3.0"])
+def stack(request, tmp_path, database_url):
+    """Jira 9 (`/rest/webhooks/1.0/webhook`) and Jira 10 (`/rest/jira-webhook/1.0/webhooks`)."""
+    options = {"version": request.param}
+    with DataCenterStack(tmp_path, database_url=database_url, sandbox_options=options) as running:
         yield running
 
 
