@@ -24,6 +24,7 @@ Known differences (the allow-list):
 - `ScreenTypes` (the screens of a screen scheme) is marked `writeOnly`, yet the document's own example of
   `GET /rest/api/3/screenscheme` returns it and Jira does; the mark is dropped so answers may carry it.
 - Fault-injected answers (429/503 from `/_sandbox/faults`) are not operation answers and are not checked.
+- Data Center does not serve Cloud's own resources (`flavors.py`): its 404s for them are not checked.
 """
 
 from __future__ import annotations
