@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.JSON
     log_level: str = "INFO"
     audit_retention_years: int = 6
+    audit_signing_key_file: Path | None = None  # unset: created in the data directory (not for production)
+    audit_anchor: Path | None = None  # unset: <data dir>/audit-anchors.jsonl
+    audit_checkpoint_entries: int = 100  # sign a checkpoint once this many entries are unsigned ...
+    audit_checkpoint_seconds: float = 60.0  # ... or once the oldest unsigned entry is this old
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, **_: Any) -> tuple:
@@ -102,11 +106,18 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value.upper()
 
-    @field_validator("audit_retention_years")
+    @field_validator("audit_retention_years", "audit_checkpoint_entries")
     @classmethod
     def _is_positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("audit_checkpoint_seconds")
+    @classmethod
+    def _is_a_period(cls, value: float) -> float:
+        if not 0.1 <= value <= 86400:
+            raise ValueError("must be between 0.1 and 86400 seconds")
         return value
 
     @property
@@ -115,6 +126,16 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'ecm.sqlite3').resolve()}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The audit signing key (Ed25519, PEM): ECM_AUDIT_SIGNING_KEY_FILE or one in the data directory."""
+        return self.audit_signing_key_file or self.data_dir / "audit-signing-key.pem"
+
+    @property
+    def anchor_path(self) -> Path:
+        """The append-only file every signed checkpoint is also written to."""
+        return self.audit_anchor or self.data_dir / "audit-anchors.jsonl"
 
     @property
     def mapping_files(self) -> tuple[Path, ...]:

@@ -1,6 +1,7 @@
 """The scheduler process: one job table, the outbox loop, the leader lock, metrics and logs.
 
-    JOBS: sla every minute, reconcile every N minutes, drift daily (each also once at start),
+    JOBS: sla every minute, reconcile every N minutes, drift daily, audit checkpoint every few seconds
+          (each also once at start),
           all with coalesce=True and max_instances=1.
     outbox: a tight loop thread (poll every 100 ms, straight on while there is work).
 
@@ -21,7 +22,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs import drift, outbox, reconcile, sla
+from jobs import checkpoint, drift, outbox, reconcile, sla
 from jobs.leader import LeaderLock
 from jobs.runs import JobMetrics, instrumented
 
@@ -36,6 +37,7 @@ class JobsConfig:
     outbox_poll_seconds: float = 0.1
     standby_retry_seconds: float = 3
     lease_check_seconds: float = 2
+    checkpoint_poll_seconds: float = 5
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,14 @@ class Job:
     id: str
     function: Callable[[Any], str]  # (connector) -> a short summary for the log line
     every: Callable[[JobsConfig], timedelta]
+    quiet_idle: bool = False  # a run that found nothing to do is counted but not logged
 
 
 JOBS: tuple[Job, ...] = (
     Job("sla", sla.run, lambda cfg: timedelta(seconds=cfg.sla_seconds)),
     Job("reconcile", reconcile.run, lambda cfg: timedelta(minutes=cfg.reconcile_minutes)),
     Job("drift", drift.run, lambda cfg: timedelta(hours=cfg.drift_hours)),
+    Job("checkpoint", checkpoint.run, lambda cfg: timedelta(seconds=cfg.checkpoint_poll_seconds), True),
 )
 
 
@@ -60,6 +64,7 @@ def build_scheduler(connector: Any, config: JobsConfig, metrics: JobMetrics) -> 
             instrumented,
             IntervalTrigger(seconds=job.every(config).total_seconds(), timezone=UTC),
             args=(job.id, lambda f=job.function: f(connector) or "", metrics),
+            kwargs={"quiet_idle": job.quiet_idle},
             id=job.id,
             name=job.id,
             coalesce=True,

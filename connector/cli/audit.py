@@ -1,15 +1,23 @@
-"""`ecm audit`: verify the hash chain, export entries for auditors."""
+"""`ecm audit`: verify the chain, its signed checkpoints and the anchor; print the public key; export."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO
 
 import click
+from sqlalchemy import func, select
 
 from connector.cli.db import open_database
+from connector.config import load_settings
+from connector.errors import ConfigError
 from connector.store.audit import entries, entry_dict, verify
+from connector.store.audit_verify import verify_log
+from connector.store.checkpoints import Anchor, AnchorError
+from connector.store.signing import SigningKeyError, load_public_key, public_pem
+from connector.store.tables import CheckpointRow
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 OUTPUT = click.File("w", encoding="utf-8")
@@ -21,19 +29,109 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def verify_command() -> None:
-    """Check every entry of the hash chain; exit 1 at the first one that was changed, inserted or removed."""
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The audit public key (PEM) to check the signatures with; default: the service's signing key.",
+)
+@click.option(
+    "--anchor",
+    "anchor_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The anchor file to compare with (default: ECM_AUDIT_ANCHOR).",
+)
+def verify_command(public_key_file: Path | None, anchor_file: Path | None) -> None:
+    """Check the hash chain, every signed checkpoint and the anchor; exit 1 naming each thing that was
+    changed, rewritten, truncated, deleted or forged."""
+    settings = _settings()
+    public_key = _public_key(public_key_file, settings)
+    anchor = Anchor(anchor_file or settings.anchor_path)
     database = open_database(require_current=True)
     try:
         with database.session() as session:
-            result = verify(session)
+            if public_key is None:
+                _verify_unsigned(session, anchor)
+                return
+            report = verify_log(session, public_key, anchor)
     finally:
         database.dispose()
-    if result.ok:
-        click.echo(f"OK: {result.checked} entries verified")
+    if report.ok:
+        click.echo(f"OK: {report.summary()}")
         return
-    click.echo(f"FAILED: {result.problem} ({result.checked} entries before it verified)")
+    for problem in report.problems:
+        click.echo(f"FAILED: {problem}")
     raise SystemExit(1)
+
+
+def _verify_unsigned(session, anchor: Anchor) -> None:
+    """No signing key exists yet: only a log that was never checkpointed can be verified."""
+    if session.scalar(select(func.count()).select_from(CheckpointRow)) or anchor.exists():
+        raise click.UsageError("the log has signed checkpoints: give the audit public key with --public-key")
+    result = verify(session)
+    if not result.ok:
+        click.echo(f"FAILED: {result.problem} ({result.checked} entries before it verified)")
+        raise SystemExit(1)
+    click.echo(f"OK: {result.checked} entries verified (no checkpoint signed yet)")
+
+
+@audit.command("public-key")
+def public_key_command() -> None:
+    """Print the audit public key (PEM), for auditors to verify the log and evidence packets with."""
+    path = _settings().signing_key_path
+    if not path.exists():
+        click.echo(
+            f"no audit signing key at {path} yet: `ecm jobs` or `ecm audit checkpoint` creates it", err=True
+        )
+        raise SystemExit(1)
+    click.echo(public_pem(_public_key(path, None)), nl=False)
+
+
+@audit.command("checkpoint")
+def checkpoint_command() -> None:
+    """Sign a checkpoint of the newest entry now (the jobs process does this every few seconds)."""
+    from connector.bootstrap import system_clock
+    from connector.store.checkpoints import checkpointer_from_settings
+
+    settings = _settings()
+    created = not settings.signing_key_path.exists()
+    database = open_database(require_current=True)
+    try:
+        made = _signing(lambda: checkpointer_from_settings(settings, database, system_clock).sign(force=True))
+    finally:
+        database.dispose()
+    if created:
+        click.echo(
+            f"WARNING: created the audit signing key {settings.signing_key_path}; production keeps it "
+            "outside the data directory (ECM_AUDIT_SIGNING_KEY_FILE)",
+            err=True,
+        )
+    click.echo(f"Signed checkpoint seq={made.seq}" if made else "Nothing new to sign.")
+
+
+def _settings():
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+def _public_key(path: Path | None, settings):
+    """The public key from FILE, else from the service's signing key; None when there is neither."""
+    if path is None and not settings.signing_key_path.exists():
+        return None
+    return _signing(lambda: load_public_key(path or settings.signing_key_path))
+
+
+def _signing(action):
+    try:
+        return action()
+    except (SigningKeyError, AnchorError) as exc:
+        click.echo(f"FAILED: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 @audit.command("export")
@@ -69,7 +167,6 @@ def export_command(start: datetime, end: datetime, change_key: str | None, out: 
 @click.option("--allow-short-retention", is_flag=True, help="Accept a period below 6 years.")
 def retention_command(years: int | None, allow_short_retention: bool) -> None:
     """Check the audit retention period (at least 6 years) and report entries past it; deletes nothing."""
-    from connector.config import load_settings
     from connector.evidence.retention import RetentionTooShort, checked_years, retention_report
 
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector.config import load_settings
 from connector.errors import ConfigError
@@ -10,15 +13,19 @@ from connector.store.db import Database
 
 
 def open_database(*, require_current: bool = False) -> Database:
-    """The configured database. A configuration problem ends the command with one line and exit 2; with
-    `require_current`, so does a database that cannot be reached or is not migrated (exit 1)."""
+    """The configured database. A configuration problem ends the command with one line and exit 2. With
+    `require_current`, a database whose schema is not the newest is migrated first, as the service does at
+    start (a new database is then an empty one), and one that cannot be reached or migrated ends it (exit 1).
+    """
     try:
         settings = load_settings()
     except ConfigError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         raise SystemExit(2) from None
     database = Database.from_settings(settings)
-    if require_current:
+    if require_current and not database.readiness()[0]:
+        with contextlib.suppress(SQLAlchemyError):  # a failure is reported just below, in readiness()'s words
+            database.upgrade()
         ok, detail = database.readiness()
         if not ok:
             database.dispose()

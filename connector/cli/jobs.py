@@ -70,7 +70,11 @@ def jobs(
     metrics = JobMetrics()
     if metrics_port:
         start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)
-    config = JobsConfig(sla_seconds=sla_seconds, reconcile_minutes=reconcile_minutes)
+    config = JobsConfig(
+        sla_seconds=sla_seconds,
+        reconcile_minutes=reconcile_minutes,
+        checkpoint_poll_seconds=min(5.0, settings.audit_checkpoint_seconds),
+    )
     log.info(
         "jobs-starting", extra={"reconcile_minutes": reconcile_minutes, "tools": sorted(connector.tools)}
     )

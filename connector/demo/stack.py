@@ -23,6 +23,7 @@ from connector.bootstrap import Connector, bootstrap, system_clock
 from connector.config import load_settings
 from connector.dispatch import Dispatcher
 from connector.mapping import load_mapping
+from connector.store.checkpoints import Checkpointer, checkpointer_from_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MAPPING = REPO / "mappings" / "jira-cloud.yaml"
@@ -93,6 +94,7 @@ class LocalStack:
         self.environ: dict[str, str] = {}
         self._server: Any = None
         self.dispatch: DispatchLoop | None = None
+        self.checkpointer: Checkpointer | None = None
 
     # --- what differs per tool ---------------------------------------------------------------------
 
@@ -136,6 +138,7 @@ class LocalStack:
         self.progress(f"service: {self.service_url}")
         self.dispatch = DispatchLoop(self.connector)
         self.dispatch.start()
+        self.checkpointer = checkpointer_from_settings(settings, self.connector.database, system_clock)
         return self
 
     def _app(self, environ: dict, start_response: Any) -> Any:
@@ -165,6 +168,8 @@ class LocalStack:
         if self.sandbox is not None:
             self.sandbox.stop()
         if self.connector is not None:
+            if self.checkpointer is not None:  # no jobs process here: sign where the demo ends
+                self.checkpointer.sign()
             self.connector.database.dispose()
 
     def __enter__(self) -> Any:

@@ -7,10 +7,9 @@ lock, on SQLite by the write lock that every transaction takes (`BEGIN IMMEDIATE
 
 `verify()` walks the chain in order and names the first entry that was changed, inserted or removed.
 
-Limits, by design of a chain without a key: removing the newest entries (a truncated tail) leaves a
-valid, shorter chain, and someone able to rewrite the table can recompute every hash after the entry
-they changed. Both are found only by comparing with a copy kept elsewhere — the `ecm audit export`
-files, which carry each entry's hash. Nothing else is stored for this.
+A chain without a key cannot show a truncated tail, nor a rewrite that recomputes every hash after the
+entry it changed: checkpoints signed with a key the database does not hold, and anchored outside it,
+close both gaps (`connector.store.checkpoints`; `connector.store.audit_verify` checks all of it).
 """
 
 from __future__ import annotations

@@ -259,6 +259,20 @@ class AuditRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class CheckpointRow(Base):
+    """A signed statement that the audit chain ended at (`seq`, `hash`) at `at`; also in the anchor file."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    prev_seq: Mapped[int] = mapped_column(BigInteger)
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
 class WatermarkRow(Base):
     __tablename__ = "watermarks"
 

@@ -27,6 +27,22 @@ def test_defaults_use_a_sqlite_file_in_the_data_directory_which_is_created(env: 
     )
     assert settings.audit_retention_years == 6
     assert settings.mapping_files == ()
+    data = Path(env["ECM_DATA_DIR"])
+    assert (settings.signing_key_path, settings.anchor_path) == (
+        data / "audit-signing-key.pem",
+        data / "audit-anchors.jsonl",
+    )
+    assert (settings.audit_checkpoint_entries, settings.audit_checkpoint_seconds) == (100, 60.0)
+
+
+def test_the_audit_key_and_anchor_can_live_outside_the_data_directory(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env["ECM_AUDIT_SIGNING_KEY_FILE"] = str(tmp_path / "vault" / "audit.pem")
+    env["ECM_AUDIT_ANCHOR"] = str(tmp_path / "worm" / "anchors.jsonl")
+    settings = load_settings(env)
+    assert settings.signing_key_path == tmp_path / "vault" / "audit.pem"
+    assert settings.anchor_path == tmp_path / "worm" / "anchors.jsonl"
 
 
 def test_values_are_read_from_the_environment(env: dict[str, str]) -> None:
@@ -84,6 +100,8 @@ def test_secrets_never_show_in_repr_or_str(env: dict[str, str]) -> None:
         ("ECM_LOG_FORMAT", "xml", "ECM_LOG_FORMAT: "),
         ("ECM_LOG_LEVEL", "loud", "ECM_LOG_LEVEL: must be one of"),
         ("ECM_AUDIT_RETENTION_YEARS", "0", "ECM_AUDIT_RETENTION_YEARS: must be at least 1"),
+        ("ECM_AUDIT_CHECKPOINT_ENTRIES", "0", "ECM_AUDIT_CHECKPOINT_ENTRIES: must be at least 1"),
+        ("ECM_AUDIT_CHECKPOINT_SECONDS", "0", "ECM_AUDIT_CHECKPOINT_SECONDS: must be between 0.1 and 86400"),
         ("ECM_ADMIN_TOKEN_FILE", "/nonexistent/pw-123456", "ECM_ADMIN_TOKEN_FILE: cannot read"),
     ],
 )

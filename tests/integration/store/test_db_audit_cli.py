@@ -53,7 +53,30 @@ def test_db_upgrade_creates_the_schema_and_can_run_again(run, tmp_path: Path) ->
 def test_audit_verify_says_how_many_entries_hold(run, database: Database) -> None:
     _append(database, 3)
     result = run("audit", "verify")
-    assert (result.exit_code, result.output.strip()) == (0, "OK: 3 entries verified")
+    assert (result.exit_code, result.output.strip()) == (
+        0,
+        "OK: 3 entries verified (no checkpoint signed yet)",
+    )
+
+
+def test_audit_checkpoint_signs_the_newest_entry_and_verify_then_checks_it(run, database: Database) -> None:
+    _append(database, 3)
+    signed = run("audit", "checkpoint")
+    assert signed.exit_code == 0 and "Signed checkpoint seq=3" in signed.output
+    assert "WARNING: created the audit signing key" in signed.output  # first use: no key file yet
+    result = run("audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK: 3 entries verified, 1 checkpoints signed by key")
+
+
+def test_audit_verify_of_a_signed_log_without_any_key_asks_for_the_public_key(
+    run, database: Database, tmp_path: Path
+) -> None:
+    _append(database, 1)
+    run("audit", "checkpoint")
+    (tmp_path / "data" / "audit-signing-key.pem").unlink()
+    result = run("audit", "verify")
+    assert result.exit_code == 2 and "give the audit public key with --public-key" in result.output
 
 
 def test_audit_verify_fails_with_the_entry_that_was_changed(run, database: Database) -> None:
@@ -107,6 +130,25 @@ def test_a_bad_database_url_is_one_clear_line_and_exit_2(run) -> None:
     assert "hunter2" not in result.output
 
 
-def test_audit_verify_on_a_database_never_migrated_asks_for_an_upgrade(run, tmp_path: Path) -> None:
-    result = run("audit", "verify", url=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
-    assert result.exit_code == 1 and "ecm db upgrade" in result.output
+def test_audit_verify_on_a_database_never_migrated_migrates_it_and_answers_for_an_empty_log(
+    run, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    result = run("audit", "verify", url=url)
+    assert (result.exit_code, result.output.strip()) == (
+        0,
+        "OK: 0 entries verified (no checkpoint signed yet)",
+    )
+    assert run("db", "status", url=url).output.strip() == "OK: ok"
+
+
+def test_outbox_list_on_a_database_never_migrated_lists_nothing(run, tmp_path: Path) -> None:
+    result = run("outbox", "list", url=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    assert result.exit_code == 0, result.output
+    assert "schema" not in result.output and "ecm db upgrade" not in result.output
+
+
+def test_audit_verify_on_an_unreachable_database_fails_in_one_line(run) -> None:
+    result = run("audit", "verify", url="postgresql+psycopg://ecm:hunter2@127.0.0.1:1/none?connect_timeout=2")
+    assert result.exit_code == 1 and "FAILED: database unreachable" in result.output
+    assert "hunter2" not in result.output

@@ -14,16 +14,16 @@ def sample(metrics: JobMetrics, name: str, **labels: str) -> float:
     return metrics.registry.get_sample_value(name, labels) or 0.0
 
 
-def test_job_table_runs_sla_every_minute_reconcile_every_n_minutes_and_drift_daily():
+def test_job_table_runs_sla_every_minute_reconcile_every_n_minutes_drift_daily_checkpoints_often():
     config = JobsConfig(reconcile_minutes=7)
     intervals = {job.id: job.every(config).total_seconds() for job in JOBS}
-    assert intervals == {"sla": 60, "reconcile": 420, "drift": 86400}
+    assert intervals == {"sla": 60, "reconcile": 420, "drift": 86400, "checkpoint": 5}
 
 
 def test_every_scheduled_job_coalesces_missed_runs_and_never_overlaps_itself():
     scheduler = build_scheduler(SimpleNamespace(), JobsConfig(), JobMetrics())
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert sorted(jobs) == ["drift", "reconcile", "sla"]
+    assert sorted(jobs) == ["checkpoint", "drift", "reconcile", "sla"]
     assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     assert all(job.next_run_time is not None for job in jobs.values())  # each also runs at start
 
