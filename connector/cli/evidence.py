@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -14,11 +15,13 @@ from sqlalchemy import func, select
 from connector.cli.db import open_database
 from connector.config import load_settings
 from connector.evidence.facts import ChangeNotFound
+from connector.evidence.integrity import verify_packet
 from connector.evidence.packet import build_packet
 from connector.evidence.population import population, write_csv, write_json
-from connector.evidence.render_html import packet_page
+from connector.evidence.render_html import packet_page, read_packet
 from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
+from connector.store.signing import SigningKeyError, load_public_key
 from connector.store.tables import ChangeRow
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -28,32 +31,87 @@ POPULATION_FORMATS = ("csv", "json")
 PROGRESS_FROM = 1000  # rows: below this no progress bar is drawn
 
 
-@click.command("evidence")
-@click.argument("key", required=False)
+class KeyOrCommand(click.Group):
+    """`ecm evidence KEY ...` is the packet of KEY; `ecm evidence verify FILE` is a command of its own."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+        if args and args[0] not in self.commands:
+            return "packet", packet_command, args
+        return super().resolve_command(ctx, args)
+
+
+@click.group("evidence", cls=KeyOrCommand, invoke_without_command=True)
 @click.option("--from", "start", type=DAY, help="Population: first day (UTC), YYYY-MM-DD.")
 @click.option("--to", "end", type=DAY, help="Population: last day (UTC), YYYY-MM-DD, included.")
-@click.option("--tool", default=None, help="Packet: the tool of KEY when two tools use the same key.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["json", "html", "csv"]), default="json", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
 @click.option("--out", type=OUTPUT, default="-", help="Output file (default: stdout).")
+@click.pass_context
 def evidence(
-    key: str | None, start: datetime | None, end: datetime | None, tool: str | None, fmt: str, out: IO[str]
+    ctx: click.Context, start: datetime | None, end: datetime | None, fmt: str, out: IO[str]
 ) -> None:
     """Evidence for auditors (SOC 2 CC8.1, HIPAA 45 CFR 164.312(b)).
 
     \b
     ecm evidence EMG-12 --format html --out EMG-12.html    one change's packet
     ecm evidence --from 2026-01-01 --to 2026-03-31 --format csv --out q1.csv    every change of a period
+    ecm evidence verify EMG-12.json --public-key audit.pub    check a packet offline
     """
-    if key and (start or end):
-        raise click.UsageError("give either a change KEY or --from/--to, not both")
-    if key:
-        _packet(key, tool, fmt, out)
-    elif start and end:
-        _population(start, end, fmt, out)
-    else:
+    if ctx.invoked_subcommand is not None:
+        if start or end:
+            raise click.UsageError("give either a change KEY or --from/--to, not both")
+        return
+    if not (start and end):
         raise click.UsageError("give a change KEY, or --from and --to for the population of a period")
+    _population(start, end, fmt, out)
+
+
+@click.command("packet", hidden=True)
+@click.argument("key")
+@click.option("--tool", default=None, help="The tool of KEY when two tools use the same key.")
+@click.option(
+    "--format", "fmt", type=click.Choice([*PACKET_FORMATS, "csv"]), default="json", show_default=True
+)
+@click.option("--out", type=OUTPUT, default="-", help="Output file (default: stdout).")
+@click.option("--from", "start", type=DAY, hidden=True)
+@click.option("--to", "end", type=DAY, hidden=True)
+def packet_command(
+    key: str, tool: str | None, fmt: str, out: IO[str], start: datetime | None, end: datetime | None
+) -> None:
+    """The evidence packet of change KEY."""
+    if start or end:
+        raise click.UsageError("give either a change KEY or --from/--to, not both")
+    _packet(key, tool, fmt, out)
+
+
+@evidence.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The audit public key (PEM), from `ecm audit public-key`.",
+)
+def verify_command(file: Path, public_key_file: Path) -> None:
+    """Check a packet (JSON or HTML) alone: its hash, its signed checkpoint and the audit entries leading
+    to it. Needs no database and no private key; exit 1 naming what does not hold."""
+    try:
+        public_key = load_public_key(public_key_file)
+        packet = read_packet(file.read_text(encoding="utf-8"))
+    except (SigningKeyError, ValueError, OSError) as exc:
+        click.echo(f"FAILED: {exc}", err=True)
+        raise SystemExit(1) from None
+    problems = verify_packet(packet, public_key)
+    if problems:
+        for problem in problems:
+            click.echo(f"FAILED: {problem}")
+        raise SystemExit(1)
+    checkpoint = packet["integrity"]["checkpoint"]
+    click.echo(
+        f"OK: packet {packet['change']['key']} sha256 {packet['integrity']['packet_hash']}, "
+        f"covered by checkpoint seq={checkpoint['seq']} of {checkpoint['at']} "
+        f"signed by key {checkpoint['key_id']}"
+    )
 
 
 def _rulebook() -> RuleBook:

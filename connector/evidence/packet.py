@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from connector.evidence.facts import find_change, notifications_of, violation_facts, violations_of
+from connector.evidence.integrity import integrity
 from connector.evidence.rulebook import CONTROLS, RuleBook
 from connector.procedure.requirements import RULES
 from connector.store.audit import entries, entry_dict, entry_hash, iso_utc, verify
@@ -43,7 +44,7 @@ def build_packet(
     notifications = notifications_of(session, row.id)
     audit = [_audit_entry(entry) for entry in entries(session, change_key=row.key)]
     chain = verify(session)
-    return {
+    packet = {
         "packet_version": PACKET_VERSION,
         "generated_at": iso(now),
         "controls": list(CONTROLS),
@@ -84,6 +85,8 @@ def build_packet(
             },
         },
     }
+    packet["integrity"] = integrity(session, packet)
+    return packet
 
 
 def _change(row: ChangeRow) -> dict[str, Any]:

@@ -1,15 +1,19 @@
-"""HTML pages from the templates in `connector/web/templates`: self-contained, autoescaped, no scripts.
+"""HTML pages from the templates in `connector/web/templates`: self-contained, autoescaped, no scripts (a
+packet page carries its packet as inert JSON data).
 
 The same environment serves the command line (no Flask app) and the web views.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 
@@ -32,8 +36,26 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
+PACKET_DATA = re.compile(r'<script type="application/json" id="ecm-packet">(.*?)</script>', re.DOTALL)
+
+
 def packet_page(packet: dict[str, Any]) -> str:
-    return render("evidence.html", p=packet)
+    """The packet as a page; the packet rides along as inert JSON data, for `ecm evidence verify`."""
+    data = json.dumps(packet, ensure_ascii=True)
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        data = data.replace(char, escaped)  # nothing left that HTML reads as markup
+    return render("evidence.html", p=packet, packet_json=Markup(data))  # noqa: S704 - escaped just above
+
+
+def read_packet(text: str) -> Any:
+    """A packet from its JSON, or from the page `packet_page` made. Raises ValueError."""
+    found = PACKET_DATA.search(text) if text.lstrip().startswith("<") else None
+    if text.lstrip().startswith("<") and found is None:
+        raise ValueError("an HTML page without the packet's data")
+    try:
+        return json.loads(found.group(1) if found else text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not a packet: {exc}") from None
 
 
 def when(value: str | None) -> str:

@@ -122,9 +122,22 @@ SCHEMAS: dict[str, Any] = {
             "violations",
             "notifications",
             "audit",
+            "integrity",
         ],
         "properties": {
             "packet_version": {"type": "integer"},
+            "integrity": {
+                "type": "object",
+                "description": "packet_hash (SHA-256 of the canonical packet without generated_at, "
+                "audit.chain and integrity), the covering signed checkpoint, and the audit entries from the "
+                "change's first to that checkpoint; `ecm evidence verify` checks it with the public key",
+                "required": ["packet_hash", "checkpoint", "proof"],
+                "properties": {
+                    "packet_hash": {"type": "string"},
+                    "checkpoint": {"type": "object", "nullable": True},
+                    "proof": {"type": "array", "items": {"type": "object"}},
+                },
+            },
             "generated_at": {"type": "string"},
             "controls": {"type": "array", "items": {"type": "string"}},
             "change": {"type": "object"},
