@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from connector import commands as c
 from connector import services
 from connector.errors import ApiError
+from connector.evidence.seal import seal
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
 
@@ -104,7 +105,10 @@ class Dispatcher:
             try:
                 if tool is None:
                     raise LookupError(f"no {row.tool} connection is configured")
-                result = self._perform(tool, row, merged_payload(row, merged))
+                payload = merged_payload(row, merged)
+                if row.action == "record_evidence":  # the seal is made when it is written
+                    payload |= seal(uow.session, self.connector, row.tool, payload["key"])
+                result = self._perform(tool, row, payload)
             except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
                 self._failed(uow, row, error, report)
             else:

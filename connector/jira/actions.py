@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from connector.evidence.seal import ticket_note
 from connector.jira.gateway import JiraGateway
 from connector.mapping import JiraSection
 
@@ -33,6 +34,7 @@ class JiraActions:
             "create_postmortem": self.create_postmortem,
             "update_fields": self.update_fields,
             "add_label": self.add_label,
+            "record_evidence": self.record_evidence,
         }
 
     def perform(self, action: str, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
@@ -122,6 +124,10 @@ class JiraActions:
         if fields:
             self.gateway.edit_issue(payload["key"], fields)
         return {"updated": sorted(fields)}
+
+    def record_evidence(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        """The evidence packet's hash and the audit checkpoint, as a comment on the change at close."""
+        return self.comment({"key": payload["key"], "body": ticket_note(payload)}, idem)
 
     def add_label(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         self.gateway.add_labels(payload["key"], [payload["label"]])

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.evidence.seal import ticket_note
 from connector.mapping import AlertKind, ServiceNowSection
 from connector.servicenow.gateway import ServiceNowGateway
 
@@ -53,6 +54,7 @@ class ServiceNowActions:
             "update_fields": self.update_fields,
             "add_label": self.add_label,
             "request_approvals": self.request_approvals,
+            "record_evidence": self.record_evidence,
         }
 
     def perform(self, action: str, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
@@ -91,6 +93,10 @@ class ServiceNowActions:
             sys_id, f"{payload['body']}\n\n— ECM Connector ({ref})", table=self.section.table
         )
         return {"work_note": ref}
+
+    def record_evidence(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        """The evidence packet's hash and the audit checkpoint, as a work note on the change at close."""
+        return self.comment({**payload, "body": ticket_note(payload)}, idem)
 
     def notify(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         """A service alert of a kind (created, violation, ...) as the mapped event."""

@@ -108,6 +108,7 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
         row.deployed_at = cmd.at
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
+        enqueue(uow, row, cmd, "record_evidence", {}, "close")  # packet hash + checkpoint on the ticket
     if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.tool in REQUESTS_APPROVALS:
         groups = [ctx.group_names["leads"], ctx.group_names["security"]]
         enqueue(uow, row, cmd, "request_approvals", {"groups": groups}, "approvals")

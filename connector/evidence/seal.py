@@ -1,0 +1,51 @@
+"""The evidence seal written on the ticket at a change's close: its packet's hash and the newest signed
+checkpoint of the audit log, so the ticket itself anchors both (procedure §6: the ticket is the artifact).
+
+The service queues a `record_evidence` outbox action when a change closes; the dispatcher fills its
+payload with `seal()` just before performing it (in the jobs process, not the webhook's transaction, and
+without walking the whole chain), and the tool's actions write `ticket_note()` as a comment or work note.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.evidence.integrity import packet_hash
+from connector.evidence.packet import build_packet
+from connector.evidence.rulebook import RuleBook
+from connector.store.checkpoints import Checkpoint
+from connector.store.tables import CheckpointRow
+
+
+def seal(session: Session, connector: Any, tool: str, key: str) -> dict[str, Any]:
+    packet = build_packet(session, key, RuleBook.from_connector(connector), tool=tool, whole_chain=False)
+    newest = session.scalar(select(CheckpointRow).order_by(CheckpointRow.seq.desc()).limit(1))
+    entries = packet["audit"]["entries"]
+    return {
+        "packet_hash": packet_hash(packet),
+        "entries": len(entries),
+        "last_seq": entries[-1]["seq"] if entries else None,
+        "checkpoint": Checkpoint.from_row(newest).as_json() if newest else None,
+    }
+
+
+def ticket_note(payload: dict[str, Any]) -> str:
+    lines = [
+        "Evidence sealed at close (ENG-PROC-004 §6).",
+        f"Evidence packet SHA-256: {payload['packet_hash']} ({payload['entries']} audit entries, "
+        f"the newest seq {payload['last_seq']}).",
+    ]
+    checkpoint = payload.get("checkpoint")
+    if checkpoint:
+        lines += [
+            f"Audit log checkpoint: seq {checkpoint['seq']}, chain hash {checkpoint['hash']}, "
+            f"signed {checkpoint['at']} by key {checkpoint['key_id']}.",
+            f"Signature (Ed25519): {checkpoint['signature']}",
+        ]
+    else:
+        lines.append("Audit log checkpoint: none signed yet.")
+    lines.append(f"Check the packet with: ecm evidence verify {payload['key']}.json --public-key KEY.pem")
+    return "\n".join(lines)
