@@ -37,9 +37,14 @@ def test_the_closed_ticket_carries_its_packet_hash_and_the_signed_checkpoint(tmp
             signer.join()
         assert result.ok
         database = stack.connector.database
+
+        def sealed():
+            with database.session() as session:
+                query = select(OutboxRow).where(OutboxRow.action == "record_evidence")
+                return [(row.status, row.last_error) for row in session.scalars(query)]
+
+        assert stack.settle(lambda: sealed() == [("done", None)]), sealed()
         with database.session() as session:
-            [row] = session.scalars(select(OutboxRow).where(OutboxRow.action == "record_evidence")).all()
-            assert row.status == "done", row.last_error
             packet = build_packet(session, result.key, RuleBook.from_connector(stack.connector))
         notes = [
             c.body for c in story.person("admin").comments(result.key) if "Evidence sealed at close" in c.body
