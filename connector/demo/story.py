@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from connector.jira.gateway import JiraGateway
 from connector.procedure.model import Stage
 from connector.store.audit import entries, verify
+from connector.store.tables import ChangeRow, OutboxRow
 from connector.store.uow import UnitOfWork
 
 
@@ -57,7 +60,23 @@ class Story:
             row = uow.changes.get(self.tool, key)
             return uow.changes.to_facts(row) if row is not None else None
 
+    def expect_evidence_sealed(self) -> None:
+        """At close the packet's hash and the newest audit checkpoint are written on the ticket."""
+
+        def seal_status() -> str | None:
+            with UnitOfWork(self.stack.connector.database) as uow:
+                query = (
+                    select(OutboxRow.status)
+                    .join(ChangeRow, ChangeRow.id == OutboxRow.change_id)
+                    .where(OutboxRow.action == "record_evidence", ChangeRow.key == self.result.key)
+                )
+                return uow.session.scalar(query)
+
+        status = self.stack.settle(lambda: seal_status() == "done", timeout=30) and "done"
+        self.expect("the evidence seal is written on the ticket at close", bool(status), seal_status() or "")
+
     def expect_audit_chain_intact(self) -> None:
+        self.expect_evidence_sealed()
         with UnitOfWork(self.stack.connector.database) as uow:
             result = verify(uow.session)
             self.result.timeline = [
