@@ -43,6 +43,8 @@ class ChangeFilter:
             raise BadFilter(f"limit: must be between 1 and {MAX_LIMIT}")
         if self.offset < 0:
             raise BadFilter("offset: must not be negative")
+        if self.cursor is not None and self.cursor < 1:
+            raise BadFilter("cursor: must be a change id (a whole number from 1)")
 
 
 def overdue_condition(now: datetime) -> Any:
@@ -69,7 +71,7 @@ def list_changes(session: Session, wanted: ChangeFilter, now: datetime) -> dict[
         "items": [change_item(row, now) for row in page],
         "limit": wanted.limit,
         "offset": None if wanted.cursor is not None else wanted.offset,
-        "next_cursor": str(page[-1].id) if more and page else None,
+        "next_cursor": page[-1].id if more and page else None,
     }
 
 

@@ -25,7 +25,10 @@ from connector.web.state import current_connector
 
 bp = Blueprint("admin", __name__, url_prefix="/api")
 DEFAULT_PERIOD = timedelta(days=90)
-TRUE = ("1", "true", "yes")
+# The words an OpenAPI boolean query parameter is read from (as openapi-core reads them).
+BOOLEANS = {word: True for word in ("true", "1", "yes", "y", "t", "on")} | {
+    word: False for word in ("false", "0", "no", "n", "f", "off")
+}
 
 
 def rulebook() -> RuleBook:
@@ -33,8 +36,9 @@ def rulebook() -> RuleBook:
 
 
 def _int(name: str, default: Any) -> Any:
+    """A whole number, as the OpenAPI document says; absent means `default`, anything else is a 400."""
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return default
     try:
         return int(value)
@@ -42,9 +46,19 @@ def _int(name: str, default: Any) -> Any:
         raise BadFilter(f"{name}: must be a whole number") from None
 
 
+def _bool(name: str) -> bool:
+    """`true` or `false` (or 1/0, yes/no: an OpenAPI boolean in a query); absent means false."""
+    value = request.args.get(name)
+    if value is None:
+        return False
+    if value.lower() not in BOOLEANS:
+        raise BadFilter(f"{name}: must be true or false")
+    return BOOLEANS[value.lower()]
+
+
 def _day(name: str) -> datetime | None:
     value = request.args.get(name)
-    if not value:
+    if value is None:
         return None
     try:
         return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -84,7 +98,7 @@ def changes() -> Response:
         stage=request.args.get("stage") or None,
         status=request.args.get("status") or None,
         tool=request.args.get("tool") or None,
-        overdue=request.args.get("overdue", "").lower() in TRUE,
+        overdue=_bool("overdue"),
         limit=_int("limit", 50),
         offset=_int("offset", 0),
         cursor=_int("cursor", None),

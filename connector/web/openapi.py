@@ -66,7 +66,11 @@ SCHEMAS: dict[str, Any] = {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/ChangeItem"}},
             "limit": {"type": "integer"},
             "offset": {"type": "integer", "nullable": True},
-            "next_cursor": {**NULLABLE_STRING, "description": "Pass as `cursor` for the next page."},
+            "next_cursor": {
+                "type": "integer",
+                "nullable": True,
+                "description": "Pass as `cursor` for the next page.",
+            },
         },
     },
     "RuleStatus": {
@@ -282,10 +286,20 @@ PATHS: dict[str, Any] = {
             {"name": "stage", "in": "query", "schema": {"type": "string"}},
             {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "finished"]}},
             {"name": "tool", "in": "query", "schema": {"type": "string"}},
-            {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+            {
+                "name": "overdue",
+                "in": "query",
+                "schema": {"type": "boolean"},
+                "description": "`true` or `false` (1/0, yes/no too); absent means false.",
+            },
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
             {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            {
+                "name": "cursor",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1},
+                "description": "The `next_cursor` of the previous page (a change id).",
+            },
         ],
     ),
     "/api/changes/{key}": _get(
