@@ -273,6 +273,16 @@ class CheckpointRow(Base):
     signature: Mapped[str] = mapped_column(String(128))
 
 
+class SignInFailureRow(Base):
+    """A refused dashboard sign-in, kept for the attempt limit's window (shared by every web worker)."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client: Mapped[str] = mapped_column(String(200), index=True)  # who tried: account and address
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
 class WatermarkRow(Base):
     __tablename__ = "watermarks"
 

@@ -1,7 +1,8 @@
 """Who may read the admin API and the dashboard: whoever holds ECM_ADMIN_TOKEN.
 
 The API takes it as `Authorization: Bearer <token>`; the dashboard takes it once through a login form
-and then keeps a signed session cookie (HttpOnly, SameSite=Lax, Secure over https). Tokens are compared
+and then keeps a signed session cookie (HttpOnly, SameSite=Lax; Secure over https and whenever
+ECM_PUBLIC_URL is https). Tokens are compared
 in constant time. Without a configured token both answer 503 rather than open up.
 """
 
@@ -109,6 +110,9 @@ def init_app(app: Flask, settings: Any) -> None:
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="ecm_session"
     )
+    public_url = getattr(settings, "public_url", None) or ""
+    if public_url.startswith("https://"):  # behind a TLS-terminating proxy the request itself looks like http
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.register_error_handler(AdminNotConfigured, _not_configured)
 
     app.session_interface = HttpsAwareSessions()

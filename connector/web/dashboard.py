@@ -1,11 +1,13 @@
 """The dashboard: server-rendered HTML behind a login form that takes the admin token.
 
-/dashboard/login (GET form, POST token) sets a signed session cookie; /dashboard/logout is a POST with a
+/dashboard/login (GET form, POST token) sets a signed session cookie; after 5 wrong tokens from one client
+in 15 minutes it answers 429 with Retry-After (signin_limit.py); /dashboard/logout is a POST with a
 CSRF token. No JavaScript: every page is a plain HTML document.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request, session, url_for
@@ -18,6 +20,7 @@ from connector.evidence.render_html import packet_page, render
 from connector.web.admin import rulebook
 from connector.web.auth import SESSION_FLAG, check_csrf, csrf_token, require_login, token_matches
 from connector.web.errors import error_response
+from connector.web.signin_limit import SignInLimit
 from connector.web.state import current_connector
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -45,12 +48,30 @@ def login() -> Response:
 def login_submit() -> Response:
     check_csrf()
     target = _local(request.form.get("next"))
+    limit, client, now = SignInLimit(current_connector().database), f"admin@{request.remote_addr}", _now()
+    wait = limit.retry_after(client, now)
+    if wait is not None:
+        response = _page("login.html", status=429, next=target, error=_too_many(wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
     if not token_matches(request.form.get("token", "")):
+        limit.failed(client, now)
         return _page("login.html", status=401, next=target, error="That token is not the admin token.")
+    limit.succeeded(client)
     session.clear()
     session[SESSION_FLAG] = True
     csrf_token()
     return redirect(target)
+
+
+def _now() -> datetime:
+    clock = getattr(current_connector(), "clock", None)
+    return clock() if clock else datetime.now(UTC)
+
+
+def _too_many(wait: int) -> str:
+    minutes = max(1, round(wait / 60))
+    return f"Too many wrong tokens from here: try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
 
 @bp.post("/logout")
