@@ -48,6 +48,18 @@ def violations_of(session: Session, change_id: int) -> list[ViolationRow]:
     return list(session.scalars(query))
 
 
+def stood_attempts(session: Session, change_id: int, violations: Iterable[ViolationRow]) -> set[int]:
+    """Ids of the reverted violations whose revert the outbox gave up on (dead): those attempts stood."""
+    reverted = [v for v in violations if v.reverted]
+    if not reverted:
+        return set()
+    dead = select(OutboxRow.created_at).where(
+        OutboxRow.change_id == change_id, OutboxRow.action == "revert", OutboxRow.status == "dead"
+    )
+    failed_at = set(session.scalars(dead))
+    return {v.id for v in reverted if v.at in failed_at}  # a revert is queued at its violation's time
+
+
 def notifications_of(session: Session, change_id: int) -> list[dict[str, Any]]:
     """Every notification sent: alerts recorded by the service, and notify actions the tool accepted."""
     sent: list[dict[str, Any]] = [

@@ -14,7 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from connector.evidence.facts import find_change, notifications_of, violation_facts, violations_of
+from connector.evidence.facts import (
+    find_change,
+    notifications_of,
+    stood_attempts,
+    violation_facts,
+    violations_of,
+)
 from connector.evidence.integrity import integrity
 from connector.evidence.rulebook import CONTROLS, RuleBook
 from connector.procedure.requirements import RULES
@@ -41,7 +47,14 @@ def build_packet(
     row = find_change(session, key, tool)
     now = rulebook.clock()
     violations = violations_of(session, row.id)
-    statuses = rulebook.judge(change_facts(row), now, violation_facts(violations))
+    stood = stood_attempts(session, row.id, violations)
+    caught = [v for v in violations if v.id not in stood]
+    statuses = rulebook.judge(
+        change_facts(row),
+        now,
+        violation_facts(caught),
+        violation_facts([v for v in violations if v.id in stood]),
+    )
     notifications = notifications_of(session, row.id)
     audit = [_audit_entry(entry) for entry in entries(session, change_key=row.key)]
     chain = verify(session) if whole_chain else None
@@ -57,6 +70,7 @@ def build_packet(
                 "title": info.title,
                 "status": statuses[rule].status.value,
                 "evidence": statuses[rule].evidence,
+                **({"exceptions": [_exception(v, stood) for v in violations]} if rule == "R9" else {}),
             }
             for rule, info in RULES.items()
         ],
@@ -90,6 +104,20 @@ def build_packet(
     }
     packet["integrity"] = integrity(session, packet)
     return packet
+
+
+def _exception(v: Any, stood: set[int]) -> dict[str, Any]:
+    """An attempt that broke the procedure, as an exception of R9: what the control did with it."""
+    outcome = "reverted" if v.reverted else "blocked"
+    if v.id in stood:
+        outcome = "stood (the revert could not be made)"
+    return {
+        "at": iso(v.at),
+        "actor": v.actor,
+        "attempted": v.to_stage,
+        "rules": list(v.rules),
+        "outcome": outcome,
+    }
 
 
 def _change(row: ChangeRow) -> dict[str, Any]:

@@ -32,9 +32,15 @@ class RuleBook:
     def for_tool(self, tool: str) -> ToolRules:
         return self.tools.get(tool) or ToolRules()
 
-    def judge(self, change: Change, now: datetime, recorded: tuple[Violation, ...]) -> dict[str, RuleStatus]:
+    def judge(
+        self,
+        change: Change,
+        now: datetime,
+        recorded: tuple[Violation, ...],
+        stood: tuple[Violation, ...] = (),
+    ) -> dict[str, RuleStatus]:
         rules = self.for_tool(change.tool)
-        return evaluate(change, Groups(), now, rules.policy, recorded)
+        return evaluate(change, Groups(), now, rules.policy, recorded, stood)
 
     @classmethod
     def from_connector(cls, connector: Any) -> RuleBook:

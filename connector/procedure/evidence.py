@@ -181,24 +181,39 @@ EVALUATORS: dict[str, Callable[[Change, datetime, Policy], tuple[Status, str]]] 
 
 
 def evaluate(
-    change: Change, groups: Groups, now: datetime, policy: Policy, recorded: Iterable[Violation] = ()
+    change: Change,
+    groups: Groups,
+    now: datetime,
+    policy: Policy,
+    recorded: Iterable[Violation] = (),
+    stood: Iterable[Violation] = (),
 ) -> dict[str, RuleStatus]:
     """Status of R1..R10 for `change` at `now`.
 
-    `recorded` are the violations the connector blocked or reverted on this change (for R9).
-    Group membership was judged when each approval or review was recorded; `groups` is accepted
-    for symmetry with the other rule functions.
+    `recorded` are the violations the connector blocked or reverted on this change, `stood` those of
+    attempts that were neither blocked nor undone (a revert that could not be made): R9 holds while
+    every attempt was caught — the caught ones are its exceptions — and is violated by one that stood.
+    Group membership was judged when each approval or review was recorded; `groups` is accepted for
+    symmetry with the other rule functions.
     """
     statuses = {rule: RuleStatus(rule, *judge(change, now, policy)) for rule, judge in EVALUATORS.items()}
-    broken = list(recorded)
-    r9 = (
-        RuleStatus(
-            "R9",
-            Status.VIOLATED,
-            f"{len(broken)} attempts broke the procedure and were blocked or "
-            "reverted: " + ", ".join(dict.fromkeys(v.rule for v in broken)),
-        )
-        if broken
-        else RuleStatus("R9", Status.HELD, "no transition broke the procedure")
-    )
+    r9 = _r9(list(recorded), list(stood))
     return {rule: statuses.get(rule, r9) for rule in req.RULES}
+
+
+def _r9(caught: list[Violation], stood: list[Violation]) -> RuleStatus:
+    def rules(violations: list[Violation]) -> str:
+        return ", ".join(dict.fromkeys(v.rule for v in violations))
+
+    if stood:
+        return RuleStatus(
+            "R9", Status.VIOLATED, f"{len(stood)} attempts that broke the procedure stood: {rules(stood)}"
+        )
+    if caught:
+        return RuleStatus(
+            "R9",
+            Status.HELD,
+            f"the control worked: {len(caught)} attempts that broke the procedure were blocked or "
+            f"reverted ({rules(caught)}); listed as exceptions",
+        )
+    return RuleStatus("R9", Status.HELD, "no transition broke the procedure")

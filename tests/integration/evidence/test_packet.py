@@ -7,7 +7,7 @@ from sqlalchemy import update
 from connector.evidence.packet import build_packet
 from connector.evidence.render_html import packet_page
 from connector.evidence.rulebook import RuleBook
-from connector.store.tables import AuditRow
+from connector.store.tables import AuditRow, OutboxRow
 
 from .evidence_lifecycle import NOW, Driver
 
@@ -27,7 +27,9 @@ def test_packet_of_a_closed_change_holds_the_change_rules_approvals_and_timeline
     assert [r["rule"] for r in packet["rules"]] == [f"R{n}" for n in range(1, 11)]
     statuses = {r["rule"]: r["status"] for r in packet["rules"]}
     assert all(statuses[r] == "held" for r in ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R10"))
-    assert statuses["R9"] == "violated"  # the early deploy was reverted
+    assert statuses["R9"] == "held"  # the early deploy was reverted: the control worked
+    [r9] = [r for r in packet["rules"] if r["rule"] == "R9"]
+    assert [(x["attempted"], x["outcome"]) for x in r9["exceptions"]] == [("deployed", "reverted")]
     verbal = next(a for a in packet["approvals"] if a["method"] == "verbal")
     assert (verbal["approver"], verbal["role"], verbal["channel"]) == ("lead.liam", "lead", "phone")
     assert verbal["granted_at"].startswith("2026-12-01T12:00")
@@ -110,3 +112,12 @@ def test_text_typed_into_the_ticket_is_escaped_in_the_html_packet(database):
     driver.register(title="<script>alert(1)</script>")
     page = packet_page(packet_of(database, "EMG-9"))
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+
+
+def test_an_attempt_whose_revert_went_dead_stood_and_violates_r9(database, drive):
+    drive.whole_lifecycle()
+    with database.engine.begin() as connection:
+        connection.execute(update(OutboxRow).where(OutboxRow.action == "revert").values(status="dead"))
+    [r9] = [r for r in packet_of(database)["rules"] if r["rule"] == "R9"]
+    assert r9["status"] == "violated" and "stood" in r9["evidence"]
+    assert [x["outcome"] for x in r9["exceptions"]] == ["stood (the revert could not be made)"]

@@ -104,8 +104,18 @@ def test_rejected_change_holds_r2_through_its_rejection():
     )
 
 
-def test_recorded_violations_show_as_r9_with_their_rules():
+def test_blocked_or_reverted_attempts_leave_r9_held_as_its_exceptions():
     recorded = [Violation("R5", 3, "no review"), Violation("R6", 4, "early deploy")]
     status = evaluate(change_at(Stage.DEPLOYED), GROUPS, NOW, Policy(), recorded=recorded)["R9"]
+    assert status.status == "held"
+    assert status.evidence == (
+        "the control worked: 2 attempts that broke the procedure were blocked or reverted (R5, R6); "
+        "listed as exceptions"
+    )
+
+
+def test_an_attempt_that_stood_violates_r9():
+    caught, stood = [Violation("R5", 3, "no review")], [Violation("R6", 4, "early deploy")]
+    status = evaluate(change_at(Stage.DEPLOYED), GROUPS, NOW, Policy(), recorded=caught, stood=stood)["R9"]
     assert status.status == "violated"
-    assert status.evidence == "2 attempts broke the procedure and were blocked or reverted: R5, R6"
+    assert status.evidence == "1 attempts that broke the procedure stood: R6"
