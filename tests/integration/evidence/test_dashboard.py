@@ -96,8 +96,10 @@ def test_dashboard_shows_open_changes_overdue_postmortems_verbal_approvals_and_v
     assert 'class="overdue"' in postmortems and "overdue</span> by" in postmortems
     verbal = page[page.index('id="verbal"') : page.index('id="violations"')]
     assert "lead.liam" in verbal and "bridge call" in verbal and "overdue" in verbal
+    assert 'href="/dashboard/changes/EMG-2/evidence"' in verbal
     violations = page[page.index('id="violations"') : page.index('id="figures"')]
     assert "R6" in violations and "reverted" in violations
+    assert 'href="/dashboard/changes/EMG-1/evidence"' in violations
     assert page.count("<svg") == 4 and "<title id=" in page
     assert '<label for="token">' not in page
 
