@@ -35,7 +35,7 @@ def overview(session: Session, rulebook: RuleBook) -> dict[str, Any]:
             )
         ],
         "postmortems": open_postmortems(session, rulebook, now),
-        "unconfirmed": unconfirmed_verbal(session, now),
+        "unconfirmed": unconfirmed_verbal(session, rulebook, now),
         "violations": recent_violations(session),
         "summary": summary(session, now - SUMMARY_PERIOD, now, now),
     }
@@ -69,6 +69,7 @@ def open_postmortems(session: Session, rulebook: RuleBook, now: datetime) -> lis
                 "postmortem": pm.key or "(being created)",
                 "assignee": pm.assignee or change.engineer,
                 "due_at": pm.due_at,
+                "time_zone": str(calendar.tz),
                 "left_seconds": left.total_seconds(),
                 "overdue": overdue,
             }
@@ -76,9 +77,9 @@ def open_postmortems(session: Session, rulebook: RuleBook, now: datetime) -> lis
     return found
 
 
-def unconfirmed_verbal(session: Session, now: datetime) -> list[dict[str, Any]]:
+def unconfirmed_verbal(session: Session, rulebook: RuleBook, now: datetime) -> list[dict[str, Any]]:
     query = (
-        select(ApprovalRow, ChangeRow.key, ChangeRow.url)
+        select(ApprovalRow, ChangeRow.key, ChangeRow.url, ChangeRow.tool)
         .join(ChangeRow)
         .where(ApprovalRow.method == "verbal", ApprovalRow.confirmed_at.is_(None))
         .order_by(ApprovalRow.confirm_by)
@@ -93,9 +94,10 @@ def unconfirmed_verbal(session: Session, now: datetime) -> list[dict[str, Any]]:
             "channel": a.channel,
             "granted_at": a.granted_at,
             "confirm_by": a.confirm_by,
+            "time_zone": str(rulebook.for_tool(tool).calendar.tz),
             "overdue": a.confirm_by is not None and a.confirm_by < now,
         }
-        for a, key, url in session.execute(query)
+        for a, key, url, tool in session.execute(query)
     ]
 
 

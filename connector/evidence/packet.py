@@ -9,7 +9,7 @@ The result is plain JSON-ready data (ISO 8601 UTC times); `render_html.packet_pa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -61,6 +61,7 @@ def build_packet(
     packet = {
         "packet_version": PACKET_VERSION,
         "generated_at": iso(now),
+        "time_zone": str(rulebook.for_tool(row.tool).calendar.tz),  # the calendar the deadlines are in
         "controls": list(CONTROLS),
         "change": _change(row),
         "rules": [
@@ -75,7 +76,7 @@ def build_packet(
             for rule, info in RULES.items()
         ],
         "approvals": [_approval(a) for a in row.approvals],
-        "timeline": timeline(row, violations, notifications),
+        "timeline": timeline(row, violations, notifications, rulebook.for_tool(row.tool).calendar.tz),
         "violations": [
             {
                 "at": iso(v.at),
@@ -174,8 +175,13 @@ def _audit_entry(row: Any) -> dict[str, Any]:
     return {**entry_dict(row), "hash_ok": entry_hash(row) == row.hash}
 
 
+def _local(moment: datetime | None, zone: tzinfo) -> str:
+    """A deadline as the procedure sets it: in the organisation's calendar zone."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M %Z} in the organisation's calendar" if moment else ""
+
+
 def timeline(
-    row: ChangeRow, violations: Iterable[Any], notifications: Iterable[dict]
+    row: ChangeRow, violations: Iterable[Any], notifications: Iterable[dict], zone: tzinfo = UTC
 ) -> list[dict[str, Any]]:
     """Every dated event of the change, oldest first: (at, event, detail)."""
     pm = row.postmortem
@@ -194,7 +200,7 @@ def timeline(
     if pm is not None:
         events += [
             (pm.created_at, "post-mortem created", f"{pm.key or '(pending)'}, assignee {pm.assignee or '-'}"),
-            (pm.due_at, "post-mortem due", ""),
+            (pm.due_at, "post-mortem due", _local(pm.due_at, zone)),
             (pm.done_at, "post-mortem done", pm.report_url or "no report link"),
         ]
     events += [

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -29,6 +31,7 @@ def environment() -> Environment:
     )
     env.filters["when"] = when
     env.filters["duration"] = duration
+    env.filters["deadline"] = deadline
     return env
 
 
@@ -63,6 +66,18 @@ def when(value: str | None) -> str:
     if not value:
         return "—"
     return value[:16].replace("T", " ") + " UTC"
+
+
+def deadline(value: str | None, zone: str | None) -> str:
+    """ISO 8601 UTC → "2026-12-04 23:59 EST (2026-12-05 04:59 UTC)": the organisation's calendar zone,
+    in which the procedure's deadlines are set, with UTC beside it."""
+    if not value or not zone or zone == "UTC":
+        return when(value)
+    try:
+        local = datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
+    except (ValueError, ZoneInfoNotFoundError):
+        return when(value)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({when(value)})"
 
 
 def duration(seconds: float | None) -> str:
