@@ -1,5 +1,6 @@
 """Use cases. `handle(uow, command, ctx)` runs one command inside a unit of work: the state change,
-its audit entry and its outbox rows are committed together by the caller.
+its audit entry and its outbox rows are committed together by the caller. Receiving a delivery (record
+it, drop duplicates, translate it into commands, `handle` each, commit) is `deliveries.receive`.
 
 Every procedure decision is asked of `connector.procedure.rules`; this module only records facts,
 turns decisions into outbox actions (revert, comment, notify, create post-mortem, update fields)
