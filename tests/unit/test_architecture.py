@@ -12,6 +12,7 @@ An exception to a rule is written in EXCEPTIONS with its reason.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -241,6 +242,16 @@ def test_the_listed_gateways_and_exceptions_name_modules_that_exist():
     named = [*GATEWAYS, *(module for _rule, module in EXCEPTIONS)]
     assert [name for name in named if name not in modules] == []
     assert {rule for rule, _module in EXCEPTIONS} <= {"core", "client", "gateway+rules", "cycle"}
+
+
+def test_every_file_the_architecture_page_names_exists():
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    named = set(re.findall(r"[\w/]+/[\w]+\.py\b", page))  # connector/web/webhooks.py, jira/actions.py
+    assert len(named) >= 6  # at least the webhook's trip
+    missing = [
+        path for path in named if not ((ROOT / path).is_file() or (ROOT / "connector" / path).is_file())
+    ]
+    assert sorted(missing) == []
 
 
 # --- the checker, on a tiny tree that breaks every rule ------------------------------------------------
