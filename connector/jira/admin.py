@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.errors import Rejected
+
 WEBHOOKS = "/rest/webhooks/1.0/webhook"
 JIRA_WEBHOOKS = "/rest/jira-webhook/1.0/webhooks"  # Data Center 10 and later
 JQL_FILTER_KEY = "issue-related-events-section"
@@ -266,6 +268,8 @@ class AdminCalls:
         found = self._paged(
             "/rest/api/3/issuetypescheme/project", "read issue type scheme", {"projectId": project_id}
         )
+        if not found:
+            raise Rejected(_team_managed(project_id, "issue type scheme"))
         scheme = found[0]["issueTypeScheme"]
         return Named(str(scheme["id"]), scheme.get("name", ""), scheme)
 
@@ -286,6 +290,8 @@ class AdminCalls:
             "read issue type screen scheme",
             {"projectId": project_id},
         )
+        if not found:
+            raise Rejected(_team_managed(project_id, "issue type screen scheme"))
         scheme = found[0]["issueTypeScreenScheme"]
         return Named(str(scheme["id"]), scheme.get("name", ""), scheme)
 
@@ -387,6 +393,15 @@ def _jira_webhook_from(raw: dict) -> Webhook:
         tuple(raw.get("events", [])),
         configuration.get("FILTERS", ""),
         str(raw.get("active", True)).lower() == "true",
+    )
+
+
+def _team_managed(project_id: str, what: str) -> str:
+    # Jira lists "only issue type schemes used in classic projects" (OpenAPI document, GET
+    # /rest/api/3/issuetypescheme/project); a team-managed project has none of these schemes.
+    return (
+        f"Jira lists no {what} for project {project_id}: it is a team-managed project, which has no "
+        "schemes; put emergency changes in a company-managed project"
     )
 
 

@@ -3,6 +3,7 @@ its screens carry every mapped field, and a project with issues is switched to t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,13 @@ def test_doctor_names_the_project_permissions_the_connector_account_lacks(sandbo
     check = next(c for c in doctor(MAPPING, bot, settings=settings) if c.name == "permissions")
     assert not check.ok and check.detail == "missing on EMG: LINK_ISSUES"
     assert "grant the connector's account LINK_ISSUES" in check.fix
+
+
+def test_doctor_names_a_mapped_status_renamed_in_jira(sandbox, settings):
+    gateway = gateway_for(sandbox)
+    install(MAPPING, gateway, settings=settings)
+    with sandbox.state.lock:
+        reviewed = next(s for s in sandbox.state.statuses.values() if s.name == "Reviewed")
+        sandbox.state.statuses[reviewed.id] = replace(reviewed, name="Peer Reviewed")
+    check = next(c for c in doctor(MAPPING, gateway, settings=settings) if c.name == "statuses")
+    assert not check.ok and check.detail == "missing Reviewed" and "ecm install" in check.fix

@@ -86,3 +86,16 @@ def test_a_switch_task_that_never_finishes_fails_the_install_after_the_timeout(h
     with pytest.raises(Rejected, match="did not finish within 2s"):
         setup.switch_scheme("10000", "10100", "ECM scheme", {})
     assert sum(naps) == 2.0
+
+
+def test_a_team_managed_project_is_refused_with_the_reason(http, setup):
+    http.add(
+        responses.GET, f"{URL}/rest/api/3/project/EMG", json={"id": "10000", "key": "EMG", "name": "EMG"}
+    )
+    http.add(
+        responses.GET,
+        f"{URL}/rest/api/3/issuetypescheme/project",
+        json={"isLast": True, "maxResults": 50, "startAt": 0, "total": 0, "values": []},
+    )
+    with pytest.raises(Rejected, match="team-managed project, which has no schemes"):
+        list(setup.issue_type_scheme())
