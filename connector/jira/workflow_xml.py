@@ -30,7 +30,7 @@ from connector.jira.workflow import (
     revert_transition_name,
     workflow_name,
 )
-from connector.mapping import Mapping
+from connector.mapping import IssueKind, Mapping
 from connector.procedure.model import Stage
 from connector.procedure.stages import TRANSITIONS
 
@@ -148,6 +148,9 @@ def install_steps(mapping: Mapping, xml_name: str, status_ids: StageIds[Stage, s
     jira, name = mapping.jira, workflow_name(mapping)
     ids = ", ".join(f"{jira.statuses.status_of(s)} = {status_ids[s]}" for s in ALL_STAGES)
     required = ", ".join((jira.fields.category.name, jira.fields.impact.name))
+    types = jira.issue_types
+    on_change = ", ".join(f.name for _, f in jira.fields if f.on is IssueKind.CHANGE)
+    on_postmortem = ", ".join(f.name for _, f in jira.fields if f.on is IssueKind.POSTMORTEM)
     lines = [
         *_header(mapping),
         f"1. Administration > Issues > Workflows > Import > Import from XML: upload {xml_name}, name it"
@@ -162,10 +165,15 @@ def install_steps(mapping: Mapping, xml_name: str, status_ids: StageIds[Stage, s
         f"4. Custom field {jira.fields.category.name!r} > Configure > Edit options: "
         + ", ".join(jira.fields.category.options)
         + ".",
-        "5. Optional: with an app that offers a required-field validator, add it to"
+        f"5. Administration > Issues > Issue type schemes: add {types.change!r} and {types.postmortem!r}"
+        f" to the scheme project {jira.project} uses (Jira puts a new issue type only in the default one).",
+        "6. Administration > Issues > Screens: on the create, edit and view screens that the project's"
+        f" issue type screen scheme gives {types.change!r}, put {on_change}; on those of"
+        f" {types.postmortem!r}, put {on_postmortem}. Jira refuses to set a field that is on no screen.",
+        "7. Optional: with an app that offers a required-field validator, add it to"
         f" {TRANSITION_NAMES[Stage.AWAITING_APPROVAL]!r} for {required}; otherwise the connector moves a"
         " change back that lacks them.",
-        "6. Run `ecm doctor` to check the result.",
+        "8. Run `ecm doctor` to check the result.",
     ]
     return "\n".join(lines) + "\n"
 

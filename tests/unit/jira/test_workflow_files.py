@@ -106,3 +106,12 @@ def test_datacenter_files_ask_for_missing_statuses_before_writing_any_xml(tmp_pa
     assert xml_path is None and not list(tmp_path.glob("*.xml"))
     assert "Statuses > Add status" in steps and "Post-Mortem (In Progress)" in steps
     assert "Identified (" not in steps and "`ecm install --mapping" in steps
+
+
+def test_datacenter_steps_name_the_issue_type_scheme_and_the_fields_each_screen_needs(tmp_path):
+    _, steps_path = write_datacenter_files(DATACENTER, tmp_path, DC_IDS)
+    steps = steps_path.read_text()
+    assert "Issue type schemes: add 'Emergency Change' and 'Post-Mortem'" in steps
+    screens = next(line for line in steps.splitlines() if "Screens" in line)
+    assert "Lead Approver" in screens and "Deployed At" in screens
+    assert screens.index("Post-Mortem Report") > screens.index("on those of 'Post-Mortem'")
