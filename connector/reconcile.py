@@ -25,8 +25,9 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from connector.inbound.events import Delivery, Event, FieldChange, Ignored, IssueCreated, IssueUpdated
+from connector.inbound.events import Delivery, Event, Ignored
 from connector.inbound.jira import parse_jira
+from connector.servicenow.reconcile import servicenow_deliveries
 from connector.services import deliveries
 from connector.store.tables import WatermarkRow
 from connector.store.uow import UnitOfWork
@@ -184,62 +185,9 @@ def _millis(text: str | None) -> int:
     return int(moment.timestamp() * 1000) if moment.year > 1 else 0
 
 
-# --- ServiceNow ----------------------------------------------------------------------------------------
-
-
-def servicenow_deliveries(
-    tool: Any, since: datetime, now: datetime
-) -> Iterator[tuple[Delivery, Event | Ignored]]:
-    """Each emergency change request updated since `since`, as its current state (no history)."""
-    section = tool.mapping.servicenow
-    offset: int | None = 0
-    while offset is not None:
-        page = tool.gateway.changes_updated_since(
-            since, offset, PAGE_SIZE, change_type=section.type, table=section.table
-        )
-        for change in page.records:
-            yield servicenow_delivery(change, now)
-        offset = page.next_offset
-
-
-def servicenow_delivery(change: Any, now: datetime) -> tuple[Delivery, Event]:
-    version = change.fields.get("sys_mod_count") or change.fields.get("sys_updated_on", "")
-    subject = f"state:{change.sys_id}:{version}"
-    at = _servicenow_time(change.fields.get("sys_updated_on")) or now
-    common = dict(
-        tool="servicenow",
-        key=change.number,
-        remote_id=change.sys_id,
-        issue_type="change_request",
-        actor=change.fields.get("sys_updated_by") or change.requested_by,
-        at=at,
-        status=change.state,
-        fields=dict(change.fields),
-        subject_id=subject,
-    )
-    event: Event = IssueUpdated(**common, changes=(FieldChange("state", "state", None, change.state),))
-    if change.fields.get("sys_mod_count") in ("0", ""):
-        event = IssueCreated(**common)
-    delivery = Delivery(
-        source="servicenow",
-        delivery_id=f"reconcile:{subject}",
-        event_type="change_request.reconcile",
-        issue_key=change.number,
-        received_at=now,
-    )
-    return delivery, event
-
-
-def _servicenow_time(text: str | None) -> datetime | None:
-    try:
-        return datetime.strptime(text or "", "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 SOURCES: dict[str, Callable[[Any, datetime, datetime], Iterator[tuple[Delivery, Event | Ignored]]]] = {
     "jira": jira_deliveries,
-    "servicenow": servicenow_deliveries,
+    "servicenow": servicenow_deliveries,  # connector/servicenow/reconcile.py
 }
 
 

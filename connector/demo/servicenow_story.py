@@ -2,7 +2,10 @@
 
 Each step acts through the Table API as a real person would (the connector's own gateway,
 authenticated as that person), then waits for the connector to react and checks what a person
-would see. Two steps break the procedure on purpose and must be reverted with a work note.
+would see. Two steps break the procedure on purpose: an Implement before the reviews, which the state
+model does not let anyone move back (the connector says so in a work note, alerts, and the
+reconciliation re-judges it once the reviews are in), and a Close before the post-mortem, which the
+installed before rule refuses.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connector.demo.story import Story, StoryResult
+from connector.errors import Rejected
 from connector.procedure.model import Method, Role, Stage
 from connector.servicenow.gateway import ServiceNowGateway
 
@@ -132,11 +136,16 @@ class ServiceNowStory(Story):
     def deploy_too_early(self) -> None:
         self.say("Step 3 — eng.emma starts implementing before anyone reviewed the change")
         self.move("eng.emma", Stage.DEPLOYED)
-        scheduled = self.state[Stage.APPROVED]
-        reverted = self.stack.settle(lambda: self.current_state() == scheduled, timeout=15)
-        self.expect("the early Implement was reverted to Scheduled (R5, R9)", reverted, self.current_state())
-        noted = self.stack.settle(lambda: self.work_notes("R5", "peer review"))
-        self.expect("the revert work note names R5 and the missing reviews", bool(noted))
+        noted = self.stack.settle(lambda: self.work_notes("R5", "could not move it back"), timeout=15)
+        implement = self.state[Stage.DEPLOYED]
+        self.expect(
+            "the early Implement stays (ServiceNow's state model refuses Implement → Scheduled to every "
+            "account) and the work note says so, naming R5 and the missing reviews (R9)",
+            bool(noted) and self.current_state() == implement,
+            self.current_state(),
+        )
+        alerted = self.stack.settle(lambda: self.mails("procedure violation"))
+        self.expect("Engineering Leads and Security were alerted of the violation (R9)", bool(alerted))
 
     def review_and_deploy(self) -> None:
         self.say("Step 3 — peer and security review; Step 4 — implement")
@@ -144,7 +153,13 @@ class ServiceNowStory(Story):
         self.comment("sec.sara", "/security-reviewed")
         reviewed = self.stack.settle(lambda: len(self.facts().reviews) == 2)
         self.expect("peer and security reviews recorded (R5)", reviewed)
-        self.move("eng.emma", Stage.DEPLOYED)
+        if self.current_state() == self.state[Stage.DEPLOYED]:  # the early Implement stood
+            from connector.reconcile import reconcile
+
+            reconcile(self.stack.connector, "servicenow")
+            self.say("  the reconciliation job re-judges the change in Implement, now with both reviews")
+        else:
+            self.move("eng.emma", Stage.DEPLOYED)
         deployed = self.wait_stage(Stage.DEPLOYED) and self.facts().deployed_at is not None
         self.expect("the change is implemented and its deploy time recorded (R6)", deployed)
 
@@ -167,15 +182,17 @@ class ServiceNowStory(Story):
         )
         self.comment("eng.emma", "/pr https://git.example.com/acme/checkout/pull/4242")
         self.stack.settle(lambda: self.facts().pr_url)
-        self.move(
-            "eng.emma", Stage.CLOSED, close_code="successful", close_notes="Pool size raised; errors gone."
-        )
-        review = self.state[Stage.POSTMORTEM]
-        reverted = self.stack.settle(lambda: self.current_state() == review, timeout=15)
+        closing = {"close_code": "successful", "close_notes": "Pool size raised; errors gone."}
+        try:
+            self.move("eng.emma", Stage.CLOSED, **closing)
+            refused = ""
+        except Rejected as error:  # the installed before rule: a closed change cannot be moved back
+            refused = str(error)
+            self.say(f"  ServiceNow refuses: {refused}")
         self.expect(
-            "closing before the post-mortem was done was reverted to Review (R8)",
-            reverted,
-            self.current_state(),
+            "closing before the post-mortem was done was refused by ServiceNow (R8)",
+            "R8" in refused and self.current_state() == self.state[Stage.POSTMORTEM],
+            refused or self.current_state(),
         )
         if task:
             self.person("eng.emma").update(
@@ -186,7 +203,7 @@ class ServiceNowStory(Story):
             self.say(f"  eng.emma   closes {task['number']} with the report link")
             done = self.stack.settle(lambda: self.facts().postmortem.done)
             self.expect("the post-mortem is done with its report link", bool(done))
-        self.move("eng.emma", Stage.CLOSED)
+        self.move("eng.emma", Stage.CLOSED, **closing)
         self.expect(
             "with the post-mortem done, the PR linked and a close code, the change closed (R8)",
             self.wait_stage(Stage.CLOSED),

@@ -12,6 +12,7 @@ The installed business rule posts (see docs/servicenow-notify-contract.md):
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -42,6 +43,17 @@ JOURNAL_ENTRY = re.compile(
     r"^(?P<at>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) - (?P<name>.*?) \((?P<label>[^()\n]*)\)\n(?P<text>.*)$",
     re.S,
 )
+
+
+def journal_subject(record_sys_id: str, element: str, author: str, text: str) -> str:
+    """The same for a journal entry whether it came in a notification or from reconciliation, so the
+    command in it is processed once."""
+    digest = hashlib.sha256(f"{author}\n{text.strip()}".encode()).hexdigest()[:16]
+    return f"journal:{record_sys_id}:{element}:{digest}"
+
+
+def approval_subject(approval_sys_id: str, state: str) -> str:
+    return f"approval:{approval_sys_id}:{state}"
 
 
 def parse_servicenow(
@@ -134,10 +146,12 @@ def _journal_entry(doc: JsonObject, ctx: _Context, common: dict) -> Event | Igno
     if found is None:
         raise MalformedBody("journal.entry: expected 'YYYY-MM-DD HH:MM:SS - Name (Label)\\n<text>'")
     mod_count = ctx.fields.get("sys_mod_count") or "0"
+    text = found["text"].rstrip("\n")
     return CommentAdded(
         **common | {"key": ctx.change_number},
         comment_id=f"{common['remote_id']}:{element}:{mod_count}",
-        body=found["text"].rstrip("\n"),
+        body=text,
+        subject_id=journal_subject(common["remote_id"], element, common["actor"], text),
     )
 
 
@@ -153,6 +167,7 @@ def _approval(doc: JsonObject, ctx: _Context) -> Event | Ignored:
         group=ctx.fields.get("group") or None,
         state=ctx.fields.get("state") or "",
         comments=ctx.fields.get("comments") or "",
+        subject_id=approval_subject(doc.required_text("sys_id"), ctx.fields.get("state") or ""),
     )
 
 

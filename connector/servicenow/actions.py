@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.errors import Rejected
 from connector.evidence.seal import ticket_note
 from connector.mapping import AlertKind, ServiceNowSection
 from connector.servicenow.gateway import ServiceNowGateway
@@ -71,6 +72,8 @@ class ServiceNowActions:
         return self.gateway.find_one("sys_journal_field", query) is not None
 
     def revert(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+        """Move the change back; where the instance's state model refuses the move (it does for every
+        account, e.g. Implement → Scheduled), leave it and say so in the work note instead."""
         change = self.gateway.get_change(payload["key"], table=self.section.table)
         target, violating, ref = payload["to_status"], payload.get("from_status"), reference(idem)
         note = f"{payload.get('comment') or 'Reverted by ECM Connector.'}\n\n— ECM Connector ({ref})"
@@ -79,11 +82,29 @@ class ServiceNowActions:
         elif violating and change.state != violating:
             result = {"skipped": f"moved on to state {change.state} meanwhile"}
         else:
-            self.gateway.set_state(change.sys_id, target, work_note=note)
-            return {"reverted_to": target, "work_note": ref}
+            try:
+                self.gateway.set_state(change.sys_id, target, work_note=note)
+                return {"reverted_to": target, "work_note": ref}
+            except Rejected as refused:
+                note = self._not_reverted(note, change.state, target, refused)
+                result = {"not_reverted": str(refused)}
         if not self._noted(change.sys_id, ref):
             self.gateway.add_work_note(change.sys_id, note, table=self.section.table)
         return result | {"work_note": ref}
+
+    def _not_reverted(self, note: str, state: str, target: str, refused: Rejected) -> str:
+        here, there = self._stage_name(state), self._stage_name(target)
+        truth = (
+            f"The connector could not move it back to {there}: ServiceNow refused the move from {here} "
+            f"({refused}). It stays in {here}; the violation is recorded and Engineering Leads and the "
+            "Security Team are alerted."
+        )
+        claim = f"The connector moved it back to {target}."
+        return note.replace(claim, truth) if claim in note else f"{truth}\n\n{note}"
+
+    def _stage_name(self, state: str) -> str:
+        stage = self.section.states.get(state)
+        return f"{stage.value.replace('_', ' ')} (state {state})" if stage else f"state {state}"
 
     def comment(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         sys_id, ref = self._sys_id(payload), reference(idem)

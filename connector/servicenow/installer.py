@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NOTIFY_RULE = "ECM Connector: notify connector"
 BLOCK_RULE = "ECM Connector: block implement without approvals"
+CLOSE_RULE = "ECM Connector: block close without post-mortem"
 DELIVER_RULE = "ECM Connector: deliver notifications"
 RESEND_JOB = "ECM Connector: resend notifications"
 QUEUE_TABLE = (
@@ -52,7 +53,7 @@ ALERT_TEXT = {  # kind: (subject, first line of the message)
     AlertKind.CREATED: ("Emergency change ${number} raised", "A new emergency change needs your approval."),
     AlertKind.VIOLATION: (
         "Emergency change ${number}: procedure violation",
-        "A step of ENG-PROC-004 was skipped; the connector blocked or reverted it.",
+        "A step of ENG-PROC-004 was skipped; the change's work notes say what the connector did about it.",
     ),
     AlertKind.REMINDER: ("Post-mortem of ${number} due soon", "The post-mortem deadline is approaching."),
     AlertKind.BREACH: ("Post-mortem of ${number} overdue", "The post-mortem deadline has passed."),
@@ -190,6 +191,31 @@ def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
                 "action_delete": "false",
                 "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(Stage.DEPLOYED)}^EQ",
                 "script": script("block_implement.js", GROUPS=json.dumps(groups)),
+            },
+        )
+    )
+    task = sn.postmortem_task
+    records.append(
+        Desired(
+            "business rule",
+            "sys_script",
+            CLOSE_RULE,
+            {
+                "collection": sn.table,
+                "when": "before",
+                "order": "100",
+                "active": "true",
+                "advanced": "true",
+                "action_insert": "false",
+                "action_update": "true",
+                "action_delete": "false",
+                "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(Stage.CLOSED)}^EQ",
+                "script": script(
+                    "block_close.js",
+                    TASK_TABLE=task.table,
+                    TASK_TYPE=task.change_task_type,
+                    PREFIX=task.short_description_prefix.replace("'", "\\'"),
+                ),
             },
         )
     )

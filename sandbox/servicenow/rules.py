@@ -79,7 +79,11 @@ def _label(state: str) -> str:
 
 
 def check_state_model(write: Write) -> None:
-    if write.operation != "update" or not write.changed("state") or write.actor_is_admin:
+    """The change model's transitions hold for every account, admins included: the state model is
+    enforced on the server, so an integration user cannot move Implement back to Scheduled either
+    (reference/servicenow/c_ChangeStateModel.md, normal-standard-emergency-states.md: only Authorize →
+    New is a way back, "Revert to New")."""
+    if write.operation != "update" or not write.changed("state"):
         return
     kind = write.after.get("type") or "normal"
     old, new = write.before.get("state", ""), write.after.get("state", "")

@@ -76,9 +76,23 @@ def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, cli
     with pytest.raises(requests.HTTPError) as refused:
         emma.update(query=number, payload={"state": "3"}).one()
     assert refused.value.response.json()["status"] == "failure"
-    closed = emma.update(
-        query=number, payload={"state": "3", "close_code": "successful", "close_notes": "Restored"}
+    closing = {"state": "3", "close_code": "successful", "close_notes": "Restored"}
+    with pytest.raises(requests.HTTPError) as no_postmortem:  # the installed close rule (R8)
+        emma.update(query=number, payload=closing).one()
+    assert "post-mortem" in no_postmortem.value.response.json()["error"]["detail"]
+    tasks = client_as("eng.emma").resource(api_path="/table/change_task")
+    task = tasks.create(
+        payload={
+            "change_request": change["sys_id"],
+            "change_task_type": "review",
+            "short_description": "Post-mortem: DB corruption",
+        }
     ).one()
+    tasks.update(
+        query={"sys_id": task["sys_id"]},
+        payload={"state": "3", "close_notes": "Report: https://wiki.example.com/pm/1"},
+    ).one()
+    closed = emma.update(query=number, payload=closing).one()
     assert closed["state"] == "3"
 
 

@@ -91,7 +91,9 @@ def test_duplicated_and_reordered_notifications_still_give_one_postmortem_task(s
     assert any(times > 1 for times in delivered.values())  # the sandbox did send duplicates
     with UnitOfWork(stack.connector.database) as uow:
         recorded = uow.session.scalar(
-            select(func.count()).select_from(DeliveryRow).where(DeliveryRow.source == "servicenow")
+            select(func.count())
+            .select_from(DeliveryRow)
+            .where(DeliveryRow.source == "servicenow", DeliveryRow.delivery_id.not_like("reconcile:%"))
         )
     assert recorded == len(delivered)  # each notification recorded and processed once
     assert outbox_statuses(stack).get("dead", 0) == 0
@@ -197,3 +199,51 @@ def test_a_cab_approval_from_the_instance_default_model_does_not_count_for_the_p
     story.decide("lead.liam", "approved")
     assert stack.settle(lambda: len(story.facts().approvals) == 1)
     assert [a.approver for a in story.facts().approvals] == ["lead.liam"]
+
+
+def test_reconciliation_catches_up_approvals_and_comment_commands_whose_notifications_failed(stack):
+    from connector.reconcile import reconcile
+
+    story = quiet_story(stack)
+    story.raise_change()
+    story.move("eng.emma", Stage.AWAITING_APPROVAL)
+    story.wait_stage(Stage.AWAITING_APPROVAL)
+    story.decide("lead.liam", "approved")
+    story.decide("sec.sara", "approved")
+    assert stack.settle(lambda: len(story.facts().approvals) == 2)
+    stack.sandbox.faults.configure({"notifications": {"fail": 1.0}})  # every send fails from here on
+    story.move("eng.emma", Stage.APPROVED)  # a state change
+    story.comment("peer.pete", "/peer-reviewed")  # a comment command
+    stack.sandbox.wait_for_notifications()
+    assert story.facts().stage is Stage.AWAITING_APPROVAL and not story.facts().reviews
+    stack.sandbox.faults.clear()
+
+    report = reconcile(stack.connector, "servicenow")
+
+    facts = story.facts()
+    assert facts.stage is Stage.APPROVED, report.outcomes
+    assert [r.reviewer for r in facts.reviews] == ["peer.pete"], report.outcomes
+    stack.settle(lambda: stack.dispatch.errors == [] and story.work_notes("peer review by peer.pete"))
+    reconcile(stack.connector, "servicenow")  # a second run records nothing twice
+    assert [r.reviewer for r in story.facts().reviews] == ["peer.pete"]
+    assert len(story.facts().approvals) == 2
+
+
+def test_an_approval_whose_notification_failed_is_caught_up_by_reconciliation(stack):
+    from connector.reconcile import reconcile
+
+    story = quiet_story(stack)
+    story.raise_change()
+    story.move("eng.emma", Stage.AWAITING_APPROVAL)
+    story.wait_stage(Stage.AWAITING_APPROVAL)
+    story.decide("lead.liam", "approved")
+    assert stack.settle(lambda: len(story.facts().approvals) == 1)
+    stack.sandbox.faults.configure({"notifications": {"drop": 1.0}})
+    story.decide("sec.sara", "approved")
+    stack.sandbox.wait_for_notifications()
+    assert len(story.facts().approvals) == 1
+    stack.sandbox.faults.clear()
+
+    reconcile(stack.connector, "servicenow")
+
+    assert {a.approver for a in story.facts().approvals} == {"lead.liam", "sec.sara"}

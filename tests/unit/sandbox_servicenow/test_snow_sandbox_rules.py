@@ -37,7 +37,15 @@ def test_emergency_change_cannot_skip_authorize(emma, change):
     assert "from New to Implement" in response.json["error"]["detail"]
 
 
-def test_admin_actor_may_set_any_state_to_revert(emma, bot, change):
+def test_the_state_model_refuses_a_way_back_to_an_admin_too_except_revert_to_new(emma, bot, change):
+    for state in ("-3", "-2", "-1"):
+        assert move(emma, change, state).status_code == 200
+    refused = move(bot, change, "-2")
+    assert (refused.status_code, refused.json["error"]["message"]) == (400, "Invalid state transition")
+    assert "from Implement to Scheduled" in refused.json["error"]["detail"]
+
+
+def test_revert_to_new_from_authorize_is_allowed(emma, bot, change):
     assert move(emma, change, "-3").status_code == 200
     assert move(bot, change, "-5").json["result"]["state"] == "-5"
 

@@ -39,7 +39,7 @@ def test_fresh_instance_plan_creates_everything_and_writes_nothing(fake, mapping
         kinds.count(kind)
         for kind in ("business rule", "event registration", "email notification", "scheduled job", "table")
     ]
-    assert counts == [5, 7, 7, 1, 1]
+    assert counts == [6, 7, 7, 1, 1]
     assert fake.writes == []
 
 
@@ -69,7 +69,7 @@ def test_second_plan_is_unchanged_and_second_install_writes_nothing(fake, mappin
     again = plan(mapping, fake, settings=settings)
     install(mapping, fake, settings=settings)
 
-    assert len(reported) == len(again.items) == 30
+    assert len(reported) == len(again.items) == 31
     assert {item.action for item in again.items} == {"unchanged"} and again.changes == ()
     assert fake.writes == []
 
