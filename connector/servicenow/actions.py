@@ -4,9 +4,10 @@ created, a revert re-reads the change first.
 
 ServiceNow has no approver or reviewer fields on a change_request, so `update_fields` records those
 facts as one work note each; the deploy time goes into `work_start` (actual start). Alerts are
-`sysevent`s queued on the change: the installed e-mail notifications send them to the people in
-parm1 (user names) and the groups in parm2. An alert about no change (drift) is queued on the
-connector account's `sys_user` record instead.
+`sysevent`s queued on the change as gs.eventQueue queues them: the installed e-mail notifications send
+them to the people in parm1 and the members of the alerted groups in parm2, both as user sys_ids (a
+notification reads recipients from an event parm as sys_ids or e-mail addresses, never names). An alert
+about no change (drift) is queued on the connector account's `sys_user` record instead.
 """
 
 from __future__ import annotations
@@ -122,13 +123,15 @@ class ServiceNowActions:
     def notify(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
         """A service alert of a kind (created, violation, ...) as the mapped event."""
         name = self.section.events.for_kind(AlertKind(payload["kind"]))
+        people = [self.gateway.user_sys_id(user) for user in payload.get("users", ())]
+        members = [m for g in payload.get("groups", ()) for m in self.gateway.member_sys_ids(g)]
         return self.event(
             {
                 "key": payload["key"],
                 "remote_id": payload.get("remote_id"),
                 "name": name,
-                "parm1": ",".join(payload.get("users", ())),
-                "parm2": ",".join(payload.get("groups", ())),
+                "parm1": ",".join(dict.fromkeys(people)),  # recipients: user sys_ids, never names
+                "parm2": ",".join(m for m in dict.fromkeys(members) if m not in people),
             },
             idem,
         )

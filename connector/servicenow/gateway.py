@@ -398,7 +398,9 @@ class ServiceNowGateway:
         return self.find(table, query)
 
     def fire_event(self, name: str, instance: str, table: str, parm1: str = "", parm2: str = "") -> str:
-        """Queue a `sysevent` (what `gs.eventQueue` does); the installed notifications send it."""
+        """Queue a `sysevent` as `gs.eventQueue` does: `state=ready`, `process_on` now and the default
+        queue, so the event processor picks it up; the installed notifications send it to the
+        recipients in parm1 / parm2 (user sys_ids or e-mail addresses)."""
         event = self.create(
             "sysevent",
             {
@@ -408,9 +410,19 @@ class ServiceNowGateway:
                 "parm1": parm1,
                 "parm2": parm2,
                 "state": "ready",
+                "process_on": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "queue": "",
             },
         )
         return event.sys_id
+
+    def member_sys_ids(self, group_name: str) -> tuple[str, ...]:
+        """The sys_ids of a group's members (an event's recipients must be sys_ids or addresses)."""
+        group = self.group(group_name)
+        if group is None:
+            raise NotFound(f"ServiceNow group {group_name!r} does not exist", status=404)
+        members = self.find("sys_user_grmember", f"group={group.sys_id}", limit=1000)
+        return tuple(dict.fromkeys(m.get("user") for m in members if m.get("user")))
 
 
 def gateway_from_settings(settings: Any) -> ServiceNowGateway:

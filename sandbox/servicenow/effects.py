@@ -163,7 +163,11 @@ def _attach_task_sla(
 def _send_event_emails(
     instance: Instance, operation: str, before: Record, event: Record, actor: Record
 ) -> None:
-    if operation != "insert":
+    """The event processor: a ready event whose process_on has come (gs.eventQueue sets it; a bare
+    sysevent insert without it is never picked up) is sent by every active notification for it."""
+    if operation != "insert" or event.get("state") != "ready":
+        return
+    if not event.get("process_on") or event["process_on"] > instance.store.now():
         return
     for action in instance.store.find("sysevent_email_action", event_name=event.get("name", "")):
         if action.get("active", "true") != "true":
@@ -197,32 +201,24 @@ def _template(target: Record, event: Record) -> Callable[[str], str]:
 
 
 def _recipients(instance: Instance, action: Record, event: Record) -> list[str]:
-    names: list[str] = []
+    """Who a notification e-mails: the event parms it is told contain recipients ("Event parm 1/2
+    contains recipient", off unless set), each a comma list of user sys_ids or e-mail addresses, plus
+    its users (sys_ids) and groups (sys_ids, every member). A user or group *name* is nobody.
+    https://www.servicenow.com/docs/bundle/xanadu-platform-administration/page/administer/notification/reference/r_EmailNotificationWhoWillReceive.html"""
+    wanted: list[str] = []
     for parm in ("parm1", "parm2"):
-        if action.get(f"event_parm_{parm[-1]}", "true") != "false":
-            names += [n.strip() for n in event.get(parm, "").split(",") if n.strip()]
-    names += [
-        n
-        for n in action.get("recipient_users", "").split(",") + action.get("recipient_groups", "").split(",")
-        if n
-    ]
+        if action.get(f"event_parm_{parm[-1]}", "false") == "true":
+            wanted += [n.strip() for n in event.get(parm, "").split(",") if n.strip()]
+    wanted += [n for n in action.get("recipient_users", "").split(",") if n]
+    for group in [g for g in action.get("recipient_groups", "").split(",") if g]:
+        wanted += [m["user"] for m in instance.store.find("sys_user_grmember", group=group)]
     emails: list[str] = []
-    for name in names:
-        for address in _addresses(instance, name):
-            if address not in emails:
-                emails.append(address)
+    for value in wanted:
+        user = instance.store.get("sys_user", value)
+        address = value if "@" in value else (user or {}).get("email", "")
+        if address and address not in emails:
+            emails.append(address)
     return emails
-
-
-def _addresses(instance: Instance, name: str) -> list[str]:
-    if "@" in name:
-        return [name]
-    users = [u for u in instance.store.rows("sys_user") if name in (u["user_name"], u["sys_id"])]
-    if users:
-        return [u["email"] for u in users if u["email"]]
-    groups = [g for g in instance.store.rows("sys_user_group") if name in (g["name"], g["sys_id"])]
-    members = [m["user"] for g in groups for m in instance.store.find("sys_user_grmember", group=g["sys_id"])]
-    return [u["email"] for u in (instance.store.get("sys_user", m) for m in members) if u and u["email"]]
 
 
 Effect = Callable[["Instance", str, Record, Record, Record], None]

@@ -183,7 +183,7 @@ TABLES: dict[str, TableSpec] = {
         _spec("sys_journal_field", "element element_id name value"),
         _spec(
             "sysevent",
-            "name instance table parm1 parm2 state queue processed claimed_by",
+            "name instance table parm1 parm2 state queue process_on processed claimed_by uri",
             defaults={"state": "ready"},
         ),
         _spec(

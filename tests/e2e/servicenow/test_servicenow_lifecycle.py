@@ -247,3 +247,14 @@ def test_an_approval_whose_notification_failed_is_caught_up_by_reconciliation(st
     reconcile(stack.connector, "servicenow")
 
     assert {a.approver for a in story.facts().approvals} == {"lead.liam", "sec.sara"}
+
+
+def test_the_created_alert_is_mailed_to_every_engineering_lead_and_security_member(stack):
+    story = quiet_story(stack)
+    story.raise_change()
+    [mail] = story.mails(f"Emergency change {story.result.key} raised")
+    assert sorted(mail["recipients"].split(",")) == [
+        "dual.dana@example.com",
+        "lead.liam@example.com",
+        "sec.sara@example.com",
+    ]

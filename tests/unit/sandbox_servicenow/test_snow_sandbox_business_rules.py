@@ -161,3 +161,70 @@ def test_a_password2_property_reads_back_encrypted_but_scripts_get_it_in_clear(b
     rule(bot, "reader", "gs.eventQueue('key.read', current, gs.getProperty('x_test.key'));")
     move(emma, change, "-3")
     assert [e["parm1"] for e in instance.store.find("sysevent", name="key.read")] == ["s3cret"]
+
+
+def notification(bot, **fields):
+    bot(
+        "POST",
+        "/api/now/table/sysevent_email_action",
+        json={"name": "alert mail", "event_name": "x.alert", "active": "true", "subject": "Alert", **fields},
+    )
+
+
+def test_event_recipients_are_sys_ids_or_addresses_and_a_name_reaches_nobody(bot, instance, change):
+    notification(bot, event_parm_1="true", event_parm_2="true")
+    liam = instance.user("lead.liam")["sys_id"]
+    now = "2026-03-02 09:30:00"
+    for parm1, parm2 in ((liam, "ops@example.com"), ("lead.liam", "Engineering Leads")):
+        bot(
+            "POST",
+            "/api/now/table/sysevent",
+            json={
+                "name": "x.alert",
+                "instance": change["sys_id"],
+                "table": "change_request",
+                "parm1": parm1,
+                "parm2": parm2,
+                "state": "ready",
+                "process_on": now,
+            },
+        )
+    assert [m["recipients"] for m in instance.store.rows("sys_email")] == [
+        "lead.liam@example.com,ops@example.com",
+        "",
+    ]
+
+
+def test_a_notification_reads_no_parm_it_is_not_told_contains_recipients(bot, instance, change):
+    notification(bot)  # event_parm_1 / event_parm_2 left unset: false
+    liam = instance.user("lead.liam")["sys_id"]
+    bot(
+        "POST",
+        "/api/now/table/sysevent",
+        json={
+            "name": "x.alert",
+            "instance": change["sys_id"],
+            "table": "change_request",
+            "parm1": liam,
+            "state": "ready",
+            "process_on": "2026-03-02 09:30:00",
+        },
+    )
+    assert [m["recipients"] for m in instance.store.rows("sys_email")] == [""]
+
+
+def test_an_event_inserted_without_process_on_is_never_processed(bot, instance, change):
+    notification(bot, event_parm_1="true")
+    bot(
+        "POST",
+        "/api/now/table/sysevent",
+        json={
+            "name": "x.alert",
+            "instance": change["sys_id"],
+            "table": "change_request",
+            "parm1": "ops@example.com",
+            "state": "ready",
+        },
+    )
+    assert instance.store.rows("sys_email") == []
+    assert instance.store.rows("sysevent")[0]["state"] == "ready"

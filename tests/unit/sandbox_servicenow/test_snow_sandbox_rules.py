@@ -145,6 +145,8 @@ def test_event_with_an_active_notification_records_an_email_to_users_and_groups(
             "active": "true",
             "subject": "Post-mortem due for ${number}",
             "message_html": "Due ${event.parm2}",
+            "event_parm_1": "true",
+            "recipient_groups": instance.store.find("sys_user_group", name="Security Team")[0]["sys_id"],
         },
     )
     bot(
@@ -154,8 +156,10 @@ def test_event_with_an_active_notification_records_an_email_to_users_and_groups(
             "name": "x_ecm.reminder",
             "instance": change["sys_id"],
             "table": "change_request",
-            "parm1": "eng.emma,Security Team",
+            "parm1": instance.user("eng.emma")["sys_id"],
             "parm2": "",
+            "state": "ready",
+            "process_on": "2026-03-02 09:30:00",
         },
     )
     [email] = emma("GET", "/api/now/table/sys_email").json["result"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -341,13 +342,16 @@ def test_find_tasks_and_fire_event_use_the_documented_fields(api, gateway):
         "^ORDERBYsys_created_on"
     )
     assert event_id == "c" * 32
-    assert json.loads(api.calls[1].request.body) == {
+    posted = json.loads(api.calls[1].request.body)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", posted.pop("process_on"))  # as gs.eventQueue
+    assert posted == {
         "name": "ecm.postmortem.breach",
         "instance": CHANGE_ID,
         "table": "change_request",
         "parm1": "alice",
         "parm2": "Security Team",
         "state": "ready",
+        "queue": "",
     }
 
 
