@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 from connector.errors import ApiError, ConnectorError
 from connector.install_plan import Check
 from connector.mapping import Mapping
-from connector.servicenow.installer import SECRET_PROPERTY, URL_PROPERTY, Desired, desired_records
+from connector.servicenow.installer import (
+    QUEUE_TABLE,
+    SECRET_PROPERTY,
+    URL_PROPERTY,
+    Desired,
+    desired_records,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from connector.config import Settings
@@ -48,7 +54,8 @@ def doctor(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings |
         wanted = desired_records(mapping, settings)
     except ConnectorError as e:
         return [*checks, Check("configuration", False, str(e), "set what the message names, then run again")]
-    return checks + [_record(gateway, desired) for desired in wanted]
+    checks += [_record(gateway, desired) for desired in wanted]
+    return [*checks, _undelivered(gateway)]
 
 
 def _roles(gateway: ServiceNowGateway, account: SnRecord | None) -> Check:
@@ -87,15 +94,58 @@ def _group(gateway: ServiceNowGateway, group_name: str) -> Check:
 
 def _record(gateway: ServiceNowGateway, desired: Desired) -> Check:
     name = f"{desired.kind} {desired.name}"
+    where = WHERE.get(desired.table, desired.table)
     found = gateway.find_one(desired.table, desired.query)
     if found is None:
-        return Check(name, False, "missing", INSTALL)
+        return Check(name, False, "missing", f"{INSTALL} (it creates the {desired.kind} in {where})")
     if found.get("active", "true") != "true":
+        return Check(name, False, "inactive", f"activate it in {where}, or {INSTALL}")
+    if desired.table == "sys_script":
+        moved = [
+            f
+            for f in ("collection", "when", "action_insert", "action_update")
+            if found.get(f) != desired.fields[f]
+        ]
+        if moved:
+            detail = ", ".join(f"{f} is {found.get(f)!r}, expected {desired.fields[f]!r}" for f in moved)
+            return Check(name, False, detail, f"{INSTALL} (it sets them back)")
+    if desired.table == "sysevent_email_action" and not _has_recipients(found):
         return Check(
-            name, False, "inactive", f"activate it in {WHERE.get(desired.table, desired.table)}, or {INSTALL}"
+            name,
+            False,
+            "sends to nobody: neither event parm is marked as containing recipients and it has no users "
+            "or groups",
+            f"tick 'Event parm 1 contains recipient' and 'Event parm 2 contains recipient' under Who will "
+            f"receive in {where}, or {INSTALL}",
         )
     if desired.name == URL_PROPERTY and found.get("value") != desired.fields["value"]:
         return Check(name, False, f"is {found.get('value')!r}, expected {desired.fields['value']!r}", INSTALL)
     if desired.name == SECRET_PROPERTY and not found.get("value"):
         return Check(name, False, "empty", INSTALL)
     return Check(name, True, "active" if "active" in desired.fields else "present")
+
+
+def _has_recipients(notification: SnRecord) -> bool:
+    return any(notification.get(f) == "true" for f in ("event_parm_1", "event_parm_2")) or any(
+        notification.get(f) for f in ("recipient_users", "recipient_groups")
+    )
+
+
+def _undelivered(gateway: ServiceNowGateway) -> Check:
+    """Notifications the instance gave up on after its last attempt (docs/servicenow-notify-contract.md)."""
+    name = f"notification queue {QUEUE_TABLE}"
+    try:
+        failed = gateway.find(QUEUE_TABLE, "u_state=error^ORDERBYDESCsys_created_on", limit=100)
+    except ApiError as e:
+        return Check(name, False, str(e), INSTALL)
+    if not failed:
+        return Check(name, True, "nothing undelivered")
+    last = failed[0].get("u_last_status") or "no answer"
+    return Check(
+        name,
+        False,
+        f"{len(failed)}{'+' if len(failed) == 100 else ''} notification(s) not delivered "
+        f"(last answer: {last})",
+        f"make {URL_PROPERTY} reachable from the instance, then set u_state=ready on them in "
+        f"{QUEUE_TABLE}.list (the resend job delivers them; reconciliation catches up meanwhile)",
+    )

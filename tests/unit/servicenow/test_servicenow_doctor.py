@@ -101,3 +101,43 @@ def test_missing_settings_are_reported_not_raised(fake, mapping):
 
     assert checks[-1].name == "configuration" and not checks[-1].ok
     assert "ECM_SERVICENOW_WEBHOOK_SECRET" in checks[-1].detail
+
+
+def test_a_notification_that_reads_no_recipients_fails_with_where_to_tick_them(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+    mail = fake.find_one("sysevent_email_action", "name=ECM Connector: ecm.change.violation")
+    fake.update("sysevent_email_action", mail.sys_id, {"event_parm_1": "false", "event_parm_2": "false"})
+
+    (problem,) = failing(doctor(mapping, fake, settings=settings)).values()
+
+    assert problem.name == "email notification ECM Connector: ecm.change.violation"
+    assert problem.detail.startswith("sends to nobody")
+    assert "'Event parm 1 contains recipient'" in problem.fix
+    assert "System Notification > Email > Notifications" in problem.fix
+
+
+def test_a_missing_property_and_a_rule_moved_to_another_table_fail(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+    secret = fake.find_one("sys_properties", "name=x_ecm.connector_secret")
+    fake.tables["sys_properties"].pop(secret.sys_id)
+    block = fake.find_one("sys_script", f"name={BLOCK_RULE}")
+    fake.update("sys_script", block.sys_id, {"when": "after"})
+
+    problems = failing(doctor(mapping, fake, settings=settings))
+
+    assert problems["system property x_ecm.connector_secret"].detail == "missing"
+    assert "System Properties" in problems["system property x_ecm.connector_secret"].fix
+    assert problems[f"business rule {BLOCK_RULE}"].detail == "when is 'after', expected 'before'"
+
+
+def test_notifications_the_instance_gave_up_on_are_reported(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+    fake.create("u_ecm_notification", {"u_event_id": "a" * 32, "u_state": "error", "u_last_status": "503"})
+
+    (problem,) = failing(doctor(mapping, fake, settings=settings)).values()
+
+    assert (problem.name, problem.detail) == (
+        "notification queue u_ecm_notification",
+        "1 notification(s) not delivered (last answer: 503)",
+    )
+    assert "u_state=ready" in problem.fix
