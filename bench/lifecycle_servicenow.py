@@ -23,9 +23,9 @@ CONNECTOR_USER = "ecm-bot"
 
 
 class NotificationWatch:
-    """Wraps the sandbox's outbound sender (`execute_async`, what the notify rule's RESTMessageV2 calls):
-    when each change entered Review and when its post-mortem task was inserted (by change number).
-    Waiters wake on the insert."""
+    """Wraps the sandbox's outbound sender (`execute`, what the installed deliver rule's RESTMessageV2
+    calls): when each change entered Review and when its post-mortem task was inserted (by change
+    number). Waiters wake on the insert."""
 
     def __init__(self, notifier: Any, section: Any) -> None:
         self.section = section
@@ -34,8 +34,8 @@ class NotificationWatch:
         self.created_at: dict[str, float] = {}
         self.linked_at: dict[str, float] = {}
         self.ready = threading.Condition(threading.Lock())
-        self._send = notifier.execute_async
-        notifier.execute_async = self._on_notification
+        self._send = notifier.execute
+        notifier.execute = self._on_notification
 
     def _on_notification(self, notification: Any) -> Any:
         now = time.perf_counter()

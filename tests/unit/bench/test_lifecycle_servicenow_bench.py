@@ -22,7 +22,7 @@ class Queue:
     def __init__(self) -> None:
         self.sent: list = []
 
-    def execute_async(self, request: Outbound) -> dict:
+    def execute(self, request: Outbound) -> dict:
         self.sent.append(request)
         return {"status": 0}
 
@@ -30,7 +30,7 @@ class Queue:
 def _notify(queue: Queue, table: str, operation: str, before: dict, after: dict) -> None:
     changed = sorted(k for k, v in after.items() if before.get(k) != v and k != "sys_id")
     body = {"table": table, "operation": operation, "change_number": CHANGE["number"], "changed": changed}
-    queue.execute_async(Outbound("POST", "http://ecm", {}, json.dumps(body | {"record": after})))
+    queue.execute(Outbound("POST", "http://ecm", {}, json.dumps(body | {"record": after})))
 
 
 def test_the_watch_times_review_to_postmortem_task_and_passes_every_notification_on() -> None:
