@@ -181,6 +181,17 @@ def test_doctor_names_a_webhook_that_lost_its_token_and_exits_1(sandbox, setting
     check = next(c for c in doctor(MAPPING, gateway_for(sandbox), settings=settings) if c.name == "webhook")
     assert not check.ok and "without the connector's token" in check.detail
     assert "ecm install" in check.fix and TOKEN not in check.render()
+    with sandbox.state.lock:
+        for hook in sandbox.state.webhooks.values():
+            hook.url = f"https://elsewhere.example/hook?token={TOKEN}"
+    check = next(c for c in doctor(MAPPING, gateway_for(sandbox), settings=settings) if c.name == "webhook")
+    assert check.detail == (
+        f"points at https://elsewhere.example/hook?token=(secret), not {ENV['ECM_PUBLIC_URL']}/webhooks/jira"
+        "?token=(secret)"
+    )
+    assert f"{ENV['ECM_PUBLIC_URL']}/webhooks/jira?token=(secret)" in check.fix
+    with sandbox.state.lock:
+        hook.url = f"{ENV['ECM_PUBLIC_URL']}/webhooks/jira"  # the token lost again, for the CLI below
 
     env = {
         **ENV,
