@@ -11,6 +11,7 @@ from sandbox.jira.errors import JiraApiError
 from sandbox.jira.faults import MAX_HOLD_SECONDS, Faults
 from sandbox.jira.flavors import not_served, served
 from sandbox.jira.http import SandboxContext, authenticate
+from sandbox.jira.search import index_later
 from sandbox.jira.state import Clock, JiraState
 from sandbox.jira.webhooks import Dispatcher
 
@@ -26,6 +27,7 @@ def create_app(
     validate_openapi: bool = False,
     webhook_backoff: float = 0.2,
     version: str | None = None,
+    search_lag: float = 0.0,
 ) -> Flask:
     if flavor not in FLAVORS:
         raise ValueError(f"flavor must be one of {FLAVORS}, got {flavor!r}")
@@ -34,7 +36,13 @@ def create_app(
     state = JiraState(flavor, clock, version)
     faults = faults or Faults()
     dispatcher = Dispatcher(state, faults, backoff=webhook_backoff)
-    state.emit = dispatcher.on_event
+    state.search_lag = search_lag
+
+    def emit(event: dict) -> None:
+        index_later(state, event)
+        dispatcher.on_event(event)
+
+    state.emit = emit
     context = SandboxContext(state, faults, dispatcher)
     app.extensions["jira_sandbox"] = context
 

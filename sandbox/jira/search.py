@@ -1,9 +1,20 @@
-"""`search/jql`: evaluate the JQL subset over the issues, page with `nextPageToken`."""
+"""`search/jql`: evaluate the JQL subset over the issues, page with `nextPageToken`.
+
+Jira Cloud's search is eventually consistent: "Recent updates might not be immediately visible in the
+returned search results. If you need read-after-write consistency, you can utilize the
+`reconcileIssues` parameter" (OpenAPI document, `GET /rest/api/3/search/jql`;
+https://developer.atlassian.com/cloud/jira/platform/search-and-reconcile/). With `state.search_lag`
+seconds set, every change of an issue reaches the search index that much later: until then search/jql
+matches and returns the issue as it was (a new issue not at all), unless its id is in `reconcileIssues`
+(at most 50 ids).
+"""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import copy
+import time
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sandbox.jira import jql
@@ -11,6 +22,7 @@ from sandbox.jira.errors import bad_request
 from sandbox.jira.state import Issue, JiraState
 
 MAX_PAGE = 100
+MAX_RECONCILE = 50
 
 
 def _users(state: JiraState, name: str | None) -> list[str]:
@@ -86,19 +98,59 @@ def _sort_key(state: JiraState, name: str) -> Callable[[Issue], Any]:
     return lambda i: [str(v) for v in resolver(state, i)]
 
 
-def find(state: JiraState, text: str) -> list[Issue]:
-    """Every issue the query matches, in its ORDER BY."""
+def index_later(state: JiraState, event: dict[str, Any]) -> None:
+    """Queue the issue an event changed for the search index, `state.search_lag` seconds from now."""
+    issue = state.issues.get(str(event.get("issue_id", "")))
+    if issue is None or state.search_lag <= 0:
+        return
+    queued = state.search_index.setdefault(issue.id, [])
+    now = time.monotonic()
+    visible = [entry for entry in queued if entry[0] <= now]
+    queued[:] = [*visible[-1:], *(entry for entry in queued if entry[0] > now)]
+    queued.append((now + state.search_lag, copy.deepcopy(issue)))
+
+
+def indexed(state: JiraState, reconcile: Collection[str] = ()) -> list[Issue]:
+    """The issues as search sees them: the live issue once its last change is indexed (or when it is
+    named in `reconcile`), the last indexed copy before that, nothing for an issue not indexed yet."""
+    now, seen = time.monotonic(), []
+    for issue in state.issues.values():
+        queued = state.search_index.get(issue.id)
+        if issue.id in reconcile or not queued or queued[-1][0] <= now:
+            seen.append(issue)
+            continue
+        visible = [snapshot for at, snapshot in queued if at <= now]
+        if visible:
+            seen.append(visible[-1])
+    return seen
+
+
+def reconcile_ids(value: Any) -> set[str]:
+    """`reconcileIssues`: an array of int64 issue ids (a repeated query parameter, or a body array)."""
+    items = value if isinstance(value, list) else [value] if value is not None else []
+    ids = {str(item).strip() for item in items}
+    if any(not i.isdigit() for i in ids):
+        raise bad_request("reconcileIssues must be a list of issue ids.")
+    if len(ids) > MAX_RECONCILE:
+        raise bad_request(f"reconcileIssues accepts at most {MAX_RECONCILE} issue ids.")
+    return ids
+
+
+def find(state: JiraState, text: str, reconcile: Collection[str] | None = None) -> list[Issue]:
+    """Every issue the query matches, in its ORDER BY. With `reconcile` (search/jql), as the
+    eventually consistent index sees them; without (Data Center's search), as they are."""
     test = compile_query(state, text)
-    found = [issue for issue in state.issues.values() if test(issue)]
+    pool = state.issues.values() if reconcile is None else indexed(state, reconcile)
+    found = [issue for issue in pool if test(issue)]
     for name, descending in reversed(test.order_by):  # type: ignore[attr-defined]
         found.sort(key=_sort_key(state, name), reverse=descending)
     return found
 
 
 def run_search(
-    state: JiraState, text: str, token: str | None, max_results: int | None
+    state: JiraState, text: str, token: str | None, max_results: int | None, reconcile: Collection[str] = ()
 ) -> tuple[list[Issue], str | None]:
-    found = find(state, text)
+    found = find(state, text, reconcile)
     start = _decode(token)
     size = max(1, min(MAX_PAGE, max_results if max_results is not None else 50))
     page = found[start : start + size]

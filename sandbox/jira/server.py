@@ -48,6 +48,7 @@ class SandboxJira:
         faults: Faults | None = None,
         validate_openapi: bool = False,
         webhook_backoff: float = 0.05,
+        search_lag: float = 0.0,
         port: int = 0,
         version: str | None = None,
     ) -> None:
@@ -58,6 +59,7 @@ class SandboxJira:
             validate_openapi=validate_openapi,
             webhook_backoff=webhook_backoff,
             version=version,
+            search_lag=search_lag,
         )
         self._port = port
         self._server: BaseWSGIServer | None = None

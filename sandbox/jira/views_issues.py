@@ -12,7 +12,7 @@ from sandbox.jira.fields import STANDARD_FIELDS, custom_field_json
 from sandbox.jira.http import V, actor, base, body, no_content, ok, state
 from sandbox.jira.notify import send_notification
 from sandbox.jira.render import comment_json, issue_json, link_json, status_json
-from sandbox.jira.search import find, run_search
+from sandbox.jira.search import find, reconcile_ids, run_search
 from sandbox.jira.state import JiraState
 from sandbox.jira.xml_import import unknown_status
 
@@ -178,8 +178,9 @@ def _search(version: str, params: dict[str, Any]) -> Response:
         size = int(params["maxResults"]) if params.get("maxResults") is not None else None
     except ValueError as e:
         raise bad_request("maxResults must be a number.") from e
+    reconcile = reconcile_ids(params.get("reconcileIssues"))
     with st.lock:
-        page, token = run_search(st, params.get("jql") or "", params.get("nextPageToken"), size)
+        page, token = run_search(st, params.get("jql") or "", params.get("nextPageToken"), size, reconcile)
         found = [
             issue_json(st, i, base(), version, wanted=wanted, expand=params.get("expand") or "") for i in page
         ]
@@ -191,7 +192,10 @@ def _search(version: str, params: dict[str, Any]) -> Response:
 
 @issues.get(f"{V}/search/jql")
 def search_get(version: str) -> Response:
-    params = {k: request.args.get(k) for k in ("jql", "nextPageToken", "maxResults", "expand")}
+    params: dict[str, Any] = {
+        k: request.args.get(k) for k in ("jql", "nextPageToken", "maxResults", "expand")
+    }
+    params["reconcileIssues"] = request.args.getlist("reconcileIssues")
     return _search(version, {**params, "fields": _csv_arg("fields") or None})
 
 
