@@ -93,10 +93,22 @@ def jira_deliveries(tool: Any, since: datetime, now: datetime) -> Iterator[tuple
             jql, fields=("*all",), next_page_token=token, max_results=PAGE_SIZE, expand="changelog"
         )
         for issue in page.issues:
-            yield from jira_issue_deliveries(issue.raw, since, now)
+            yield from jira_issue_deliveries(_with_every_comment(tool.gateway, issue), since, now)
         token = page.next_page_token
         if not token:
             return
+
+
+def _with_every_comment(gateway: Any, issue: Any) -> dict[str, Any]:
+    """The issue as search returned it, with every comment: Jira Cloud embeds only the latest 100
+    (`total` counts all), so a busy issue's others are read from its comment pages."""
+    raw = issue.raw
+    embedded = (raw.get("fields") or {}).get("comment") or {}
+    if len(embedded.get("comments") or []) >= int(embedded.get("total") or 0):
+        return raw
+    every = [comment.raw for comment in gateway.comments(issue.key)]
+    comment = {**embedded, "comments": every, "startAt": 0, "maxResults": len(every), "total": len(every)}
+    return {**raw, "fields": {**raw["fields"], "comment": comment}}
 
 
 def jira_issue_deliveries(

@@ -30,6 +30,7 @@ DEFAULT_TIMEOUT = (3.05, 10.0)
 STATUS_ERRORS: dict[int, type[ApiError]] = {401: AuthFailed, 403: AuthFailed, 404: NotFound, 429: RateLimited}
 # Names the connector in Jira's access logs (and lets the tests tell its requests from other clients').
 USER_AGENT = f"ecm-connector/{__version__}"
+COMMENT_PAGE = 100  # the most Jira Cloud returns per comment page
 OWN_FIELDS = ("issuetype", "status", "reporter", "assignee", "summary", "labels", "issuelinks")
 
 
@@ -75,6 +76,7 @@ class JiraComment:
     author: str | None
     body: str
     created: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # as Jira sent it
 
 
 @dataclass(frozen=True)
@@ -209,16 +211,23 @@ class JiraGateway(AdminCalls):
             return str(self._jira.add_comment(key, body).id)
 
     def comments(self, key: str) -> tuple[JiraComment, ...]:
-        found = self._call("GET", f"/rest/api/2/issue/{key}/comment", f"list comments of {key}")
-        return tuple(
-            JiraComment(
-                str(c["id"]),
-                self._user_id(c.get("author")),
-                render_value(c.get("body")) or "",
-                c.get("created", ""),
+        """Every comment, oldest first, read page by page: Jira Cloud answers at most 100 per request
+        (`startAt` / `maxResults` / `total`), whatever is asked for."""
+        found: list[JiraComment] = []
+        while True:
+            page = (
+                self._call(
+                    "GET",
+                    f"/rest/api/2/issue/{key}/comment",
+                    f"list comments of {key}",
+                    params={"startAt": len(found), "maxResults": COMMENT_PAGE, "orderBy": "created"},
+                )
+                or {}
             )
-            for c in (found or {}).get("comments", [])
-        )
+            values = page.get("comments") or []
+            found += [self._comment_from(raw) for raw in values]
+            if not values or len(found) >= int(page.get("total") or 0):
+                return tuple(found)
 
     def edit_issue(self, key: str, fields: dict[str, Any]) -> None:
         self._call("PUT", f"/rest/api/2/issue/{key}", f"edit {key}", json={"fields": fields})
@@ -364,6 +373,15 @@ class JiraGateway(AdminCalls):
         if not raw:
             return None
         return raw.get("accountId") if self.flavor == "cloud" else raw.get("name") or raw.get("key")
+
+    def _comment_from(self, raw: dict) -> JiraComment:
+        return JiraComment(
+            str(raw["id"]),
+            self._user_id(raw.get("author")),
+            render_value(raw.get("body")) or "",
+            raw.get("created", ""),
+            raw,
+        )
 
     def _user_from(self, raw: dict) -> JiraUser:
         return JiraUser(self._user_id(raw) or "", raw.get("displayName", ""), raw.get("emailAddress"))

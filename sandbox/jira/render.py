@@ -15,6 +15,7 @@ CATEGORIES = {
     "DONE": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
 }
 PRIORITIES = dict(SEED_PRIORITIES)
+EMBEDDED_COMMENTS = 100
 # Keys every real issue carries in `fields` (webhook bodies and GET issue), empty in the sandbox.
 EMPTY_SYSTEM_FIELDS: dict[str, Any] = {
     "aggregateprogress": {"progress": 0, "total": 0},
@@ -180,6 +181,20 @@ def _link_json(state: JiraState, issue: Issue, base: str) -> list[dict[str, Any]
     return result
 
 
+def embedded_comments(state: JiraState, issue: Issue, base: str, version: str) -> dict[str, Any]:
+    """The `comment` field of an issue (GET issue, search, webhooks). Jira Cloud embeds at most the latest
+    100 comments, `total` still counting all, so a client can tell it got a part (an issue with 120
+    comments shows comments 21-120: github.com/atlassian/atlassian-mcp-server/issues/230); the rest is
+    read from `issue/{key}/comment`. Data Center embeds every comment."""
+    shown = issue.comments[-EMBEDDED_COMMENTS:] if state.flavor == "cloud" else issue.comments
+    return {
+        "comments": [comment_json(state, c, base, issue, version) for c in shown],
+        "maxResults": len(shown),
+        "total": len(issue.comments),
+        "startAt": len(issue.comments) - len(shown),
+    }
+
+
 def _custom_value(state: JiraState, field_id: str, value: Any, base: str, version: str) -> Any:
     cf = state.custom_fields[field_id]
     if is_user_field(cf):
@@ -217,12 +232,7 @@ def issue_fields(state: JiraState, issue: Issue, base: str, version: str) -> dic
             "watchCount": len(issue.watchers),
             "isWatching": False,
         },
-        "comment": {
-            "comments": [comment_json(state, c, base, issue, version) for c in issue.comments],
-            "maxResults": len(issue.comments),
-            "total": len(issue.comments),
-            "startAt": 0,
-        },
+        "comment": embedded_comments(state, issue, base, version),
     }
     for field_id in state.custom_fields:
         fields[field_id] = _custom_value(state, field_id, values.get(field_id), base, version)

@@ -116,13 +116,37 @@ def transition(version: str, key: str) -> Response:
     return no_content()
 
 
+# `GET issue/{key}/comment` pages: startAt (default 0), maxResults (default 100), orderBy created /
+# -created / +created (OpenAPI document). Jira Cloud never returns more than 100 per page, whatever
+# maxResults asks (github.com/pycontribs/jira/issues/1938); Data Center's documented default is 50.
+COMMENT_PAGE = {"cloud": (100, 100), "datacenter": (50, None)}  # flavor -> (default, cap)
+COMMENT_ORDER = {"created": False, "+created": False, "-created": True}  # -> newest first
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    try:
+        value = int(raw) if raw is not None else default
+    except ValueError as e:
+        raise bad_request(f"The value '{raw}' of {name} is not a number.") from e
+    if value < 0:
+        raise bad_request(f"{name} must not be negative.")
+    return value
+
+
 @issues.get(f"{V}/issue/<key>/comment")
 def comments(version: str, key: str) -> Response:
     st = state()
+    default, cap = COMMENT_PAGE[st.flavor]
+    start, size = _int_arg("startAt", 0), _int_arg("maxResults", default)
+    size = min(size, cap) if cap else size
+    order = request.args.get("orderBy")
+    if order is not None and order not in COMMENT_ORDER:
+        raise bad_request(f"orderBy '{order}' is not valid: use created, -created or +created.")
     with st.lock:
         issue = ops.get_issue(st, key)
-        start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 5000))
-        page = issue.comments[start : start + size]
+        ordered = issue.comments[::-1] if COMMENT_ORDER.get(order or "created") else issue.comments
+        page = ordered[start : start + size]
         return ok(
             {
                 "startAt": start,
