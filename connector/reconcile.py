@@ -19,8 +19,9 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -78,15 +79,33 @@ def reconcile(connector: Any, tool: str) -> ReconcileReport:
 # --- Jira --------------------------------------------------------------------------------------------
 
 
-def jira_jql(project: str, issue_types: tuple[str, ...], since: datetime) -> str:
+def jira_jql(project: str, issue_types: tuple[str, ...], since: datetime, zone: str | None = None) -> str:
+    """Jira reads a JQL date literal in the searching account's time zone (its profile's `timeZone`), so
+    the window's start is written in `zone`, the connector account's (UTC when Jira names none)."""
     types = ", ".join(f'"{name}"' for name in issue_types)
-    stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    stamp = jql_time(since, zone)
     return f'project = {project} AND issuetype in ({types}) AND updated >= "{stamp}" ORDER BY updated ASC'
+
+
+def jql_time(moment: datetime, zone: str | None) -> str:
+    """`moment` as a JQL literal ("yyyy-MM-dd HH:mm", minutes cut off) in `zone`. A wall time that comes
+    twice (the hour the clocks go back) is written an hour earlier, so the window never shrinks."""
+    try:
+        tz: tzinfo = ZoneInfo(zone) if zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("reconcile-unknown-time-zone", extra={"time_zone": zone})
+        tz = UTC
+    local = moment.astimezone(tz)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        local = (moment - timedelta(hours=1)).astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def jira_deliveries(tool: Any, since: datetime, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
     section = tool.mapping.jira
-    jql = jira_jql(section.project, (section.issue_types.change, section.issue_types.postmortem), since)
+    zone = tool.gateway.myself().time_zone
+    types = (section.issue_types.change, section.issue_types.postmortem)
+    jql = jira_jql(section.project, types, since, zone)
     token: str | None = None
     while True:
         page = tool.gateway.search(

@@ -68,6 +68,7 @@ class JiraUser:
     id: str  # accountId on Cloud, user name on Data Center
     display_name: str
     email: str | None = None
+    time_zone: str | None = None  # the profile's zone, e.g. "America/Los_Angeles"
 
 
 @dataclass(frozen=True)
@@ -384,7 +385,9 @@ class JiraGateway(AdminCalls):
         )
 
     def _user_from(self, raw: dict) -> JiraUser:
-        return JiraUser(self._user_id(raw) or "", raw.get("displayName", ""), raw.get("emailAddress"))
+        return JiraUser(
+            self._user_id(raw) or "", raw.get("displayName", ""), raw.get("emailAddress"), raw.get("timeZone")
+        )
 
     def _issue_from(self, raw: dict) -> JiraIssue:
         f = raw.get("fields") or {}

@@ -1,7 +1,11 @@
 """A small JQL subset: comparisons joined by AND, then ORDER BY.
 
 Fields: project, issuetype, status, key/issuekey, labels, created, updated (and custom fields by id).
-Operators: =, !=, in, not in, >=, <=, >, <. Dates as "yyyy-mm-dd" or "yyyy-mm-dd HH:MM" (UTC).
+Operators: =, !=, in, not in, >=, <=, >, <. Dates as "yyyy-mm-dd" or "yyyy-mm-dd HH:MM", read in the
+time zone of the user who searches (their profile's `timeZone`, as `GET myself` shows it): Jira has no
+zone in the literal and takes the searcher's (Atlassian's JQL fields reference for Created / Updated,
+https://support.atlassian.com/jira-software-cloud/docs/jql-fields/; clients that sync incrementally read
+the account's zone first, e.g. https://docs.snowflake.com/en/user-guide/data-integration/openflow/processors/fetchjiraissues).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 TOKEN = re.compile(
@@ -106,10 +110,10 @@ def parse(text: str) -> Query:
     return Query(tuple(clauses), tuple(order))
 
 
-def parse_date(text: str) -> datetime:
+def parse_date(text: str, zone: tzinfo = UTC) -> datetime:
     for fmt in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+            return datetime.strptime(text, fmt).replace(tzinfo=zone)
         except ValueError:
             continue
     raise JqlError(
@@ -117,13 +121,14 @@ def parse_date(text: str) -> datetime:
     )
 
 
-def matches(clause: Clause, candidates: list[Any]) -> bool:
-    """`candidates` are the issue's values for the field, each in every spelling JQL accepts (lowercase)."""
+def matches(clause: Clause, candidates: list[Any], zone: tzinfo = UTC) -> bool:
+    """`candidates` are the issue's values for the field, each in every spelling JQL accepts (lowercase);
+    `zone` is the searching user's time zone, in which created/updated literals are read."""
     if clause.field in DATE_FIELDS:
         moment = candidates[0] if candidates else None
         if moment is None:
             return False
-        bound = parse_date(clause.values[0])
+        bound = parse_date(clause.values[0], UTC if clause.field == "duedate" else zone)
         if clause.op in ORDERED_OPS:
             return ORDERED_OPS[clause.op](moment, bound)
         return (moment == bound) == (clause.op == "=")

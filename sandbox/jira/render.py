@@ -58,7 +58,7 @@ def user_json(state: JiraState, user: User | None, base: str) -> dict[str, Any] 
         "avatarUrls": avatar_urls(base, user.name),
         "displayName": user.display_name,
         "active": True,
-        "timeZone": "Etc/UTC",
+        "timeZone": user.time_zone,
     }
     if state.flavor == "cloud":
         return {

@@ -15,10 +15,13 @@ import base64
 import copy
 import time
 from collections.abc import Callable, Collection
+from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox.jira import jql
 from sandbox.jira.errors import bad_request
+from sandbox.jira.seed import User
 from sandbox.jira.state import Issue, JiraState
 
 MAX_PAGE = 100
@@ -72,16 +75,18 @@ def _resolver(state: JiraState, name: str) -> Callable[[JiraState, Issue], list[
     raise bad_request(f"Field '{name}' does not exist or you do not have permission to view it.")
 
 
-def compile_query(state: JiraState, text: str) -> Callable[[Issue], bool]:
+def compile_query(state: JiraState, text: str, user: User | None = None) -> Callable[[Issue], bool]:
+    """`user` is who searches: date literals are read in their profile's time zone (UTC without one)."""
     try:
         query = jql.parse(text or "")
     except jql.JqlError as e:
         raise bad_request(str(e)) from e
     checks = [(clause, _resolver(state, clause.field)) for clause in query.clauses]
+    zone = ZoneInfo(user.time_zone) if user else UTC
 
     def test(issue: Issue) -> bool:
         try:
-            return all(jql.matches(clause, values(state, issue)) for clause, values in checks)
+            return all(jql.matches(clause, values(state, issue), zone) for clause, values in checks)
         except jql.JqlError as e:
             raise bad_request(str(e)) from e
 
@@ -136,10 +141,12 @@ def reconcile_ids(value: Any) -> set[str]:
     return ids
 
 
-def find(state: JiraState, text: str, reconcile: Collection[str] | None = None) -> list[Issue]:
+def find(
+    state: JiraState, text: str, reconcile: Collection[str] | None = None, user: User | None = None
+) -> list[Issue]:
     """Every issue the query matches, in its ORDER BY. With `reconcile` (search/jql), as the
     eventually consistent index sees them; without (Data Center's search), as they are."""
-    test = compile_query(state, text)
+    test = compile_query(state, text, user)
     pool = state.issues.values() if reconcile is None else indexed(state, reconcile)
     found = [issue for issue in pool if test(issue)]
     for name, descending in reversed(test.order_by):  # type: ignore[attr-defined]
@@ -148,9 +155,14 @@ def find(state: JiraState, text: str, reconcile: Collection[str] | None = None) 
 
 
 def run_search(
-    state: JiraState, text: str, token: str | None, max_results: int | None, reconcile: Collection[str] = ()
+    state: JiraState,
+    text: str,
+    token: str | None,
+    max_results: int | None,
+    reconcile: Collection[str] = (),
+    user: User | None = None,
 ) -> tuple[list[Issue], str | None]:
-    found = find(state, text, reconcile)
+    found = find(state, text, reconcile, user)
     start = _decode(token)
     size = max(1, min(MAX_PAGE, max_results if max_results is not None else 50))
     page = found[start : start + size]

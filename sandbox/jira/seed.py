@@ -19,6 +19,7 @@ class User:
     groups: tuple[str, ...]
     account_id: str
     key: str
+    time_zone: str = "Etc/UTC"  # the profile's zone: JQL date literals are read in it
 
     @property
     def email(self) -> str:
@@ -48,6 +49,9 @@ SEED_USERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ecm-bot", "ECM Automation", (AUTOMATION_GROUP,)),
     ("admin", "Jira Admin", (ADMIN_GROUP,)),
 )
+
+# The connector's account is not on UTC, so a query that writes UTC into a JQL date literal is caught out.
+SEED_TIME_ZONES = {"ecm-bot": "America/Los_Angeles"}
 
 SEED_STATUSES = (
     Status("10000", "To Do", "TODO"),
@@ -79,7 +83,8 @@ def group_id_for(name: str) -> str:
 def seed_users() -> dict[str, User]:
     users = {}
     for index, (name, display, groups) in enumerate(SEED_USERS):
-        users[name] = User(name, display, groups, account_id_for(name), f"JIRAUSER{10100 + index}")
+        zone = SEED_TIME_ZONES.get(name, "Etc/UTC")
+        users[name] = User(name, display, groups, account_id_for(name), f"JIRAUSER{10100 + index}", zone)
     return users
 
 

@@ -204,7 +204,8 @@ def _search(version: str, params: dict[str, Any]) -> Response:
         raise bad_request("maxResults must be a number.") from e
     reconcile = reconcile_ids(params.get("reconcileIssues"))
     with st.lock:
-        page, token = run_search(st, params.get("jql") or "", params.get("nextPageToken"), size, reconcile)
+        jql, token = params.get("jql") or "", params.get("nextPageToken")
+        page, token = run_search(st, jql, token, size, reconcile, actor())
         found = [
             issue_json(st, i, base(), version, wanted=wanted, expand=params.get("expand") or "") for i in page
         ]
@@ -236,6 +237,6 @@ def search_removed(version: str) -> Response:
     params = body() if request.method == "POST" else request.args
     start, size = int(params.get("startAt") or 0), int(params.get("maxResults") or 50)
     with st.lock:
-        page = find(st, params.get("jql") or "")
+        page = find(st, params.get("jql") or "", user=actor())
         found = [issue_json(st, i, base(), version) for i in page[start : start + size]]
         return ok({"startAt": start, "maxResults": size, "total": len(page), "issues": found})

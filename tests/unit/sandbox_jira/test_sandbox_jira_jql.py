@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -49,3 +50,10 @@ def test_unsupported_or_malformed_queries_are_refused(text):
         query = jql.parse(text)
         for clause in query.clauses:
             jql.matches(clause, [datetime(2026, 1, 1, tzinfo=UTC)])
+
+
+def test_date_literals_are_read_in_the_searching_users_time_zone():
+    clause = jql.parse('updated >= "2026-11-28 10:00"').clauses[0]
+    los_angeles = ZoneInfo("America/Los_Angeles")  # 10:00 there is 18:00 UTC
+    assert not jql.matches(clause, [datetime(2026, 11, 28, 17, 59, tzinfo=UTC)], los_angeles)
+    assert jql.matches(clause, [datetime(2026, 11, 28, 18, 0, tzinfo=UTC)], los_angeles)
