@@ -4,9 +4,12 @@ Every transition the procedure offers a person (`procedure.stages.TRANSITIONS`) 
 transition per target status, reachable from each stage that offers it. The approval and rejection
 steps are restricted to the two approver groups (`system:restrict-issue-transition`); leaving
 Identified requires the category and the impact (`system:validate-field-value`). For every status
-there is a global transition `ECM revert to <Status>` that no person can use
-(`system:restrict-from-all-users`, mode `users`) and only the automation group may run over the API:
-the connector uses it to put back a transition that broke the procedure.
+there is a global transition `ECM revert to <Status>` that only members of the automation group (the
+connector's account alone) may use: `system:restrict-issue-transition` with that group's id, which is
+"true if any of the following criteria is met" (OpenAPI document, workflow rules). Its `accountIds`
+would name the account directly, but it "is only supported in team-managed projects"; and
+`system:restrict-from-all-users` in mode `users` hides a transition only from Jira's screens, not from
+REST calls, so next to the group rule it adds nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from connector.procedure.model import Stage
 from connector.procedure.stages import ORDER, SIDE_EXITS, TRANSITIONS
 
 RESTRICT_GROUPS = "system:restrict-issue-transition"
-RESTRICT_ALL_USERS = "system:restrict-from-all-users"
 VALIDATE_FIELD = "system:validate-field-value"
 REVERT_PREFIX = "ECM revert to "
 
@@ -104,12 +106,7 @@ def workflow_payload(mapping: Mapping, ids: RuleIds) -> dict:
             "GLOBAL",
         )
         revert["description"] = "Used by the ECM Connector to undo a transition that broke ENG-PROC-004."
-        revert["conditions"] = _all(
-            [
-                _rule(RESTRICT_ALL_USERS, restrictMode="users"),
-                _rule(RESTRICT_GROUPS, groupIds=ids.automation_group_id),
-            ]
-        )
+        revert["conditions"] = _all([_rule(RESTRICT_GROUPS, groupIds=ids.automation_group_id)])
         transitions.append(revert)
     layout = [
         {"statusReference": ids.status_ids[s], "properties": {}, "layout": {"x": 200.0 * i, "y": 0.0}}
@@ -171,7 +168,7 @@ def missing_rules(mapping: Mapping, installed: dict) -> list[str]:
             problems.append(f"{TRANSITION_NAMES[stage]!r} does not require the category and impact")
     for stage in ALL_STAGES:
         name = revert_transition_name(mapping.jira.statuses.status_of(stage))
-        if name in by_name and not _has_rule(by_name[name], "conditions", RESTRICT_ALL_USERS):
+        if name in by_name and not _has_rule(by_name[name], "conditions", RESTRICT_GROUPS):
             problems.append(f"{name!r} is not restricted to the connector's account")
     return problems
 

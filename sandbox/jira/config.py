@@ -7,7 +7,7 @@ from typing import Any
 from sandbox.jira.errors import JiraApiError, bad_request, not_found
 from sandbox.jira.seed import Status
 from sandbox.jira.state import JiraState, Scheme
-from sandbox.jira.workflows import Transition, Workflow
+from sandbox.jira.workflows import Transition, Workflow, rule_problems, transition_rules
 
 
 def create_statuses(state: JiraState, body: dict[str, Any]) -> list[Status]:
@@ -58,6 +58,14 @@ def validation_errors(state: JiraState, payload: dict[str, Any]) -> list[dict[st
                         f"Transition '{transition.get('name')}' uses unknown screen '{screen}'.",
                     )
                 )
+        group_ids = {g.group_id for g in state.groups.values()}
+        company_managed = (payload.get("scope") or {}).get("type") != "PROJECT"
+        for transition in workflow.get("transitions") or []:
+            for rule in transition_rules(transition):
+                for problem in rule_problems(rule, group_ids, company_managed):
+                    errors.append(
+                        _error("RULE", "INVALID_RULE", f"Transition '{transition.get('name')}': {problem}")
+                    )
         if not any(t.get("type") == "INITIAL" for t in workflow.get("transitions") or []):
             errors.append(
                 _error("WORKFLOW", "MISSING_INITIAL_TRANSITION", "The workflow has no initial transition.")

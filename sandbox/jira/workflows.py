@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.jira.seed import AUTOMATION_GROUP, PERMISSION_GROUPS, SEED_ROLES, User
+from sandbox.jira.seed import PERMISSION_GROUPS, SEED_ROLES, User
 
 DEFAULT_WORKFLOW = "jira"
 # Jira's issue event types (Administration > System > Events): what a transition's FireIssueEventFunction
@@ -101,14 +101,51 @@ def _csv(value: Any) -> list[str]:
     return [part.strip() for part in str(value or "").split(",") if part.strip()]
 
 
+# The rule keys and parameters `workflows/create` documents (OpenAPI document, the rule list in
+# `GET /rest/api/3/workflows/capabilities`); anything else is refused, as Jira's validation refuses it.
+DOCUMENTED_RULES: dict[str, frozenset[str]] = {
+    key: frozenset(params.split())
+    for key, params in {
+        "system:check-field-value": "fieldId fieldValue comparator comparisonType",
+        "system:restrict-issue-transition": "accountIds roleIds groupIds permissionKeys groupCustomFields "
+        "allowUserCustomFields denyUserCustomFields",
+        "system:previous-status-condition": "previousStatusIds not mostRecentStatusOnly includeCurrentStatus "
+        "ignoreLoopTransitions",
+        "system:parent-or-child-blocking-condition": "blocker statusIds",
+        "system:separation-of-duties": "fromStatusId toStatusId",
+        "system:restrict-from-all-users": "restrictMode",
+        "system:jsd-approvals-block-until-approved": "approvalConfigurationJson",
+        "system:jsd-approvals-block-until-rejected": "approvalConfigurationJson",
+        "system:block-in-progress-approval": "",
+        "system:check-permission-validator": "permissionKey",
+        "system:parent-or-child-blocking-validator": "blocker statusIds",
+        "system:previous-status-validator": "previousStatusIds mostRecentStatusOnly",
+        "system:validate-field-value": "ruleType fieldsRequired ignoreContext errorMessage "
+        "groupsExemptFromValidation fieldKey excludeSubtasks regexp date1FieldKey date2FieldKey includeTime "
+        "conditionSelected numberOfDays",
+        "system:proforma-forms-attached": "",
+        "system:proforma-forms-submitted": "",
+        "system:change-assignee": "type accountId",
+        "system:copy-value-from-other-field": "sourceFieldKey targetFieldKey issueSource",
+        "system:update-field": "field value mode",
+        "system:trigger-webhook": "webhookId",
+    }.items()
+}
+RESTRICT_MODES = ("users", "usersAndAPI")
+
+
 def _restrict_issue_transition(params: dict[str, Any], ctx: RuleContext) -> bool:
+    """True if any criterion matches: the actor's account (`allow-reporter`, `allow-assignee`), a project
+    role, a group *id* (`groupIds` is "a comma-separated list of group IDs"), a permission."""
     actor = ctx.actor
     for account in _csv(params.get("accountIds")):
         special = {"allow-reporter": ctx.reporter, "allow-assignee": ctx.assignee}
         if account in special and special[account] == actor.name:
             return True
-        if account in (actor.account_id, actor.name, actor.key):
+        if account == actor.account_id:
             return True
+    # `workflows/create` takes group ids only (see `rule_problems`); a name here comes from a Data Center
+    # XML import, whose UserInGroupCondition names its group.
     groups = {ctx.group_ids.get(g, g) for g in _csv(params.get("groupIds"))}
     groups |= {SEED_ROLES.get(r, "") for r in _csv(params.get("roleIds"))}
     groups |= {PERMISSION_GROUPS.get(p, "") for p in _csv(params.get("permissionKeys"))}
@@ -116,17 +153,53 @@ def _restrict_issue_transition(params: dict[str, Any], ctx: RuleContext) -> bool
 
 
 def _restrict_from_all_users(params: dict[str, Any], ctx: RuleContext) -> bool:
-    # "users" blocks every person but lets automation through the API; the sandbox tells the two apart by
-    # the automation group (the connector's account). "usersAndAPI" blocks everyone.
-    if params.get("restrictMode", "users") == "usersAndAPI":
-        return False
-    return AUTOMATION_GROUP in ctx.actor.groups
+    """ "A condition preventing all users from transitioning the issue can also optionally include APIs as
+    well" (OpenAPI document): mode `users` only hides the transition in Jira's own screens, like the legacy
+    Hide From User condition ("can only be triggered from a workflow function or REST API operation"), so
+    every REST caller, person or app, may still use it; `usersAndAPI` blocks everyone. The sandbox is
+    reached only over REST."""
+    return params.get("restrictMode", "users") != "usersAndAPI"
 
 
 CONDITION_RULES: dict[str, Callable[[dict[str, Any], RuleContext], bool]] = {
     "system:restrict-issue-transition": _restrict_issue_transition,
     "system:restrict-from-all-users": _restrict_from_all_users,
 }
+
+
+def rule_problems(rule: Any, group_ids: set[str], company_managed: bool = True) -> list[str]:
+    """Why `workflows/create` would refuse one condition, validator or post function (none: empty)."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("parameters", {}), dict):
+        return ["A rule needs a ruleKey and its parameters as an object."]
+    key, params = str(rule.get("ruleKey", "")), rule.get("parameters") or {}
+    if key not in DOCUMENTED_RULES:
+        return [] if key.startswith(("connect:", "forge:")) else [f"The rule key '{key}' is not supported."]
+    problems = [
+        f"'{name}' is not a parameter of {key}." for name in sorted(set(params) - DOCUMENTED_RULES[key])
+    ]
+    if key == "system:restrict-issue-transition":
+        if company_managed and params.get("accountIds"):
+            # "accountIds ... Note: This is only supported in team-managed projects" (OpenAPI document)
+            problems.append(f"{key}: accountIds is only supported in team-managed projects.")
+        problems += [
+            f"{key}: there is no group with the id '{g}'."
+            for g in _csv(params.get("groupIds"))
+            if g not in group_ids
+        ]
+    if key == "system:restrict-from-all-users" and params.get("restrictMode") not in RESTRICT_MODES:
+        problems.append(f"{key}: restrictMode must be one of {', '.join(RESTRICT_MODES)}.")
+    return problems
+
+
+def transition_rules(transition: dict[str, Any]) -> list[Any]:
+    """Every rule of a `workflows/create` transition: conditions (nested groups too), validators, actions."""
+    rules: list[Any] = []
+    groups = [transition.get("conditions") or {}]
+    while groups:
+        group = groups.pop()
+        rules += group.get("conditions") or []
+        groups += group.get("conditionGroups") or []
+    return rules + list(transition.get("validators") or []) + list(transition.get("actions") or [])
 
 
 def conditions_pass(group: dict[str, Any] | None, ctx: RuleContext) -> bool:

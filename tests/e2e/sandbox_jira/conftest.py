@@ -51,7 +51,11 @@ def client_for(cloud):
 
 
 def emergency_workflow_payload(
-    leads_group_id: str, security_group_id: str, field_id: str, approval_screen_id: int
+    leads_group_id: str,
+    security_group_id: str,
+    field_id: str,
+    approval_screen_id: int,
+    automation_group_id: str,
 ) -> dict:
     """Draft -> Awaiting Approval -> Approved (leads only, needs field, asks for it on a screen) -> Deployed;
     Revert for automation."""
@@ -126,8 +130,8 @@ def emergency_workflow_payload(
                             "operation": "ALL",
                             "conditions": [
                                 {
-                                    "ruleKey": "system:restrict-from-all-users",
-                                    "parameters": {"restrictMode": "users"},
+                                    "ruleKey": "system:restrict-issue-transition",
+                                    "parameters": {"groupIds": automation_group_id},
                                 }
                             ],
                         },
@@ -173,7 +177,11 @@ def install_emergency_workflow(cloud, client_for):
         assert on_tab.status_code == 200, on_tab.text
         groups = {g.name: g.group_id for g in target.state.groups.values()}
         payload = emergency_workflow_payload(
-            groups["engineering-leads"], groups["security-team"], field["id"], screen["id"]
+            groups["engineering-leads"],
+            groups["security-team"],
+            field["id"],
+            screen["id"],
+            groups["ecm-automation"],
         )
         assert s.post(f"{url}/rest/api/3/workflows/create/validation", json={"payload": payload}).json() == {
             "errors": []

@@ -46,9 +46,9 @@ def test_cancel_is_offered_from_every_stage_before_deploy():
 
 def test_revert_transitions_are_hidden_from_people_and_open_to_the_connector_only():
     revert = transitions_by_name()["ECM revert to Awaiting Approval"]
-    keys = [c["ruleKey"] for c in revert["conditions"]["conditions"]]
+    rules = [(c["ruleKey"], c["parameters"]) for c in revert["conditions"]["conditions"]]
     assert revert["type"] == "GLOBAL"
-    assert keys == ["system:restrict-from-all-users", "system:restrict-issue-transition"]
+    assert rules == [("system:restrict-issue-transition", {"groupIds": IDS.automation_group_id})]
 
 
 def test_a_freshly_built_workflow_lacks_nothing_and_a_stripped_one_is_reported():

@@ -1,0 +1,122 @@
+"""Workflow rules mean what the OpenAPI document's rule list says, and `workflows/create` refuses rule keys,
+parameters and combinations it does not document."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+
+def _workflow(name: str, revert_rules: list[dict]) -> dict:
+    return {
+        "scope": {"type": "GLOBAL"},
+        "statuses": [{"statusReference": "todo", "name": "To Do", "statusCategory": "TODO"}],
+        "workflows": [
+            {
+                "name": name,
+                "statuses": [{"statusReference": "todo", "properties": {}}],
+                "transitions": [
+                    {
+                        "id": "1",
+                        "name": "Create",
+                        "type": "INITIAL",
+                        "toStatusReference": "todo",
+                        "links": [],
+                    },
+                    {
+                        "id": "41",
+                        "name": "Revert",
+                        "type": "GLOBAL",
+                        "toStatusReference": "todo",
+                        "links": [],
+                        "conditions": {"operation": "ALL", "conditions": revert_rules},
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def _validate(sandbox, payload: dict) -> list[str]:
+    answer = requests.post(
+        f"{sandbox.url}/rest/api/3/workflows/create/validation",
+        json={"payload": payload},
+        auth=("admin", "admin"),
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    return [e["message"] for e in answer.json()["errors"]]
+
+
+def _install(sandbox, revert_rules: list[dict]) -> str:
+    """Create the workflow, use it for Task in EMG, and return a new Task's key."""
+    admin = requests.Session()
+    admin.auth = ("admin", "admin")
+    url = sandbox.url
+    created = admin.post(
+        f"{url}/rest/api/3/workflows/create", json=_workflow("Rules", revert_rules), timeout=5
+    )
+    assert created.status_code == 200, created.text
+    scheme = admin.post(
+        f"{url}/rest/api/3/workflowscheme",
+        json={"name": "S", "defaultWorkflow": "jira", "issueTypeMappings": {"10001": "Rules"}},
+        timeout=5,
+    ).json()
+    admin.put(
+        f"{url}/rest/api/3/workflowscheme/project",
+        json={"projectId": "10000", "workflowSchemeId": str(scheme["id"])},
+        timeout=5,
+    )
+    fields = {"project": {"key": "EMG"}, "issuetype": {"name": "Task"}, "summary": "S"}
+    return admin.post(f"{url}/rest/api/2/issue", json={"fields": fields}, timeout=5).json()["key"]
+
+
+def _offered(sandbox, user: str, key: str) -> set[str]:
+    answer = requests.get(f"{sandbox.url}/rest/api/2/issue/{key}/transitions", auth=(user, user), timeout=5)
+    return {t["name"] for t in answer.json()["transitions"]}
+
+
+def test_restrict_from_all_users_in_mode_users_does_not_stop_rest_callers(cloud):
+    key = _install(
+        cloud, [{"ruleKey": "system:restrict-from-all-users", "parameters": {"restrictMode": "users"}}]
+    )
+    assert "Revert" in _offered(cloud, "eng.emma", key)  # hidden in Jira's screens only
+
+
+def test_restrict_from_all_users_including_the_api_stops_everyone(cloud):
+    rule = {"ruleKey": "system:restrict-from-all-users", "parameters": {"restrictMode": "usersAndAPI"}}
+    key = _install(cloud, [rule])
+    assert "Revert" not in _offered(cloud, "ecm-bot", key)
+
+
+def test_a_group_restriction_lets_only_the_groups_members_through(cloud):
+    automation = cloud.state.groups["ecm-automation"].group_id
+    key = _install(
+        cloud, [{"ruleKey": "system:restrict-issue-transition", "parameters": {"groupIds": automation}}]
+    )
+    assert "Revert" in _offered(cloud, "ecm-bot", key)
+    assert "Revert" not in _offered(cloud, "admin", key)
+
+
+def test_validation_refuses_what_the_rule_list_does_not_document(cloud):
+    bot = cloud.state.users["ecm-bot"].account_id
+    rules = [
+        {"ruleKey": "system:restrict-issue-transition", "parameters": {"accountIds": bot}},
+        {"ruleKey": "system:restrict-issue-transition", "parameters": {"groupIds": "ecm-automation"}},
+        {"ruleKey": "system:restrict-from-all-users", "parameters": {"restrictMode": "people"}},
+        {"ruleKey": "system:restrict-from-all-users", "parameters": {"restrictMode": "users", "except": "x"}},
+        {"ruleKey": "system:only-the-connector", "parameters": {}},
+    ]
+    problems = _validate(cloud, _workflow("Undocumented", rules))
+    assert len(problems) == 5
+    assert "only supported in team-managed projects" in problems[0]
+    assert "no group with the id 'ecm-automation'" in problems[1]
+    refused = requests.post(
+        f"{cloud.url}/rest/api/3/workflows/create",
+        json=_workflow("Undocumented", rules),
+        auth=("admin", "admin"),
+        timeout=5,
+    )
+    assert refused.status_code == 400
