@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from flask import Blueprint, Response, request
 
 from sandbox.jira.errors import JiraApiError, bad_request, not_found
 from sandbox.jira.fields import STANDARD_FIELDS, custom_field_json
 from sandbox.jira.http import V, actor, base, body, ok, require_admin, state
 from sandbox.jira.render import issue_type_json, project_json, user_json
+from sandbox.jira.seed import Group
 from sandbox.jira.state import CustomField, JiraState
 
 meta = Blueprint("meta", __name__)
@@ -68,25 +72,89 @@ def user_search(version: str) -> Response:
     return ok([user_json(st, u, base()) for u in hits])
 
 
-@meta.get(f"{V}/group/member")
-def group_member(version: str) -> Response:
-    st = state()
-    group = st.group_by_any(request.args.get("groupname") or request.args.get("groupId"))
+GROUP_PAGE = 50  # group/member: "number should be between 1 and 50"; group?expand=users: "A maximum of 50"
+USERS_RANGE = re.compile(r"users(?:\[(\d+):(\d+)\])?")
+
+
+def _group_arg() -> Group:
+    """The group named by `groupname` or `groupId` ("This parameter cannot be used with" the other)."""
+    name, group_id = request.args.get("groupname"), request.args.get("groupId")
+    if name and group_id:
+        raise bad_request("You must specify either the groupname or the groupId, not both.")
+    group = state().group_by_any(name or group_id)
     if group is None:
         raise not_found("Specified group does not exist.")
-    start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 50))
-    members = st.members(group.name)
-    page = members[start : start + size]
-    return ok(
-        {
-            "self": request.url,
-            "maxResults": size,
-            "startAt": start,
-            "total": len(members),
-            "isLast": start + size >= len(members),
-            "values": [user_json(st, u, base()) for u in page],
-        }
-    )
+    return group
+
+
+def _int_arg(name: str, default: int, lowest: int = 0) -> int:
+    raw = request.args.get(name)
+    try:
+        value = int(raw) if raw is not None else default
+    except ValueError as e:
+        raise bad_request(f"The value '{raw}' of {name} is not a number.") from e
+    if value < lowest:
+        raise bad_request(f"{name} must be at least {lowest}.")
+    return value
+
+
+@meta.get(f"{V}/group/member")
+def group_member(version: str) -> Response:
+    """Members a page at a time: `startAt`, `maxResults` (1-50, default 50), `isLast`, `total`."""
+    st = state()
+    group = _group_arg()
+    start = _int_arg("startAt", 0)
+    size = min(_int_arg("maxResults", GROUP_PAGE, lowest=1), GROUP_PAGE)
+    with st.lock:
+        members = st.members(group.name)
+        page = members[start : start + size]
+        return ok(
+            {
+                "self": request.url,
+                "maxResults": size,
+                "startAt": start,
+                "total": len(members),
+                "isLast": start + size >= len(members),
+                "values": [user_json(st, u, base()) for u in page],
+            }
+        )
+
+
+@meta.get(f"{V}/group")
+def group(version: str) -> Response:
+    """The deprecated `GET group` (Cloud: "use group/member"), which the `jira` library's `group_members()`
+    still calls: `expand=users` gives the first 50 members, `expand=users[start:end]` the members from
+    `start` to `end` inclusive (at most 50). `size` is the number of members in the group, as the library
+    reads it (jira/client.py `group_members`, `while end_index < size - 1`)."""
+    st = state()
+    group = _group_arg()
+    body: dict[str, Any] = {
+        "name": group.name,
+        "groupId": group.group_id,
+        "self": f"{base()}/rest/api/{version}/group?groupId={group.group_id}",
+        "expand": "users",
+    }
+    expand = next((e for e in (request.args.get("expand") or "").split(",") if e.startswith("users")), None)
+    with st.lock:
+        members = st.members(group.name)
+        body["users"] = {"size": len(members), "items": [], "max-results": GROUP_PAGE}
+        if expand is not None:
+            wanted = USERS_RANGE.fullmatch(expand)
+            if wanted is None:
+                raise bad_request(f"The expand '{expand}' is not valid.")
+            first = int(wanted.group(1) or 0)
+            last = min(
+                int(wanted.group(2)) if wanted.group(2) else first + GROUP_PAGE - 1, first + GROUP_PAGE - 1
+            )
+            shown = members[first : last + 1]
+            body["users"].update(
+                {
+                    "items": [user_json(st, u, base()) for u in shown],
+                    "start-index": first,
+                    "end-index": first + len(shown) - 1 if shown else first,
+                }
+            )
+    return ok(body)
 
 
 @meta.get(f"{V}/groups/picker")
