@@ -9,7 +9,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import requests
 
 from connector.jira.actions import JiraActions, reference
 from connector.jira.gateway import JiraGateway
@@ -17,6 +16,7 @@ from connector.mapping import load_mapping
 from connector.reconcile import jira_deliveries
 from sandbox.jira import SandboxJira
 from sandbox.jira import issues as ops
+from tests.integration.jira.sandbox_types import add_issue_type
 
 MAPPING = load_mapping(Path(__file__).parents[3] / "mappings" / "jira-cloud.yaml")
 
@@ -72,13 +72,7 @@ def test_every_comment_of_a_busy_issue_is_read(sandbox):
 
 
 def test_reconciliation_replays_every_comment_of_a_busy_issue(sandbox):
-    created = requests.post(
-        f"{sandbox.url}/rest/api/2/issuetype",
-        json={"name": "Emergency Change"},
-        auth=("admin", "admin"),
-        timeout=5,
-    )
-    assert created.status_code == 201
+    add_issue_type(sandbox, "Emergency Change")
     key = _issue_with_comments(sandbox, 0, issue_type="Emergency Change")
     _add_comments(sandbox, key, 120)  # Jira Cloud embeds only the latest 100 in the search result
     tool = SimpleNamespace(mapping=MAPPING, gateway=_actions(sandbox).gateway)

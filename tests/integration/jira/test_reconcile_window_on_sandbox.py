@@ -14,6 +14,7 @@ from connector.jira.gateway import JiraGateway
 from connector.mapping import load_mapping
 from connector.reconcile import jira_deliveries, jql_time
 from sandbox.jira import SandboxJira
+from tests.integration.jira.sandbox_types import add_issue_type
 
 MAPPING = load_mapping(Path(__file__).parents[3] / "mappings" / "jira-cloud.yaml")
 
@@ -32,9 +33,7 @@ def test_the_connector_account_reports_its_time_zone(sandbox):
 
 def test_a_change_updated_within_the_window_is_found_whatever_the_accounts_time_zone(sandbox):
     admin = ("admin", "admin")
-    assert requests.post(
-        f"{sandbox.url}/rest/api/2/issuetype", json={"name": "Emergency Change"}, auth=admin, timeout=5
-    ).ok
+    add_issue_type(sandbox, "Emergency Change")
     fields = {"project": {"key": "EMG"}, "issuetype": {"name": "Emergency Change"}, "summary": "EU down"}
     created = requests.post(f"{sandbox.url}/rest/api/2/issue", json={"fields": fields}, auth=admin, timeout=5)
     gateway = JiraGateway(sandbox.url, user="ecm-bot@example.com", token="ecm-bot")
