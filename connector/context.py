@@ -50,6 +50,11 @@ class ToolContext:
     def display(self, user: str) -> str:
         return self.directory.display(user)
 
+    def person(self, user: str) -> tuple[str, str, str | None]:
+        """(identity, display name, e-mail) of `user`, for the record of who did what."""
+        lookup = getattr(self.directory, "person", None)
+        return lookup(user) if lookup is not None else (user, self.display(user), None)
+
     def status_of(self, stage: Stage) -> str:
         return self.statuses[stage]
 

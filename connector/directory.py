@@ -75,6 +75,10 @@ class CachedDirectory:
 
     def display(self, user: str) -> str:
         """The person's display name; the identity itself when the tool cannot tell."""
+        return self.person(user)[1]
+
+    def person(self, user: str) -> Member:
+        """(identity, display name, e-mail) as the tool tells it; the identity alone when it cannot."""
         person = self._people.get(user)
         if person is None and self._describe is not None:
             try:
@@ -82,4 +86,4 @@ class CachedDirectory:
             except Exception:  # noqa: BLE001 - a name is a courtesy; the identity still stands
                 person = None
             self._people[user] = person or (user, user, None)
-        return person[1] if person else user
+        return person or (user, user, None)

@@ -12,6 +12,7 @@ from connector.evidence.listing import STATUSES, change_item
 from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
 from connector.procedure.stages import ORDER
+from connector.store.people import latest
 from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ViolationRow
 
 PAGE = 50
@@ -21,7 +22,7 @@ SUMMARY_PERIOD = timedelta(days=90)
 
 def overview(session: Session, rulebook: RuleBook) -> dict[str, Any]:
     now = rulebook.clock()
-    return {
+    data = {
         "now": now,
         "stages": open_by_stage(session),
         "open_changes": [
@@ -39,6 +40,10 @@ def overview(session: Session, rulebook: RuleBook) -> dict[str, Any]:
         "violations": recent_violations(session),
         "summary": summary(session, now - SUMMARY_PERIOD, now, now),
     }
+    shown = [c["engineer"] for c in data["open_changes"]] + [p["assignee"] for p in data["postmortems"]]
+    shown += [a["approver"] for a in data["unconfirmed"]] + [v["actor"] for v in data["violations"]]
+    data["people"] = {i: p.as_json() for i, p in latest(session, shown).items()}
+    return data
 
 
 def open_by_stage(session: Session) -> list[tuple[str, int]]:

@@ -8,7 +8,7 @@ The result is plain JSON-ready data (ISO 8601 UTC times); `render_html.packet_pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -26,6 +26,7 @@ from connector.evidence.rulebook import CONTROLS, RuleBook
 from connector.procedure.requirements import RULES
 from connector.store.audit import entries, entry_dict, entry_hash, iso_utc, verify
 from connector.store.facts import change_facts
+from connector.store.people import as_of
 from connector.store.tables import ApprovalRow, ChangeRow
 
 PACKET_VERSION = 1
@@ -57,6 +58,11 @@ def build_packet(
     )
     notifications = notifications_of(session, row.id)
     audit = [_audit_entry(entry) for entry in entries(session, change_key=row.key)]
+    people = as_of(session, row.tool, _identities(row, violations, audit), row.closed_at or now)
+
+    def who(identity: str | None) -> str:
+        return people[identity].describe() if identity in people else (identity or "-")
+
     chain = verify(session) if whole_chain else None
     packet = {
         "packet_version": PACKET_VERSION,
@@ -76,7 +82,8 @@ def build_packet(
             for rule, info in RULES.items()
         ],
         "approvals": [_approval(a) for a in row.approvals],
-        "timeline": timeline(row, violations, notifications, rulebook.for_tool(row.tool).calendar.tz),
+        "timeline": timeline(row, violations, notifications, rulebook.for_tool(row.tool).calendar.tz, who),
+        "people": {identity: person.as_json() for identity, person in sorted(people.items())},
         "violations": [
             {
                 "at": iso(v.at),
@@ -105,6 +112,19 @@ def build_packet(
     }
     packet["integrity"] = integrity(session, packet)
     return packet
+
+
+def _identities(row: ChangeRow, violations: Iterable[Any], audit: Iterable[dict]) -> set[str]:
+    pm = row.postmortem
+    found = {
+        row.engineer,
+        row.rejected_by,
+        *(pm.participants or () if pm else ()),
+        pm.assignee if pm else None,
+    }
+    found |= {a.approver for a in row.approvals} | {a.recorded_by for a in row.approvals}
+    found |= {r.reviewer for r in row.reviews} | {v.actor for v in violations} | {e["actor"] for e in audit}
+    return {identity for identity in found if identity}
 
 
 def _exception(v: Any, stood: set[int]) -> dict[str, Any]:
@@ -181,25 +201,33 @@ def _local(moment: datetime | None, zone: tzinfo) -> str:
 
 
 def timeline(
-    row: ChangeRow, violations: Iterable[Any], notifications: Iterable[dict], zone: tzinfo = UTC
+    row: ChangeRow,
+    violations: Iterable[Any],
+    notifications: Iterable[dict],
+    zone: tzinfo = UTC,
+    who: Callable[[str | None], str] = lambda identity: identity or "-",
 ) -> list[dict[str, Any]]:
-    """Every dated event of the change, oldest first: (at, event, detail)."""
+    """Every dated event of the change, oldest first: (at, event, detail); people named by `who`."""
     pm = row.postmortem
     events: list[tuple[datetime | None, str, str]] = [
-        (row.created_at, "created", f"by {row.engineer}: {row.title}"),
+        (row.created_at, "created", f"by {who(row.engineer)}: {row.title}"),
         (row.notified_at, "leads and security notified", ""),
     ]
     for a in row.approvals:
-        how = f"verbal via {a.channel}, recorded by {a.recorded_by}" if a.method == "verbal" else "written"
-        events.append((a.granted_at, f"{a.role} approval granted", f"{a.approver} ({how}; {a.evidence})"))
+        how = (
+            f"verbal via {a.channel}, recorded by {who(a.recorded_by)}" if a.method == "verbal" else "written"
+        )
+        events.append(
+            (a.granted_at, f"{a.role} approval granted", f"{who(a.approver)} ({how}; {a.evidence})")
+        )
         if a.confirmed_at:
-            detail = f"{a.approver} ({a.confirmation_evidence or '-'})"
+            detail = f"{who(a.approver)} ({a.confirmation_evidence or '-'})"
             events.append((a.confirmed_at, f"{a.role} approval confirmed in writing", detail))
-    events += [(r.at, f"{r.kind} review", f"{r.reviewer} ({r.evidence})") for r in row.reviews]
+    events += [(r.at, f"{r.kind} review", f"{who(r.reviewer)} ({r.evidence})") for r in row.reviews]
     events.append((row.deployed_at, "deployed", ""))
     if pm is not None:
         events += [
-            (pm.created_at, "post-mortem created", f"{pm.key or '(pending)'}, assignee {pm.assignee or '-'}"),
+            (pm.created_at, "post-mortem created", f"{pm.key or '(pending)'}, assignee {who(pm.assignee)}"),
             (pm.due_at, "post-mortem due", _local(pm.due_at, zone)),
             (pm.done_at, "post-mortem done", pm.report_url or "no report link"),
         ]
@@ -209,7 +237,7 @@ def timeline(
     ]
     events += [(n["at"], f"notification: {n['kind']}", n["subject"]) for n in notifications]
     events += [
-        (row.rejected_at, "rejected", f"by {row.rejected_by}: {row.rejection_reason}"),
+        (row.rejected_at, "rejected", f"by {who(row.rejected_by)}: {row.rejection_reason}"),
         (
             row.closed_at,
             "closed",

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from connector.store.people import Person
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 
 
@@ -32,6 +34,7 @@ def environment() -> Environment:
     env.filters["when"] = when
     env.filters["duration"] = duration
     env.filters["deadline"] = deadline
+    env.filters["who"] = who
     return env
 
 
@@ -78,6 +81,16 @@ def deadline(value: str | None, zone: str | None) -> str:
     except (ValueError, ZoneInfoNotFoundError):
         return when(value)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({when(value)})"
+
+
+def who(identity: str | None, people: dict[str, Any] | None) -> str:
+    """ "Lena Lead <lena@example.com> (5b10ac8d…)" from a packet's `people`; the identity alone if unknown."""
+    if not identity:
+        return "—"
+    person = (people or {}).get(identity)
+    if not person:
+        return identity
+    return Person(identity, person["display_name"], person.get("email")).describe()
 
 
 def duration(seconds: float | None) -> str:

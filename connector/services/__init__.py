@@ -16,11 +16,13 @@ from connector import commands as c
 from connector.context import ToolContext
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
+from connector.services.people import remember_people
 from connector.services.postmortems import record_postmortem_created, update_postmortem
 
 
 def handle(uow: Any, command: c.Command, ctx: ToolContext) -> str:
     """Apply one command; returns a short outcome ("handled", "ignored: …", "refused: …")."""
+    remember_people(uow, command, ctx)  # who they are, as the tool names them now
     return HANDLERS[type(command)](uow, command, ctx)
 
 

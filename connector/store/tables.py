@@ -273,6 +273,22 @@ class CheckpointRow(Base):
     signature: Mapped[str] = mapped_column(String(128))
 
 
+class PersonRow(Base):
+    """Who an identity was when a fact about them was recorded: a new row whenever the name or e-mail
+    the tool gives changes, so a packet names people as they were, even after a rename or a departure."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tool: Mapped[str] = mapped_column(String(16))
+    identity: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(256))
+    email: Mapped[str | None] = mapped_column(String(256))
+    recorded_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_people_tool_identity", "tool", "identity"),)
+
+
 class SignInFailureRow(Base):
     """A refused dashboard sign-in, kept for the attempt limit's window (shared by every web worker)."""
 

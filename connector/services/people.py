@@ -1,0 +1,19 @@
+"""Record who the people of a command are (display name, e-mail) when the fact is recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector import commands as c
+from connector.context import ToolContext
+from connector.store.people import remember
+
+PERSON_FIELDS = ("actor", "engineer", "approver")  # command fields that hold an identity
+
+
+def remember_people(uow: Any, command: c.Command, ctx: ToolContext) -> None:
+    for field in PERSON_FIELDS:
+        identity = getattr(command, field, None)
+        if identity:
+            _, name, email = ctx.person(identity)
+            remember(uow.session, command.tool, identity, name or identity, email, command.at)
