@@ -1,8 +1,10 @@
 """A person signs in to the dashboard of a running service, sees the changes played in the Jira sandbox,
-follows one to its evidence page and sees an overdue post-mortem in red."""
+follows one to its evidence page (people by name, deadlines in the calendar's zone) and sees an overdue
+post-mortem in red."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -89,6 +91,17 @@ def test_person_follows_a_change_to_its_evidence_page(browser, screenshot, stack
     rules = browser.find_elements(By.CSS_SELECTOR, "table tbody tr th[scope=row]")
     assert [r.text for r in rules[:10]] == [f"R{n}" for n in range(1, 11)]
     assert "post-mortem done" in body and "closed" in body
+    # People by name with their account beside it, as the tool named them when the facts were recorded.
+    engineer = browser.find_element(By.XPATH, "//dt[text()='Engineer']/following-sibling::dd[1]").text
+    assert engineer.startswith("Emma Engineer") and engineer.endswith(")"), engineer
+    approvers = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "h2 + table tbody th[scope=row]")]
+    assert any(a.startswith("Liam Lead") for a in approvers) or "Liam Lead" in body
+    # The post-mortem deadline in the organisation's calendar zone, UTC beside it.
+    postmortem = browser.find_element(By.XPATH, "//dt[text()='Post-mortem']/following-sibling::dd[1]").text
+    assert re.search(r"due \d{4}-\d\d-\d\d 23:59 EST \(\d{4}-\d\d-\d\d 04:59 UTC\)", postmortem), postmortem
+    # R9 held: the early steps were caught, and are listed as its exceptions.
+    r9 = browser.find_element(By.XPATH, "//tr[th[text()='R9']]").text
+    assert "held" in r9 and "Exception:" in r9 and "violated" not in r9
     screenshot("evidence-packet")
 
 
