@@ -1,5 +1,5 @@
 """A signed body nested far deeper than any real webhook is a bad request (400), stored nowhere — never a
-500 from the parser's recursion, through the real composition root."""
+500 from the parser's recursion, through the real composition root; nor does any mutated real body."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import base64
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from connector.bootstrap import bootstrap
 from connector.web.app import create_app
@@ -57,3 +61,20 @@ def nested_dict(depth: int) -> dict:
     for _ in range(depth):
         value = {"a": value, "key": "TES-1"}
     return value
+
+
+FIXTURES = sorted((Path(__file__).parents[2] / "fixtures" / "jira" / "webhooks").glob("*.json"))
+
+
+@examples(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fixture=st.sampled_from(FIXTURES),
+    cut=st.integers(min_value=0, max_value=4000),
+    junk=st.binary(max_size=40),
+    n=st.integers(min_value=0, max_value=10**6),
+)
+def test_signed_mutated_real_bodies_never_answer_5xx(real_client, fixture, cut, junk, n):
+    raw = fixture.read_bytes()
+    body = raw[:cut] + junk + raw[cut:]  # a real body with bytes spliced in somewhere
+    response = real_client.post("/webhooks/jira", data=body, headers=signed_jira_headers(body, f"m-{n}"))
+    assert response.status_code < 500
