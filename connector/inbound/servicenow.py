@@ -172,18 +172,22 @@ def _approval(doc: JsonObject, ctx: _Context) -> Event | Ignored:
 
 
 def _journal(doc: JsonObject, ctx: _Context) -> Event | Ignored:
+    """A sys_journal_field notification, from a rule an older install put on that table. The entry also
+    comes with its record now; both carry the same subject id, so its command is processed once."""
     element = ctx.fields.get("element")
     if element not in JOURNAL_ELEMENTS:
         return Ignored(f"journal entry on {element!r}: only comments and work notes", key=ctx.change_number)
     author = ctx.fields.get("sys_created_by")
     if not author:
         raise MalformedBody("record.sys_created_by: missing")
+    text = ctx.fields.get("value") or ""
     return CommentAdded(
         **ctx.common(
             key=ctx.change_number, issue_type=ctx.fields.get("name") or "change_request", actor=author
         ),
         comment_id=doc.required_text("sys_id"),
-        body=ctx.fields.get("value") or "",
+        body=text,
+        subject_id=journal_subject(ctx.fields.get("element_id") or "", element, author, text),
     )
 
 

@@ -387,7 +387,23 @@ def _steps(mapping: Mapping, gateway: ServiceNowGateway, settings: Settings | No
         from connector.config import load_settings
 
         settings = load_settings()
-    return [_step(gateway, desired) for desired in desired_records(mapping, settings)]
+    steps = [_step(gateway, desired) for desired in desired_records(mapping, settings)]
+    return steps + _retired(gateway)
+
+
+RETIRED_RULES = (f"{NOTIFY_RULE} (sys_journal_field)",)  # journal entries now come with their record
+
+
+def _retired(gateway: ServiceNowGateway) -> list[Step]:
+    """Rules an older install created that are no longer wanted: deactivated, never deleted."""
+    steps = []
+    for name in RETIRED_RULES:
+        existing = gateway.find_one("sys_script", f"name={name}")
+        if existing is not None and existing.get("active") != "false":
+            steps.append(
+                Step(Desired("business rule", "sys_script", name, {"active": "false"}), existing, ("active",))
+            )
+    return steps
 
 
 def plan(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | None = None) -> Plan:

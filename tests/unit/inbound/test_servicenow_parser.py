@@ -130,3 +130,42 @@ def test_event_id_may_come_from_the_body_alone():
 def test_malformed_notification_is_refused(body, headers, problem):
     with pytest.raises(MalformedBody, match=problem):
         parse(body, headers)
+
+
+def journal_on_the_change(entry, element="work_notes", actor="lee.lead"):
+    return notification(
+        changed=[element],
+        previous={},
+        actor=actor,
+        journal={"element": element, "entry": entry},
+        record={"number": "CHG0030001", "type": "emergency", "state": "-3", "sys_mod_count": "4"},
+    )
+
+
+def test_a_journal_entry_sent_with_its_change_is_a_comment_by_the_writer_of_the_change():
+    _, event = parse(journal_on_the_change("2025-03-03 09:30:00 - Lee Lead (Work notes)\n/approve\n\n"))
+    assert isinstance(event, CommentAdded)
+    assert (event.actor, event.body, event.key, event.issue_type) == (
+        "lee.lead",
+        "/approve",
+        "CHG0030001",
+        "change_request",
+    )
+
+
+def test_a_journal_entry_without_servicenows_header_is_refused():
+    with pytest.raises(MalformedBody, match="journal.entry"):
+        parse(journal_on_the_change("/approve"))
+
+
+def test_the_same_entry_from_the_old_journal_rule_and_from_its_change_is_one_subject():
+    with_change = parse(journal_on_the_change("2025-03-03 09:30:00 - Lee Lead (Work notes)\n/approve\n\n"))[1]
+    record = {
+        "element": "work_notes",
+        "element_id": "a" * 32,
+        "value": "/approve",
+        "sys_created_by": "lee.lead",
+        "name": "change_request",
+    }
+    from_journal = parse(notification(table="sys_journal_field", operation="insert", record=record))[1]
+    assert with_change.subject_id == from_journal.subject_id is not None

@@ -191,3 +191,17 @@ def test_missing_public_url_is_named(fake, mapping, monkeypatch):
     with pytest.raises(MappingError, match="ECM_PUBLIC_URL"):
         plan(mapping, fake, settings=Settings(servicenow_webhook_secret=SecretStr(SECRET)))
     assert fake.writes == []
+
+
+def test_install_deactivates_the_journal_rule_an_older_install_created(fake, mapping, settings):
+    old = fake.create(
+        "sys_script",
+        {"name": f"{NOTIFY_RULE} (sys_journal_field)", "collection": "sys_journal_field", "active": "true"},
+    )
+
+    shown = plan(mapping, fake, settings=settings)
+    install(mapping, fake, settings=settings)
+
+    assert f"update  business rule  {NOTIFY_RULE} (sys_journal_field) — fields: active" in shown.render()
+    assert fake.find_one("sys_script", f"sys_id={old.sys_id}").get("active") == "false"
+    assert plan(mapping, fake, settings=settings).changes == ()
