@@ -255,11 +255,14 @@ class ServiceNowGateway:
         return self._groups[name]
 
     def _group_names(self, sys_ids: list[str]) -> dict[str, str]:
-        wanted = sorted({s for s in sys_ids if s})
-        if not wanted:
-            return {}
-        found = self.find("sys_user_group", f"sys_idIN{','.join(wanted)}", limit=len(wanted))
-        return {group.sys_id: group.get("name") for group in found}
+        """sys_id → name, from the group cache where it can (groups are not renamed between calls)."""
+        known = {group.sys_id: name for name, group in self._groups.items()}
+        wanted = sorted({s for s in sys_ids if s and s not in known})
+        if wanted:
+            for group in self.find("sys_user_group", f"sys_idIN{','.join(wanted)}", limit=len(wanted)):
+                self._groups.setdefault(group.get("name"), group)
+                known[group.sys_id] = group.get("name")
+        return {s: known[s] for s in sys_ids if s in known}
 
     def group_members(self, group_name: str) -> tuple[str, ...]:
         """User names of the group's members, sorted; NotFound when the group does not exist."""
@@ -334,11 +337,13 @@ class ServiceNowGateway:
         names = self._group_names([row.get("assignment_group") for row in found])
         return {row.sys_id: names.get(row.get("assignment_group"), "") for row in found}
 
-    def approvals(self, change_sys_id: str) -> tuple[Approval, ...]:
+    def approvals(self, change_sys_id: str, *, groups: dict[str, str] | None = None) -> tuple[Approval, ...]:
+        """The change's approvals; `groups` (group approval → group name) when the caller has them."""
         query = f"sysapproval={change_sys_id}^ORDERBYsys_created_on"
         rows = self.find("sysapproval_approver", query, limit=500)
         names = self.user_names([row.get("approver") for row in rows])
-        groups = self.group_approvals(change_sys_id) if any(row.get("group") for row in rows) else {}
+        if groups is None:
+            groups = self.group_approvals(change_sys_id) if any(row.get("group") for row in rows) else {}
         return tuple(
             Approval(
                 row.sys_id,
@@ -357,7 +362,8 @@ class ServiceNowGateway:
         group = self.group(group_name)
         if group is None:
             raise NotFound(f"ServiceNow group {group_name!r} does not exist", status=404)
-        mine = [sys_id for sys_id, name in self.group_approvals(change_sys_id).items() if name == group_name]
+        asked_groups = self.group_approvals(change_sys_id)
+        mine = [sys_id for sys_id, name in asked_groups.items() if name == group_name]
         if mine:
             group_approval = mine[0]
         else:
@@ -365,7 +371,9 @@ class ServiceNowGateway:
                 "sysapproval_group",
                 {"parent": change_sys_id, "assignment_group": group.sys_id, "approval": "requested"},
             ).sys_id
-        asked = {a.approver for a in self.approvals(change_sys_id) if a.group == group_name}
+            asked_groups[group_approval] = group_name
+        approvals = self.approvals(change_sys_id, groups=asked_groups)
+        asked = {a.approver for a in approvals if a.group == group_name}
         created = []
         for member in self.group_members(group_name):
             if member not in asked:
