@@ -101,6 +101,8 @@ def _summary(result, stack, say) -> None:
         f"Where to look: evidence with `ecm evidence {result.key}`, the sandbox at {_sandbox_url(stack)}, "
         f"the service at {stack.service_url}/metrics"
     )
+    env = f"ECM_DATA_DIR={stack.data_dir} ECM_MAPPINGS={stack.mapping_path}"  # the calendar and the key
+    say(f"Auditor's view: {env} ecm evidence {result.key} --format html; {env} ecm audit verify")
 
 
 COMMANDS = [demo]
