@@ -23,6 +23,7 @@ from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.policy import Policy
 from connector.procedure.rules import RuleStatus, Status
 from connector.store.facts import change_facts
+from connector.store.people import Person, latest
 
 BATCH = 500
 LINES_PER_CHUNK = 200
@@ -50,6 +51,7 @@ class PopulationRow(NamedTuple):
     blocked_or_reverted: int
     compliance: str
     reasons: str
+    people: str  # the engineer and approvers by name and e-mail, as recorded: "Liam Lead <l@x> (id); ..."
 
 
 COLUMNS = PopulationRow._fields
@@ -72,15 +74,25 @@ def population(
     """Changes created in [start, end), oldest first."""
     now = rulebook.clock()
     policies: dict[str, Policy] = {}
-    for loaded in (one for rows in batches(session, start, end, batch) for one in rows):
-        change = loaded.change
-        policy = policies.get(change.tool)
-        if policy is None:
-            policy = policies[change.tool] = rulebook.for_tool(change.tool).policy
-        if plainly_compliant(change, loaded.approvals, loaded.reviews, loaded.postmortem, policy):
-            yield _row(loaded, COMPLIANT, "")
-        else:
-            yield _row(loaded, *_judged(loaded, rulebook, now))
+    for rows in batches(session, start, end, batch):
+        names = latest(session, (who for one in rows for who in _people(one)))
+        for loaded in rows:
+            change = loaded.change
+            policy = policies.get(change.tool)
+            if policy is None:
+                policy = policies[change.tool] = rulebook.for_tool(change.tool).policy
+            if plainly_compliant(change, loaded.approvals, loaded.reviews, loaded.postmortem, policy):
+                yield _row(loaded, COMPLIANT, "", names)
+            else:
+                yield _row(loaded, *_judged(loaded, rulebook, now), names)
+
+
+def _people(loaded: Loaded) -> list[str]:
+    return list(dict.fromkeys([loaded.change.engineer, *(a.approver for a in loaded.approvals)]))
+
+
+def named(identities: Iterable[str], names: dict[str, Person]) -> str:
+    return "; ".join(names[i].describe() for i in identities if i in names)
 
 
 def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str]:
@@ -90,7 +102,7 @@ def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str
     return compliance(facts.stage, rulebook.judge(facts, now, ()))
 
 
-def _row(loaded: Loaded, status: str, reasons: str) -> PopulationRow:
+def _row(loaded: Loaded, status: str, reasons: str, names: dict[str, Person]) -> PopulationRow:
     row, pm = loaded.change, loaded.postmortem
     return PopulationRow(
         row.tool,
@@ -111,6 +123,7 @@ def _row(loaded: Loaded, status: str, reasons: str) -> PopulationRow:
         loaded.violations,
         status,
         reasons,
+        named(_people(loaded), names),
     )
 
 

@@ -57,3 +57,21 @@ def test_the_dashboard_names_people_too(client, database):
     log_in(client)
     page = client.get("/dashboard").get_data(as_text=True)
     assert "Emma Engineer &lt;emma@example.com&gt; (eng.emma)" in page
+
+
+def test_the_population_export_names_the_engineer_and_approvers(database):
+    from datetime import UTC, datetime
+
+    from connector.evidence.population import population
+
+    Driver(database, ctx=dataclasses.replace(context(), directory=directory(PEOPLE))).whole_lifecycle()
+    with database.session() as session:
+        rows = list(
+            population(
+                session, datetime(2026, 11, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), RuleBook()
+            )
+        )
+    [row] = rows
+    assert row.engineer == "eng.emma"  # the account id stays in its own column
+    assert row.people.startswith("Emma Engineer <emma@example.com> (eng.emma); ")
+    assert "Liam Lead <liam@example.com> (lead.liam)" in row.people

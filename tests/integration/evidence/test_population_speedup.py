@@ -19,11 +19,20 @@ from sqlalchemy import insert, select
 
 from connector.evidence.facts import LOADED, violation_facts
 from connector.evidence.packet import iso
-from connector.evidence.population import COLUMNS, COMPLIANT, NON_COMPLIANT, OPEN, compliance, csv_chunks
+from connector.evidence.population import (
+    COLUMNS,
+    COMPLIANT,
+    NON_COMPLIANT,
+    OPEN,
+    compliance,
+    csv_chunks,
+    named,
+)
 from connector.evidence.population import population as quick_population
 from connector.evidence.rulebook import RuleBook, ToolRules
 from connector.procedure.policy import Policy
 from connector.store.facts import change_facts
+from connector.store.people import latest
 from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow, ViolationRow
 
 NOW = datetime(2027, 1, 10, tzinfo=UTC)
@@ -258,6 +267,7 @@ def straightforward_csv(session, rulebook: RuleBook) -> str:
         facts = change_facts(row)
         status, reasons = compliance(facts.stage, rulebook.judge(facts, NOW, violation_facts(recorded)))
         pm = row.postmortem
+        people = list(dict.fromkeys([row.engineer, *(a.approver for a in row.approvals)]))
         cells = [
             row.tool,
             row.key,
@@ -277,6 +287,7 @@ def straightforward_csv(session, rulebook: RuleBook) -> str:
             len(recorded),
             status,
             reasons,
+            named(people, latest(session, people)),
         ]
         writer.writerow(["'" + c if isinstance(c, str) and c and c[0] in "=+-@\t\r" else c for c in cells])
     return out.getvalue()
