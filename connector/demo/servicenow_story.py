@@ -113,7 +113,8 @@ class ServiceNowStory(Story):
         key = self.result.key
         self.say(f"  eng.emma   creates {key}")
         self.expect(f"{key} is known to the connector", bool(self.stack.settle(lambda: self.facts())))
-        mailed = self.stack.settle(lambda: self.mails(f"Emergency change {key} raised"))
+        # the alert may wait out retries: the instance can answer 429 / 503 (Retry-After, backoff)
+        mailed = self.stack.settle(lambda: self.mails(f"Emergency change {key} raised"), timeout=30)
         self.expect("Engineering Leads and Security were notified at once (R1)", bool(mailed))
 
     def approve(self) -> None:
