@@ -8,6 +8,7 @@ The result is plain JSON-ready data (ISO 8601 UTC times); `render_html.packet_pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -76,7 +77,7 @@ def build_packet(
                 "step": info.step,
                 "title": info.title,
                 "status": statuses[rule].status.value,
-                "evidence": statuses[rule].evidence,
+                "evidence": _named(statuses[rule].evidence, people),
                 **({"exceptions": [_exception(v, stood) for v in violations]} if rule == "R9" else {}),
             }
             for rule, info in RULES.items()
@@ -112,6 +113,15 @@ def build_packet(
     }
     packet["integrity"] = integrity(session, packet)
     return packet
+
+
+def _named(text: str, people: dict[str, Any]) -> str:
+    """`text` (a rule's evidence, which names accounts) with each known account named as well."""
+    if not people:
+        return text
+    accounts = "|".join(re.escape(i) for i in sorted(people, key=len, reverse=True))
+    pattern = rf"(?<![\w.@-])(?:{accounts})(?![\w@-]|\.\w)"
+    return re.sub(pattern, lambda found: people[found.group(0)].describe(), text)  # one pass
 
 
 def _identities(row: ChangeRow, violations: Iterable[Any], audit: Iterable[dict]) -> set[str]:

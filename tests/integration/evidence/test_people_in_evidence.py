@@ -39,6 +39,8 @@ def test_the_packet_names_each_person_with_display_name_and_email_beside_the_acc
     page = packet_page(found)
     assert "Emma Engineer &lt;emma@example.com&gt; (eng.emma)" in page
     assert "Liam Lead &lt;liam@example.com&gt; (lead.liam)" in page
+    [r3] = [r for r in found["rules"] if r["rule"] == "R3"]
+    assert "Liam Lead <liam@example.com> (lead.liam)" in r3["evidence"]
     created = next(e for e in found["timeline"] if e["event"] == "created")
     assert created["detail"].startswith("by Emma Engineer <emma@example.com> (eng.emma): ")
 
