@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test test-postgres lint install browser clean
+.PHONY: demo test test-postgres lint install tools clean
 
 $(BIN)/ecm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The browser tests drive Debian's Chromium; install it when it is missing (no browser download at test time).
-browser:
-	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+# What the tests run besides Python: Debian's Chromium for the browser tests and Node.js for the ServiceNow
+# scripts the sandbox executes; installed when missing (no browser download at test time).
+tools:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nodejs >/dev/null)
 
 # Runs on SQLite; set ECM_TEST_DATABASE_URL=postgresql+psycopg://... to run the same suite on PostgreSQL.
-test: install lint browser
+test: install lint tools
 	$(BIN)/pytest -q
 
 clean:
@@ -34,5 +35,5 @@ clean:
 
 # The same suite on the real PostgreSQL server (each run works in a schema of its own).
 ECM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-test-postgres: install browser
+test-postgres: install tools
 	ECM_TEST_DATABASE_URL=$(ECM_TEST_POSTGRES_URL) $(BIN)/pytest -q

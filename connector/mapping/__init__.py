@@ -88,6 +88,10 @@ class Mapping(Model):
             raise ValueError(f"not used by target {target} (it takes a {SECTION_OF[target]}: section)")
         if target is Target.JIRA_CLOUD and isinstance(section, JiraSection) and section.auth != "basic":
             raise at_key("auth", "Jira Cloud takes basic (account e-mail and API token)")
+        if target is Target.JIRA_DATACENTER and isinstance(section, JiraSection) and section.auth != "pat":
+            raise at_key(
+                "auth", "Jira Data Center takes pat (a personal access token of the connector's account)"
+            )
         return section
 
     @property

@@ -122,6 +122,14 @@ def test_jira_cloud_cannot_use_a_personal_access_token():
     ]
 
 
+def test_jira_datacenter_takes_a_personal_access_token_not_a_password():
+    datacenter = (MAPPINGS / "jira-datacenter.yaml").read_text()
+    assert problems(edited(datacenter, "auth: pat", "auth: basic")) == [
+        "mappings/x.yaml:jira.auth: Jira Data Center takes pat"
+        " (a personal access token of the connector's account)"
+    ]
+
+
 def test_every_problem_is_reported_at_once():
     text = edited(edited(JIRA, "America/New_York", "Mars/Base"), "pr: /pr", "pr: /docs")
 
