@@ -60,6 +60,8 @@ def parse_servicenow(
     headers: Mapping[str, str], body: bytes, *, received_at: datetime
 ) -> tuple[Delivery, Event | Ignored]:
     doc = load_object(body)
+    if not doc.has("table"):  # signed JSON, but not a notification of the contract: recorded, then ignored
+        return _unknown_event(headers, body, received_at)
     event_id = _event_id(header(headers, EVENT_ID_HEADER), doc.text("event_id"))
     table, operation = doc.required_text("table"), doc.required_text("operation")
     if operation not in OPERATIONS:
@@ -197,6 +199,21 @@ HANDLERS: dict[str, Callable[[JsonObject, _Context], Event | Ignored]] = {
     "sysapproval_approver": _approval,
     "sys_journal_field": _journal,
 }
+
+
+def _unknown_event(
+    headers: Mapping[str, str], body: bytes, received_at: datetime
+) -> tuple[Delivery, Ignored]:
+    event_id = (header(headers, EVENT_ID_HEADER) or "").strip().lower()
+    delivery = Delivery(
+        source=TOOL,
+        delivery_id=event_id if EVENT_ID.match(event_id) else "sha256:" + hashlib.sha256(body).hexdigest(),
+        event_type="unknown",
+        issue_key=None,
+        received_at=received_at,
+        body=body,
+    )
+    return delivery, Ignored("unknown event: the body names no table", key=None)
 
 
 def _event_id(from_header: str | None, from_body: str | None) -> str:

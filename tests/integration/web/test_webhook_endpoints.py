@@ -142,6 +142,18 @@ def test_signed_servicenow_notification_is_recorded(client, database):
     assert (row.source, row.delivery_id, row.issue_key) == ("servicenow", event_id, "CHG0030001")
 
 
+def test_signed_servicenow_body_of_no_known_event_is_accepted_and_recorded_as_ignored(client, database):
+    event_id = "cd" * 16
+    body = json.dumps({"event": "unknown"}).encode()
+    response = client.post("/webhooks/servicenow", data=body, headers=servicenow_headers(body, event_id))
+    assert response.status_code == 200 and response.get_json()["outcome"] == "ignored"
+    again = client.post("/webhooks/servicenow", data=body, headers=servicenow_headers(body, event_id))
+    assert again.get_json()["outcome"] == "duplicate"
+    [row] = recorded(database)
+    assert (row.source, row.delivery_id, row.outcome) == ("servicenow", event_id, "ignored")
+    assert "unknown event" in row.detail
+
+
 def test_delivery_log_lines_carry_delivery_id_tool_and_issue_key(client):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
