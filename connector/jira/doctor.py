@@ -17,8 +17,13 @@ from connector.jira.project_setup import ProjectSetup
 from connector.jira.workflow import ALL_STAGES, missing_rules, workflow_name
 from connector.mapping import Mapping
 
-PERMISSIONS = (  # ADMINISTER is global (install); the others on the mapping's project (runtime)
+GLOBAL_PERMISSIONS = {  # global permission -> how Jira's administration names it
+    "ADMINISTER": "Administer Jira",  # install and the drift checks: fields, types, workflows, webhooks
+    "USER_PICKER": "Browse users and groups",  # reading people and the approver groups' members
+}
+PERMISSIONS = (  # the global ones above; the others on the mapping's project (runtime)
     "ADMINISTER",
+    "USER_PICKER",
     "ADMINISTER_PROJECTS",
     "BROWSE_PROJECTS",
     "CREATE_ISSUES",
@@ -88,11 +93,21 @@ def _permissions(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str
     held = gateway.my_permissions(PERMISSIONS, project)
     missing = [key for key in PERMISSIONS if not held.get(key)]
     if missing:
-        fix = (
-            f"in {project}'s permission scheme (Project settings > Permissions) grant the connector's "
-            f"account {', '.join(k for k in missing if k != 'ADMINISTER') or 'nothing more'}"
-            + ("; give it the Administer Jira global permission" if "ADMINISTER" in missing else "")
-        )
+        in_project = [k for k in missing if k not in GLOBAL_PERMISSIONS]
+        global_ = [GLOBAL_PERMISSIONS[k] for k in missing if k in GLOBAL_PERMISSIONS]
+        fixes = []
+        if in_project:
+            fixes.append(
+                f"in {project}'s permission scheme (Project settings > Permissions) grant the connector's "
+                f"account {', '.join(in_project)}"
+            )
+        if global_:
+            fixes.append(
+                "give the connector's account the global permission"
+                f"{'s' if len(global_) > 1 else ''} {' and '.join(global_)}"
+                " (Settings > System > Global permissions)"
+            )
+        fix = "; ".join(fixes)
         return False, f"missing on {project}: " + ", ".join(missing), fix
     return True, ", ".join(PERMISSIONS), ""
 

@@ -162,6 +162,24 @@ def test_doctor_names_the_project_permissions_the_connector_account_lacks(sandbo
     assert "grant the connector's account LINK_ISSUES" in check.fix
 
 
+def test_doctor_names_browse_users_and_groups_when_the_connector_account_cannot_read_people(
+    sandbox, settings
+):
+    install(MAPPING, gateway_for(sandbox), settings=settings)
+    with sandbox.state.lock:
+        sandbox.state.grants["USER_PICKER"] = {"jira-administrators"}
+    check = next(
+        c
+        for c in doctor(MAPPING, gateway_for(sandbox, "ecm-bot"), settings=settings)
+        if c.name == "permissions"
+    )
+    assert not check.ok and check.detail == "missing on EMG: USER_PICKER"
+    assert check.fix == (
+        "give the connector's account the global permission Browse users and groups"
+        " (Settings > System > Global permissions)"
+    )
+
+
 def test_doctor_names_a_mapped_status_renamed_in_jira(sandbox, settings):
     gateway = gateway_for(sandbox)
     install(MAPPING, gateway, settings=settings)
