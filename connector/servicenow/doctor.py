@@ -23,7 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from connector.servicenow.gateway import ServiceNowGateway, SnRecord
 
 INSTALL = "run `ecm install --mapping FILE`"
-ENOUGH_ROLES = ({"admin"}, {"itil", "rest_service"})
+# admin, or for running without it: itil (change requests, tasks) with approval_admin (the approvals the
+# connector requests for the approver groups). The Table API role only counts where its ACL was activated,
+# so it is shown but not required; rest_service is its older name.
+ENOUGH_ROLES = ({"admin"}, {"itil", "approval_admin"})
+SHOWN_ROLES = {"admin", "itil", "approval_admin", "snc_platform_rest_api_access", "rest_service"}
 WHERE = {  # table: where an admin finds it in ServiceNow
     "sys_script": "System Definition > Business Rules",
     "sys_properties": "System Properties (sys_properties.list)",
@@ -65,7 +69,7 @@ def _roles(gateway: ServiceNowGateway, account: SnRecord | None) -> Check:
             name,
             False,
             "the account cannot read its own sys_user record",
-            "give the account the admin role (or itil and rest_service)",
+            "give the account the admin role (or itil and approval_admin)",
         )
     roles = {r.strip() for r in account.get("roles").split(",") if r.strip()}
     if not roles:
@@ -74,10 +78,10 @@ def _roles(gateway: ServiceNowGateway, account: SnRecord | None) -> Check:
         found = gateway.find("sys_user_role", f"sys_idIN{ids}", limit=500) if ids else ()
         roles = {role.get("name") for role in found}
     if any(needed <= roles for needed in ENOUGH_ROLES):
-        detail = ", ".join(sorted(roles & {"admin", "itil", "rest_service"}))
+        detail = ", ".join(sorted(roles & SHOWN_ROLES))
         note = "" if "admin" in roles else " (ecm install needs admin)"
         return Check(name, True, detail + note)
-    fix = f"give {gateway.user} the admin role, or itil and rest_service (User Administration > Users)"
+    fix = f"give {gateway.user} the admin role, or itil and approval_admin (User Administration > Users)"
     return Check(name, False, f"has {', '.join(sorted(roles)) or 'no roles'}", fix)
 
 

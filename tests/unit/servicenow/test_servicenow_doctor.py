@@ -55,25 +55,26 @@ def test_unreachable_instance_is_one_failing_check(fake, mapping, settings):
     assert "ECM_SERVICENOW_URL" in check.fix
 
 
-def test_account_without_admin_or_itil_and_rest_roles_fails(make_fake, mapping, settings):
-    gateway = make_fake(roles="itil")
+def test_account_without_admin_or_itil_and_approval_admin_fails(make_fake, mapping, settings):
+    gateway = make_fake(roles="itil,rest_service")
 
     problem = failing(doctor(mapping, gateway, settings=settings))["roles of ecm-bot"]
 
-    assert problem.detail == "has itil"
-    assert "admin role, or itil and rest_service" in problem.fix
+    assert problem.detail == "has itil, rest_service"
+    assert "admin role, or itil and approval_admin" in problem.fix
 
 
 def test_roles_are_read_from_role_assignments_when_the_user_has_no_roles_field(make_fake, mapping, settings):
     gateway = make_fake(roles="")
     user = gateway.user_by_name("ecm-bot")
-    for role in ("itil", "rest_service"):
+    for role in ("itil", "approval_admin", "snc_platform_rest_api_access"):
         role_id = gateway.create("sys_user_role", {"name": role}).sys_id
         gateway.create("sys_user_has_role", {"user": user.sys_id, "role": role_id})
 
     (roles,) = [c for c in doctor(mapping, gateway, settings=settings) if c.name == "roles of ecm-bot"]
 
-    assert roles.ok and roles.detail == "itil, rest_service (ecm install needs admin)"
+    assert roles.ok
+    assert roles.detail == "approval_admin, itil, snc_platform_rest_api_access (ecm install needs admin)"
 
 
 def test_missing_and_empty_approver_groups_fail(make_fake, mapping, settings):
