@@ -22,6 +22,7 @@ from connector.procedure.model import Stage
 
 if TYPE_CHECKING:  # pragma: no cover
     from connector.config import Settings
+    from connector.mapping.servicenow import ServiceNowSection
     from connector.servicenow.gateway import ServiceNowGateway, SnRecord
 
 NOTIFY_RULE = "ECM Connector: notify connector"
@@ -176,49 +177,16 @@ def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
         )
     groups = [mapping.groups.leads, mapping.groups.security]
     records.append(
-        Desired(
-            "business rule",
-            "sys_script",
-            BLOCK_RULE,
-            {
-                "collection": sn.table,
-                "when": "before",
-                "order": "100",
-                "active": "true",
-                "advanced": "true",
-                "action_insert": "false",
-                "action_update": "true",
-                "action_delete": "false",
-                "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(Stage.DEPLOYED)}^EQ",
-                "script": script("block_implement.js", GROUPS=json.dumps(groups)),
-            },
-        )
+        _refuse_state(sn, BLOCK_RULE, Stage.DEPLOYED, script("block_implement.js", GROUPS=json.dumps(groups)))
     )
     task = sn.postmortem_task
-    records.append(
-        Desired(
-            "business rule",
-            "sys_script",
-            CLOSE_RULE,
-            {
-                "collection": sn.table,
-                "when": "before",
-                "order": "100",
-                "active": "true",
-                "advanced": "true",
-                "action_insert": "false",
-                "action_update": "true",
-                "action_delete": "false",
-                "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(Stage.CLOSED)}^EQ",
-                "script": script(
-                    "block_close.js",
-                    TASK_TABLE=task.table,
-                    TASK_TYPE=task.change_task_type,
-                    PREFIX=task.short_description_prefix.replace("'", "\\'"),
-                ),
-            },
-        )
+    close = script(
+        "block_close.js",
+        TASK_TABLE=task.table,
+        TASK_TYPE=task.change_task_type,
+        PREFIX=task.short_description_prefix.replace("'", "\\'"),
     )
+    records.append(_refuse_state(sn, CLOSE_RULE, Stage.CLOSED, close))
     for kind in AlertKind:
         event = sn.events.for_kind(kind)
         subject, message = ALERT_TEXT[kind]
@@ -256,6 +224,27 @@ def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
     if sn.sla.enabled:
         records += _sla_records(mapping)
     return records
+
+
+def _refuse_state(sn: ServiceNowSection, name: str, stage: Stage, body: str) -> Desired:
+    """A before-update rule on the emergency changes that may refuse the move into `stage`."""
+    return Desired(
+        "business rule",
+        "sys_script",
+        name,
+        {
+            "collection": sn.table,
+            "when": "before",
+            "order": "100",
+            "active": "true",
+            "advanced": "true",
+            "action_insert": "false",
+            "action_update": "true",
+            "action_delete": "false",
+            "filter_condition": f"type={sn.type}^stateCHANGESTO{sn.state_of(stage)}^EQ",
+            "script": body,
+        },
+    )
 
 
 def _queue_records() -> list[Desired]:

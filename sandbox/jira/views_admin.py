@@ -22,7 +22,8 @@ def _legacy() -> None:
         raise not_found("Not Found")
 
 
-def _hook(hook_id: int) -> Webhook:
+def hook_or_404(hook_id: int) -> Webhook:
+    """The registered webhook, or Jira's 404 (shared by the Data Center 10 resource)."""
     hook = state().webhooks.get(hook_id)
     if hook is None:
         raise not_found(f"Webhook with id {hook_id} does not exist.")
@@ -50,7 +51,7 @@ def register_hook() -> Response:
 def get_hook(hook_id: int) -> Response:
     _legacy()
     require_admin()
-    return ok(webhooks.webhook_json(state(), _hook(hook_id), base()))
+    return ok(webhooks.webhook_json(state(), hook_or_404(hook_id), base()))
 
 
 @admin.put(f"{HOOKS}/<int:hook_id>")
@@ -58,7 +59,7 @@ def update_hook(hook_id: int) -> Response:
     _legacy()
     user, st = require_admin(), state()
     with st.lock:
-        existing = _hook(hook_id)
+        existing = hook_or_404(hook_id)
         merged = {
             "name": existing.name,
             "url": existing.url,
@@ -77,7 +78,7 @@ def delete_hook(hook_id: int) -> Response:
     require_admin()
     st = state()
     with st.lock:
-        _hook(hook_id)
+        hook_or_404(hook_id)
         del st.webhooks[hook_id]
     return no_content()
 

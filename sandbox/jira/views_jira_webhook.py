@@ -12,7 +12,7 @@ from flask import Blueprint, Response
 from sandbox.jira import webhooks
 from sandbox.jira.errors import not_found
 from sandbox.jira.http import body, no_content, ok, require_admin, state
-from sandbox.jira.state import Webhook
+from sandbox.jira.views_admin import hook_or_404
 
 jira_webhooks = Blueprint("jira_webhooks", __name__, url_prefix="/rest/jira-webhook/1.0/webhooks")
 
@@ -21,13 +21,6 @@ def _served() -> None:
     st = state()
     if st.flavor == "cloud" or st.major_version < 10:
         raise not_found("Not Found")
-
-
-def _hook(hook_id: int) -> Webhook:
-    hook = state().webhooks.get(hook_id)
-    if hook is None:
-        raise not_found(f"Webhook with id {hook_id} does not exist.")
-    return hook
 
 
 @jira_webhooks.get("")
@@ -52,7 +45,7 @@ def register_hook() -> Response:
 def get_hook(hook_id: int) -> Response:
     _served()
     require_admin()
-    return ok(webhooks.jira_webhook_json(_hook(hook_id)))
+    return ok(webhooks.jira_webhook_json(hook_or_404(hook_id)))
 
 
 @jira_webhooks.put("/<int:hook_id>")
@@ -60,7 +53,7 @@ def update_hook(hook_id: int) -> Response:
     _served()
     user, st = require_admin(), state()
     with st.lock:
-        existing = _hook(hook_id)
+        existing = hook_or_404(hook_id)
         hook = webhooks.register(st, user.name, webhooks.from_jira_webhook_body(body()), existing)
         return ok(webhooks.jira_webhook_json(hook))
 
@@ -71,6 +64,6 @@ def delete_hook(hook_id: int) -> Response:
     require_admin()
     st = state()
     with st.lock:
-        _hook(hook_id)
+        hook_or_404(hook_id)
         del st.webhooks[hook_id]
     return no_content()
