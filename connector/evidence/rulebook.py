@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.mapping import default_policy
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Groups, Violation
 from connector.procedure.policy import Policy
@@ -24,13 +25,13 @@ class ToolRules:
 
 @dataclass(frozen=True)
 class RuleBook:
-    """Policy and calendar per tool; a tool without a mapping is judged by the default policy in UTC."""
+    """Policy and calendar per tool; a tool without a mapping is judged by its default policy in UTC."""
 
     tools: Mapping[str, ToolRules] = field(default_factory=dict)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def for_tool(self, tool: str) -> ToolRules:
-        return self.tools.get(tool) or ToolRules()
+        return self.tools.get(tool) or ToolRules(default_policy(tool))
 
     def judge(
         self,

@@ -107,7 +107,17 @@ class Mapping(Model):
             verbal_confirmation_business_days=self.verbal_confirmation.business_days,
             postmortem_business_days=self.calendar.business_days,
             categories=categories,
+            # a ServiceNow change_request's close code and close notes are its standard documentation (R8)
+            close_code_documents_change=self.servicenow is not None,
         )
+
+
+def default_policy(tool: str) -> Policy:
+    """The policy of a tool judged without its mapping file: the defaults, and what the tool itself
+    documents (a ServiceNow change's close code)."""
+    from connector.procedure.policy import Policy
+
+    return Policy(close_code_documents_change=tool == SECTION_OF[Target.SERVICENOW])
 
 
 # --- loading -----------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def _category(policy: Policy, text: str | None) -> str | None:
 def _closed_out(change: Any, pm: Any, policy: Policy) -> bool:
     """R8: report, pull request, documentation; R10: post-mortem done by its deadline."""
     documented = bool((change.docs_url or "").strip()) or (
-        change.tool == "servicenow" and bool((change.close_code or "").strip())
+        policy.close_code_documents_change and bool((change.close_code or "").strip())
     )
     if not (change.pr_url or "").strip() or not (documented or not policy.require_docs):
         return False

@@ -112,7 +112,7 @@ class PostMortem:
 class Change:
     """Everything the connector knows about one emergency change."""
 
-    tool: str  # "jira" | "servicenow"
+    tool: str  # the name of the tool the change lives in, as its mapping names it
     key: str
     engineer: str
     stage: Stage
@@ -127,7 +127,7 @@ class Change:
     postmortem: PostMortem | None = None
     pr_url: str | None = None
     docs_url: str | None = None
-    close_code: str | None = None  # ServiceNow: close_code / close_notes belong to "documentation"
+    close_code: str | None = None  # documentation where the policy says a close code documents a change
     closed_at: datetime | None = None
     title: str = ""
     project: str = ""

@@ -13,6 +13,7 @@ class Policy:
     postmortem_business_days: int = 3  # R7: post-mortem due this many business days after deploy
     require_docs: bool = True  # R8: closing needs the standard change documentation
     categories: tuple[str, ...] = DEFAULT_CATEGORIES  # R1: critical issue categories
+    close_code_documents_change: bool = False  # R8: a close code counts as the change documentation
 
     def __post_init__(self) -> None:
         if self.verbal_confirmation_business_days < 1 or self.postmortem_business_days < 1:

@@ -162,18 +162,18 @@ def r7_postmortem_task(change: Change, now: datetime, policy: Policy) -> tuple[V
 
 def retroactive_items(change: Change, policy: Policy | None = None) -> tuple[str, ...]:
     """What is still open for R8: post-mortem report, pull request link, change documentation."""
+    policy = policy or Policy()
     items = []
     if change.postmortem is None or not change.postmortem.done:
         items.append("post-mortem task done with a report link")
     if not (change.pr_url or "").strip():
         items.append("Pull Request link")
+    by_close_code = policy.close_code_documents_change
     documented = bool((change.docs_url or "").strip()) or (
-        change.tool == "servicenow" and bool((change.close_code or "").strip())
+        by_close_code and bool((change.close_code or "").strip())
     )
-    if not documented and (policy is None or policy.require_docs):
-        items.append(
-            "standard change documentation" + (" (close code)" if change.tool == "servicenow" else "")
-        )
+    if not documented and policy.require_docs:
+        items.append("standard change documentation" + (" (close code)" if by_close_code else ""))
     return tuple(items)
 
 

@@ -4,6 +4,8 @@
 2. Only the gateways import the client libraries `jira`, `pysnow` and `requests`.
 3. No module imports both a gateway and the rules (`connector.procedure.rules`).
 4. No import circle among the modules of connector/ and jobs/ (imports run when a module loads).
+5. The procedure core names no tool: no string in its code says "jira" or "servicenow" (what differs
+   between tools comes in through the `Policy` the mapping builds). Docstrings may name them.
 
 Rules 1-3 count every import in a file, inside functions too; rule 4 counts what runs at import time.
 An exception to a rule is written in EXCEPTIONS with its reason.
@@ -152,6 +154,36 @@ def gateway_and_rules_violations(
     return found
 
 
+TOOL_NAMES = re.compile(r"jira|servicenow", re.IGNORECASE)
+
+
+def tool_name_violations(tree: Tree, core: str = CORE) -> list[str]:
+    """Rule 5: string constants in the core, docstrings aside, that name a tool."""
+    found = []
+    for module, path in tree.modules.items():
+        if not (module == core or module.startswith(core + ".")) or _allowed("tool", module):
+            continue
+        syntax = ast.parse(path.read_text(), str(path))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(syntax)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(syntax):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and TOOL_NAMES.search(node.value)
+            ):
+                where = f"{path.relative_to(tree.root)}:{node.lineno}"
+                found.append(f"{where}: the core names a tool in {node.value!r}")
+    return sorted(found)
+
+
 def import_cycles(tree: Tree) -> list[str]:
     """Rule 4: each circle of imports that run at load time, as "file:line: a -> b -> a"."""
     graph: dict[str, dict[str, Import]] = {}
@@ -233,6 +265,10 @@ def test_no_module_imports_both_a_gateway_and_the_rules():
     assert gateway_and_rules_violations(Tree.scan(ROOT, PACKAGES)) == []
 
 
+def test_the_procedure_core_names_no_tool():
+    assert tool_name_violations(Tree.scan(ROOT, PACKAGES)) == []
+
+
 def test_connector_and_jobs_modules_import_no_circle():
     assert import_cycles(Tree.scan(ROOT, PACKAGES)) == []
 
@@ -241,7 +277,7 @@ def test_the_listed_gateways_and_exceptions_name_modules_that_exist():
     modules = Tree.scan(ROOT, PACKAGES).modules
     named = [*GATEWAYS, *(module for _rule, module in EXCEPTIONS)]
     assert [name for name in named if name not in modules] == []
-    assert {rule for rule, _module in EXCEPTIONS} <= {"core", "client", "gateway+rules", "cycle"}
+    assert {rule for rule, _module in EXCEPTIONS} <= {"core", "client", "gateway+rules", "cycle", "tool"}
 
 
 def test_every_file_the_architecture_page_names_exists():
@@ -305,6 +341,24 @@ def test_checker_reports_a_module_that_uses_a_gateway_and_the_rules(tmp_path):
     )
     assert gateway_and_rules_violations(tree, gateways=["app.gateway"], rules="app.rules") == [
         "app/mixed.py:4: app.mixed imports the rules and app.gateway"
+    ]
+
+
+def test_checker_reports_a_tool_named_in_core_code_but_not_in_a_docstring(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/core/__init__.py": '"""Rules for Jira and ServiceNow alike."""\n',
+            "app/core/rules.py": (
+                'def documented(change):\n    """ServiceNow close codes count."""\n'
+                '    return change.tool == "servicenow"\n'
+            ),
+            "app/tools.py": 'TOOL = "jira"\n',
+        },
+    )
+    assert tool_name_violations(tree, core="app.core") == [
+        "app/core/rules.py:3: the core names a tool in 'servicenow'"
     ]
 
 

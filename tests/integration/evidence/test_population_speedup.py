@@ -53,7 +53,9 @@ RULEBOOKS = {
     "jira without documentation, servicenow with its own category": RuleBook(
         {
             "jira": ToolRules(Policy(require_docs=False)),
-            "servicenow": ToolRules(Policy(categories=("Service outage", "Network"))),
+            "servicenow": ToolRules(
+                Policy(categories=("Service outage", "Network"), close_code_documents_change=True)
+            ),
         },
         clock=lambda: NOW,
     ),

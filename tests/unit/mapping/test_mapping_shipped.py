@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from connector.errors import MappingError
-from connector.mapping import AlertKind, Recipient, Target, load_mapping, load_mapping_text
+from connector.mapping import AlertKind, Recipient, Target, default_policy, load_mapping, load_mapping_text
 from connector.procedure.model import Stage
 
 MAPPINGS = Path(__file__).resolve().parents[3] / "mappings"
@@ -122,6 +122,17 @@ def test_policy_carries_the_business_days_and_categories_of_the_mapping(jira_clo
     assert policy.postmortem_business_days == 5
     assert policy.verbal_confirmation_business_days == 1
     assert policy.category("regulatory deadline") == "Regulatory deadline"
+
+
+def test_only_the_servicenow_policy_takes_a_close_code_as_the_change_documentation():
+    policies = {path.stem: load_mapping(path).policy() for path in SHIPPED}
+    assert {name: p.close_code_documents_change for name, p in policies.items()} == {
+        "jira-cloud": False,
+        "jira-datacenter": False,
+        "servicenow": True,
+    }
+    assert default_policy("servicenow").close_code_documents_change
+    assert not default_policy("jira").close_code_documents_change
 
 
 def test_webhook_url_placeholder_is_filled_from_the_environment():

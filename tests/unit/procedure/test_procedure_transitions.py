@@ -139,10 +139,17 @@ def test_cancelling_after_deploy_is_refused_because_the_change_happened():
     assert "already deployed" in decision.violations[0].message
 
 
-def test_closing_a_servicenow_change_accepts_the_close_code_as_documentation():
-    change = change_at(S.POSTMORTEM, facts_up_to=S.CLOSED, tool="servicenow", docs_url=None)
-    assert decide(change, S.CLOSED).rules == ("R8",)
-    assert decide(replace(change, close_code="Successful"), S.CLOSED).allowed
+def test_closing_accepts_the_close_code_as_documentation_where_the_policy_says_it_documents():
+    change = change_at(S.POSTMORTEM, facts_up_to=S.CLOSED, docs_url=None, close_code="Successful")
+    policy = Policy(close_code_documents_change=True)
+    assert check_transition(change, S.CLOSED, ENGINEER, GROUPS, NOW, policy).allowed
+    refused = check_transition(replace(change, close_code=None), S.CLOSED, ENGINEER, GROUPS, NOW, policy)
+    assert refused.violations[0].missing == ("standard change documentation (close code)",)
+
+
+def test_a_close_code_is_no_documentation_where_the_policy_does_not_say_so():
+    change = change_at(S.POSTMORTEM, facts_up_to=S.CLOSED, docs_url=None, close_code="Successful")
+    assert decide(change, S.CLOSED).violations[0].missing == ("standard change documentation",)
 
 
 def test_closing_without_documentation_is_allowed_when_the_policy_does_not_require_it():
