@@ -6,17 +6,17 @@ network (field ids, the connector's own account, group members are read on first
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from connector import jira, servicenow
 from connector.config import Settings, load_settings
-from connector.context import ToolRuntime
 from connector.mapping import load_mapping
 from connector.store.db import Database
+from connector.tools import ToolAdapter, ToolRuntime
 
 log = logging.getLogger("connector")
 
@@ -38,8 +38,8 @@ class Connector:
     clock: Clock
 
 
-# Tool name -> the module whose `build(settings, mapping, gateway)` makes its ToolRuntime.
-RUNTIMES: dict[str, str] = {"jira": "connector.jira.runtime", "servicenow": "connector.servicenow.runtime"}
+# A mapping's tool -> its adapter, which builds the runtime, reads history, installs and checks.
+ADAPTERS: dict[str, ToolAdapter] = {adapter.name: adapter for adapter in (jira.ADAPTER, servicenow.ADAPTER)}
 
 
 def bootstrap(
@@ -57,10 +57,9 @@ def bootstrap(
     tools: dict[str, ToolRuntime] = {}
     for path in settings.mapping_files:
         mapping = load_mapping(path)
-        module = RUNTIMES.get(mapping.tool)
-        if module is None:
+        adapter = ADAPTERS.get(mapping.tool)
+        if adapter is None:
             log.warning("mapping-tool-not-available", extra={"mapping": str(path), "tool": mapping.tool})
             continue
-        build = importlib.import_module(module).build
-        tools[mapping.tool] = build(settings, mapping, (gateways or {}).get(mapping.tool))
+        tools[mapping.tool] = adapter.runtime(settings, mapping, (gateways or {}).get(mapping.tool))
     return Connector(settings, database, tools, clock)

@@ -11,7 +11,7 @@ not the reminders it missed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,6 @@ from connector.store.tables import AlertRow, ApprovalRow, ChangeRow, PostMortemR
 from connector.store.uow import UnitOfWork
 
 ACTOR = "ecm-connector"
-BREACH_LABEL = "sla-breached"
 OPEN_AFTER_DEPLOY = (Stage.DEPLOYED.value, Stage.POSTMORTEM.value)
 
 
@@ -198,7 +197,7 @@ def _send(database: Any, tool: Any, change_id: int, alerts: list[Alert], now: da
             )
             if not _claim(uow, change, alert, users + groups, now):
                 continue
-            for action, payload in OUTBOX_ACTIONS[tool.name](tool, alert, users, groups):
+            for action, payload in tool.adapter.alert_actions(tool, alert, users, groups):
                 uow.outbox.add(
                     tool=tool.name,
                     action=action,
@@ -235,51 +234,3 @@ def _claim(uow: UnitOfWork, change: ChangeRow, alert: Alert, recipients: list[st
     except IntegrityError:
         return False
     return True
-
-
-Payloads = list[tuple[str, dict[str, Any]]]
-
-
-def _jira_actions(tool: Any, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
-    text = alert.notice
-    actions: Payloads = [
-        (
-            "notify",
-            {
-                "kind": alert.kind,
-                "subject": text.subject,
-                "body": text.body,
-                "users": users,
-                "groups": groups,
-            },
-        ),
-        ("comment", {"body": f"{text.subject}\n\n{text.body}"}),
-    ]
-    if alert.kind == "breach":
-        actions.append(("add_label", {"label": BREACH_LABEL}))
-    return actions
-
-
-def _servicenow_actions(tool: Any, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
-    """One `sysevent`: the installed notification for the event mails the recipients."""
-    from connector.mapping import AlertKind
-
-    name = tool.mapping.servicenow.events.for_kind(AlertKind(alert.kind))
-    return [
-        (
-            "event",
-            {
-                "name": name,
-                "parm1": ",".join(users),
-                "parm2": ",".join(groups),
-                "subject": alert.notice.subject,
-                "body": alert.notice.body,
-            },
-        )
-    ]
-
-
-OUTBOX_ACTIONS: dict[str, Callable[..., Payloads]] = {
-    "jira": _jira_actions,
-    "servicenow": _servicenow_actions,
-}

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.inbound.events import CommentAdded, Ignored
 from connector.procedure import comments as text
 from connector.procedure.model import Method
+from connector.tools import ToolContext
 
 
 def comment_command(event: CommentAdded, key: str, origin: str, ctx: ToolContext) -> c.Command | Ignored:

@@ -1,15 +1,14 @@
 """The drift job (daily and at start): run each configured tool's doctor checks; a failing check is
 logged, audited and alerted to Security and the Engineering Leads, once per day per problem.
 
-ServiceNow: an outbox `event` (the mapping's `drift` event, which the installed notification mails to
-the groups). Jira has no notification that is not about an issue, so a Jira problem is alerted by the
-log line, the audit entry and the `ecm_drift_problems` figure in the job log; `ecm doctor` fails on
-the same checks.
+Each tool's adapter says how a problem is alerted besides the log line and the audit entry
+(`drift_actions`): ServiceNow by the mapping's `drift` event, which the installed notification mails to
+the groups; Jira, which has no notification that is not about an issue, by nothing more than the
+`ecm_drift_problems` figure in the job log. `ecm doctor` fails on the same checks.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,13 +19,12 @@ from connector.store.uow import UnitOfWork
 
 log = logging.getLogger("jobs.drift")
 ACTOR = "ecm-connector"
-DOCTORS = {"jira": "connector.jira.doctor", "servicenow": "connector.servicenow.doctor"}
 
 
 def run(connector: Any, doctors: dict[str, Callable[..., list[Check]]] | None = None) -> str:
     problems = 0
     for name, tool in connector.tools.items():
-        doctor = (doctors or {}).get(name) or _doctor(name)
+        doctor = (doctors or {}).get(name) or tool.adapter.doctor
         try:
             checks = doctor(tool.mapping, tool.gateway, settings=getattr(connector, "settings", None))
         except ConnectorError as error:
@@ -35,10 +33,6 @@ def run(connector: Any, doctors: dict[str, Callable[..., list[Check]]] | None = 
         problems += len(failing)
         _alert(connector, tool, failing)
     return f"ecm_drift_problems={problems}"
-
-
-def _doctor(tool: str) -> Callable[..., list[Check]]:
-    return importlib.import_module(DOCTORS[tool]).doctor
 
 
 def _alert(connector: Any, tool: Any, failing: list[Check]) -> None:
@@ -67,17 +61,12 @@ def _alert(connector: Any, tool: Any, failing: list[Check]) -> None:
                 },
                 at=now,
             )
-            if tool.name == "servicenow":
+            for action, payload in tool.adapter.drift_actions(tool, check):
                 uow.outbox.add(
                     tool=tool.name,
-                    action="event",
-                    payload={
-                        "key": None,
-                        "name": tool.mapping.servicenow.events.drift,
-                        "parm1": check.name,
-                        "parm2": f"{check.detail} | fix: {check.fix}"[:1000],
-                    },
-                    idempotency_key=f"servicenow:drift:{marker}",
+                    action=action,
+                    payload={"key": None, **payload},
+                    idempotency_key=f"{tool.name}:drift:{marker}",
                     change_id=None,
                     now=now,
                 )

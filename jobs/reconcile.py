@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from connector.errors import ApiError
-from connector.reconcile import SOURCES, reconcile
+from connector.reconcile import reconcile
 
 log = logging.getLogger("jobs.reconcile")
 
@@ -14,8 +14,6 @@ log = logging.getLogger("jobs.reconcile")
 def run(connector: Any) -> str:
     parts = []
     for name in connector.tools:
-        if name not in SOURCES:
-            continue
         try:
             report = reconcile(connector, name)
         except ApiError as error:  # the tool is down: the watermark stays, the next run catches up

@@ -9,7 +9,7 @@ from connector.procedure.model import Groups
 
 @dataclass(frozen=True)
 class StaticDirectory:
-    """A fixed `connector.context.Directory`: who leads, who is in security, and display names."""
+    """A fixed `connector.tools.Directory`: who leads, who is in security, and display names."""
 
     leads: frozenset[str] = frozenset()
     security: frozenset[str] = frozenset()

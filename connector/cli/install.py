@@ -1,26 +1,26 @@
 """`ecm plan`, `ecm install`, `ecm doctor`: install a mapping into Jira or ServiceNow and check it.
 
-The mapping's target picks the installer: jira-* → `connector.jira`, servicenow → `connector.servicenow`
-(imported only when used). Connection settings come from the environment (`ECM_JIRA_URL`, ...). Any
-error ends with one clear line and exit 1 (2 for a bad mapping or setting).
+The mapping's tool picks the adapter (`connector.jira.ADAPTER`, `connector.servicenow.ADAPTER`), whose
+installer and doctor are imported only when used. Connection settings come from the environment
+(`ECM_JIRA_URL`, ...). Any error ends with one clear line and exit 1 (2 for a bad mapping or setting).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import click
 
-from connector.config import load_settings
+from connector.bootstrap import ADAPTERS
+from connector.config import Settings, load_settings
 from connector.errors import ApiError, ConfigError, MappingError
 from connector.install_plan import Check, PlanItem
 from connector.mapping import Mapping, load_mapping
+from connector.tools import ToolAdapter
 
-PACKAGES = {"jira": "connector.jira", "servicenow": "connector.servicenow"}  # mapping.tool -> package
+Work = Callable[[ToolAdapter, Mapping, Any, Settings], int]  # (adapter, mapping, gateway, settings) -> exit
 MAPPING = click.option(
     "--mapping",
     "mapping_file",
@@ -30,16 +30,12 @@ MAPPING = click.option(
 )
 
 
-def _module(tool: str, name: str) -> ModuleType:
-    return importlib.import_module(f"{PACKAGES[tool]}.{name}")
-
-
-def _run(mapping_file: Path, work: Callable[[ModuleType, Mapping, Any, Any], int], module_name: str) -> None:
+def _run(mapping_file: Path, work: Work) -> None:
     try:
         mapping = load_mapping(mapping_file)
         settings = load_settings()
-        gateway = _module(mapping.tool, "gateway").gateway_from_settings(settings)
-        status = work(_module(mapping.tool, module_name), mapping, gateway, settings)
+        adapter = ADAPTERS[mapping.tool]
+        status = work(adapter, mapping, adapter.gateway(settings), settings)
     except (MappingError, ConfigError) as e:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
@@ -54,11 +50,11 @@ def _run(mapping_file: Path, work: Callable[[ModuleType, Mapping, Any, Any], int
 def plan(mapping_file: Path) -> None:
     """Show what `ecm install` would create or change, one line per item."""
 
-    def work(installer: ModuleType, mapping: Mapping, gateway: Any, settings: Any) -> int:
-        click.echo(installer.plan(mapping, gateway, settings=settings).render())
+    def work(adapter: ToolAdapter, mapping: Mapping, gateway: Any, settings: Settings) -> int:
+        click.echo(adapter.plan(mapping, gateway, settings=settings).render())
         return 0
 
-    _run(mapping_file, work, "installer")
+    _run(mapping_file, work)
 
 
 @click.command()
@@ -69,8 +65,8 @@ def install(mapping_file: Path) -> None:
     def progress(item: PlanItem) -> None:
         click.echo(item.render())
 
-    def work(installer: ModuleType, mapping: Mapping, gateway: Any, settings: Any) -> int:
-        done = installer.install(mapping, gateway, progress=progress, settings=settings)
+    def work(adapter: ToolAdapter, mapping: Mapping, gateway: Any, settings: Settings) -> int:
+        done = adapter.install(mapping, gateway, progress=progress, settings=settings)
         click.echo(
             f"installed: {done.count('create')} created, {done.count('update')} updated, "
             f"{done.count('unchanged')} unchanged, {done.count('manual')} manual"
@@ -79,7 +75,7 @@ def install(mapping_file: Path) -> None:
             click.echo(f"manual step: {item.kind} {item.name}: {item.detail}")
         return 0
 
-    _run(mapping_file, work, "installer")
+    _run(mapping_file, work)
 
 
 def _render(check: Check) -> str:
@@ -92,13 +88,13 @@ def _render(check: Check) -> str:
 def doctor(mapping_file: Path) -> None:
     """Check connectivity, permissions, groups, the webhook and the installed rules; exit 1 if one fails."""
 
-    def work(module: ModuleType, mapping: Mapping, gateway: Any, settings: Any) -> int:
-        checks = module.doctor(mapping, gateway, settings=settings)
+    def work(adapter: ToolAdapter, mapping: Mapping, gateway: Any, settings: Settings) -> int:
+        checks = adapter.doctor(mapping, gateway, settings=settings)
         for check in checks:
             click.echo(_render(check))
         return 0 if all(c.ok for c in checks) else 1
 
-    _run(mapping_file, work, "doctor")
+    _run(mapping_file, work)
 
 
 COMMANDS = [plan, install, doctor]

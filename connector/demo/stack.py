@@ -9,7 +9,6 @@ against the sandbox through the real `jira` / `pysnow` gateways. `LocalStack` is
 
 from __future__ import annotations
 
-import importlib
 import secrets
 import threading
 import time
@@ -150,10 +149,10 @@ class LocalStack:
     def install(self, settings: Any) -> None:
         """`ecm install` of the mapping against the sandbox, as an admin would run it."""
         assert self.connector is not None
-        installer = importlib.import_module(f"connector.{self.tool}.installer")
-        installer.install(
+        tool = self.connector.tools[self.tool]
+        tool.adapter.install(
             load_mapping(self.mapping_path),
-            self.connector.tools[self.tool].gateway,
+            tool.gateway,
             settings=settings,
             progress=lambda item: self.progress(f"  installed {item.action:9} {item.kind:18} {item.name}"),
             **self._install_options(),

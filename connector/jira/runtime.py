@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from connector.config import Settings
-from connector.context import ToolContext, ToolRuntime
 from connector.mapping import Mapping as MappingFile
 from connector.procedure.model import Stage
+from connector.tools import ToolAdapter, ToolContext, ToolRuntime
+
+if TYPE_CHECKING:
+    from connector.jira.gateway import JiraGateway
 
 
-def build(settings: Settings, mapping: MappingFile, gateway: Any | None) -> ToolRuntime:
+def build(
+    adapter: ToolAdapter, settings: Settings, mapping: MappingFile, gateway: JiraGateway | None
+) -> ToolRuntime:
     from connector.directory import CachedDirectory
     from connector.jira.actions import JiraActions
     from connector.jira.gateway import JiraGateway
@@ -49,13 +54,15 @@ def build(settings: Settings, mapping: MappingFile, gateway: Any | None) -> Tool
         recipients_by_kind={k: tuple(str(r) for r in v) for k, v in mapping.recipients.model_dump().items()},
         create_postmortem_on=section.create_postmortem_on,
         command_words=mapping.commands.words(),
+        requests_approvals=adapter.requests_approvals,
     )
     field_ids = LazyFieldIds(
         lambda: {f.name: f.id for f in gateway.fields()},
         {k: v["name"] for k, v in section.fields.model_dump().items()},
     )
     translator = JiraTranslator(ctx, section, field_ids, settings.jira_url or gateway.url)
-    return ToolRuntime("jira", mapping, ctx, translator, JiraActions(gateway, section, field_ids), gateway)
+    actions = JiraActions(gateway, section, field_ids)
+    return ToolRuntime("jira", mapping, ctx, translator, actions, gateway, adapter)
 
 
 class LazyFieldIds(Mapping[str, str]):
@@ -74,7 +81,7 @@ class LazyFieldIds(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._load()[key]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[str]:
         return iter(self._load())
 
     def __len__(self) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.inbound.events import CommentAdded, Event, Ignored, IssueCreated, IssueEvent, IssueUpdated
 from connector.mapping import JiraSection
+from connector.tools import ToolContext
 from connector.translate import comment_command
 
 # Logical field -> RecordLink kind, for links people type into the fields directly.

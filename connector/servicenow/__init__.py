@@ -1,1 +1,6 @@
-"""ServiceNow: gateway (the only module importing `pysnow`), installer, event translation."""
+"""ServiceNow: the adapter (`ADAPTER`), the gateway (the only module importing `pysnow`), installer,
+doctor, event translation, outbound actions and reconciliation history."""
+
+from connector.servicenow.adapter import ADAPTER
+
+__all__ = ["ADAPTER"]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connector.config import Settings
-from connector.context import ToolContext, ToolRuntime
 from connector.mapping import Mapping as MappingFile
+from connector.tools import ToolAdapter, ToolContext, ToolRuntime
+
+if TYPE_CHECKING:
+    from connector.servicenow.gateway import ServiceNowGateway
 
 
-def build(settings: Settings, mapping: MappingFile, gateway: Any | None) -> ToolRuntime:
+def build(
+    adapter: ToolAdapter, settings: Settings, mapping: MappingFile, gateway: ServiceNowGateway | None
+) -> ToolRuntime:
     from connector.directory import CachedDirectory
     from connector.servicenow.actions import ServiceNowActions
     from connector.servicenow.gateway import gateway_from_settings
@@ -51,6 +56,7 @@ def build(settings: Settings, mapping: MappingFile, gateway: Any | None) -> Tool
         recipients_by_kind={k: tuple(str(r) for r in v) for k, v in mapping.recipients.model_dump().items()},
         create_postmortem_on=section.create_postmortem_on,
         command_words=mapping.commands.words(),
+        requests_approvals=adapter.requests_approvals,
     )
     group_names: dict[str, str | None] = {}
 
@@ -66,4 +72,5 @@ def build(settings: Settings, mapping: MappingFile, gateway: Any | None) -> Tool
     translator = ServiceNowTranslator(
         ctx, section, lambda sys_id: gateway.user_names([sys_id]).get(sys_id), group_name, gateway.url
     )
-    return ToolRuntime("servicenow", mapping, ctx, translator, ServiceNowActions(gateway, section), gateway)
+    actions = ServiceNowActions(gateway, section)
+    return ToolRuntime("servicenow", mapping, ctx, translator, actions, gateway, adapter)

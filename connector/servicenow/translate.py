@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.inbound.events import ApprovalUpdated, CommentAdded, Event, Ignored, IssueCreated, IssueUpdated
 from connector.mapping import ServiceNowSection
 from connector.procedure.model import Role
+from connector.tools import ToolContext
 from connector.translate import comment_command
 
 log = logging.getLogger("connector.servicenow")

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
 from connector.services.people import remember_people
 from connector.services.postmortems import record_postmortem_created, update_postmortem
+from connector.tools import ToolContext
 
 
 def handle(uow: Any, command: c.Command, ctx: ToolContext) -> str:

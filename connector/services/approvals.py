@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.procedure import rules
 from connector.procedure.model import (
     Approval,
@@ -21,6 +20,7 @@ from connector.store.tables import (
     ApprovalRow,
     ReviewRow,
 )
+from connector.tools import ToolContext
 
 
 def record_approval(uow: Any, cmd: c.RecordApproval, ctx: ToolContext, *, quiet: bool = False) -> str:

@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.procedure import rules
 from connector.procedure.model import (
     Change,
@@ -21,9 +20,7 @@ from connector.store.tables import (
     ChangeRow,
     PostMortemRow,
 )
-
-REQUESTS_APPROVALS = frozenset({"servicenow"})
-"""Tools where the connector asks both groups for approval on entering awaiting approval."""
+from connector.tools import ToolContext
 
 
 def register_change(uow: Any, cmd: c.RegisterChange, ctx: ToolContext) -> str:
@@ -109,7 +106,7 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
         enqueue(uow, row, cmd, "record_evidence", {}, "close")  # packet hash + checkpoint on the ticket
-    if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.tool in REQUESTS_APPROVALS:
+    if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.requests_approvals:
         groups = [ctx.group_names["leads"], ctx.group_names["security"]]
         enqueue(uow, row, cmd, "request_approvals", {"groups": groups}, "approvals")
     audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)

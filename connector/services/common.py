@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.procedure.model import (
     Decision,
     Stage,
@@ -17,6 +16,7 @@ from connector.store.tables import (
     ChangeRow,
     ViolationRow,
 )
+from connector.tools import ToolContext
 
 
 def load_change(uow: Any, command: c.Command) -> ChangeRow | None:

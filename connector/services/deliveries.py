@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector import services
-from connector.context import ToolRuntime
 from connector.inbound.events import Delivery, Event, Ignored
 from connector.store.db import Database
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
+from connector.tools import ToolRuntime
 
 
 def receive(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.store.people import remember
+from connector.tools import ToolContext
 
 PERSON_FIELDS = ("actor", "engineer", "approver")  # command fields that hold an identity
 

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import select
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.services import notices
 from connector.services.common import answer, audit, load_change
 from connector.store.tables import (
     ChangeRow,
     PostMortemRow,
 )
+from connector.tools import ToolContext
 
 
 def record_postmortem_created(uow: Any, cmd: c.RecordPostMortemCreated, ctx: ToolContext) -> str:

@@ -6,6 +6,8 @@
 4. No import circle among the modules of connector/ and jobs/ (imports run when a module loads).
 5. The procedure core names no tool: no string in its code says "jira" or "servicenow" (what differs
    between tools comes in through the `Policy` the mapping builds). Docstrings may name them.
+6. No module picks a module by a computed name (`importlib.import_module` / `__import__` with anything
+   but a string constant): a tool is reached through its adapter object, never through a name.
 
 Rules 1-3 count every import in a file, inside functions too; rule 4 counts what runs at import time.
 An exception to a rule is written in EXCEPTIONS with its reason.
@@ -184,6 +186,28 @@ def tool_name_violations(tree: Tree, core: str = CORE) -> list[str]:
     return sorted(found)
 
 
+def string_dispatch_violations(tree: Tree) -> list[str]:
+    """Rule 6: calls of `importlib.import_module` or `__import__` whose module name is not a constant."""
+    found = []
+    for module, path in tree.modules.items():
+        if _allowed("dispatch", module):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call) or not _imports_by_name(node.func):
+                continue
+            name = node.args[0] if node.args else None
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                where = f"{path.relative_to(tree.root)}:{node.lineno}"
+                found.append(f"{where}: {module} imports a module by a computed name")
+    return sorted(found)
+
+
+def _imports_by_name(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in ("import_module", "__import__")
+    return isinstance(func, ast.Attribute) and func.attr == "import_module"
+
+
 def import_cycles(tree: Tree) -> list[str]:
     """Rule 4: each circle of imports that run at load time, as "file:line: a -> b -> a"."""
     graph: dict[str, dict[str, Import]] = {}
@@ -273,11 +297,22 @@ def test_connector_and_jobs_modules_import_no_circle():
     assert import_cycles(Tree.scan(ROOT, PACKAGES)) == []
 
 
+def test_no_module_of_connector_or_jobs_imports_a_module_by_a_computed_name():
+    assert string_dispatch_violations(Tree.scan(ROOT, PACKAGES)) == []
+
+
 def test_the_listed_gateways_and_exceptions_name_modules_that_exist():
     modules = Tree.scan(ROOT, PACKAGES).modules
     named = [*GATEWAYS, *(module for _rule, module in EXCEPTIONS)]
     assert [name for name in named if name not in modules] == []
-    assert {rule for rule, _module in EXCEPTIONS} <= {"core", "client", "gateway+rules", "cycle", "tool"}
+    assert {rule for rule, _module in EXCEPTIONS} <= {
+        "core",
+        "client",
+        "gateway+rules",
+        "cycle",
+        "tool",
+        "dispatch",
+    }
 
 
 def test_every_file_the_architecture_page_names_exists():
@@ -378,3 +413,23 @@ def test_checker_reports_a_circle_but_not_a_deferred_type_only_or_submodule_impo
         },
     )
     assert import_cycles(tree) == ["app/a.py:1: app.a -> app.b -> app.c -> app.a"]
+
+
+def test_checker_reports_an_import_by_a_computed_name_but_not_by_a_constant(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/fine.py": "import importlib\n\nimportlib.import_module('app.tools')\n",
+            "app/table.py": "import importlib\nTOOLS = {'a': 'app.a'}\n\ndef get(t):\n"
+            "    return importlib.import_module(TOOLS[t])\n",
+            "app/fstring.py": "from importlib import import_module\n\ndef get(t):\n"
+            "    return import_module(f'app.{t}.installer')\n",
+            "app/dunder.py": "def get(t):\n    return __import__(t)\n",
+        },
+    )
+    assert string_dispatch_violations(tree) == [
+        "app/dunder.py:2: app.dunder imports a module by a computed name",
+        "app/fstring.py:4: app.fstring imports a module by a computed name",
+        "app/table.py:5: app.table imports a module by a computed name",
+    ]

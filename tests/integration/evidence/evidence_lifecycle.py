@@ -9,12 +9,12 @@ from sqlalchemy import update
 
 from connector import commands as c
 from connector import services
-from connector.context import ToolContext
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Method, ReviewKind, Role, Stage
 from connector.procedure.policy import Policy
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
+from connector.tools import ToolContext
 from tests.fakes import StaticDirectory
 
 STATUSES = {stage: stage.value.replace("_", " ").title() for stage in Stage}

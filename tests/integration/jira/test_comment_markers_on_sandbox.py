@@ -12,8 +12,8 @@ import pytest
 
 from connector.jira.actions import JiraActions, reference
 from connector.jira.gateway import JiraGateway
+from connector.jira.history import jira_deliveries
 from connector.mapping import load_mapping
-from connector.reconcile import jira_deliveries
 from sandbox.jira import SandboxJira
 from sandbox.jira import issues as ops
 from tests.integration.jira.sandbox_types import add_issue_type

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from connector.jira.gateway import JiraGateway
+from connector.jira.history import jira_deliveries, jql_time
 from connector.mapping import load_mapping
-from connector.reconcile import jira_deliveries, jql_time
 from sandbox.jira import SandboxJira
 from tests.integration.jira.sandbox_types import add_issue_type
 

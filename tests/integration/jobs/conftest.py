@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from connector.context import ToolContext
+from connector.bootstrap import ADAPTERS
 from connector.mapping import load_mapping
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Stage
 from connector.procedure.policy import Policy
 from connector.store.tables import AlertRow, ApprovalRow, AuditRow, ChangeRow, OutboxRow, PostMortemRow
 from connector.store.uow import UnitOfWork
+from connector.tools import ToolAdapter, ToolContext
 from tests.fakes import StaticDirectory
 
 MAPPINGS = Path(__file__).parents[3] / "mappings"
@@ -44,6 +45,10 @@ class Tool:
     ctx: ToolContext
     actions: Any = None
     gateway: Any = None
+
+    @property
+    def adapter(self) -> ToolAdapter:
+        return ADAPTERS[self.name]
 
 
 @dataclass

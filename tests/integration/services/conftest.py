@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connector import services
-from connector.context import ToolContext
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Stage
 from connector.procedure.policy import Policy
 from connector.store.uow import UnitOfWork
+from connector.tools import ToolContext
 from tests.fakes import StaticDirectory
 
 STATUSES = {stage: stage.value.replace("_", " ").title() for stage in Stage}

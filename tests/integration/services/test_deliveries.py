@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
 from connector import commands as c
-from connector.context import ToolRuntime
 from connector.inbound.events import CommentAdded, Delivery, Ignored
+from connector.jira import ADAPTER as JIRA
 from connector.services import deliveries
 from connector.store.tables import AuditRow, ChangeRow, DeliveryRow, MarkerRow
+from connector.tools import ToolRuntime
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -43,7 +44,7 @@ def register(event, origin: str) -> list[c.Command]:
 
 
 def jira(ctx, translate=register) -> dict[str, ToolRuntime]:
-    return {"jira": ToolRuntime("jira", None, ctx, translate, None, None)}
+    return {"jira": ToolRuntime("jira", None, ctx, translate, None, None, JIRA)}
 
 
 def rows(database, table) -> list:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from connector.bootstrap import Connector, bootstrap
+from connector.bootstrap import ADAPTERS, Connector, bootstrap
 from connector.config import Settings
-from connector.context import ToolRuntime
 from connector.inbound.events import Event
 from connector.store.tables import DeliveryRow
+from connector.tools import ToolRuntime
 
 JIRA_SECRET = "jira-webhook-secret-for-tests"
 SERVICENOW_SECRET = "servicenow-webhook-secret-for-tests"
@@ -36,7 +36,9 @@ def connector_for(settings: Settings, database) -> Connector:
     and ServiceNow runtimes whose translators record the events they see: `translated(connector)`."""
     connector = bootstrap(settings, database=database, upgrade=False)
     for tool in ("jira", "servicenow"):
-        connector.tools[tool] = ToolRuntime(tool, None, None, RecordingTranslator(), None, None)
+        connector.tools[tool] = ToolRuntime(
+            tool, None, None, RecordingTranslator(), None, None, ADAPTERS[tool]
+        )
     return connector
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.inbound.jira import parse_jira
 from connector.jira.translate import JiraTranslator
 from connector.mapping import load_mapping
 from connector.procedure.model import Stage
+from connector.tools import ToolContext
 from tests.fakes import StaticDirectory
 
 ROOT = Path(__file__).parents[3]

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from connector import commands as c
-from connector.context import ToolContext
 from connector.inbound.events import Ignored
 from connector.inbound.servicenow import parse_servicenow
 from connector.mapping import load_mapping
 from connector.procedure.model import Role, Stage
 from connector.servicenow.translate import ServiceNowTranslator, first_url
+from connector.tools import ToolContext
 from tests.fakes import StaticDirectory
 
 MAPPING = load_mapping(Path(__file__).parents[3] / "mappings" / "servicenow.yaml")

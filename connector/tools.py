@@ -1,16 +1,31 @@
-"""What the service layer needs to know about one tool (`ToolContext`: calendar, policy, people) and what
-the composition root builds for it (`ToolRuntime`). A fixed `Directory` for tests is in tests/fakes.py."""
+"""The ports between the connector and one tool (Jira, ServiceNow).
+
+`ToolAdapter` is what each tool package exports as `ADAPTER` (`connector.jira.ADAPTER`,
+`connector.servicenow.ADAPTER`): it builds the tool's runtime from settings, mapping and gateway, and
+gives the jobs and the command line the tool's history (reconciliation), alert actions, installer and
+doctor. `ToolRuntime` is what the composition root builds for one configured tool; `ToolContext` is
+what the service layer needs to know about it (calendar, policy, people). A fixed `Directory` for
+tests is in tests/fakes.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Groups, Stage
 from connector.procedure.policy import Policy
+
+if TYPE_CHECKING:
+    from connector.config import Settings
+    from connector.inbound.events import Delivery, Event, Ignored
+    from connector.install_plan import Check, Plan, PlanItem
+    from connector.mapping import Mapping
+    from connector.sla import Alert
 
 
 class Directory(Protocol):
@@ -39,6 +54,7 @@ class ToolContext:
     recipients_by_kind: dict[str, tuple[str, ...]]  # alert kind -> ("assignee", "engineer", "leads", ...)
     create_postmortem_on: Stage = Stage.DEPLOYED
     command_words: dict[str, str] | None = None
+    requests_approvals: bool = False  # the connector asks both groups on entering awaiting approval
 
     @cached_property
     def connector_account(self) -> str:
@@ -87,3 +103,47 @@ class ToolRuntime:
     translate: Callable[[Any, str], Any]  # (event, origin) -> list of commands | Ignored
     actions: Any  # perform(action, payload, idempotency_key) -> dict
     gateway: Any
+    adapter: ToolAdapter  # the tool's adapter, which built this runtime: history, alerts, doctor
+
+
+History = Iterator[tuple["Delivery", "Event | Ignored"]]
+Payloads = list[tuple[str, dict[str, Any]]]  # (outbox action, payload) pairs
+
+
+@runtime_checkable
+class ToolAdapter(Protocol):
+    """One tool as the connector uses it. Building a gateway or a runtime imports the client library
+    (`jira`, `pysnow`); nothing else does."""
+
+    name: str  # the mapping's tool: "jira" | "servicenow"
+    requests_approvals: bool  # the connector asks the approver groups itself (ServiceNow approvals)
+    blocks_natively: frozenset[Stage]  # entering these, the installed configuration refuses by itself
+
+    def gateway(self, settings: Settings) -> Any:
+        """The tool's gateway from the connection settings; ConfigError names what is missing."""
+
+    def runtime(self, settings: Settings, mapping: Mapping, gateway: Any | None = None) -> ToolRuntime:
+        """Gateway, directory, context, translator (event -> commands) and actions, from a mapping."""
+
+    def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
+        """What the tool changed since `since`, as the typed events its webhooks carry (reconciliation)."""
+
+    def alert_actions(self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+        """The outbox actions that deliver an SLA alert to `users` and `groups` in this tool."""
+
+    def drift_actions(self, tool: ToolRuntime, check: Check) -> Payloads:
+        """The outbox actions that alert a failing doctor check (none where the tool has no means)."""
+
+    def plan(self, mapping: Mapping, gateway: Any, *, settings: Settings | None = None) -> Plan: ...
+
+    def install(
+        self,
+        mapping: Mapping,
+        gateway: Any,
+        *,
+        settings: Settings | None = None,
+        progress: Callable[[PlanItem], None] = ...,
+        **options: Any,
+    ) -> Plan: ...
+
+    def doctor(self, mapping: Mapping, gateway: Any, *, settings: Settings | None = None) -> list[Check]: ...

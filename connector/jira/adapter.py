@@ -1,0 +1,98 @@
+"""Jira as the connector uses it: the one `ToolAdapter` this package exports (`connector.jira.ADAPTER`).
+
+The client library is imported only when a gateway is built (`connector/jira/gateway.py`), so the
+command line starts without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from connector.install_plan import Check, Plan, PlanItem
+from connector.jira import runtime
+from connector.mapping import Mapping
+from connector.procedure.model import Stage
+from connector.tools import History, Payloads, ToolRuntime
+
+if TYPE_CHECKING:
+    from connector.config import Settings
+    from connector.jira.gateway import JiraGateway
+    from connector.sla import Alert
+
+BREACH_LABEL = "sla-breached"
+
+
+class JiraAdapter:
+    name = "jira"
+    requests_approvals = False  # approvals are the group-restricted Approve transition and comments
+    # The installed workflow refuses these by itself: Approve and Reject are open to the approver groups
+    # alone, Request Approval needs the category and the impact (connector/jira/workflow.py).
+    blocks_natively = frozenset({Stage.AWAITING_APPROVAL, Stage.APPROVED, Stage.REJECTED})
+
+    def gateway(self, settings: Settings) -> JiraGateway:
+        from connector.jira.gateway import gateway_from_settings
+
+        return gateway_from_settings(settings)
+
+    def runtime(self, settings: Settings, mapping: Mapping, gateway: Any | None = None) -> ToolRuntime:
+        return runtime.build(self, settings, mapping, gateway)
+
+    def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
+        from connector.jira.history import jira_deliveries
+
+        return jira_deliveries(tool, since, now)
+
+    def alert_actions(self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+        """Jira's notify call to the recipients, a comment on the change, and a label at the breach."""
+        text = alert.notice
+        actions: Payloads = [
+            (
+                "notify",
+                {
+                    "kind": alert.kind,
+                    "subject": text.subject,
+                    "body": text.body,
+                    "users": users,
+                    "groups": groups,
+                },
+            ),
+            ("comment", {"body": f"{text.subject}\n\n{text.body}"}),
+        ]
+        if alert.kind == "breach":
+            actions.append(("add_label", {"label": BREACH_LABEL}))
+        return actions
+
+    def drift_actions(self, tool: ToolRuntime, check: Check) -> Payloads:
+        """None: Jira has no notification that is not about an issue. The drift job's log line, its
+        audit entry and `ecm doctor` carry the problem."""
+        return []
+
+    def plan(self, mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None = None) -> Plan:
+        from connector.jira import installer
+
+        return installer.plan(mapping, gateway, settings=settings)
+
+    def install(
+        self,
+        mapping: Mapping,
+        gateway: JiraGateway,
+        *,
+        settings: Settings | None = None,
+        progress: Callable[[PlanItem], None] = lambda _: None,
+        **options: Any,
+    ) -> Plan:
+        from connector.jira import installer
+
+        return installer.install(mapping, gateway, settings=settings, progress=progress, **options)
+
+    def doctor(
+        self, mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None = None
+    ) -> list[Check]:
+        from connector.jira.doctor import doctor
+
+        return doctor(mapping, gateway, settings=settings)
+
+
+ADAPTER = JiraAdapter()

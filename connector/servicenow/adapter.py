@@ -1,0 +1,101 @@
+"""ServiceNow as the connector uses it: the one `ToolAdapter` this package exports
+(`connector.servicenow.ADAPTER`).
+
+The client library is imported only when a gateway is built (`connector/servicenow/gateway.py`), so
+the command line starts without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from connector.install_plan import Check, Plan, PlanItem
+from connector.mapping import AlertKind, Mapping
+from connector.procedure.model import Stage
+from connector.servicenow import runtime
+from connector.tools import History, Payloads, ToolRuntime
+
+if TYPE_CHECKING:
+    from connector.config import Settings
+    from connector.servicenow.gateway import ServiceNowGateway
+    from connector.sla import Alert
+
+
+class ServiceNowAdapter:
+    name = "servicenow"
+    requests_approvals = True  # on entering Authorize the connector asks both groups (sysapproval_approver)
+    # The installed before-update rules refuse Implement and Closed while the rules do not hold
+    # (connector/servicenow/installer.py).
+    blocks_natively = frozenset({Stage.DEPLOYED, Stage.CLOSED})
+
+    def gateway(self, settings: Settings) -> ServiceNowGateway:
+        from connector.servicenow.gateway import gateway_from_settings
+
+        return gateway_from_settings(settings)
+
+    def runtime(self, settings: Settings, mapping: Mapping, gateway: Any | None = None) -> ToolRuntime:
+        return runtime.build(self, settings, mapping, gateway)
+
+    def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
+        from connector.servicenow.history import servicenow_deliveries
+
+        return servicenow_deliveries(tool, since, now)
+
+    def alert_actions(self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+        """One `sysevent`: the installed notification for the event mails the recipients."""
+        name = tool.mapping.servicenow.events.for_kind(AlertKind(alert.kind))
+        return [
+            (
+                "event",
+                {
+                    "name": name,
+                    "parm1": ",".join(users),
+                    "parm2": ",".join(groups),
+                    "subject": alert.notice.subject,
+                    "body": alert.notice.body,
+                },
+            )
+        ]
+
+    def drift_actions(self, tool: ToolRuntime, check: Check) -> Payloads:
+        """The mapping's `drift` event, which the installed notification mails to the groups."""
+        return [
+            (
+                "event",
+                {
+                    "name": tool.mapping.servicenow.events.drift,
+                    "parm1": check.name,
+                    "parm2": f"{check.detail} | fix: {check.fix}"[:1000],
+                },
+            )
+        ]
+
+    def plan(self, mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | None = None) -> Plan:
+        from connector.servicenow import installer
+
+        return installer.plan(mapping, gateway, settings=settings)
+
+    def install(
+        self,
+        mapping: Mapping,
+        gateway: ServiceNowGateway,
+        *,
+        settings: Settings | None = None,
+        progress: Callable[[PlanItem], None] = lambda _: None,
+        **options: Any,
+    ) -> Plan:
+        from connector.servicenow import installer
+
+        return installer.install(mapping, gateway, settings=settings, progress=progress, **options)
+
+    def doctor(
+        self, mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | None = None
+    ) -> list[Check]:
+        from connector.servicenow.doctor import doctor
+
+        return doctor(mapping, gateway, settings=settings)
+
+
+ADAPTER = ServiceNowAdapter()
