@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connector.demo.stack import JiraStack  # noqa: E402
 from connector.dispatch import Dispatcher  # noqa: E402
 from connector.jira.gateway import JiraGateway  # noqa: E402
+from connector.outbox import Action, Comment, Notify, Target, UpdateFields  # noqa: E402
 from connector.store.tables import OutboxRow  # noqa: E402
 from connector.store.uow import UnitOfWork  # noqa: E402
 from sandbox.jira.faults import Faults  # noqa: E402
@@ -34,11 +35,11 @@ from sandbox.jira.faults import Faults  # noqa: E402
 CONNECTOR_PATHS = ("/rest/api/2/*", "/rest/api/3/search/jql", "/rest/api/3/group/member")
 
 
-def payloads(key: str, n: int, groups: list[str]) -> list[tuple[str, dict]]:
+def actions(key: str, n: int, groups: list[str]) -> list[Action]:
     return [
-        ("comment", {"key": key, "body": f"Benchmark note {n}"}),
-        ("notify", {"key": key, "subject": f"[{key}] benchmark {n}", "body": "…", "groups": groups}),
-        ("update_fields", {"key": key, "fields": {"pr_url": f"https://git.example.com/pr/{n}"}}),
+        Comment(f"Benchmark note {n}"),
+        Notify("notify", f"[{key}] benchmark {n}", "…", groups=tuple(groups)),
+        UpdateFields({"pr_url": f"https://git.example.com/pr/{n}"}),
     ]
 
 
@@ -50,11 +51,10 @@ def prefill(stack: JiraStack, keys: list[str], count: int, phase: str) -> None:
         rows = {key: uow.changes.get("jira", key) for key in keys}
         for n in range(count):
             key = keys[n % len(keys)]
-            action, payload = payloads(key, n, groups)[n % 3]
             uow.outbox.add(
                 tool="jira",
-                action=action,
-                payload=payload,
+                target=Target(key, rows[key].remote_id),
+                action=actions(key, n, groups)[n % 3],
                 idempotency_key=f"bench:{phase}:{n}",
                 change_id=rows[key].id,
                 now=now,

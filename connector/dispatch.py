@@ -6,7 +6,8 @@ is rescheduled with exponential backoff and jitter, so a long outage never block
 Rows are claimed one at a time with `FOR UPDATE SKIP LOCKED` on PostgreSQL; only the oldest pending
 row of a change can be claimed, so actions of one change run in order even with several workers.
 A claimed `update_fields` row takes the change's `update_fields` rows queued right after it along:
-one write to the tool for all of them, all marked done together.
+one write to the tool for all of them, all marked done together. Rows are read as typed actions
+(`connector/store/outbox.py`), which the tool's actions perform by their type.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tenacity
 from sqlalchemy import and_, exists, select
@@ -25,8 +26,14 @@ from connector import commands as c
 from connector import services
 from connector.errors import ApiError
 from connector.evidence.seal import seal
+from connector.outbox import Action, CreatePostMortem, RecordEvidence, Target, UpdateFields
+from connector.store.outbox import decode, target
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
+from connector.tools import ToolRuntime
+
+if TYPE_CHECKING:
+    from connector.bootstrap import Connector
 
 log = logging.getLogger("connector.dispatch")
 
@@ -79,7 +86,7 @@ class DispatchReport:
 class Dispatcher:
     def __init__(
         self,
-        connector: Any,
+        connector: Connector,
         *,
         clock: Callable[[], datetime],
         sleep: Callable[[float], None] | None = None,
@@ -101,14 +108,14 @@ class Dispatcher:
             if row is None:
                 return False
             tool = self.connector.tools.get(row.tool)
-            merged = following_updates(uow, row, self.clock()) if row.action == "update_fields" else []
+            merged = following_updates(uow, row, self.clock()) if row.action == UpdateFields.ACTION else []
             try:
                 if tool is None:
                     raise LookupError(f"no {row.tool} connection is configured")
-                payload = merged_payload(row, merged)
-                if row.action == "record_evidence":  # the seal is made when it is written
-                    payload |= seal(uow.session, self.connector, row.tool, payload["key"])
-                result = self._perform(tool, row, payload)
+                target, action = merged_action(row, merged)
+                if isinstance(action, RecordEvidence) and target.key:  # the seal is made when it is written
+                    action = RecordEvidence(seal(uow.session, self.connector, row.tool, target.key))
+                result = self._perform(tool, row, target, action)
             except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
                 self._failed(uow, row, error, report)
             else:
@@ -116,11 +123,11 @@ class Dispatcher:
                 for done in (row, *merged):
                     done.status, done.done_at, done.result, done.last_error = "done", at, result, None
                 report.done += 1 + len(merged)
-                self._follow_up(uow, tool, row, result)
+                self._follow_up(uow, tool, row, target, action, result)
             uow.commit()
             return True
 
-    def _perform(self, tool: Any, row: OutboxRow, payload: dict[str, Any]) -> dict[str, Any]:
+    def _perform(self, tool: ToolRuntime, row: OutboxRow, target: Target, action: Action) -> dict[str, Any]:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(QUICK_ATTEMPTS),
             wait=QUICK_WAIT,
@@ -130,7 +137,7 @@ class Dispatcher:
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(tool.actions.perform, row.action, payload, row.idempotency_key)
+        return retrying(tool.actions.perform, action, target, row.idempotency_key)
 
     def _failed(self, uow: UnitOfWork, row: OutboxRow, error: BaseException, report: DispatchReport) -> None:
         row.attempts += 1
@@ -156,17 +163,19 @@ class Dispatcher:
         uow.audit.append(
             actor="ecm-connector",
             action="outbox-dead",
-            change_key=row.payload.get("key"),
+            change_key=target(row.payload).key,
             tool=row.tool,
             data={"outbox_id": row.id, "action": row.action, "error": row.last_error},
             at=self.clock(),
         )
 
-    def _follow_up(self, uow: UnitOfWork, tool: Any, row: OutboxRow, result: dict[str, Any]) -> None:
-        if row.action == "create_postmortem" and result.get("postmortem"):
+    def _follow_up(
+        self, uow: UnitOfWork, tool: ToolRuntime, row: OutboxRow, target: Target, action: Action, result: dict
+    ) -> None:
+        if isinstance(action, CreatePostMortem) and target.key and result.get("postmortem"):
             command = c.RecordPostMortemCreated(
                 tool=row.tool,
-                key=row.payload["key"],
+                key=target.key,
                 actor=tool.ctx.connector_account,
                 at=self.clock(),
                 origin=f"outbox:{row.id}",
@@ -212,15 +221,17 @@ def following_updates(uow: UnitOfWork, row: OutboxRow, now: datetime) -> list[Ou
     )
     merged: list[OutboxRow] = []
     for candidate in later:
-        if candidate.action != "update_fields" or candidate.next_attempt_at > now:
+        if candidate.action != UpdateFields.ACTION or candidate.next_attempt_at > now:
             break
         merged.append(candidate)
     return merged
 
 
-def merged_payload(row: OutboxRow, merged: list[OutboxRow]) -> dict[str, Any]:
-    """`row`'s payload with the fields of the merged rows laid over it in order (the last write wins)."""
-    payload = dict(row.payload)
-    if merged:
-        payload["fields"] = {k: v for r in (row, *merged) for k, v in r.payload["fields"].items()}
-    return payload
+def merged_action(row: OutboxRow, merged: list[OutboxRow]) -> tuple[Target, Action]:
+    """`row`'s action, with the fields of the merged rows laid over it in order (the last write wins)."""
+    target, action = decode(row.action, row.payload)
+    for later in merged:
+        _, update = decode(later.action, later.payload)
+        if isinstance(action, UpdateFields) and isinstance(update, UpdateFields):
+            action = action.then(update)
+    return target, action

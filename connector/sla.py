@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from connector.outbox import enqueue
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Method, PostMortem, Stage
 from connector.procedure.requirements import retroactive_items
@@ -197,15 +198,8 @@ def _send(database: Any, tool: Any, change_id: int, alerts: list[Alert], now: da
             )
             if not _claim(uow, change, alert, users + groups, now):
                 continue
-            for action, payload in tool.adapter.alert_actions(tool, alert, users, groups):
-                uow.outbox.add(
-                    tool=tool.name,
-                    action=action,
-                    payload={"key": change.key, "remote_id": change.remote_id, **payload},
-                    idempotency_key=f"{tool.name}:{change.key}:{action}:sla:{alert.threshold}",
-                    change_id=change.id,
-                    now=now,
-                )
+            for action in tool.adapter.alert_actions(tool, alert, users, groups):
+                enqueue(uow, tool.name, change, action, f"sla:{alert.threshold}", now=now)
             uow.audit.append(
                 actor=ACTOR,
                 action=f"sla-{alert.kind}",

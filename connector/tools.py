@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from connector.inbound.events import Delivery, Event, Ignored
     from connector.install_plan import Check, Plan, PlanItem
     from connector.mapping import Mapping
+    from connector.outbox import Action
     from connector.sla import Alert
 
 
@@ -101,13 +102,12 @@ class ToolRuntime:
     mapping: Any  # connector.mapping.Mapping
     ctx: ToolContext
     translate: Callable[[Any, str], Any]  # (event, origin) -> list of commands | Ignored
-    actions: Any  # perform(action, payload, idempotency_key) -> dict
+    actions: Any  # perform(action: connector.outbox.Action, target, idempotency_key) -> result (a dict)
     gateway: Any
     adapter: ToolAdapter  # the tool's adapter, which built this runtime: history, alerts, doctor
 
 
 History = Iterator[tuple["Delivery", "Event | Ignored"]]
-Payloads = list[tuple[str, dict[str, Any]]]  # (outbox action, payload) pairs
 
 
 @runtime_checkable
@@ -128,10 +128,12 @@ class ToolAdapter(Protocol):
     def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
         """What the tool changed since `since`, as the typed events its webhooks carry (reconciliation)."""
 
-    def alert_actions(self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+    def alert_actions(
+        self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
+    ) -> list[Action]:
         """The outbox actions that deliver an SLA alert to `users` and `groups` in this tool."""
 
-    def drift_actions(self, tool: ToolRuntime, check: Check) -> Payloads:
+    def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
         """The outbox actions that alert a failing doctor check (none where the tool has no means)."""
 
     def plan(self, mapping: Mapping, gateway: Any, *, settings: Settings | None = None) -> Plan: ...

@@ -15,6 +15,7 @@ from typing import Any
 
 from connector.errors import ConnectorError
 from connector.install_plan import Check
+from connector.outbox import enqueue
 from connector.store.uow import UnitOfWork
 
 log = logging.getLogger("jobs.drift")
@@ -61,13 +62,6 @@ def _alert(connector: Any, tool: Any, failing: list[Check]) -> None:
                 },
                 at=now,
             )
-            for action, payload in tool.adapter.drift_actions(tool, check):
-                uow.outbox.add(
-                    tool=tool.name,
-                    action=action,
-                    payload={"key": None, **payload},
-                    idempotency_key=f"{tool.name}:drift:{marker}",
-                    change_id=None,
-                    now=now,
-                )
+            for action in tool.adapter.drift_actions(tool, check):
+                enqueue(uow, tool.name, None, action, f"drift:{marker}", now=now)
         uow.commit()

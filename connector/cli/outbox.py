@@ -8,6 +8,7 @@ import click
 from sqlalchemy import select
 
 from connector.cli.db import open_database
+from connector.store.outbox import target
 from connector.store.tables import ChangeRow, OutboxRow
 from connector.store.uow import UnitOfWork
 
@@ -63,7 +64,7 @@ def retry(row_id: int) -> None:
             uow.audit.append(
                 actor="ecm-admin",
                 action="outbox-retry",
-                change_key=row.payload.get("key"),
+                change_key=target(row.payload).key,
                 tool=row.tool,
                 data={"outbox_id": row.id, "action": row.action, "last_error": row.last_error},
                 at=now,
@@ -79,7 +80,7 @@ def _cells(row: OutboxRow, key: str | None) -> tuple[str, ...]:
     error = (row.last_error or "").replace("\n", " ")
     return (
         str(row.id),
-        key or row.payload.get("key") or "-",
+        key or target(row.payload).key or "-",
         row.action,
         row.status,
         str(row.attempts),

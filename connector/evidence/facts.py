@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from connector.outbox import Notify, Revert
 from connector.procedure.model import Violation
+from connector.store.outbox import decode
 from connector.store.tables import AlertRow, ChangeRow, OutboxRow, ViolationRow
 
 LOADED = (
@@ -54,7 +56,7 @@ def stood_attempts(session: Session, change_id: int, violations: Iterable[Violat
     if not reverted:
         return set()
     dead = select(OutboxRow.created_at).where(
-        OutboxRow.change_id == change_id, OutboxRow.action == "revert", OutboxRow.status == "dead"
+        OutboxRow.change_id == change_id, OutboxRow.action == Revert.ACTION, OutboxRow.status == "dead"
     )
     failed_at = set(session.scalars(dead))
     return {v.id for v in reverted if v.at in failed_at}  # a revert is queued at its violation's time
@@ -76,17 +78,19 @@ def notifications_of(session: Session, change_id: int) -> list[dict[str, Any]]:
         )
     ]
     done = select(OutboxRow).where(
-        OutboxRow.change_id == change_id, OutboxRow.action == "notify", OutboxRow.status == "done"
+        OutboxRow.change_id == change_id, OutboxRow.action == Notify.ACTION, OutboxRow.status == "done"
     )
     for row in session.scalars(done.order_by(OutboxRow.id)):
-        payload = row.payload or {}
+        _, notice = decode(row.action, row.payload)
+        if not isinstance(notice, Notify):
+            continue
         sent.append(
             {
                 "at": row.done_at or row.created_at,
-                "kind": payload.get("kind", "notify"),
+                "kind": notice.kind,
                 "threshold": row.idempotency_key,
-                "recipients": [*payload.get("users", ()), *payload.get("groups", ())],
-                "subject": payload.get("subject", ""),
+                "recipients": [*notice.users, *notice.groups],
+                "subject": notice.subject,
                 "source": f"{row.tool} notify (delivered)",
             }
         )

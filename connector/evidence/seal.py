@@ -1,14 +1,15 @@
 """The evidence seal written on the ticket at a change's close: its packet's hash and the newest signed
 checkpoint of the audit log, so the ticket itself anchors both (procedure §6: the ticket is the artifact).
 
-The service queues a `record_evidence` outbox action when a change closes; the dispatcher fills its
-payload with `seal()` just before performing it (in the jobs process, not the webhook's transaction, and
+The service queues a `RecordEvidence` outbox action when a change closes; the dispatcher fills its
+seal with `seal()` just before performing it (in the jobs process, not the webhook's transaction, and
 without walking the whole chain), and the tool's actions write `ticket_note()` as a comment or work note.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,8 +20,11 @@ from connector.evidence.rulebook import RuleBook
 from connector.store.checkpoints import Checkpoint
 from connector.store.tables import CheckpointRow
 
+if TYPE_CHECKING:
+    from connector.bootstrap import Connector
 
-def seal(session: Session, connector: Any, tool: str, key: str) -> dict[str, Any]:
+
+def seal(session: Session, connector: Connector, tool: str, key: str) -> dict[str, Any]:
     packet = build_packet(session, key, RuleBook.from_connector(connector), tool=tool, whole_chain=False)
     newest = session.scalar(select(CheckpointRow).order_by(CheckpointRow.seq.desc()).limit(1))
     entries = packet["audit"]["entries"]
@@ -32,13 +36,14 @@ def seal(session: Session, connector: Any, tool: str, key: str) -> dict[str, Any
     }
 
 
-def ticket_note(payload: dict[str, Any]) -> str:
+def ticket_note(key: str, sealed: Mapping[str, Any]) -> str:
+    """The note written on change `key`: what `seal()` returned, in words."""
     lines = [
         "Evidence sealed at close (ENG-PROC-004 §6).",
-        f"Evidence packet SHA-256: {payload['packet_hash']} ({payload['entries']} audit entries, "
-        f"the newest seq {payload['last_seq']}).",
+        f"Evidence packet SHA-256: {sealed['packet_hash']} ({sealed['entries']} audit entries, "
+        f"the newest seq {sealed['last_seq']}).",
     ]
-    checkpoint = payload.get("checkpoint")
+    checkpoint = sealed.get("checkpoint")
     if checkpoint:
         lines += [
             f"Audit log checkpoint: seq {checkpoint['seq']}, chain hash {checkpoint['hash']}, "
@@ -47,5 +52,5 @@ def ticket_note(payload: dict[str, Any]) -> str:
         ]
     else:
         lines.append("Audit log checkpoint: none signed yet.")
-    lines.append(f"Check the packet with: ecm evidence verify {payload['key']}.json --public-key KEY.pem")
+    lines.append(f"Check the packet with: ecm evidence verify {key}.json --public-key KEY.pem")
     return "\n".join(lines)

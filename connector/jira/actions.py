@@ -4,15 +4,28 @@ between the remote call and the commit repeats nothing a person would see."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import singledispatchmethod
 from typing import Any
 
 from connector.evidence.seal import ticket_note
 from connector.jira.gateway import JiraGateway
 from connector.mapping import JiraSection
+from connector.outbox import (
+    Action,
+    AddLabel,
+    Comment,
+    CreatePostMortem,
+    Notify,
+    RecordEvidence,
+    Revert,
+    Target,
+    UpdateFields,
+)
 
 REVERT_PREFIX = "ECM revert to "
+Result = dict[str, Any]  # what the outbox row records as done
 
 
 def reference(idempotency_key: str) -> str:
@@ -25,32 +38,27 @@ def postmortem_label(change_key: str) -> str:
 
 
 class JiraActions:
+    """Performs each outbox action by its type: `perform(action, target, idempotency_key)`."""
+
     def __init__(self, gateway: JiraGateway, section: JiraSection, field_ids: Mapping[str, str]):
         self.gateway, self.section, self.field_ids = gateway, section, field_ids
-        self.table: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
-            "revert": self.revert,
-            "comment": self.comment,
-            "notify": self.notify,
-            "create_postmortem": self.create_postmortem,
-            "update_fields": self.update_fields,
-            "add_label": self.add_label,
-            "record_evidence": self.record_evidence,
-        }
 
-    def perform(self, action: str, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        return self.table[action](payload, idempotency_key)
+    @singledispatchmethod
+    def perform(self, action: Action, target: Target, idempotency_key: str) -> Result:
+        raise TypeError(f"Jira has no {type(action).__name__} action")
 
-    def revert(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def revert(self, action: Revert, change: Target, idem: str) -> Result:
         """The transition carries the comment, so a retry that finds the comment knows the revert was
         done, even if someone has since moved the issue back to the violating status."""
-        key, target, text = payload["key"], payload["to_status"], payload.get("comment")
+        key, target, text = _key(change), action.to_status, action.comment
         ref = reference(idem)
         if text and any(ref in existing.body for existing in self.gateway.comments(key)):
             return {"skipped": "reverted already", "reverted_to": target}
         issue = self.gateway.get_issue(key, fields=["status"])
-        violating = payload.get("from_status")
+        violating = action.from_status
         if issue.status.casefold() == target.casefold():
-            result: dict[str, Any] = {"skipped": f"already in {target}"}
+            result: Result = {"skipped": f"already in {target}"}
         elif violating and issue.status.casefold() != violating.casefold():
             result = {"skipped": f"moved on to {issue.status} meanwhile"}
         else:
@@ -64,33 +72,32 @@ class JiraActions:
             self.gateway.transition(key, chosen.id, comment=_signed(text, ref) if text else None)
             return {"reverted_to": target, "transition": chosen.name}
         if text:
-            result |= self.comment({"key": key, "body": text}, idem)
+            result |= self.comment(Comment(text), change, idem)
         return result
 
-    def comment(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
-        key, ref = payload["key"], reference(idem)
+    @perform.register
+    def comment(self, action: Comment, change: Target, idem: str) -> Result:
+        key, ref = _key(change), reference(idem)
         for existing in self.gateway.comments(key):
             if ref in existing.body:
                 return {"comment": existing.id, "skipped": "comment exists"}
-        return {"comment": self.gateway.add_comment(key, _signed(payload["body"], ref))}
+        return {"comment": self.gateway.add_comment(key, _signed(action.body, ref))}
 
-    def notify(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def notify(self, action: Notify, change: Target, idem: str) -> Result:
         self.gateway.notify(
-            payload["key"],
-            payload["subject"],
-            payload["body"],
-            users=payload.get("users", ()),
-            groups=payload.get("groups", ()),
+            _key(change), action.subject, action.body, users=action.users, groups=action.groups
         )
-        return {"notified": [*payload.get("users", ()), *payload.get("groups", ())]}
+        return {"notified": [*action.users, *action.groups]}
 
-    def create_postmortem(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def create_postmortem(self, action: CreatePostMortem, change: Target, idem: str) -> Result:
         """The post-mortem is created already linked ("<change> has post-mortem <new issue>", one
         request), so a retry after any crash finds it among the change's links, which Jira shows at once
         (search is eventually consistent and may not show a new issue yet)."""
-        key, link = payload["key"], self.section.link_type
-        change = self.gateway.get_issue(key, fields=["issuelinks", "status"])
-        for existing in change.links:  # the change is the link's from-end: "<change> has post-mortem <pm>"
+        key, link = _key(change), self.section.link_type
+        issue = self.gateway.get_issue(key, fields=["issuelinks", "status"])
+        for existing in issue.links:  # the change is the link's from-end: "<change> has post-mortem <pm>"
             if existing.type == link.name and existing.direction == "outward":
                 return {"postmortem": existing.key, "skipped": "linked post-mortem exists"}
         label = postmortem_label(key)
@@ -98,40 +105,42 @@ class JiraActions:
         if found:  # created unlinked by an earlier version of this action
             self.gateway.create_link(link.name, key, found[0].key)
             return {"postmortem": found[0].key}
-        due = datetime.fromisoformat(payload["due_at"]).date().isoformat()
-        fields: dict[str, Any] = {"duedate": due, "labels": [label]}
-        if payload.get("assignee"):
-            fields["assignee"] = self.gateway.user_ref(payload["assignee"])
-        description = payload["description"] + _participants(payload.get("participants", ()))
+        fields: dict[str, Any] = {"duedate": action.due_at.date().isoformat(), "labels": [label]}
+        if action.assignee:
+            fields["assignee"] = self.gateway.user_ref(action.assignee)
+        description = action.description + _participants(action.participants)
         pm_key = self.gateway.create_issue(
             self.section.project,
             self.section.issue_types.postmortem,
-            payload["summary"],
+            action.summary,
             description,
             fields=fields,
             linked_from=(link.name, key),
         )
         return {"postmortem": pm_key}
 
-    def update_fields(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def update_fields(self, action: UpdateFields, change: Target, idem: str) -> Result:
         fields: dict[str, Any] = {}
-        for logical, value in payload["fields"].items():
+        for logical, value in action.fields.items():
             field_id = self.field_ids.get(logical)
             if field_id is None:
                 continue
             kind = getattr(self.section.fields, logical).type
             fields[field_id] = self._value(kind, value)
         if fields:
-            self.gateway.edit_issue(payload["key"], fields)
+            self.gateway.edit_issue(_key(change), fields)
         return {"updated": sorted(fields)}
 
-    def record_evidence(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def record_evidence(self, action: RecordEvidence, change: Target, idem: str) -> Result:
         """The evidence packet's hash and the audit checkpoint, as a comment on the change at close."""
-        return self.comment({"key": payload["key"], "body": ticket_note(payload)}, idem)
+        return self.comment(Comment(ticket_note(_key(change), action.seal or {})), change, idem)
 
-    def add_label(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
-        self.gateway.add_labels(payload["key"], [payload["label"]])
-        return {"label": payload["label"]}
+    @perform.register
+    def add_label(self, action: AddLabel, change: Target, idem: str) -> Result:
+        self.gateway.add_labels(_key(change), [action.label])
+        return {"label": action.label}
 
     def _value(self, kind: str, value: str) -> Any:
         if kind == "user":
@@ -145,5 +154,12 @@ def _signed(body: str, ref: str) -> str:
     return f"{body}\n\n— ECM Connector ({ref})"
 
 
-def _participants(people: Any) -> str:
+def _participants(people: Iterable[str]) -> str:
+    people = list(people)
     return ("\n\nParticipants: " + ", ".join(people)) if people else ""
+
+
+def _key(change: Target) -> str:
+    if change.key is None:
+        raise LookupError("a Jira action needs the change's issue key")
+    return change.key

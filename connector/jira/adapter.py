@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from connector.install_plan import Check, Plan, PlanItem
 from connector.jira import runtime
 from connector.mapping import Mapping
+from connector.outbox import Action, AddLabel, Comment, Notify
 from connector.procedure.model import Stage
-from connector.tools import History, Payloads, ToolRuntime
+from connector.tools import History, ToolRuntime
 
 if TYPE_CHECKING:
     from connector.config import Settings
@@ -44,27 +45,20 @@ class JiraAdapter:
 
         return jira_deliveries(tool, since, now)
 
-    def alert_actions(self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+    def alert_actions(
+        self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
+    ) -> list[Action]:
         """Jira's notify call to the recipients, a comment on the change, and a label at the breach."""
         text = alert.notice
-        actions: Payloads = [
-            (
-                "notify",
-                {
-                    "kind": alert.kind,
-                    "subject": text.subject,
-                    "body": text.body,
-                    "users": users,
-                    "groups": groups,
-                },
-            ),
-            ("comment", {"body": f"{text.subject}\n\n{text.body}"}),
+        actions: list[Action] = [
+            Notify(alert.kind, text.subject, text.body, tuple(users), tuple(groups)),
+            Comment(f"{text.subject}\n\n{text.body}"),
         ]
         if alert.kind == "breach":
-            actions.append(("add_label", {"label": BREACH_LABEL}))
+            actions.append(AddLabel(BREACH_LABEL))
         return actions
 
-    def drift_actions(self, tool: ToolRuntime, check: Check) -> Payloads:
+    def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
         """None: Jira has no notification that is not about an issue. The drift job's log line, its
         audit entry and `ecm doctor` carry the problem."""
         return []

@@ -13,13 +13,26 @@ about no change (drift) is queued on the connector account's `sys_user` record i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import singledispatchmethod
 from typing import Any
 
 from connector.errors import Rejected
 from connector.evidence.seal import ticket_note
 from connector.mapping import AlertKind, ServiceNowSection
+from connector.outbox import (
+    Action,
+    AddLabel,
+    Comment,
+    CreatePostMortem,
+    Notify,
+    RaiseEvent,
+    RecordEvidence,
+    RequestApprovals,
+    Revert,
+    Target,
+    UpdateFields,
+)
 from connector.servicenow.gateway import ServiceNowGateway
 
 SN_TIME = "%Y-%m-%d %H:%M:%S"
@@ -33,6 +46,7 @@ FIELD_NOTES = {  # logical field -> how the fact reads in a work note
 }
 DATE_FIELDS = {"deployed_at": "work_start"}  # logical field -> change_request field
 ACCOUNT_TABLE = "sys_user"  # the record an event about no change (drift) is fired on
+Result = dict[str, Any]  # what the outbox row records as done
 
 
 def reference(idempotency_key: str) -> str:
@@ -40,46 +54,40 @@ def reference(idempotency_key: str) -> str:
     return "ecm-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
 
 
-def sn_time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime(SN_TIME)
+def sn_time(moment: datetime | str) -> str:
+    moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return moment.astimezone(UTC).strftime(SN_TIME)
 
 
 class ServiceNowActions:
+    """Performs each outbox action by its type: `perform(action, target, idempotency_key)`."""
+
     def __init__(self, gateway: ServiceNowGateway, section: ServiceNowSection) -> None:
         self.gateway, self.section = gateway, section
-        self.table: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
-            "revert": self.revert,
-            "comment": self.comment,
-            "notify": self.notify,
-            "event": self.event,
-            "create_postmortem": self.create_postmortem,
-            "update_fields": self.update_fields,
-            "add_label": self.add_label,
-            "request_approvals": self.request_approvals,
-            "record_evidence": self.record_evidence,
-        }
 
-    def perform(self, action: str, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        return self.table[action](payload, idempotency_key)
+    @singledispatchmethod
+    def perform(self, action: Action, target: Target, idempotency_key: str) -> Result:
+        raise TypeError(f"ServiceNow has no {type(action).__name__} action")
 
-    def _sys_id(self, payload: dict[str, Any]) -> str:
+    def _sys_id(self, change: Target) -> str:
         """The change's sys_id: carried by the outbox row, looked up by number only for older rows."""
-        if payload.get("remote_id"):
-            return payload["remote_id"]
-        return self.gateway.get_change(payload["key"], table=self.section.table).sys_id
+        if change.remote_id:
+            return change.remote_id
+        return self.gateway.get_change(_number(change), table=self.section.table).sys_id
 
     def _noted(self, sys_id: str, ref: str) -> bool:
         query = f"element_id={sys_id}^element=work_notes^valueLIKE{ref}"
         return self.gateway.find_one("sys_journal_field", query) is not None
 
-    def revert(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def revert(self, action: Revert, about: Target, idem: str) -> Result:
         """Move the change back; where the instance's state model refuses the move (it does for every
         account, e.g. Implement → Scheduled), leave it and say so in the work note instead."""
-        change = self.gateway.get_change(payload["key"], table=self.section.table)
-        target, violating, ref = payload["to_status"], payload.get("from_status"), reference(idem)
-        note = f"{payload.get('comment') or 'Reverted by ECM Connector.'}\n\n— ECM Connector ({ref})"
+        change = self.gateway.get_change(_number(about), table=self.section.table)
+        target, violating, ref = action.to_status, action.from_status, reference(idem)
+        note = f"{action.comment or 'Reverted by ECM Connector.'}\n\n— ECM Connector ({ref})"
         if change.state == target:
-            result: dict[str, Any] = {"skipped": f"already in state {target}"}
+            result: Result = {"skipped": f"already in state {target}"}
         elif violating and change.state != violating:
             result = {"skipped": f"moved on to state {change.state} meanwhile"}
         else:
@@ -107,89 +115,93 @@ class ServiceNowActions:
         stage = self.section.states.get(state)
         return f"{stage.value.replace('_', ' ')} (state {state})" if stage else f"state {state}"
 
-    def comment(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
-        sys_id, ref = self._sys_id(payload), reference(idem)
+    @perform.register
+    def comment(self, action: Comment, change: Target, idem: str) -> Result:
+        sys_id, ref = self._sys_id(change), reference(idem)
         if self._noted(sys_id, ref):
             return {"work_note": ref, "skipped": "work note exists"}
         self.gateway.add_work_note(
-            sys_id, f"{payload['body']}\n\n— ECM Connector ({ref})", table=self.section.table
+            sys_id, f"{action.body}\n\n— ECM Connector ({ref})", table=self.section.table
         )
         return {"work_note": ref}
 
-    def record_evidence(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def record_evidence(self, action: RecordEvidence, change: Target, idem: str) -> Result:
         """The evidence packet's hash and the audit checkpoint, as a work note on the change at close."""
-        return self.comment({**payload, "body": ticket_note(payload)}, idem)
+        return self.comment(Comment(ticket_note(_number(change), action.seal or {})), change, idem)
 
-    def notify(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def notify(self, action: Notify, change: Target, idem: str) -> Result:
         """A service alert of a kind (created, violation, ...) as the mapped event."""
-        name = self.section.events.for_kind(AlertKind(payload["kind"]))
-        people = [self.gateway.user_sys_id(user) for user in payload.get("users", ())]
-        members = [m for g in payload.get("groups", ()) for m in self.gateway.member_sys_ids(g)]
-        return self.event(
-            {
-                "key": payload["key"],
-                "remote_id": payload.get("remote_id"),
-                "name": name,
-                "parm1": ",".join(dict.fromkeys(people)),  # recipients: user sys_ids, never names
-                "parm2": ",".join(m for m in dict.fromkeys(members) if m not in people),
-            },
-            idem,
-        )
+        name = self.section.events.for_kind(AlertKind(action.kind))
+        people = [self.gateway.user_sys_id(user) for user in action.users]
+        members = [m for g in action.groups for m in self.gateway.member_sys_ids(g)]
+        recipients = ",".join(dict.fromkeys(people))  # recipients: user sys_ids, never names
+        others = ",".join(m for m in dict.fromkeys(members) if m not in people)
+        return self.event(RaiseEvent(name, recipients, others), change, idem)
 
-    def event(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def event(self, action: RaiseEvent, change: Target, idem: str) -> Result:
         """An event about a change is fired on the change; one about no change (a drift alert, key None)
         on the connector account's own `sys_user` record, since every sysevent names a record."""
-        if payload.get("key"):
-            table, sys_id = self.section.table, self._sys_id(payload)
+        if change.key:
+            table, sys_id = self.section.table, self._sys_id(change)
         else:
             table, sys_id = ACCOUNT_TABLE, self.gateway.user_sys_id(self.gateway.user)
-        event_id = self.gateway.fire_event(
-            payload["name"], sys_id, table, payload.get("parm1", ""), payload.get("parm2", "")
-        )
-        return {"event": payload["name"], "sysevent": event_id, "table": table}
+        event_id = self.gateway.fire_event(action.name, sys_id, table, action.parm1, action.parm2)
+        return {"event": action.name, "sysevent": event_id, "table": table}
 
-    def create_postmortem(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def create_postmortem(self, action: CreatePostMortem, change: Target, idem: str) -> Result:
         task = self.section.postmortem_task
-        sys_id = self._sys_id(payload)
+        sys_id = self._sys_id(change)
         found = self.gateway.find_tasks(
             sys_id, task.short_description_prefix, task.change_task_type, table=task.table
         )
         if found:
             return {"postmortem": found[0].get("number"), "skipped": "post-mortem task exists"}
-        summary = payload["summary"]
+        summary = action.summary
         if not summary.startswith(task.short_description_prefix):
             summary = f"{task.short_description_prefix}: {summary}"
-        people = payload.get("participants", ())
+        people = action.participants
         fields = {
             "short_description": summary[:160],
-            "description": payload["description"]
-            + (f"\n\nParticipants: {', '.join(people)}" if people else ""),
+            "description": action.description + (f"\n\nParticipants: {', '.join(people)}" if people else ""),
             "change_task_type": task.change_task_type,
-            "due_date": sn_time(payload["due_at"]),
+            "due_date": sn_time(action.due_at),
         }
-        if payload.get("assignee"):
-            fields["assigned_to"] = self.gateway.user_sys_id(payload["assignee"])
+        if action.assignee:
+            fields["assigned_to"] = self.gateway.user_sys_id(action.assignee)
         number = self.gateway.create_task(sys_id, fields, table=task.table)
         return {"postmortem": number}
 
-    def update_fields(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
-        values = payload["fields"]
+    @perform.register
+    def update_fields(self, action: UpdateFields, change: Target, idem: str) -> Result:
+        values = action.fields
         dates = {DATE_FIELDS[k]: sn_time(v) for k, v in values.items() if k in DATE_FIELDS}
         notes = [FIELD_NOTES[k].format(v) for k, v in values.items() if k in FIELD_NOTES]
-        sys_id = self._sys_id(payload)
+        sys_id = self._sys_id(change)
         if dates:
             self.gateway.update_change(sys_id, dates)
-        result: dict[str, Any] = {"updated": sorted(dates)}
+        result: Result = {"updated": sorted(dates)}
         if notes:
             text = "ECM Connector recorded " + "; ".join(notes) + "."
-            result |= self.comment({"key": payload["key"], "remote_id": sys_id, "body": text}, idem)
+            result |= self.comment(Comment(text), Target(change.key, sys_id), idem)
         return result
 
-    def add_label(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def add_label(self, action: AddLabel, change: Target, idem: str) -> Result:
         return {"skipped": "ServiceNow changes have no labels"}
 
-    def request_approvals(self, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    @perform.register
+    def request_approvals(self, action: RequestApprovals, change: Target, idem: str) -> Result:
         """Ask each group's members for approval unless the instance did (the gateway skips those asked)."""
-        sys_id = self._sys_id(payload)
-        asked = [a.approver for g in payload["groups"] for a in self.gateway.request_approvals(sys_id, g)]
+        sys_id = self._sys_id(change)
+        asked = [a.approver for g in action.groups for a in self.gateway.request_approvals(sys_id, g)]
         return {"requested": asked}
+
+
+def _number(change: Target) -> str:
+    if change.key is None:
+        raise LookupError("this ServiceNow action needs the change's number")
+    return change.key

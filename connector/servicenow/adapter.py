@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from connector.install_plan import Check, Plan, PlanItem
 from connector.mapping import AlertKind, Mapping
+from connector.outbox import Action, RaiseEvent
 from connector.procedure.model import Stage
 from connector.servicenow import runtime
-from connector.tools import History, Payloads, ToolRuntime
+from connector.tools import History, ToolRuntime
 
 if TYPE_CHECKING:
     from connector.config import Settings
@@ -43,34 +44,18 @@ class ServiceNowAdapter:
 
         return servicenow_deliveries(tool, since, now)
 
-    def alert_actions(self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]) -> Payloads:
+    def alert_actions(
+        self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
+    ) -> list[Action]:
         """One `sysevent`: the installed notification for the event mails the recipients."""
         name = tool.mapping.servicenow.events.for_kind(AlertKind(alert.kind))
-        return [
-            (
-                "event",
-                {
-                    "name": name,
-                    "parm1": ",".join(users),
-                    "parm2": ",".join(groups),
-                    "subject": alert.notice.subject,
-                    "body": alert.notice.body,
-                },
-            )
-        ]
+        notice = alert.notice
+        return [RaiseEvent(name, ",".join(users), ",".join(groups), notice.subject, notice.body)]
 
-    def drift_actions(self, tool: ToolRuntime, check: Check) -> Payloads:
+    def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
         """The mapping's `drift` event, which the installed notification mails to the groups."""
-        return [
-            (
-                "event",
-                {
-                    "name": tool.mapping.servicenow.events.drift,
-                    "parm1": check.name,
-                    "parm2": f"{check.detail} | fix: {check.fix}"[:1000],
-                },
-            )
-        ]
+        detail = f"{check.detail} | fix: {check.fix}"[:1000]
+        return [RaiseEvent(tool.mapping.servicenow.events.drift, check.name, detail)]
 
     def plan(self, mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | None = None) -> Plan:
         from connector.servicenow import installer

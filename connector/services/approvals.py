@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector import commands as c
+from connector.outbox import UpdateFields
 from connector.procedure import rules
 from connector.procedure.model import (
     Approval,
@@ -64,7 +65,7 @@ def record_approval(uow: Any, cmd: c.RecordApproval, ctx: ToolContext, *, quiet:
     )
     row.updated_at = cmd.at
     field = "lead_approver" if role is Role.LEAD else "security_approver"
-    enqueue(uow, row, cmd, "update_fields", {"fields": {field: approver}}, f"approval:{role.value}")
+    enqueue(uow, row, cmd, UpdateFields({field: approver}), f"approval:{role.value}")
     audit(
         uow,
         cmd,
@@ -141,13 +142,7 @@ def record_review(uow: Any, cmd: c.RecordReview, ctx: ToolContext) -> str:
         return refuse(uow, row, cmd, ctx, decision)
     row.reviews.append(ReviewRow(reviewer=cmd.actor, kind=cmd.kind.value, at=cmd.at, evidence=cmd.evidence))
     row.updated_at = cmd.at
-    enqueue(
-        uow,
-        row,
-        cmd,
-        "update_fields",
-        {"fields": {f"{cmd.kind.value}_reviewer": cmd.actor}},
-        f"review:{cmd.kind.value}",
-    )
+    reviewer = UpdateFields({f"{cmd.kind.value}_reviewer": cmd.actor})
+    enqueue(uow, row, cmd, reviewer, f"review:{cmd.kind.value}")
     audit(uow, cmd, "review-recorded", reviewer=cmd.actor, kind=cmd.kind.value, evidence=cmd.evidence)
     return "handled"

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from connector import commands as c
+from connector.outbox import CreatePostMortem, RecordEvidence, RequestApprovals, UpdateFields
 from connector.procedure import rules
 from connector.procedure.model import (
     Change,
@@ -105,15 +106,15 @@ def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> st
         row.deployed_at = cmd.at
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
-        enqueue(uow, row, cmd, "record_evidence", {}, "close")  # packet hash + checkpoint on the ticket
+        enqueue(uow, row, cmd, RecordEvidence(), "close")  # packet hash + checkpoint on the ticket
     if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.requests_approvals:
         groups = [ctx.group_names["leads"], ctx.group_names["security"]]
-        enqueue(uow, row, cmd, "request_approvals", {"groups": groups}, "approvals")
+        enqueue(uow, row, cmd, RequestApprovals(tuple(groups)), "approvals")
     audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
         _plan_postmortem(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
-        enqueue(uow, row, cmd, "update_fields", {"fields": {"deployed_at": cmd.at.isoformat()}}, "deployed")
+        enqueue(uow, row, cmd, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed")
     return "handled"
 
 
@@ -141,20 +142,8 @@ def _plan_postmortem(uow: Any, row: ChangeRow, cmd: c.Command, ctx: ToolContext)
     participants = sorted({a.approver for a in row.approvals} | {row.engineer})
     row.postmortem = PostMortemRow(due_at=due, assignee=row.engineer, participants=participants)
     text = notices.postmortem(row, ctx.display(row.engineer), due)
-    enqueue(
-        uow,
-        row,
-        cmd,
-        "create_postmortem",
-        {
-            "summary": text.subject,
-            "description": text.body,
-            "due_at": due.isoformat(),
-            "assignee": row.engineer,
-            "participants": participants,
-        },
-        "once",
-    )
+    task = CreatePostMortem(text.subject, text.body, due, row.engineer, tuple(participants))
+    enqueue(uow, row, cmd, task, "once")
     audit(
         uow,
         cmd,
@@ -196,7 +185,7 @@ def record_link(uow: Any, cmd: c.RecordLink, ctx: ToolContext) -> str:
     setattr(row, attr, cmd.url)
     row.updated_at = cmd.at
     if cmd.origin.startswith("comment:") and cmd.kind in ("pr", "docs"):
-        enqueue(uow, row, cmd, "update_fields", {"fields": {attr: cmd.url}}, f"{cmd.kind}:{cmd.origin}")
+        enqueue(uow, row, cmd, UpdateFields({attr: cmd.url}), f"{cmd.kind}:{cmd.origin}")
     audit(uow, cmd, "link-recorded", kind=cmd.kind, url=cmd.url)
     return "handled"
 

@@ -6,6 +6,8 @@ import dataclasses
 from typing import Any
 
 from connector import commands as c
+from connector import outbox
+from connector.outbox import Action, Comment, Notify, Revert
 from connector.procedure.model import (
     Decision,
     Stage,
@@ -16,14 +18,15 @@ from connector.store.tables import (
     ChangeRow,
     ViolationRow,
 )
+from connector.store.uow import UnitOfWork
 from connector.tools import ToolContext
 
 
-def load_change(uow: Any, command: c.Command) -> ChangeRow | None:
+def load_change(uow: UnitOfWork, command: c.Command) -> ChangeRow | None:
     return uow.changes.get(command.tool, command.key, for_update=True)
 
 
-def audit(uow: Any, command: c.Command, action: str, **data: Any) -> None:
+def audit(uow: UnitOfWork, command: c.Command, action: str, **data: Any) -> None:
     uow.audit.append(
         actor=command.actor,
         action=action,
@@ -34,29 +37,23 @@ def audit(uow: Any, command: c.Command, action: str, **data: Any) -> None:
     )
 
 
-def enqueue(uow: Any, row: ChangeRow, command: c.Command, action: str, payload: dict, tag: str) -> None:
-    uow.outbox.add(
-        tool=row.tool,
-        action=action,
-        payload={"key": row.key, "remote_id": row.remote_id, **payload},
-        idempotency_key=f"{row.tool}:{row.key}:{action}:{tag}",
-        change_id=row.id,
-        now=command.at,
-    )
+def enqueue(uow: UnitOfWork, row: ChangeRow, command: c.Command, action: Action, tag: str) -> None:
+    """Queue `action` about the change once per `tag` (the idempotency key is `outbox.enqueue`'s)."""
+    outbox.enqueue(uow, row.tool, row, action, tag, now=command.at)
 
 
 def notify(
-    uow: Any, row: ChangeRow, command: c.Command, ctx: ToolContext, kind: str, text: notices.Notice, tag: str
+    uow: UnitOfWork,
+    row: ChangeRow,
+    command: c.Command,
+    ctx: ToolContext,
+    kind: str,
+    text: notices.Notice,
+    tag: str,
 ) -> None:
     users, groups = ctx.recipients(kind, engineer=row.engineer, assignee=None)
-    enqueue(
-        uow,
-        row,
-        command,
-        "notify",
-        {"kind": kind, "subject": text.subject, "body": text.body, "users": users, "groups": groups},
-        f"{kind}:{tag}",
-    )
+    notice = Notify(kind, text.subject, text.body, tuple(users), tuple(groups))
+    enqueue(uow, row, command, notice, f"{kind}:{tag}")
     uow.session.add(
         AlertRow(
             change_id=row.id,
@@ -70,7 +67,7 @@ def notify(
 
 
 def refuse(
-    uow: Any,
+    uow: UnitOfWork,
     row: ChangeRow,
     command: c.Command,
     ctx: ToolContext,
@@ -95,20 +92,10 @@ def refuse(
     )
     text = notices.violation(row.key, decision, ctx.display(command.actor), attempted, revert_to)
     if revert_to is not None:
-        enqueue(
-            uow,
-            row,
-            command,
-            "revert",
-            {
-                "to_status": revert_to,
-                "from_status": getattr(command, "to_status", None),
-                "comment": text.body,
-            },
-            command.origin,
-        )
+        revert = Revert(revert_to, getattr(command, "to_status", None), text.body)
+        enqueue(uow, row, command, revert, command.origin)
     else:
-        enqueue(uow, row, command, "comment", {"body": text.body}, command.origin)
+        enqueue(uow, row, command, Comment(text.body), command.origin)
     notify(uow, row, command, ctx, "violation", text, command.origin)
     audit(
         uow,
@@ -122,7 +109,7 @@ def refuse(
     return "refused: " + ",".join(decision.rules)
 
 
-def answer(uow: Any, row: ChangeRow, cmd: c.Command, ctx: ToolContext, text: notices.Notice) -> str:
-    enqueue(uow, row, cmd, "comment", {"body": text.body}, f"answer:{cmd.origin}")
+def answer(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext, text: notices.Notice) -> str:
+    enqueue(uow, row, cmd, Comment(text.body), f"answer:{cmd.origin}")
     audit(uow, cmd, "command-answered", reason=text.subject)
     return "refused: " + text.subject

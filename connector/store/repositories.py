@@ -17,8 +17,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from connector.outbox import Action, Target
 from connector.procedure.model import Change
 from connector.store.facts import change_facts
+from connector.store.outbox import encode
 from connector.store.tables import ChangeRow, DeliveryRow, MarkerRow, OutboxRow
 
 DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "duplicate", "failed"})
@@ -133,17 +135,18 @@ class OutboxRepository:
         self,
         *,
         tool: str,
-        action: str,
-        payload: dict[str, Any],
+        target: Target,
+        action: Action,
         idempotency_key: str,
         change_id: int | None,
         now: datetime,
     ) -> OutboxRow | None:
-        """The new pending row, or None when a row with this idempotency key exists already."""
+        """The new pending row, or None when a row with this idempotency key exists already. Queue
+        through `connector.outbox.enqueue`, which owns the idempotency keys."""
         row = OutboxRow(
             tool=tool,
-            action=action,
-            payload=payload,
+            action=action.ACTION,
+            payload=encode(target, action),
             idempotency_key=idempotency_key,
             change_id=change_id,
             status=PENDING,

@@ -13,6 +13,7 @@ from typing import Any
 from connector.bootstrap import bootstrap, system_clock
 from connector.config import load_settings
 from connector.dispatch import Dispatcher
+from connector.outbox import CreatePostMortem
 
 
 def die_after(target: Any, name: str, when: Any = lambda *_args: True) -> None:
@@ -31,7 +32,7 @@ def main() -> None:
     connector = bootstrap(load_settings(dict(os.environ)), clock=system_clock)
     actions = connector.tools["jira"].actions
     if os.environ["ECM_TEST_CRASH_AFTER"] == "perform":
-        die_after(actions, "perform", lambda action, *_rest: action == "create_postmortem")
+        die_after(actions, "perform", lambda action, *_rest: isinstance(action, CreatePostMortem))
     else:
         die_after(actions.gateway, "create_issue")
     Dispatcher(connector, clock=connector.clock).run(limit=100)

@@ -14,6 +14,7 @@ from connector.jira.actions import JiraActions, reference
 from connector.jira.gateway import JiraGateway
 from connector.jira.history import jira_deliveries
 from connector.mapping import load_mapping
+from connector.outbox import Comment, Target
 from sandbox.jira import SandboxJira
 from sandbox.jira import issues as ops
 from tests.integration.jira.sandbox_types import add_issue_type
@@ -57,9 +58,9 @@ def _bodies(sandbox, key: str) -> list[str]:
 def test_a_retried_comment_is_found_on_a_later_comment_page(sandbox):
     key = _issue_with_comments(sandbox, 130)  # the connector's comment lands on the second page
     actions = _actions(sandbox)
-    first = actions.comment({"key": key, "body": "Missing approvals (step 2)"}, "outbox:7")
+    first = actions.comment(Comment("Missing approvals (step 2)"), Target(key), "outbox:7")
 
-    again = actions.comment({"key": key, "body": "Missing approvals (step 2)"}, "outbox:7")
+    again = actions.comment(Comment("Missing approvals (step 2)"), Target(key), "outbox:7")
 
     assert again == {"comment": first["comment"], "skipped": "comment exists"}
     assert sum(reference("outbox:7") in body for body in _bodies(sandbox, key)) == 1

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from connector.cli import cli
+from connector.outbox import Notify, Revert, Target
 from connector.store.tables import AuditRow, OutboxRow
 from connector.store.uow import UnitOfWork
 
@@ -25,12 +26,15 @@ def ecm(database_url, monkeypatch, tmp_path):
     return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
 
 
+ACTIONS = {"notify": Notify("created", "EMG-1 raised", "…"), "revert": Revert("Awaiting Approval")}
+
+
 def add_row(database, change_id, action, status, error=None):
     with UnitOfWork(database) as uow:
         row = uow.outbox.add(
             tool="jira",
-            action=action,
-            payload={"key": "EMG-1"},
+            target=Target("EMG-1"),
+            action=ACTIONS[action],
             idempotency_key=f"k:{action}:{status}",
             change_id=change_id,
             now=NOW,

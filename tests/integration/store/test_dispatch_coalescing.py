@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from connector.dispatch import Dispatcher
 from connector.errors import RateLimited
+from connector.outbox import Action, Comment, Target, UpdateFields
 from connector.store.db import Database
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
@@ -19,14 +20,14 @@ from .store_rows import T0, a_change
 
 @dataclass
 class RecordingActions:
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    calls: list[tuple[str | None, Action]] = field(default_factory=list)  # (change key, action)
     failures: int = 0
 
-    def perform(self, action: str, payload: dict[str, Any], idem: str) -> dict[str, Any]:
+    def perform(self, action: Action, target: Target, idem: str) -> dict[str, Any]:
         if self.failures:
             self.failures -= 1
             raise RateLimited("slow down", status=429, retry_after=60)
-        self.calls.append((action, payload))
+        self.calls.append((target.key, action))
         return {"ok": True}
 
 
@@ -42,15 +43,15 @@ class FakeConnector:
     tools: dict[str, FakeTool]
 
 
-def _queue(database: Database, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """(change key, action, payload) rows in this order."""
+def _queue(database: Database, rows: list[tuple[str, Action]]) -> None:
+    """(change key, action) rows in this order."""
     with UnitOfWork(database) as uow:
-        changes = {key: uow.changes.add(a_change(key)) for key in dict.fromkeys(k for k, _a, _p in rows)}
-        for number, (key, action, payload) in enumerate(rows):
+        changes = {key: uow.changes.add(a_change(key)) for key in dict.fromkeys(k for k, _a in rows)}
+        for number, (key, action) in enumerate(rows):
             uow.outbox.add(
                 tool="jira",
+                target=Target(key),
                 action=action,
-                payload={"key": key, **payload},
                 idempotency_key=f"{key}:{action}:{number}",
                 change_id=changes[key].id,
                 now=T0,
@@ -72,22 +73,19 @@ def test_back_to_back_field_updates_of_a_change_are_one_write_and_all_done(datab
     _queue(
         database,
         [
-            ("ECM-1", "update_fields", {"fields": {"lead_approver": "lead.liam"}}),
-            ("ECM-1", "update_fields", {"fields": {"security_approver": "sec.sara"}}),
-            ("ECM-1", "update_fields", {"fields": {"lead_approver": "lead.lena"}}),
-            ("ECM-1", "comment", {"body": "noted"}),
-            ("ECM-1", "update_fields", {"fields": {"deployed_at": "2025-03-03T12:00:00+00:00"}}),
+            ("ECM-1", UpdateFields({"lead_approver": "lead.liam"})),
+            ("ECM-1", UpdateFields({"security_approver": "sec.sara"})),
+            ("ECM-1", UpdateFields({"lead_approver": "lead.lena"})),
+            ("ECM-1", Comment("noted")),
+            ("ECM-1", UpdateFields({"deployed_at": "2025-03-03T12:00:00+00:00"})),
         ],
     )
     actions = RecordingActions()
     report = _dispatcher(database, actions).run()
     assert actions.calls == [
-        (
-            "update_fields",
-            {"key": "ECM-1", "fields": {"lead_approver": "lead.lena", "security_approver": "sec.sara"}},
-        ),
-        ("comment", {"key": "ECM-1", "body": "noted"}),
-        ("update_fields", {"key": "ECM-1", "fields": {"deployed_at": "2025-03-03T12:00:00+00:00"}}),
+        ("ECM-1", UpdateFields({"lead_approver": "lead.lena", "security_approver": "sec.sara"})),
+        ("ECM-1", Comment("noted")),
+        ("ECM-1", UpdateFields({"deployed_at": "2025-03-03T12:00:00+00:00"})),
     ]
     assert report.done == 5 and _statuses(database) == ["done"] * 5
 
@@ -96,21 +94,21 @@ def test_field_updates_of_another_change_are_written_apart(database: Database) -
     _queue(
         database,
         [
-            ("ECM-1", "update_fields", {"fields": {"peer_reviewer": "peer.pete"}}),
-            ("ECM-2", "update_fields", {"fields": {"peer_reviewer": "peer.pia"}}),
+            ("ECM-1", UpdateFields({"peer_reviewer": "peer.pete"})),
+            ("ECM-2", UpdateFields({"peer_reviewer": "peer.pia"})),
         ],
     )
     actions = RecordingActions()
     _dispatcher(database, actions).run()
-    assert [payload["key"] for _action, payload in actions.calls] == ["ECM-1", "ECM-2"]
+    assert [key for key, _action in actions.calls] == ["ECM-1", "ECM-2"]
 
 
 def test_a_failed_merged_write_leaves_every_row_pending_and_is_merged_again_later(database: Database) -> None:
     _queue(
         database,
         [
-            ("ECM-1", "update_fields", {"fields": {"peer_reviewer": "peer.pete"}}),
-            ("ECM-1", "update_fields", {"fields": {"security_reviewer": "sec.sara"}}),
+            ("ECM-1", UpdateFields({"peer_reviewer": "peer.pete"})),
+            ("ECM-1", UpdateFields({"security_reviewer": "sec.sara"})),
         ],
     )
     actions = RecordingActions(failures=1)
@@ -118,9 +116,6 @@ def test_a_failed_merged_write_leaves_every_row_pending_and_is_merged_again_late
     assert (report.retried, actions.calls, _statuses(database)) == (1, [], ["pending", "pending"])
     _dispatcher(database, actions, at=T0 + timedelta(hours=1)).run()
     assert actions.calls == [
-        (
-            "update_fields",
-            {"key": "ECM-1", "fields": {"peer_reviewer": "peer.pete", "security_reviewer": "sec.sara"}},
-        )
+        ("ECM-1", UpdateFields({"peer_reviewer": "peer.pete", "security_reviewer": "sec.sara"}))
     ]
     assert _statuses(database) == ["done", "done"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from connector.outbox import Comment, Target
 from connector.store.db import Database
 from connector.store.uow import UnitOfWork
 
@@ -13,8 +14,8 @@ from .store_rows import T0
 def _add(uow: UnitOfWork, key: str, *, due_in: timedelta = timedelta(0)):
     return uow.outbox.add(
         tool="jira",
-        action="comment",
-        payload={"issue": "ECM-1", "body": key},
+        target=Target("ECM-1"),
+        action=Comment(key),
         idempotency_key=key,
         change_id=None,
         now=T0 + due_in,
@@ -40,4 +41,4 @@ def test_the_outbox_depth_counts_pending_rows_whatever_their_time(database: Data
         uow.commit()
     with UnitOfWork(database) as uow:
         assert uow.outbox.depth() == 3
-    assert first.payload == {"issue": "ECM-1", "body": "a-first"} and second.attempts == 0
+    assert first.payload == {"key": "ECM-1", "remote_id": None, "body": "a-first"} and second.attempts == 0

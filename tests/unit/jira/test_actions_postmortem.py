@@ -3,20 +3,20 @@ and a retry recognises it by the link's direction."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from connector.jira.actions import JiraActions, postmortem_label
 from connector.jira.gateway import JiraIssue, JiraLink, SearchPage
 from connector.mapping import load_mapping
+from connector.outbox import CreatePostMortem, Target
 
 MAPPING = load_mapping(Path(__file__).parents[3] / "mappings" / "jira-cloud.yaml")
-PAYLOAD = {
-    "key": "EMG-1",
-    "summary": "Post-mortem of EMG-1",
-    "description": "What happened",
-    "due_at": "2026-12-04T23:59:59-05:00",
-}
+CHANGE = Target("EMG-1", "10001")
+TASK = CreatePostMortem(
+    "Post-mortem of EMG-1", "What happened", datetime.fromisoformat("2026-12-04T23:59:59-05:00")
+)
 
 
 class FakeJira:
@@ -57,15 +57,15 @@ def actions(jira: FakeJira) -> JiraActions:
 
 def test_the_postmortem_is_created_linked_as_postmortem_of_the_change():
     jira = FakeJira()
-    result = actions(jira).create_postmortem(PAYLOAD, "idem-1")
+    result = actions(jira).create_postmortem(TASK, CHANGE, "idem-1")
     assert jira.links == [("Post-Mortem", "EMG-1", result["postmortem"])]  # EMG-1 has post-mortem EMG-10
     assert jira.created[0]["fields"]["labels"] == [postmortem_label("EMG-1")]
 
 
 def test_a_retry_finds_the_linked_postmortem_though_search_does_not_show_it_yet():
     jira = FakeJira()
-    first = actions(jira).create_postmortem(PAYLOAD, "idem-1")
-    again = actions(jira).create_postmortem(PAYLOAD, "idem-1")
+    first = actions(jira).create_postmortem(TASK, CHANGE, "idem-1")
+    again = actions(jira).create_postmortem(TASK, CHANGE, "idem-1")
     assert again == {"postmortem": first["postmortem"], "skipped": "linked post-mortem exists"}
     assert len(jira.created) == 1
 
@@ -73,5 +73,5 @@ def test_a_retry_finds_the_linked_postmortem_though_search_does_not_show_it_yet(
 def test_a_change_that_is_itself_the_postmortem_of_another_issue_still_gets_its_own():
     jira = FakeJira()
     jira.links.append(("Post-Mortem", "EMG-0", "EMG-1"))  # EMG-1 is post-mortem of EMG-0
-    result = actions(jira).create_postmortem(PAYLOAD, "idem-1")
+    result = actions(jira).create_postmortem(TASK, CHANGE, "idem-1")
     assert result["postmortem"] == "EMG-10" and "skipped" not in result

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from connector.mapping import load_mapping
+from connector.outbox import RaiseEvent, Target
 from connector.servicenow.actions import ServiceNowActions
 
 MAPPING = Path(__file__).resolve().parents[3] / "mappings" / "servicenow.yaml"
@@ -35,14 +36,9 @@ def actions() -> tuple[ServiceNowActions, FakeGateway]:
 
 def test_a_drift_alert_without_a_change_is_fired_on_the_connector_accounts_user_record():
     performer, gateway = actions()
-    payload = {
-        "key": None,
-        "name": "ecm.drift",
-        "parm1": "business rule",
-        "parm2": "inactive | fix: ecm install",
-    }
+    event = RaiseEvent("ecm.drift", "business rule", "inactive | fix: ecm install")
 
-    result = performer.perform("event", payload, "servicenow:drift:x")
+    result = performer.perform(event, Target(None), "servicenow:drift:x")
 
     assert gateway.events == [
         ("ecm.drift", "a" * 32, "sys_user", "business rule", "inactive | fix: ecm install")
@@ -53,6 +49,6 @@ def test_a_drift_alert_without_a_change_is_fired_on_the_connector_accounts_user_
 def test_an_alert_about_a_change_is_still_fired_on_the_change():
     performer, gateway = actions()
 
-    performer.perform("event", {"key": "CHG0030001", "name": "ecm.breach", "parm1": "emma"}, "k")
+    performer.perform(RaiseEvent("ecm.breach", "emma"), Target("CHG0030001"), "k")
 
     assert gateway.events == [("ecm.breach", "c" * 32, performer.section.table, "emma", "")]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from connector.mapping import load_mapping
+from connector.outbox import RecordEvidence, Target
 from connector.servicenow.actions import ServiceNowActions
 
 MAPPING = Path(__file__).resolve().parents[3] / "mappings" / "servicenow.yaml"
+CHANGE = Target("CHG0030001", "c" * 32)
 SEAL = {
-    "key": "CHG0030001",
-    "remote_id": "c" * 32,
     "packet_hash": "ab" * 32,
     "entries": 14,
     "last_seq": 40,
@@ -42,8 +42,8 @@ def test_the_seal_is_one_work_note_naming_the_packet_hash_and_the_signed_checkpo
     gateway = FakeGateway()
     performer = ServiceNowActions(gateway, load_mapping(MAPPING).servicenow)  # type: ignore[arg-type]
 
-    performer.perform("record_evidence", SEAL, "servicenow:CHG0030001:record_evidence:close")
-    again = performer.perform("record_evidence", SEAL, "servicenow:CHG0030001:record_evidence:close")
+    performer.perform(RecordEvidence(SEAL), CHANGE, "servicenow:CHG0030001:record_evidence:close")
+    again = performer.perform(RecordEvidence(SEAL), CHANGE, "servicenow:CHG0030001:record_evidence:close")
 
     [(sys_id, note)] = gateway.notes
     assert sys_id == "c" * 32 and again["skipped"] == "work note exists"

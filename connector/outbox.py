@@ -1,0 +1,151 @@
+"""The outbound actions the connector asks of a tool, as values.
+
+The service layer and the SLA and drift use cases decide them; `enqueue` puts one in the outbox with
+its idempotency key in the same transaction as the decision; the store keeps them as JSON
+(`connector/store/outbox.py`, the only place that reads or writes that JSON); the dispatcher hands them
+to the tool's actions (`connector/jira/actions.py`, `connector/servicenow/actions.py`), which perform
+each by its type. Every action is about one `Target`: the change (its key and the tool's id for it), or
+nothing (a drift alert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from connector.store.tables import ChangeRow
+    from connector.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action is about: the change's key and the tool's id of it, or None for no change."""
+
+    key: str | None
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Revert:
+    """Move the change back to `to_status` unless it moved on from `from_status`, saying why."""
+
+    ACTION: ClassVar[str] = "revert"  # the outbox row's action
+
+    to_status: str
+    from_status: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    ACTION: ClassVar[str] = "comment"  # the outbox row's action
+
+    body: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    """An alert of a kind (created, violation, reminder, ...) to people and groups."""
+
+    ACTION: ClassVar[str] = "notify"  # the outbox row's action
+
+    kind: str
+    subject: str
+    body: str
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreatePostMortem:
+    ACTION: ClassVar[str] = "create_postmortem"  # the outbox row's action
+
+    summary: str
+    description: str
+    due_at: datetime
+    assignee: str | None = None
+    participants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateFields:
+    """Logical field (a mapping's `fields` key) -> value, written to the change."""
+
+    ACTION: ClassVar[str] = "update_fields"  # the outbox row's action
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def then(self, later: UpdateFields) -> UpdateFields:
+        """This update with `later`'s fields laid over it (the last write wins)."""
+        return UpdateFields({**self.fields, **later.fields})
+
+
+@dataclass(frozen=True)
+class AddLabel:
+    ACTION: ClassVar[str] = "add_label"  # the outbox row's action
+
+    label: str
+
+
+@dataclass(frozen=True)
+class RaiseEvent:
+    """A ServiceNow `sysevent` by name; its installed notification mails parm1 / parm2."""
+
+    ACTION: ClassVar[str] = "event"  # the outbox row's action
+
+    name: str
+    parm1: str = ""
+    parm2: str = ""
+    subject: str = ""
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class RequestApprovals:
+    ACTION: ClassVar[str] = "request_approvals"  # the outbox row's action
+
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordEvidence:
+    """The evidence seal on the ticket at close; `seal` is filled by the dispatcher when it is written."""
+
+    ACTION: ClassVar[str] = "record_evidence"  # the outbox row's action
+
+    seal: Mapping[str, Any] | None = None
+
+
+Action = (
+    Revert
+    | Comment
+    | Notify
+    | CreatePostMortem
+    | UpdateFields
+    | AddLabel
+    | RaiseEvent
+    | RequestApprovals
+    | RecordEvidence
+)
+
+
+def enqueue(
+    uow: UnitOfWork, tool: str, change: ChangeRow | None, action: Action, tag: str, *, now: datetime
+) -> bool:
+    """Queue `action` about `change` once. Its idempotency key is "<tool>:<change key>:<action>:<tag>",
+    or "<tool>:<tag>" about no change ("servicenow:drift:<marker>"). False when it was queued before."""
+    if change is None:
+        target, key, change_id = Target(None), f"{tool}:{tag}", None
+    else:
+        target, key, change_id = (
+            Target(change.key, change.remote_id),
+            f"{tool}:{change.key}:{action.ACTION}:{tag}",
+            change.id,
+        )
+    added = uow.outbox.add(
+        tool=tool, target=target, action=action, idempotency_key=key, change_id=change_id, now=now
+    )
+    return added is not None
