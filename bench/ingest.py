@@ -1,13 +1,25 @@
-"""Webhook ingest benchmark: signed Jira deliveries against `ecm serve`, compared in the same run with a
-bare Flask endpoint answering 204 on the same gunicorn set-up, on SQLite and on PostgreSQL.
+"""Webhook ingest benchmark: signed Jira deliveries driven by `wrk` against `ecm serve`, compared in the
+same run with a bare Flask endpoint answering 204 on the same gunicorn set-up, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--workers 2] [--threads 4] [--rate 200] [--seconds 10]
-                                     [--clients 16] [--closed-seconds 5] [--backends sqlite,postgres]
+    .venv/bin/python bench/ingest.py [--workers 2] [--threads 4] [--rounds 3] [--seconds 6]
+                                     [--wrk-threads 1] [--connections 8] [--rate 200]
+                                     [--backends sqlite,postgres] [--before DIR]
 
-Open loop: requests are sent at a fixed rate whatever the answers (latency counted from the planned send
-time, so a stall is not hidden). Closed loop: N clients send back to back for a few seconds (max
-throughput). Loopback only; every loop is bounded in count and time. After each `ecm serve` run, every
-accepted delivery must be in the deliveries table. PostgreSQL runs in a schema of its own, dropped after.
+Per database: both servers are started, then `wrk` runs against the bare endpoint and `ecm serve` in turn,
+`--rounds` times (A/B alternated in one run, so the machine's load falls on both alike). Then a second
+`wrk` shape (two threads, twice the connections) against the bare endpoint shows whether its figure is the
+server's limit or the load generator's, and a paced run at `--rate` requests/s reports the latency at a
+fixed load. CPU seconds of `wrk` and of the server's processes are printed beside each run.
+`--before DIR` adds a third server in the alternation: `ecm serve` run from another source tree (e.g.
+`git archive main | tar -x -C DIR`), so a change is measured against what it replaces in the same run.
+
+The deliveries are the real signed body of `webhook-issue-updated-resolved.json`. Jira's signature
+(`X-Hub-Signature`, connector/inbound/signatures.py) covers the body alone and the delivery id travels in
+the `X-Atlassian-Webhook-Identifier` header, so the Lua script sends the one signed body with a fresh id
+per request (`<run>-<wrk thread>-<counter>`: none repeats). Every id answered 2xx is collected from the
+response body by the script; after the `ecm serve` runs each of them must be in the deliveries table, or
+the script fails. PostgreSQL runs in a schema of its own, dropped after. `wrk` comes from the Debian
+package (installed with apt-get when missing).
 """
 
 from __future__ import annotations
@@ -15,115 +27,138 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import json
 import os
+import resource
 import secrets
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
-BODY = (ROOT / "tests/fixtures/jira/webhooks/webhook-issue-updated-resolved.json").read_bytes()
+BODY_FILE = ROOT / "tests/fixtures/jira/webhooks/webhook-issue-updated-resolved.json"
 SECRET = "bench-webhook-secret"
 POSTGRES_URL = os.environ.get("ECM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MAX_REQUESTS = 100_000  # hard bound on any one loop
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+LUA = r"""
+-- Signed Jira deliveries with a fresh delivery id each; 2xx ids collected for the durability check.
+local threads = {}
+local next_thread = 1
+
+function setup(thread)
+  thread:set("thread_id", next_thread)
+  next_thread = next_thread + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local file = assert(io.open(args[1], "rb"))
+  wrk.body = file:read("*a")
+  file:close()
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-Hub-Signature"] = args[2]
+  run_id = args[3]
+  interval = tonumber(args[4]) or 0
+  counter = 0
+  ok = 0
+  accepted = {}
+  next_slot = nil
+end
+
+function request()
+  counter = counter + 1
+  wrk.headers["X-Atlassian-Webhook-Identifier"] = run_id .. "-" .. thread_id .. "-" .. counter
+  return wrk.format(nil, "/webhooks/jira")
+end
+
+function response(status, headers, body)
+  if status >= 200 and status < 300 then
+    ok = ok + 1
+    local id = body and body:match('"delivery_id"%s*:%s*"([^"]+)"')
+    if id then accepted[#accepted + 1] = id end
+  end
+end
+__DELAY__
+function done(summary, latency, requests)
+  local ok_total = 0
+  local out = assert(io.open(os.getenv("ECM_BENCH_IDS"), "w"))
+  for _, thread in ipairs(threads) do
+    ok_total = ok_total + thread:get("ok")
+    for _, id in ipairs(thread:get("accepted")) do out:write(id, "\n") end
+  end
+  out:close()
+  local e = summary.errors
+  io.write(string.format(
+    'ECM_BENCH {"requests": %d, "ok": %d, "seconds": %.6f, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
+    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\n',
+    summary.requests, ok_total, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+# Paced mode: every connection, before each request, takes the next send slot of one schedule (one slot
+# every `interval` ms), so the thread's connections together send at the rate asked for.
+LUA_DELAY = r"""
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } ecm_timespec;
+           int clock_gettime(int clock, ecm_timespec *tp); ]]
+local now = ffi.new("ecm_timespec")
+
+function delay()
+  ffi.C.clock_gettime(1, now)  -- CLOCK_MONOTONIC
+  local ms = tonumber(now.tv_sec) * 1000 + tonumber(now.tv_nsec) / 1e6
+  if next_slot == nil then next_slot = ms end
+  local slot = next_slot
+  next_slot = next_slot + interval
+  return math.max(0, math.floor(slot - ms))
+end
+"""
 
 
 @dataclass
-class Result:
-    sent: int = 0
-    ok: int = 0
-    seconds: float = 0.0
-    latencies: list[float] | None = None
+class Run:
+    server: str
+    label: str
+    requests: int
+    ok: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    wrk_cpu: float
+    server_cpu: float
+    busiest: list[float]  # CPU seconds of the server's two busiest processes (the workers)
 
     @property
     def rate(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
 
-    def percentile(self, q: float) -> float:
-        values = sorted(self.latencies or [0.0])
-        return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
-
-class Client:
-    """Signed deliveries with unique ids, one keep-alive session per thread."""
-
-    def __init__(self, url: str, run_id: str) -> None:
-        self.url, self.run_id = url, run_id
-        self.local = threading.local()
-        self.counter = 0
-        self.lock = threading.Lock()
-        self.signature = "sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
-
-    def send(self) -> bool:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        with self.lock:
-            self.counter += 1
-            number = self.counter
-        headers = {
-            "X-Hub-Signature": self.signature,
-            "X-Atlassian-Webhook-Identifier": f"{self.run_id}-{number}",
-            "Content-Type": "application/json",
-        }
-        try:
-            response = session.post(f"{self.url}/webhooks/jira", data=BODY, headers=headers, timeout=10)
-        except requests.RequestException:
-            return False
-        return response.status_code < 300
-
-
-def open_loop(client: Client, rate: float, seconds: float) -> Result:
-    total = min(int(rate * seconds), MAX_REQUESTS)
-    latencies: list[float] = []
-    ok = 0
-    lock = threading.Lock()
-
-    def one(planned: float) -> None:
-        nonlocal ok
-        success = client.send()
-        with lock:
-            latencies.append(time.perf_counter() - planned)
-            ok += success
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        for i in range(total):
-            planned = start + i / rate
-            delay = planned - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(one, planned)
-    return Result(sent=total, ok=ok, seconds=time.perf_counter() - start, latencies=latencies)
-
-
-def closed_loop(client: Client, clients: int, seconds: float) -> Result:
-    deadline = time.perf_counter() + seconds
-    counts = [0] * clients
-    sent = [0] * clients
-
-    def loop(index: int) -> None:
-        while time.perf_counter() < deadline and sent[index] < MAX_REQUESTS // clients:
-            sent[index] += 1
-            counts[index] += client.send()
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Result(sent=sum(sent), ok=sum(counts), seconds=time.perf_counter() - start)
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk not found: apt-get install -y wrk")
+    installer = ["apt-get", "install", "-y", "wrk"]
+    if os.geteuid() != 0:
+        installer = ["sudo", *installer]
+    subprocess.run(installer, check=True, stdout=subprocess.DEVNULL)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still missing after apt-get install -y wrk")
+    return found
 
 
 def free_port() -> int:
@@ -132,94 +167,273 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(command: list[str], env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early, see {log}:\n{log.read_text()[-2000:]}")
+def process_tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by `root` and by each process below it, by pid."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"server did not start in time, see {log}")
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    found, stack = {}, [root]
+    while stack:
+        pid = stack.pop()
+        found[pid] = times.get(pid, 0.0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return found
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+class Server:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path, port: int) -> None:
+        self.name, self.port, self.log, self.env = name, port, log, env
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{name} exited early, see {log}:\n{log.read_text()[-2000:]}")
+            try:
+                requests.get(f"{self.url}/healthz", timeout=1)
+                return
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
+                time.sleep(0.2)
+        self.process.kill()
+        raise SystemExit(f"{name} did not start in time, see {log}")
+
+    def cpu(self) -> dict[int, float]:
+        return process_tree_cpu(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
-def measure(url: str, run_id: str, args: argparse.Namespace) -> tuple[Result, Result]:
-    client = Client(url, run_id)
-    for _ in range(20):  # warm up connections and the workers' lazy set-up
-        client.send()
-    steady = open_loop(client, args.rate, args.seconds)
-    peak = closed_loop(client, args.clients, args.closed_seconds)
-    return steady, peak
+class Wrk:
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.binary, self.workdir = binary, workdir
+        body = BODY_FILE.read_bytes()
+        self.signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        self.closed = workdir / "ingest.lua"
+        self.closed.write_text(LUA.replace("__DELAY__", ""))
+        self.paced = workdir / "ingest-paced.lua"
+        self.paced.write_text(LUA.replace("__DELAY__", LUA_DELAY))
+        self.accepted: dict[str, set[str]] = {}  # server URL -> delivery ids it answered 2xx
+
+    def run(
+        self,
+        server: Server,
+        run_id: str,
+        label: str,
+        *,
+        threads: int,
+        connections: int,
+        seconds: float,
+        rate: float = 0.0,
+    ) -> Run:
+        ids_file = self.workdir / f"{run_id}.ids"
+        script = self.paced if rate else self.closed
+        interval = f"{1000.0 / rate:.6f}" if rate else "0"
+        command = [
+            self.binary,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            server.url,
+            "--",
+            str(BODY_FILE),
+            self.signature,
+            run_id,
+            interval,
+        ]
+        server_before = server.cpu()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = subprocess.run(
+            command, env={**os.environ, "ECM_BENCH_IDS": str(ids_file)}, capture_output=True, text=True
+        )
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_after = server.cpu()
+        by_process = sorted(
+            (server_after[pid] - server_before.get(pid, 0.0) for pid in server_after), reverse=True
+        )
+        if result.returncode != 0 or "ECM_BENCH " not in result.stdout:
+            raise SystemExit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        figures = json.loads(result.stdout.split("ECM_BENCH ", 1)[1].splitlines()[0])
+        ids = set(ids_file.read_text().split())
+        self.accepted.setdefault(server.url, set()).update(ids)
+        wrk_cpu = (children_after.ru_utime - children_before.ru_utime) + (
+            children_after.ru_stime - children_before.ru_stime
+        )
+        return Run(
+            server=server.name,
+            label=label,
+            requests=figures["requests"],
+            ok=figures["ok"],
+            seconds=figures["seconds"],
+            p50_ms=figures["p50_us"] / 1000,
+            p99_ms=figures["p99_us"] / 1000,
+            errors=figures["requests"] - figures["ok"] + sum(figures["errors"].values()),
+            wrk_cpu=wrk_cpu,
+            server_cpu=sum(by_process),
+            busiest=by_process[:2],
+        )
 
 
-def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[tuple[str, Result, Result]]:
-    common = {**os.environ, "ECM_LOG_LEVEL": "INFO", "ECM_LOG_FORMAT": "json"}
+def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, wrk: Wrk) -> list[Run]:
+    common = {**os.environ}
     common.pop("PROMETHEUS_MULTIPROC_DIR", None)
     schema = f"bench_{secrets.token_hex(4)}"
     env = {**common, "ECM_DATA_DIR": str(workdir / backend), "ECM_JIRA_WEBHOOK_SECRET": SECRET}
-    env.pop("ECM_MAPPINGS", None)
+    for name in ("ECM_MAPPINGS", "ECM_LOG_LEVEL", "ECM_LOG_FORMAT"):  # `ecm serve` as it comes
+        env.pop(name, None)
     if backend == "postgres":
         env.update(ECM_DATABASE_URL=POSTGRES_URL, ECM_DATABASE_SCHEMA=schema)
     else:
         env.pop("ECM_DATABASE_URL", None)
+        env.pop("ECM_DATABASE_SCHEMA", None)
     sizing = ["--workers", str(args.workers), "--threads", str(args.threads)]
-    rows = []
-    port = free_port()
-    bare = start(
-        [sys.executable, __file__, "--bare-server", str(port), *sizing], common, workdir / "bare.log", port
-    )
+    bare_port, ecm_port = free_port(), free_port()
+    bare_command = [sys.executable, __file__, "--bare-server", str(bare_port), *sizing]
+    ecm_command = [str(Path(sys.executable).with_name("ecm")), "serve", "--port", str(ecm_port), *sizing]
+    run_prefix = f"bench-{secrets.token_hex(4)}"
+    shape = {"threads": args.wrk_threads, "connections": args.connections}
+    runs: list[Run] = []
+    bare = Server("bare", bare_command, common, workdir / f"bare-{backend}.log", bare_port)
+    servers = [bare]
     try:
-        rows.append((f"bare Flask 204 ({backend} run)", *measure(f"http://127.0.0.1:{port}", "bare", args)))
+        if args.before:
+            before_port = free_port()
+            before_command = [*ecm_command[:3], str(before_port), *ecm_command[4:]]
+            before_env = {
+                **env,
+                "PYTHONPATH": str(Path(args.before).resolve()),
+                "ECM_DATA_DIR": str(workdir / f"{backend}-before"),
+            }
+            servers.append(
+                Server("before", before_command, before_env, workdir / f"before-{backend}.log", before_port)
+            )
+        ecm = Server("ecm", ecm_command, env, workdir / f"ecm-{backend}.log", ecm_port)
+        servers.append(ecm)
+        try:
+            for server in servers:  # warm up: connections, lazy set-up, the database's first pages
+                wrk.run(server, f"{run_prefix}-{server.name}-warm", "warm-up", **shape, seconds=1)
+            print(f"  load average before the runs: {load_average()}")
+            for round_number in range(1, args.rounds + 1):
+                for server in servers:
+                    run_id = f"{run_prefix}-{server.name}-r{round_number}"
+                    runs.append(
+                        wrk.run(server, run_id, f"round {round_number}", **shape, seconds=args.seconds)
+                    )
+                    print_run(backend, runs[-1])
+            wide = {"threads": 2 * args.wrk_threads, "connections": 4 * args.connections}
+            label = f"wrk -t{wide['threads']} -c{wide['connections']}"
+            for server in (bare, ecm):
+                runs.append(
+                    wrk.run(server, f"{run_prefix}-{server.name}-wide", label, **wide, seconds=args.seconds)
+                )
+                print_run(backend, runs[-1])
+            paced = {"threads": 1, "connections": args.paced_connections, "rate": args.rate}
+            for server in servers:
+                label = f"paced {args.rate:g}/s"
+                run_id = f"{run_prefix}-{server.name}-paced"
+                runs.append(wrk.run(server, run_id, label, **paced, seconds=args.paced_seconds))
+                print_run(backend, runs[-1])
+        finally:
+            for server in servers[1:]:
+                server.stop()
     finally:
-        stop(bare)
-    port = free_port()
-    ecm = [str(Path(sys.executable).with_name("ecm")), "serve", "--port", str(port), *sizing]
-    server = start(ecm, env, workdir / f"ecm-{backend}.log", port)
-    run_id = f"bench-{secrets.token_hex(4)}"
-    try:
-        steady, peak = measure(f"http://127.0.0.1:{port}", run_id, args)
-    finally:
-        stop(server)
-    rows.append((f"ecm serve, {backend}", steady, peak))
-    url = env.get("ECM_DATABASE_URL") or f"sqlite:///{workdir / backend / 'ecm.sqlite3'}"
-    verify_recorded(url, schema if backend == "postgres" else None, run_id, 20 + steady.ok + peak.ok)
-    return rows
+        bare.stop()
+    print(f"  load average after the runs: {load_average()}")
+    for server in servers[1:]:
+        data_dir = Path(server.env["ECM_DATA_DIR"])
+        url = server.env.get("ECM_DATABASE_URL") or f"sqlite:///{data_dir / 'ecm.sqlite3'}"
+        accepted = wrk.accepted.get(server.url, set())
+        verify_recorded(server.name, url, schema if backend == "postgres" else None, run_prefix, accepted)
+    if backend == "postgres":
+        drop_schema(POSTGRES_URL, schema)
+    return runs
 
 
-def verify_recorded(url: str, schema: str | None, run_id: str, accepted: int) -> None:
+def verify_recorded(name: str, url: str, schema: str | None, run_prefix: str, accepted: set[str]) -> None:
+    """Every delivery id that this `ecm serve` answered 2xx must be in the deliveries table."""
     from connector.store.tables import DeliveryRow
 
     args = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
     engine = create_engine(url, **args)
     try:
         with engine.connect() as connection:
-            query = (
-                select(func.count())
-                .select_from(DeliveryRow)
-                .where(DeliveryRow.delivery_id.like(f"{run_id}-%"))
+            query = select(DeliveryRow.delivery_id).where(
+                DeliveryRow.delivery_id.like(f"{run_prefix}-{name}-%")
             )
-            stored = connection.scalar(query)
-        if schema:
-            with engine.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            stored = set(connection.scalars(query))
     finally:
         engine.dispose()
-    status = "ok" if stored == accepted else "MISSING DELIVERIES"
-    print(f"  verify: {accepted} deliveries accepted (2xx), {stored} in the deliveries table: {status}")
-    if stored != accepted:
+    missing = accepted - stored
+    status = "ok" if not missing and accepted else "MISSING DELIVERIES"
+    print(
+        f"  verify {name}: {len(accepted)} deliveries answered 2xx, {len(stored)} in the deliveries table, "
+        f"{len(missing)} missing: {status}"
+    )
+    if missing or not accepted:
         raise SystemExit(1)
+
+
+def drop_schema(url: str, schema: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def print_run(backend: str, run: Run) -> None:
+    print(
+        f"  {backend:<8} {run.server:<5} {run.label:<16} {run.rate:>8.1f} req/s  p50 {run.p50_ms:>6.1f} ms"
+        f"  p99 {run.p99_ms:>7.1f} ms  errors {run.errors:>3}  CPU s: wrk {run.wrk_cpu:>5.2f}"
+        f" server {run.server_cpu:>5.2f} ({' + '.join(f'{cpu:.2f}' for cpu in run.busiest)})",
+        flush=True,
+    )
+
+
+def summary(backend: str, runs: list[Run]) -> None:
+    names = list(dict.fromkeys(r.server for r in runs))
+    rounds = {name: [r for r in runs if r.server == name and r.label.startswith("round")] for name in names}
+    bare = statistics.median(r.rate for r in rounds["bare"])
+    for name in names:
+        rate = statistics.median(r.rate for r in rounds[name])
+        p99 = statistics.median(r.p99_ms for r in rounds[name])
+        per_round = ", ".join(
+            f"{r.rate / b.rate:.2f}" for b, r in zip(rounds["bare"], rounds[name], strict=True)
+        )
+        print(
+            f"{backend}: {name:<6} median {rate:>7,.0f} req/s, p99 {p99:>6.1f} ms: "
+            f"{rate / bare:.2f}x the bare endpoint (rounds: {per_round})"
+        )
+    for run in runs:
+        if not run.label.startswith("round"):
+            print(
+                f"{backend}: {run.server:<6} {run.label}: {run.rate:,.0f} req/s, p50 {run.p50_ms:.1f} ms, "
+                f"p99 {run.p99_ms:.1f} ms"
+            )
 
 
 def serve_bare(port: int, workers: int, threads: int) -> None:
@@ -248,43 +462,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--closed-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn workers, both servers (ecm's default)"
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker, both servers")
+    parser.add_argument("--rounds", type=int, default=3, help="A/B alternations per database")
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of each wrk run")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=200.0, help="requests/s of the paced run")
+    parser.add_argument("--paced-connections", type=int, default=16)
+    parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--before", metavar="DIR", help="also run `ecm serve` from this source tree")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
         serve_bare(args.bare_server, args.workers, args.threads)
         return
+    binary = ensure_wrk()
     print(
-        f"workers={args.workers} threads={args.threads} "
-        f"open loop {args.rate:.0f}/s for {args.seconds:.0f} s, "
-        f"closed loop {args.clients} clients for {args.closed_seconds:.0f} s"
+        f"gunicorn {args.workers} workers x {args.threads} threads; wrk -t{args.wrk_threads} "
+        f"-c{args.connections} {args.seconds:g} s x {args.rounds} rounds, alternated; "
+        f"paced {args.rate:g}/s over {args.paced_connections} connections for {args.paced_seconds:g} s; "
+        f"{os.cpu_count()} CPUs, load average {load_average()}"
     )
-    rows = []
+    results: dict[str, list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="ecm-bench-") as tmp:
+        wrk = Wrk(binary, Path(tmp))
         for backend in args.backends.split(","):
-            rows += bench_backend(backend.strip(), args, Path(tmp))
-    header = (
-        f"{'server':<28} {'open-loop req/s':>15} {'p50 ms':>8} {'p99 ms':>8} {'max req/s':>10} {'errors':>7}"
-    )
-    print(header)
-    print("-" * len(header))
-    for name, steady, peak in rows:
-        errors = steady.sent - steady.ok + peak.sent - peak.ok
-        print(
-            f"{name:<28} {steady.rate:>15.1f} {steady.percentile(0.5):>8.1f} {steady.percentile(0.99):>8.1f} "
-            f"{peak.rate:>10.1f} {errors:>7}"
-        )
-    bare = {name.split("(")[1].split()[0]: peak.rate for name, _, peak in rows if name.startswith("bare")}
-    for name, _, peak in rows:
-        if name.startswith("ecm"):
-            backend = name.split(", ")[1]
-            print(f"{name}: {peak.rate / bare[backend]:.2f}x the bare endpoint's max throughput")
+            results[backend.strip()] = bench_backend(backend.strip(), args, Path(tmp), wrk)
+    print()
+    for backend, runs in results.items():
+        summary(backend, runs)
 
 
 if __name__ == "__main__":
