@@ -25,30 +25,42 @@ def receive(
     database: Database, tools: Mapping[str, ToolRuntime], delivery: Delivery, event: Event | Ignored
 ) -> str:
     """Record the delivery and process it in one transaction: "handled", "ignored" or "duplicate"."""
-    commands = _commands(tools, delivery, event)
+    commands = commands_for(tools, delivery, event)
     with UnitOfWork(database) as uow:
-        if isinstance(commands, Ignored):  # recorded with its outcome in one statement
-            row = _record(uow, delivery, outcome="ignored", detail=commands.reason)
-            uow.commit()
-            return "ignored" if row is not None else "duplicate"
-        row = _record(uow, delivery)
-        if row is None:
-            return "duplicate"
-        if not _first_sight(uow, delivery, event):
-            uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
-            uow.commit()
-            return "duplicate"
-        ctx = tools[delivery.source].ctx
-        uow.audit.lock()  # before any change row is locked: one lock order for every writer
-        outcomes = [services.handle(uow, command, ctx) for command in commands]
-        uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
+        outcome = process(uow, tools, delivery, event, commands)
         uow.commit()
+    return outcome
+
+
+def process(
+    uow: UnitOfWork,
+    tools: Mapping[str, ToolRuntime],
+    delivery: Delivery,
+    event: Event | Ignored,
+    commands: list[Any] | Ignored,
+) -> str:
+    """Everything `receive` does inside the transaction, without committing it (`connector.services.intake`
+    runs several deliveries in one transaction, each in a savepoint of its own)."""
+    if isinstance(commands, Ignored):  # recorded with its outcome in one statement
+        row = _record(uow, delivery, outcome="ignored", detail=commands.reason)
+        return "ignored" if row is not None else "duplicate"
+    row = _record(uow, delivery)
+    if row is None:
+        return "duplicate"
+    if not _first_sight(uow, delivery, event):
+        uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
+        return "duplicate"
+    ctx = tools[delivery.source].ctx
+    uow.audit.lock()  # before any change row is locked: one lock order for every writer
+    outcomes = [services.handle(uow, command, ctx) for command in commands]
+    uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
     return "handled"
 
 
-def _commands(
+def commands_for(
     tools: Mapping[str, ToolRuntime], delivery: Delivery, event: Event | Ignored
 ) -> list[Any] | Ignored:
+    """The commands the delivery's tool translates its event into, or why it is ignored (no I/O)."""
     if isinstance(event, Ignored):
         return event
     tool = tools.get(delivery.source)

@@ -51,6 +51,12 @@ def _insert_statement(dialect: str, table: Any, columns: tuple[str, ...]) -> Any
     return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
+@functools.lru_cache(maxsize=8)
+def _insert_many_statement(dialect: str, table: Any) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.source, table.c.delivery_id)
+
+
 class ChangeRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -104,6 +110,26 @@ class DeliveryRepository:
             detail=detail,
         )
         return _insert_unless_duplicate(self.session, row)
+
+    def record_many(self, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        """Insert many deliveries, each given as the record's keyword arguments (`source`, `delivery_id`,
+        `event_type`, `issue_key`, `body`, `received_at`, `outcome`, `detail`), in one multi-row
+        `INSERT … ON CONFLICT DO NOTHING RETURNING`; the (source, delivery_id) of those inserted, the
+        others being recorded before."""
+        values = []
+        for row in rows:
+            if row["outcome"] not in DELIVERY_OUTCOMES:
+                raise ValueError(
+                    f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {row['outcome']!r}"
+                )
+            body = row["body"]
+            values.append(
+                {**row, "body": body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body}
+            )
+        if not values:
+            return set()
+        statement = _insert_many_statement(self.session.get_bind().dialect.name, DeliveryRow.__table__)
+        return {(source, delivery_id) for source, delivery_id in self.session.execute(statement, values)}
 
     def mark(self, row: DeliveryRow, outcome: str, detail: str | None = None) -> None:
         if outcome not in DELIVERY_OUTCOMES:

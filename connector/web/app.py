@@ -15,8 +15,9 @@ from typing import Any
 
 from flask import Flask
 
+from connector.services.intake import Intake
 from connector.web import admin, auth, dashboard, errors, health, metrics, webhooks
-from connector.web.state import EXTENSION, Connector, WebState, write_gate_for
+from connector.web.state import EXTENSION, Connector, WebState
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
@@ -42,7 +43,7 @@ def create_app(
             "webhook-signatures-off",
             extra={"detail": "unsigned deliveries are accepted where no webhook secret is configured"},
         )
-    app.extensions[EXTENSION] = WebState(connector, insecure, write_gate_for(connector.database))
+    app.extensions[EXTENSION] = WebState(connector, insecure, Intake(connector))
     app.extensions[metrics.EXTENSION] = metrics.WebMetrics(connector.database)
     errors.init_app(app)
     auth.init_app(app, connector.settings)

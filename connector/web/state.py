@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import current_app
@@ -24,14 +22,7 @@ class Connector(Protocol):
 class WebState:
     connector: Connector
     insecure_no_signature: bool
-    write_gate: AbstractContextManager = field(default_factory=nullcontext)
-
-
-def write_gate_for(database: Any) -> AbstractContextManager:
-    """SQLite has one writer: the threads of a worker take turns here instead of sleeping in SQLite's busy
-    handler (which backs off up to 100 ms a try and turns contention into long tails). Measured in
-    bench/ingest.py; other databases need no gate."""
-    return threading.Lock() if getattr(database, "dialect", None) == "sqlite" else nullcontext()
+    intake: Any  # connector.services.intake.Intake: this process's one writer of deliveries
 
 
 def web_state() -> WebState:

@@ -1,6 +1,8 @@
 """`POST /webhooks/jira` and `POST /webhooks/servicenow`: raw bytes → verify → parse → receive → status.
 
-Receiving (record, dedupe, translate, handle, commit) is `connector.services.deliveries.receive`.
+Receiving (record, dedupe, translate, handle, commit) is `connector.services.deliveries.process`, run by the
+process's one writer (`connector.services.intake`), which commits the deliveries that arrive together in one
+transaction and answers each request once its transaction is committed.
 
 401 (bad or missing signature, nothing stored), 400 (malformed body), 413 (over 1 MiB), 503 (no secret
 configured), 200 with the outcome otherwise: handled, ignored (recorded) or duplicate (not processed again).
@@ -19,7 +21,6 @@ from connector.inbound.jira import parse_jira
 from connector.inbound.servicenow import parse_servicenow
 from connector.inbound.signatures import verify_jira, verify_servicenow
 from connector.logs import log_context
-from connector.services import deliveries
 from connector.web.errors import WebhookNotConfigured
 from connector.web.metrics import count_delivery, observed
 from connector.web.state import current_connector, web_state
@@ -53,9 +54,7 @@ def servicenow() -> tuple[Response, int]:
 
 def _receive(delivery: Delivery, event: Event | Ignored) -> tuple[Response, int]:
     with log_context(delivery_id=delivery.delivery_id, tool=delivery.source, issue_key=delivery.issue_key):
-        with web_state().write_gate:
-            connector = current_connector()
-            outcome = deliveries.receive(connector.database, connector.tools, delivery, event)
+        outcome = web_state().intake.receive(delivery, event)  # once it is committed with its batch
         reason = event.reason if isinstance(event, Ignored) else None
         logger.info(
             "webhook-received",

@@ -1,0 +1,164 @@
+"""Group commit: the webhook deliveries of one process are written by one writer thread, a batch per
+transaction, and each request is answered once its batch is on disk.
+
+    intake = Intake(connector)                    # one per process (per gunicorn worker), after the fork
+    outcome = intake.receive(delivery, event)     # "handled" | "ignored" | "duplicate", once committed
+
+A request thread translates its event (no I/O), queues the delivery and waits. The writer takes
+everything queued (up to `max_batch`), writes it in one transaction, commits it — one fsync for the
+batch — and then releases every request of the batch with its outcome. While it commits, new deliveries
+queue for the next batch: under load a batch grows to what arrived during one commit; a delivery alone
+waits for nothing but its own commit. The writer thread starts with the first delivery and ends after
+`idle_seconds` without one.
+
+What a batch does, in one transaction:
+- Deliveries with commands are processed as `deliveries.receive` processes one (record, dedupe the
+  subject, translate, handle), each in a savepoint of its own, after the audit chain's lock is taken
+  once for the batch (the lock every writer takes first). One that raises is rolled back alone and its
+  request gets the error (a 5xx, so the tool sends it again); the others go on.
+- Deliveries known to be ignored are recorded with their outcome in one multi-row
+  `INSERT … ON CONFLICT DO NOTHING` (a delivery id recorded before is a duplicate).
+- A delivery id queued twice is left for the next batch, so it is decided once the first one is.
+If the transaction or its commit fails, every request of the batch gets the error; nothing of it is
+stored. `deliveries.receive` (one delivery, its own transaction) stays what reconciliation uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from connector.inbound.events import Delivery, Event, Ignored
+from connector.services import deliveries
+from connector.store.db import Database
+from connector.store.uow import UnitOfWork
+from connector.tools import ToolRuntime
+
+logger = logging.getLogger(__name__)
+WAIT_SECONDS = 120.0  # far beyond any batch; a request is never left waiting for ever
+
+
+class Connector(Protocol):
+    database: Database
+    tools: Mapping[str, ToolRuntime]
+
+
+@dataclass(eq=False)
+class Pending:
+    delivery: Delivery
+    event: Event | Ignored
+    commands: list[Any] | Ignored
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: str | None = None
+    error: BaseException | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.delivery.source, self.delivery.delivery_id
+
+
+class Intake:
+    def __init__(self, connector: Connector, *, max_batch: int = 256, idle_seconds: float = 10.0) -> None:
+        self.connector = connector
+        self.max_batch = max_batch
+        self.idle_seconds = idle_seconds
+        self._queue: deque[Pending] = deque()
+        self._ready = threading.Condition()
+        self._writer: threading.Thread | None = None
+
+    def receive(self, delivery: Delivery, event: Event | Ignored) -> str:
+        """Queue the delivery for the writer and wait until its batch is committed; its outcome."""
+        pending = Pending(delivery, event, deliveries.commands_for(self.connector.tools, delivery, event))
+        with self._ready:
+            self._queue.append(pending)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name="ecm-intake", daemon=True)
+                self._writer.start()
+            self._ready.notify()
+        if not pending.done.wait(WAIT_SECONDS):
+            raise TimeoutError(f"delivery {delivery.delivery_id} not written within {WAIT_SECONDS:.0f} s")
+        if pending.error is not None:
+            raise pending.error
+        assert pending.outcome is not None
+        return pending.outcome
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue:
+                    if not self._ready.wait(self.idle_seconds) and not self._queue:
+                        self._writer = None
+                        return
+                batch = self._take()
+            self._write(batch)
+
+    def _take(self) -> list[Pending]:
+        """Up to `max_batch` queued deliveries, a repeated delivery id left queued for the next batch."""
+        batch: list[Pending] = []
+        keys: set[tuple[str, str]] = set()
+        later: list[Pending] = []
+        while self._queue and len(batch) < self.max_batch:
+            pending = self._queue.popleft()
+            if pending.key in keys:
+                later.append(pending)
+                continue
+            keys.add(pending.key)
+            batch.append(pending)
+        self._queue.extendleft(reversed(later))
+        return batch
+
+    def _write(self, batch: list[Pending]) -> None:
+        try:
+            with UnitOfWork(self.connector.database) as uow:
+                acting = [p for p in batch if not isinstance(p.commands, Ignored)]
+                ignored = [p for p in batch if isinstance(p.commands, Ignored)]
+                if acting:
+                    uow.audit.lock()  # first, as every writer does: one lock order
+                for pending in acting:
+                    self._process(uow, pending)
+                if ignored:
+                    self._record_ignored(uow, ignored)
+                uow.commit()
+        except Exception as exc:  # the whole batch is lost: every request hears so
+            logger.warning(
+                "intake-batch-failed", extra={"deliveries": len(batch), "error": type(exc).__name__}
+            )
+            for pending in batch:
+                pending.outcome, pending.error = None, pending.error or exc
+        finally:
+            for pending in batch:
+                pending.done.set()
+
+    def _process(self, uow: UnitOfWork, pending: Pending) -> None:
+        try:
+            with uow.session.begin_nested():
+                pending.outcome = deliveries.process(
+                    uow, self.connector.tools, pending.delivery, pending.event, pending.commands
+                )
+        except Exception as exc:  # rolled back to the savepoint: this delivery alone is not stored
+            pending.error = exc
+        finally:  # its work is flushed or rolled back: the next delivery starts from the database, as alone
+            uow.session.expunge_all()
+
+    @staticmethod
+    def _record_ignored(uow: UnitOfWork, batch: list[Pending]) -> None:
+        rows = [
+            {
+                "source": p.delivery.source,
+                "delivery_id": p.delivery.delivery_id,
+                "event_type": p.delivery.event_type,
+                "issue_key": p.delivery.issue_key,
+                "body": p.delivery.body,
+                "received_at": p.delivery.received_at,
+                "outcome": "ignored",
+                "detail": p.commands.reason if isinstance(p.commands, Ignored) else None,
+            }
+            for p in batch
+        ]
+        stored = uow.deliveries.record_many(rows)
+        for pending in batch:
+            pending.outcome = "ignored" if pending.key in stored else "duplicate"
