@@ -57,6 +57,7 @@ class Notify:
     body: str
     users: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    at: datetime | None = None  # when it was raised (a ServiceNow event's process_on); None: when sent
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class RaiseEvent:
     parm2: str = ""
     subject: str = ""
     body: str = ""
+    at: datetime | None = None  # its process_on: when the alert was raised; None: when it is fired
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ not the reminders it missed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from connector.outbox import enqueue
+from connector.outbox import Notify, RaiseEvent, enqueue
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Method, PostMortem, Stage
 from connector.procedure.requirements import retroactive_items
@@ -85,7 +86,7 @@ def _due_alerts(database: Any, tool: Any, now: datetime, report: SlaReport) -> I
         for approval, change in uow.session.execute(verbal_unconfirmed(tool.name, now)):
             report.checked += 1
             notice = notices.unconfirmed_verbal(
-                change.key, tool.ctx.display(approval.approver), approval.confirm_by
+                change.key, tool.ctx.display(approval.approver), calendar.local(approval.confirm_by)
             )
             alert = Alert("unconfirmed_verbal", f"approval:{approval.id}", notice, approval.approver)
             found.append((change.id, [alert]))
@@ -171,7 +172,9 @@ def postmortem_alerts(
     calendar: BusinessCalendar,
     reminders: Any,
 ) -> list[Alert]:
-    """The alerts whose threshold has come (decided by the procedure core), with their words."""
+    """The alerts whose threshold has come (decided by the procedure core), with their words (the
+    deadline in the calendar's zone, where it was set)."""
+    due = calendar.local(due)
     thresholds = due_thresholds(
         due, now, calendar, _points(reminders), escalate=reminders.escalate_every_business_day
     )
@@ -199,6 +202,8 @@ def _send(database: Any, tool: Any, change_id: int, alerts: list[Alert], now: da
             if not _claim(uow, change, alert, users + groups, now):
                 continue
             for action in tool.adapter.alert_actions(tool, alert, users, groups):
+                if isinstance(action, Notify | RaiseEvent):  # raised now (ServiceNow: process_on)
+                    action = dataclasses.replace(action, at=now)
                 enqueue(uow, tool.name, change, action, f"sla:{alert.threshold}", now=now)
             uow.audit.append(
                 actor=ACTOR,

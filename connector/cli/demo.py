@@ -28,7 +28,9 @@ import click
 )
 def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
     """Start the sandbox and the connector, install the mapping, and play one emergency change from
-    identification to close as the seeded people; exit 0 only if every check held."""
+    identification to close as the seeded people, then a second one whose post-mortem is left open
+    while the demo clock moves through its reminders, deadline and escalation; exit 0 only if every
+    check held."""
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="ecm-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     say = lambda line: click.echo(line)  # noqa: E731
@@ -45,7 +47,7 @@ def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
             stack = stack_class(where, progress=say)
             stacks.append(stack)
             stack.start()
-            result = story_class(stack, say).play()
+            result = story_class(stack, say).demo()
             results.append(result)
             _summary(result, stack, say)
         if len(results) > 1:
@@ -90,6 +92,11 @@ def _summary(result, stack, say) -> None:
     say(f"Timeline of {result.key} (audit log):")
     for line in result.timeline:
         say(f"  {line}")
+    if result.overdue_key:
+        say("")
+        say(f"Timeline of {result.overdue_key}, its post-mortem left open (audit log):")
+        for line in result.overdue_timeline:
+            say(f"  {line}")
     say("")
     say(f"Post-mortem: {result.postmortem_key or '(none)'} due {result.due or '-'}")
     held = sum(c.held for c in result.checks)

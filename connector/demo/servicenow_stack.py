@@ -21,7 +21,7 @@ class ServiceNowStack(LocalStack):
     def _start_sandbox(self) -> str:
         from sandbox.servicenow.server import SandboxServiceNow
 
-        self.sandbox = SandboxServiceNow(**self.sandbox_options)
+        self.sandbox = SandboxServiceNow(**{"clock": self.clock, **self.sandbox_options})
         return self.sandbox.start()
 
     def _tool_environ(self, sandbox_url: str) -> dict[str, str]:

@@ -11,18 +11,23 @@ installed before rule refuses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from connector.demo.overdue import ToolAlert
 from connector.demo.story import Story, StoryResult
 from connector.errors import Rejected
 from connector.procedure.model import Method, Role, Stage
+from connector.servicenow.actions import SN_TIME
 from connector.servicenow.gateway import ServiceNowGateway
+from connector.servicenow.installer import ALERT_TEXT
 
 REPORT_URL = "https://wiki.example.com/postmortems/checkout-eu"
 
 
 class ServiceNowStory(Story):
     tool = "servicenow"
+    tool_name = "ServiceNow"
 
     def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
         super().__init__(stack, say)
@@ -30,7 +35,7 @@ class ServiceNowStory(Story):
         self.section = stack.connector.tools["servicenow"].mapping.servicenow
         self.state = {stage: value for value, stage in self.section.states.items()}
         self._people: dict[str, ServiceNowGateway] = {}
-        self.sys_id = ""
+        self.sys_id, self.key = "", ""  # the change being played
 
     # --- acting as people ------------------------------------------------------------------------
 
@@ -41,11 +46,11 @@ class ServiceNowStory(Story):
 
     def move(self, who: str, stage: Stage, **fields: str) -> None:
         self.person(who).update_change(self.sys_id, {"state": self.state[stage], **fields})
-        self.say(f"  {who:10} sets {self.result.key} to state {self.state[stage]} ({stage.value})")
+        self.say(f"  {who:10} sets {self.key} to state {self.state[stage]} ({stage.value})")
 
     def comment(self, who: str, text: str) -> None:
         self.person(who).add_comment(self.sys_id, text)
-        self.say(f"  {who:10} comments on {self.result.key}: {text}")
+        self.say(f"  {who:10} comments on {self.key}: {text}")
 
     def decide(self, who: str, decision: str) -> None:
         gateway = self.person(who)
@@ -57,14 +62,14 @@ class ServiceNowStory(Story):
 
         mine = self.stack.settle(requested, timeout=30) or []
         if not mine:
-            raise RuntimeError(f"{who} has no requested approval on {self.result.key}")
+            raise RuntimeError(f"{who} has no requested approval on {self.key}")
         gateway.update("sysapproval_approver", mine[0].sys_id, {"state": decision})
         self.say(f"  {who:10} {decision} the {mine[0].group} approval")
 
     # --- what the connector and the instance know ------------------------------------------------
 
     def facts(self) -> Any:
-        return self.stored(self.result.key)
+        return self.stored(self.key)
 
     def wait_stage(self, stage: Stage) -> bool:
         return bool(self.stack.settle(lambda: (f := self.facts()) is not None and f.stage is stage))
@@ -95,23 +100,31 @@ class ServiceNowStory(Story):
         self.expect_audit_chain_intact()
         return self.result
 
-    def raise_change(self) -> None:
-        self.say("Step 1 — eng.emma raises an emergency change")
+    def create_change(self, title: str, description: str, impact: str) -> str:
+        """eng.emma raises an emergency change_request; it becomes the change being played."""
         emma = self.person("eng.emma")
         created = emma.create(
             self.section.table,
             {
                 "type": self.section.type,
-                "short_description": "Checkout API returns 500 in EU",
-                "description": "Database connection pool exhausted after the 09:00 release.",
+                "short_description": title,
+                "description": description,
                 "category": "Service outage",
-                "justification": "Checkout fails for every EU customer since 09:12 UTC.",
+                "justification": impact,
                 "requested_by": emma.user_sys_id("eng.emma"),
             },
         )
-        self.sys_id, self.result.key = created.sys_id, created.get("number")
-        key = self.result.key
-        self.say(f"  eng.emma   creates {key}")
+        self.sys_id, self.key = created.sys_id, created.get("number")
+        self.say(f"  eng.emma   creates {self.key}")
+        return self.key
+
+    def raise_change(self) -> None:
+        self.say("Step 1 — eng.emma raises an emergency change")
+        key = self.result.key = self.create_change(
+            "Checkout API returns 500 in EU",
+            "Database connection pool exhausted after the 09:00 release.",
+            "Checkout fails for every EU customer since 09:12 UTC.",
+        )
         self.expect(f"{key} is known to the connector", bool(self.stack.settle(lambda: self.facts())))
         # the alert may wait out retries: the instance can answer 429 / 503 (Retry-After, backoff)
         mailed = self.stack.settle(lambda: self.mails(f"Emergency change {key} raised"), timeout=30)
@@ -163,6 +176,55 @@ class ServiceNowStory(Story):
             self.move("eng.emma", Stage.DEPLOYED)
         deployed = self.wait_stage(Stage.DEPLOYED) and self.facts().deployed_at is not None
         self.expect("the change is implemented and its deploy time recorded (R6)", deployed)
+
+    def deploy_and_leave_open(self) -> str:
+        """A second change approved, reviewed, implemented and in Review; its post-mortem task left open."""
+        key = self.create_change(
+            "Payment webhooks time out",
+            "The payment provider's callbacks exceed the gateway timeout.",
+            "Orders stay unpaid for every customer since 14:05 UTC.",
+        )
+        self.move("eng.emma", Stage.AWAITING_APPROVAL)
+        self.wait_stage(Stage.AWAITING_APPROVAL)
+        self.decide("lead.liam", "approved")
+        self.decide("sec.sara", "approved")
+        self.stack.settle(lambda: len(self.facts().approvals) == 2)
+        self.move("eng.emma", Stage.APPROVED)
+        self.wait_stage(Stage.APPROVED)
+        self.comment("peer.pete", "/peer-reviewed")
+        self.comment("sec.sara", "/security-reviewed")
+        self.stack.settle(lambda: len(self.facts().reviews) == 2)
+        self.move("eng.emma", Stage.DEPLOYED)
+        self.wait_stage(Stage.DEPLOYED)
+        self.move("eng.emma", Stage.POSTMORTEM)
+        tasks = self.stack.settle(
+            lambda: self.tasks() if (f := self.facts()) and f.postmortem and f.postmortem.key else [],
+            timeout=15,
+        )
+        number = tasks[0].get("number") if tasks else None
+        self.expect(
+            f"{key} is implemented and its post-mortem task {number or '(none)'} created (R7)", bool(tasks)
+        )
+        return key
+
+    def alerts_in_tool(self, key: str) -> list[ToolAlert]:
+        """The e-mails ServiceNow sent for the connector's events on the change (the installed
+        notification of each alert kind, its subject filled in with the change's number)."""
+        subjects = {
+            kind.value: text.replace("${number}", key)
+            for kind, (text, _) in ALERT_TEXT.items()
+            if kind.value in ("reminder", "breach", "escalation")
+        }
+        change = self.stack.sandbox.records(self.section.table, number=key)
+        sys_id = change[0]["sys_id"] if change else ""
+        found = []
+        for mail in self.stack.sandbox.records("sys_email", instance=sys_id):
+            for kind, subject in subjects.items():
+                if sys_id and mail.get("subject") == subject:
+                    sent = datetime.strptime(mail["sys_created_on"], SN_TIME).replace(tzinfo=UTC)
+                    to = tuple(r for r in mail.get("recipients", "").split(",") if r)
+                    found.append(ToolAlert(kind, mail["subject"], to, sent))
+        return found
 
     def close_too_early_then_close(self) -> None:
         self.say("Step 5 — review, retroactive documentation and the post-mortem")

@@ -18,8 +18,9 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from connector.bootstrap import Connector, bootstrap, system_clock
+from connector.bootstrap import Clock, Connector, bootstrap
 from connector.config import load_settings
+from connector.demo.clock import DemoClock
 from connector.dispatch import Dispatcher
 from connector.mapping import load_mapping
 from connector.store.checkpoints import Checkpointer, checkpointer_from_settings
@@ -82,8 +83,11 @@ class LocalStack:
         mapping_path: Path | None = None,
         progress: Callable[[str], None] = lambda _line: None,
         sandbox_options: dict[str, Any] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.data_dir, self.mapping_path = data_dir, mapping_path or self.default_mapping
+        # One clock for the sandbox and the connector (a `clock` in sandbox_options gives the sandbox its own)
+        self.clock: Any = clock or DemoClock()
         self.database_url, self.database_schema = database_url, database_schema
         self.progress, self.sandbox_options = progress, sandbox_options or {}
         self.secret = secrets.token_hex(16)
@@ -128,7 +132,7 @@ class LocalStack:
         if self.database_schema:
             self.environ["ECM_DATABASE_SCHEMA"] = self.database_schema
         settings = load_settings(self.environ)
-        self.connector = bootstrap(settings, clock=system_clock)
+        self.connector = bootstrap(settings, clock=self.clock)
         self.install(settings)
         from connector.web.app import create_app
 
@@ -137,7 +141,7 @@ class LocalStack:
         self.progress(f"service: {self.service_url}")
         self.dispatch = DispatchLoop(self.connector)
         self.dispatch.start()
-        self.checkpointer = checkpointer_from_settings(settings, self.connector.database, system_clock)
+        self.checkpointer = checkpointer_from_settings(settings, self.connector.database, self.clock)
         return self
 
     def _app(self, environ: dict, start_response: Any) -> Any:
@@ -198,7 +202,7 @@ class JiraStack(LocalStack):
     def _start_sandbox(self) -> str:
         from sandbox.jira.server import SandboxJira
 
-        self.sandbox = SandboxJira(self.flavor, **self.sandbox_options)
+        self.sandbox = SandboxJira(self.flavor, **{"clock": self.clock, **self.sandbox_options})
         return self.sandbox.start()
 
     def _tool_environ(self, sandbox_url: str) -> dict[str, str]:

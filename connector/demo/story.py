@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from connector.demo.overdue import OverdueChapter, ToolAlert
 from connector.jira.gateway import JiraGateway
 from connector.procedure.model import Stage
 from connector.store.audit import entries, verify
@@ -34,6 +36,8 @@ class StoryResult:
     due: str = ""
     checks: list[Check] = field(default_factory=list)
     timeline: list[str] = field(default_factory=list)
+    overdue_key: str = ""  # the change whose post-mortem was left open (R10)
+    overdue_timeline: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -44,11 +48,18 @@ class Story:
     """What every story shares: the checks it records and the audit timeline it ends with."""
 
     tool = ""
+    tool_name = ""  # as people call it
 
     def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
         self.stack, self.say = stack, say
         self.result = StoryResult()
         self.ctx = stack.connector.tools[self.tool].ctx
+
+    def demo(self) -> StoryResult:
+        """What `ecm demo` plays: the story, then a second change left overdue while the clock moves (R10)."""
+        self.play()
+        OverdueChapter(self).play()
+        return self.result
 
     def expect(self, what: str, held: bool, detail: str = "") -> None:
         self.result.checks.append(Check(what, held, detail))
@@ -79,20 +90,34 @@ class Story:
         self.expect_evidence_sealed()
         with UnitOfWork(self.stack.connector.database) as uow:
             result = verify(uow.session)
-            self.result.timeline = [
-                f"{e.at.astimezone(self.ctx.calendar.tz):%H:%M:%S %Z}  {self.ctx.display(e.actor):16} "
-                f"{e.action:18} {_summary(e.data)}"
-                for e in entries(uow.session, change_key=self.result.key)
-            ]
+        self.result.timeline = self.timeline_of(self.result.key)
         self.expect("the audit chain verifies", result.ok, getattr(result, "problem", ""))
+
+    def timeline_of(self, key: str) -> list[str]:
+        """The audit entries of a change, in the calendar's zone, one line each."""
+        with UnitOfWork(self.stack.connector.database) as uow:
+            return [
+                f"{e.at.astimezone(self.ctx.calendar.tz):%a %d %b %H:%M:%S %Z}  "
+                f"{self.ctx.display(e.actor):16} {e.action:18} {_summary(e.data, self.ctx.display)}"
+                for e in entries(uow.session, change_key=key)
+            ]
 
 
 PR_URL = "https://git.example.com/acme/checkout/pull/4242"
 DOCS_URL = "https://wiki.example.com/changes/checkout-eu-pool"
 
 
+# The subjects of the SLA notices (connector.services.notices) by alert kind, after "[KEY] "
+JIRA_ALERT_SUBJECTS = {
+    "reminder": "Reminder:",
+    "breach": "SLA breach:",
+    "escalation": "SLA breach, escalation",
+}
+
+
 class JiraStory(Story):
     tool = "jira"
+    tool_name = "Jira"
 
     def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
         super().__init__(stack, say)
@@ -259,12 +284,53 @@ class JiraStory(Story):
             self.wait_stage(key, Stage.CLOSED),
         )
 
+    def deploy_and_leave_open(self) -> str:
+        """A second change approved, reviewed and deployed; its post-mortem is left open."""
+        statuses = self.section.statuses
+        key = self.approved_change("Payment webhooks time out", engineer="eng.emma")
+        self.move("eng.emma", key, statuses.in_review)
+        self.wait_stage(key, Stage.IN_REVIEW)
+        self.comment("peer.pete", key, "/peer-reviewed")
+        self.comment("sec.sara", key, "/security-reviewed")
+        self.stack.settle(lambda: len(self.facts(key).reviews) == 2)
+        self.move("eng.emma", key, statuses.reviewed)
+        self.wait_stage(key, Stage.REVIEWED)
+        self.move("eng.emma", key, statuses.deployed)
+        pm = self.stack.settle(lambda: (f := self.facts(key)).postmortem and f.postmortem.key, timeout=15)
+        self.expect(f"{key} is deployed and its post-mortem {pm or '(none)'} created (R7)", bool(pm))
+        return key
+
+    def alerts_in_tool(self, key: str) -> list[ToolAlert]:
+        """The mails Jira sent for `POST issue/{key}/notify`, as the sandbox recorded them."""
+        found = []
+        for mail in self._mails_about(key):
+            subject = str(mail.get("subject", ""))
+            for kind, words in JIRA_ALERT_SUBJECTS.items():
+                if mail.get("issue") == key and subject.startswith(f"[{key}] {words}"):
+                    sent = datetime.strptime(mail["sent"], "%Y-%m-%dT%H:%M:%S.%f%z")
+                    found.append(ToolAlert(kind, subject, tuple(mail.get("recipients", ())), sent))
+        return found
+
     def _mails_about(self, key: str) -> list[Any]:
         with self.stack.sandbox.state.lock:
             return [m for m in self.stack.sandbox.state.mails if key in str(m.get("subject", ""))]
 
 
-def _summary(data: dict[str, Any]) -> str:
-    """The interesting part of an audit entry, in a few words."""
-    keys = ("to_stage", "role", "method", "kind", "rules", "reverted_to", "postmortem", "due_at", "url")
+def _summary(data: dict[str, Any], display: Callable[[str], str]) -> str:
+    """The interesting part of an audit entry, in a few words (the people alerted by name)."""
+    if isinstance(data.get("to"), list):
+        data = {**data, "to": ", ".join(display(to) for to in data["to"])}
+    keys = (
+        "to_stage",
+        "role",
+        "method",
+        "kind",
+        "rules",
+        "reverted_to",
+        "postmortem",
+        "due_at",
+        "url",
+        "threshold",
+        "to",
+    )
     return ", ".join(f"{k}={v}" for k in keys if (v := data.get(k)) not in (None, "", []))

@@ -138,7 +138,7 @@ class ServiceNowActions:
         members = [m for g in action.groups for m in self.gateway.member_sys_ids(g)]
         recipients = ",".join(dict.fromkeys(people))  # recipients: user sys_ids, never names
         others = ",".join(m for m in dict.fromkeys(members) if m not in people)
-        return self.event(RaiseEvent(name, recipients, others), change, idem)
+        return self.event(RaiseEvent(name, recipients, others, at=action.at), change, idem)
 
     @perform.register
     def event(self, action: RaiseEvent, change: Target, idem: str) -> Result:
@@ -148,7 +148,9 @@ class ServiceNowActions:
             table, sys_id = self.section.table, self._sys_id(change)
         else:
             table, sys_id = ACCOUNT_TABLE, self.gateway.user_sys_id(self.gateway.user)
-        event_id = self.gateway.fire_event(action.name, sys_id, table, action.parm1, action.parm2)
+        event_id = self.gateway.fire_event(
+            action.name, sys_id, table, action.parm1, action.parm2, process_on=action.at
+        )
         return {"event": action.name, "sysevent": event_id, "table": table}
 
     @perform.register

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from connector.install_plan import Check, Plan, PlanItem
-from connector.mapping import AlertKind, Mapping
-from connector.outbox import Action, RaiseEvent
+from connector.mapping import Mapping
+from connector.outbox import Action, Comment, Notify, RaiseEvent
 from connector.procedure.model import Stage
 from connector.servicenow import runtime
 from connector.tools import History, ToolRuntime
@@ -47,10 +47,14 @@ class ServiceNowAdapter:
     def alert_actions(
         self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
     ) -> list[Action]:
-        """One `sysevent`: the installed notification for the event mails the recipients."""
-        name = tool.mapping.servicenow.events.for_kind(AlertKind(alert.kind))
+        """The mapped `sysevent` of the kind, whose installed notification mails the recipients (the
+        notify action turns them into user sys_ids when it fires it: a notification reads no names from
+        an event parm), and a work note on the change saying what was sent."""
         notice = alert.notice
-        return [RaiseEvent(name, ",".join(users), ",".join(groups), notice.subject, notice.body)]
+        return [
+            Notify(alert.kind, notice.subject, notice.body, tuple(users), tuple(groups)),
+            Comment(f"{notice.subject}\n\n{notice.body}"),
+        ]
 
     def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
         """The mapping's `drift` event, which the installed notification mails to the groups."""

@@ -405,10 +405,21 @@ class ServiceNowGateway:
         )
         return self.find(table, query)
 
-    def fire_event(self, name: str, instance: str, table: str, parm1: str = "", parm2: str = "") -> str:
-        """Queue a `sysevent` as `gs.eventQueue` does: `state=ready`, `process_on` now and the default
-        queue, so the event processor picks it up; the installed notifications send it to the
-        recipients in parm1 / parm2 (user sys_ids or e-mail addresses)."""
+    def fire_event(
+        self,
+        name: str,
+        instance: str,
+        table: str,
+        parm1: str = "",
+        parm2: str = "",
+        *,
+        process_on: datetime | None = None,
+    ) -> str:
+        """Queue a `sysevent` as `gs.eventQueue` does: `state=ready`, `process_on` when the alert was
+        raised (now unless given) and the default queue, so the event processor picks it up; the
+        installed notifications send it to the recipients in parm1 / parm2 (user sys_ids or e-mail
+        addresses)."""
+        process_on = (process_on or datetime.now(UTC)).astimezone(UTC)
         event = self.create(
             "sysevent",
             {
@@ -418,7 +429,7 @@ class ServiceNowGateway:
                 "parm1": parm1,
                 "parm2": parm2,
                 "state": "ready",
-                "process_on": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "process_on": process_on.strftime("%Y-%m-%d %H:%M:%S"),
                 "queue": "",
             },
         )

@@ -52,7 +52,7 @@ def notify(
     tag: str,
 ) -> None:
     users, groups = ctx.recipients(kind, engineer=row.engineer, assignee=None)
-    notice = Notify(kind, text.subject, text.body, tuple(users), tuple(groups))
+    notice = Notify(kind, text.subject, text.body, tuple(users), tuple(groups), at=command.at)
     enqueue(uow, row, command, notice, f"{kind}:{tag}")
     uow.session.add(
         AlertRow(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.procedure.model import Decision, Stage
@@ -18,7 +18,12 @@ class Notice:
 
 
 def _when(moment: datetime) -> str:
-    return moment.strftime("%a %d %b %Y %H:%M %Z").strip()
+    """ "Fri 04 Dec 2026 23:59 EST (2026-12-05 04:59 UTC)": a deadline in the zone it was set in (the
+    calendar's), with UTC beside it as the evidence shows it."""
+    text = moment.strftime("%a %d %b %Y %H:%M %Z").strip()
+    if moment.tzinfo is None or moment.tzname() == "UTC":
+        return text
+    return f"{text} ({moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
 
 
 def created(row: Any, engineer: str) -> Notice:

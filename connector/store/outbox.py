@@ -51,7 +51,7 @@ def encode(target: Target, action: Action) -> Payload:
                 "body": action.body,
                 "users": list(action.users),
                 "groups": list(action.groups),
-            }
+            } | _at(action.at)
         case CreatePostMortem():
             fields = {
                 "summary": action.summary,
@@ -67,11 +67,21 @@ def encode(target: Target, action: Action) -> Payload:
         case RaiseEvent():
             fields = {"name": action.name, "parm1": action.parm1, "parm2": action.parm2}
             fields |= {k: v for k, v in (("subject", action.subject), ("body", action.body)) if v}
+            fields |= _at(action.at)
         case RequestApprovals(groups=groups):
             fields = {"groups": list(groups)}
         case RecordEvidence():
             fields = {}  # the seal is made when the action is performed, never stored
     return where | fields
+
+
+def _at(moment: datetime | None) -> Payload:
+    """When an alert was raised, kept only when known (rows from earlier versions have none)."""
+    return {"at": moment.isoformat()} if moment else {}
+
+
+def _when(p: Payload) -> datetime | None:
+    return datetime.fromisoformat(p["at"]) if p.get("at") else None
 
 
 def decode(action: str, payload: Payload) -> tuple[Target, Action]:
@@ -89,7 +99,7 @@ def target(payload: Payload) -> Target:
 
 def _notify(p: Payload) -> Notify:
     users, groups = tuple(p.get("users") or ()), tuple(p.get("groups") or ())
-    return Notify(p.get("kind", "notify"), p.get("subject", ""), p.get("body", ""), users, groups)
+    return Notify(p.get("kind", "notify"), p.get("subject", ""), p.get("body", ""), users, groups, _when(p))
 
 
 def _postmortem(p: Payload) -> CreatePostMortem:
@@ -101,7 +111,7 @@ def _postmortem(p: Payload) -> CreatePostMortem:
 
 def _event(p: Payload) -> RaiseEvent:
     return RaiseEvent(
-        p["name"], p.get("parm1", ""), p.get("parm2", ""), p.get("subject", ""), p.get("body", "")
+        p["name"], p.get("parm1", ""), p.get("parm2", ""), p.get("subject", ""), p.get("body", ""), _when(p)
     )
 
 

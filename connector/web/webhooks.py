@@ -11,7 +11,6 @@ configured), 200 with the outcome otherwise: handled, ignored (recorded) or dupl
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import SecretStr
@@ -37,7 +36,7 @@ def jira() -> tuple[Response, int]:
     body = request.get_data(cache=False)
     if _must_verify(secret or token, "ECM_JIRA_WEBHOOK_SECRET (or ECM_JIRA_WEBHOOK_TOKEN)"):
         verify_jira(request.headers, body, secret, url_token=request.args.get("token"), expected_token=token)
-    delivery, event = parse_jira(request.headers, body, received_at=datetime.now(UTC))
+    delivery, event = parse_jira(request.headers, body, received_at=current_connector().clock())
     return _receive(delivery, event)
 
 
@@ -48,7 +47,7 @@ def servicenow() -> tuple[Response, int]:
     body = request.get_data(cache=False)
     if _must_verify(secret, "ECM_SERVICENOW_WEBHOOK_SECRET"):
         verify_servicenow(request.headers, body, secret)
-    delivery, event = parse_servicenow(request.headers, body, received_at=datetime.now(UTC))
+    delivery, event = parse_servicenow(request.headers, body, received_at=current_connector().clock())
     return _receive(delivery, event)
 
 

@@ -34,9 +34,10 @@ def test_install_follows_the_written_steps_statuses_first_then_the_xml(stack):
 
 
 def test_full_lifecycle_on_data_center_holds_every_check(stack):
-    result = DataCenterStory(stack, say=lambda _line: None).play()
+    result = DataCenterStory(stack, say=lambda _line: None).demo()
     failed = [f"{c.what}: {c.detail}" for c in result.checks if not c.held]
     assert failed == []
+    assert len([c for c in result.checks if "(R10)" in c.what]) == 4  # reminders, breach, escalation
     assert result.postmortem_key and result.due.endswith("23:59:59-05:00")
     assert stack.dispatch.errors == []
 

@@ -9,6 +9,7 @@ import hmac
 import json
 import secrets
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -72,9 +73,25 @@ def notification(**record):
 
 
 def test_full_lifecycle_holds_every_check_of_the_demo(stack):
-    result = quiet_story(stack).play()
+    story = quiet_story(stack)
+    result = story.demo()
     failed = [f"{c.what}: {c.detail}" for c in result.checks if not c.held]
     assert failed == []
+    assert len([c for c in result.checks if "(R10)" in c.what]) == 4
+    # each SLA alert is an event the installed notification mailed, queued at the demo clock's time
+    alerts = story.alerts_in_tool(result.overdue_key)
+    assert [a.kind for a in alerts] == ["reminder", "reminder", "breach", "escalation"]
+    assert {"lead.liam@example.com", "sec.sara@example.com", "eng.emma@example.com"} <= set(alerts[2].to)
+    change = stack.sandbox.records("change_request", number=result.overdue_key)[0]
+    events = [e for e in stack.sandbox.events if e["instance"] == change["sys_id"]]
+    breach = next(e for e in events if e["name"] == "ecm.postmortem.breach")
+    assert breach["state"] == "processed" and breach["process_on"] == breach["sys_created_on"]
+    assert breach["sys_created_on"] == alerts[2].sent_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert datetime.now(UTC) < alerts[2].sent_at - timedelta(
+        days=1
+    )  # the demo clock moved, not the machine's
+    notes = story.work_notes("SLA breach:")
+    assert notes and all(n["element_id"] == change["sys_id"] for n in notes)
     assert result.postmortem_key.startswith("CTASK") and result.due.endswith("23:59:59-05:00")
     assert stack.dispatch.errors == []
     assert outbox_statuses(stack) == {"done": outbox_statuses(stack)["done"]}

@@ -111,17 +111,24 @@ def test_jira_breach_notifies_assignee_leads_and_security_comments_and_labels(co
     notify = actions[0][1]
     assert notify["users"] == ["eng.emma"] and notify["groups"] == ["engineering-leads", "security-team"]
     assert "SLA breach" in notify["subject"] and "Pull Request link" in notify["body"]
+    assert notify["subject"].endswith("due Fri 04 Dec 2026 23:59 EST (2026-12-05 04:59 UTC)")  # calendar zone
     assert actions[2][1] == {"key": "EMG-1", "remote_id": None, "label": "sla-breached"}
     assert audit_actions(database) == ["sla-breach"]
 
 
-def test_servicenow_breach_fires_the_mapped_event(connector, clock, database):
+def test_servicenow_breach_notifies_people_and_groups_by_name_for_the_mapped_event(
+    connector, clock, database
+):
+    # The ServiceNow notify action turns the names into user sys_ids when it fires the event: an
+    # installed notification reads recipients from an event parm as sys_ids or addresses, never names.
     add_change(database, "CHG0001", due(date(2026, 12, 4)), tool="servicenow")
     run_at(connector, clock, ny((2026, 12, 5), 9))
-    [(action, payload)] = outbox(database)
-    assert action == "event"
-    assert payload["name"] == "ecm.postmortem.breach" and payload["key"] == "CHG0001"
-    assert payload["parm2"] == "engineering-leads,security-team"
+    [(action, payload), (note, text)] = outbox(database)
+    assert (action, note) == ("notify", "comment")
+    assert payload["kind"] == "breach" and payload["key"] == "CHG0001"
+    assert payload["users"] == ["eng.emma"] and payload["groups"] == ["engineering-leads", "security-team"]
+    assert payload["at"] == ny((2026, 12, 5), 9).isoformat()
+    assert "SLA breach" in text["body"]
 
 
 def test_unconfirmed_verbal_approval_is_alerted_once_after_its_confirm_by(connector, clock, database):

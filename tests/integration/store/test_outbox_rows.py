@@ -174,6 +174,16 @@ def test_each_action_keeps_the_json_an_outbox_row_has_always_held(action: Action
     assert decode(action.ACTION, encode(ABOUT, action)) == (ABOUT, action)
 
 
+def test_an_alert_keeps_when_it_was_raised_and_a_row_without_it_reads_as_unknown() -> None:
+    raised = Notify("breach", "late", "…", ("eng.emma",), ("leads",), at=DUE)
+    assert encode(ABOUT, raised)["at"] == DUE.isoformat()
+    assert decode("notify", encode(ABOUT, raised)) == (ABOUT, raised)
+    event = RaiseEvent("ecm.breach", "u1", "g1", at=DUE)
+    assert decode("event", encode(ABOUT, event)) == (ABOUT, event)
+    older = {"key": "ECM-1", "kind": "breach", "subject": "late", "body": "…"}
+    assert decode("notify", older)[1].at is None
+
+
 def test_an_event_about_no_change_keeps_the_key_null_and_no_remote_id() -> None:
     drift = RaiseEvent("ecm.drift", "business rule", "inactive | fix: ecm install")
     assert encode(Target(None), drift) == {

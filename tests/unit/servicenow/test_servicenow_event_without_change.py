@@ -24,7 +24,9 @@ class FakeGateway:
     def get_change(self, number: str, *, table: str):
         return type("Change", (), {"sys_id": "c" * 32})()
 
-    def fire_event(self, name: str, instance: str, table: str, parm1: str = "", parm2: str = "") -> str:
+    def fire_event(
+        self, name: str, instance: str, table: str, parm1: str = "", parm2: str = "", *, process_on=None
+    ) -> str:
         self.events.append((name, instance, table, parm1, parm2))
         return "e" * 32
 
