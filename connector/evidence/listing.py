@@ -14,6 +14,8 @@ from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.store.tables import ChangeRow, PostMortemRow
 
 MAX_LIMIT = 500
+MAX_ID = 2**31 - 1  # change ids (and so offsets and cursors) are 32-bit integers in the database
+TOOLS = ("jira", "servicenow")
 STATUSES = {
     "open": ChangeRow.stage.not_in([s.value for s in TERMINAL_STAGES]),
     "finished": ChangeRow.stage.in_([s.value for s in TERMINAL_STAGES]),
@@ -41,10 +43,12 @@ class ChangeFilter:
             raise BadFilter(f"status: must be one of {', '.join(STATUSES)}")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise BadFilter(f"limit: must be between 1 and {MAX_LIMIT}")
-        if self.offset < 0:
-            raise BadFilter("offset: must not be negative")
-        if self.cursor is not None and self.cursor < 1:
-            raise BadFilter("cursor: must be a change id (a whole number from 1)")
+        if self.tool is not None and self.tool not in TOOLS:
+            raise BadFilter(f"tool: must be one of {', '.join(TOOLS)}")
+        if not 0 <= self.offset <= MAX_ID:
+            raise BadFilter(f"offset: must be between 0 and {MAX_ID}")
+        if self.cursor is not None and not 1 <= self.cursor <= MAX_ID:
+            raise BadFilter(f"cursor: must be a change id (a whole number from 1 to {MAX_ID})")
 
 
 def overdue_condition(now: datetime) -> Any:

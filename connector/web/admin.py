@@ -20,7 +20,7 @@ from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
 from connector.web.auth import require_token
 from connector.web.errors import error_response
-from connector.web.openapi import document
+from connector.web.openapi import document, documented_parameters
 from connector.web.state import current_connector
 
 bp = Blueprint("admin", __name__, url_prefix="/api")
@@ -69,11 +69,26 @@ def _day(name: str) -> datetime | None:
 def period(now: datetime) -> tuple[datetime, datetime]:
     """[from, to + 1 day) from the `from` / `to` parameters; the last 90 days by default."""
     first, last = _day("from"), _day("to")
-    end = last + timedelta(days=1) if last else now
-    start = first or end - DEFAULT_PERIOD
+    try:
+        end = last + timedelta(days=1) if last else now
+        start = first or end - DEFAULT_PERIOD
+    except OverflowError:  # 9999-12-31 has no next day, 0001-01-01 no 90 days before
+        raise BadFilter("to: must be a date with a day after it and 90 days before it") from None
     if end <= start:
         raise BadFilter("to: must not be before from")
     return start, end
+
+
+@bp.before_request
+def _known_parameters_only() -> None:
+    """A query parameter the document does not name is a 400, not silently ignored: a mistyped `from`
+    must not turn an auditor's export into the default period."""
+    rule = request.url_rule.rule if request.url_rule else ""
+    known = documented_parameters(rule)
+    unknown = sorted(name for name in request.args if name not in known)
+    if known is not None and unknown:
+        expected = ", ".join(sorted(known)) or "none"
+        raise BadFilter(f"{unknown[0]}: not a query parameter of this endpoint (it takes: {expected})")
 
 
 @bp.errorhandler(BadFilter)
@@ -94,10 +109,10 @@ def openapi() -> Response:
 @bp.get("/changes")
 @require_token
 def changes() -> Response:
-    wanted = ChangeFilter(
-        stage=request.args.get("stage") or None,
-        status=request.args.get("status") or None,
-        tool=request.args.get("tool") or None,
+    wanted = ChangeFilter(  # an empty value is not "any": the document lists what each one may be
+        stage=request.args.get("stage"),
+        status=request.args.get("status"),
+        tool=request.args.get("tool"),
         overdue=_bool("overdue"),
         limit=_int("limit", 50),
         offset=_int("offset", 0),
@@ -117,10 +132,18 @@ def change(key: str) -> Response:
 @bp.get("/changes/<key>/evidence")
 @require_token
 def evidence(key: str) -> Response:
+    fmt = _format("json", "html")
     packet = _packet(key)
-    if request.args.get("format") == "html":
+    if fmt == "html":
         return Response(packet_page(packet), mimetype="text/html")
     return jsonify(packet)
+
+
+def _format(*known: str) -> str:
+    fmt = request.args.get("format", known[0])
+    if fmt not in known:
+        raise BadFilter(f"format: must be {' or '.join(known)}")
+    return fmt
 
 
 def _packet(key: str) -> dict[str, Any]:
@@ -131,9 +154,7 @@ def _packet(key: str) -> dict[str, Any]:
 @bp.get("/evidence/population")
 @require_token
 def population_export() -> Response:
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise BadFilter("format: must be json or csv")
+    fmt = _format("json", "csv")
     book = rulebook()
     start, end = period(book.clock())
     database = current_connector().database

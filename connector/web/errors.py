@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from connector.errors import BadSignature, MalformedBody
@@ -48,7 +48,10 @@ def _unexpected(exc: Exception) -> tuple[Response, int]:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     logger.exception("request-crashed")
-    return error_response(500, "internal server error", "the error was logged; the delivery was not recorded")
+    detail = "the error was logged" + (
+        "; the delivery was not recorded" if request.blueprint == "webhooks" else ""
+    )
+    return error_response(500, "internal server error", detail)
 
 
 def init_app(app: Flask) -> None:

@@ -6,9 +6,12 @@ route, and real responses validate against the schemas (openapi-core).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from connector import __version__
+from connector.evidence.listing import MAX_ID
+from connector.procedure.model import Stage
 
 NULLABLE_STRING = {"type": "string", "nullable": True}
 DATE_PARAMS = [
@@ -22,7 +25,7 @@ DATE_PARAMS = [
         "name": "to",
         "in": "query",
         "schema": {"type": "string", "format": "date"},
-        "description": "Last day (UTC), YYYY-MM-DD, included; default today.",
+        "description": "Last day (UTC), YYYY-MM-DD, included; default today. Not before `from` (else 400).",
     },
 ]
 KEY_PARAMS = [
@@ -283,9 +286,9 @@ PATHS: dict[str, Any] = {
         "Emergency changes, newest first",
         _json("ChangePage", "One page of changes."),
         [
-            {"name": "stage", "in": "query", "schema": {"type": "string"}},
+            {"name": "stage", "in": "query", "schema": {"type": "string", "enum": [s.value for s in Stage]}},
             {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "finished"]}},
-            {"name": "tool", "in": "query", "schema": {"type": "string"}},
+            {"name": "tool", "in": "query", "schema": {"type": "string", "enum": ["jira", "servicenow"]}},
             {
                 "name": "overdue",
                 "in": "query",
@@ -293,11 +296,11 @@ PATHS: dict[str, Any] = {
                 "description": "`true` or `false` (1/0, yes/no too); absent means false.",
             },
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}},
             {
                 "name": "cursor",
                 "in": "query",
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 "description": "The `next_cursor` of the previous page (a change id).",
             },
         ],
@@ -353,6 +356,15 @@ PATHS: dict[str, Any] = {
         }
     },
 }
+
+
+def documented_parameters(rule: str) -> set[str] | None:
+    """The query parameters the document names for a Flask rule ("/api/changes/<key>"); None when the
+    rule is not documented."""
+    operation = PATHS.get(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), {}).get("get")
+    if operation is None:
+        return None
+    return {p["name"] for p in operation.get("parameters", ()) if p["in"] == "query"}
 
 
 def document() -> dict[str, Any]:

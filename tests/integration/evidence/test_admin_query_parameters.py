@@ -7,9 +7,11 @@ import pytest
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
 from openapi_core.exceptions import OpenAPIError
+from sqlalchemy import text
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from connector.store.tables import ChangeRow
 from connector.web.openapi import document
 
 from .evidence_lifecycle import Driver
@@ -39,6 +41,14 @@ def documented(url: str, headers: dict) -> bool:
         ("/api/evidence/population?to=", "to: must be a date YYYY-MM-DD"),
         ("/api/evidence/population?from=&to=2026-12-31", "from: must be a date YYYY-MM-DD"),
         ("/api/metrics/summary?to=2026-13-01", "to: must be a date YYYY-MM-DD"),
+        ("/api/changes?stage=", "stage: must be one of identified"),
+        ("/api/changes?status=", "status: must be one of"),
+        ("/api/changes?tool=", "tool: must be one of jira, servicenow"),
+        ("/api/changes?tool=github", "tool: must be one of jira, servicenow"),
+        ("/api/changes?offset=" + "9" * 30, "offset: must be between 0 and 2147483647"),
+        ("/api/changes?cursor=2147483648", "cursor: must be a change id"),
+        ("/api/changes/EMG-1/evidence?format=xml", "format: must be json or html"),
+        ("/api/evidence/population?format=pdf", "format: must be json or csv"),
     ],
 )
 def test_a_value_the_document_refuses_is_a_400_naming_the_parameter(client, auth, url, detail):
@@ -72,3 +82,43 @@ def test_the_next_cursor_is_a_whole_number_that_pages_on(client, auth, database)
     assert isinstance(first["next_cursor"], int)
     second = client.get(f"/api/changes?limit=2&cursor={first['next_cursor']}", headers=auth).get_json()
     assert len(second["items"]) == 1 and second["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("/api/evidence/population?from=2026-12-01&to=9999-12-31", "to: must be a date with a day after it"),
+        ("/api/metrics/summary?to=0001-01-01", "to: must be a date with a day after it and 90 days before"),
+        ("/api/metrics/summary?from=2026-12-31&to=2026-12-01", "to: must not be before from"),
+    ],
+)
+def test_a_period_the_document_cannot_refuse_is_a_400_not_a_crash(client, auth, url, detail):
+    assert documented(url, auth)  # each day alone is a valid date
+    response = client.get(url, headers=auth)
+    assert response.status_code == 400 and response.get_json()["detail"].startswith(detail)
+
+
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("/api/evidence/population?start=2026-12-01", "start: not a query parameter of this endpoint"),
+        ("/api/changes?stages=deployed", "stages: not a query parameter of this endpoint (it takes: cursor,"),
+        ("/api/changes/EMG-1?format=html", "format: not a query parameter of this endpoint (it takes: tool)"),
+        ("/api/metrics/summary?=2026", ": not a query parameter"),
+    ],
+)
+def test_a_mistyped_parameter_is_a_400_naming_it_not_silently_the_default(
+    client, auth, database, url, detail
+):
+    Driver(database).until_deployed()
+    response = client.get(url, headers=auth)
+    assert response.status_code == 400 and response.get_json()["detail"].startswith(detail)
+
+
+def test_a_crash_in_the_admin_api_says_it_was_logged_and_nothing_about_deliveries(client, auth, database):
+    with database.engine.begin() as connection:  # the database loses a table under the service
+        connection.execute(text(f"DROP TABLE {ChangeRow.__tablename__}"))
+    client.application.testing = False  # answer as in production instead of raising into the test
+    response = client.get("/api/changes", headers=auth)
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal server error", "detail": "the error was logged"}
