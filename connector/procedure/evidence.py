@@ -115,13 +115,11 @@ def _r6(change: Change, now: datetime, policy: Policy) -> tuple[Status, str]:
         found = req.r6_deploy_recorded(change, now, policy)
         return _gate(change, found, Stage.DEPLOYED, "")
     at = change.deployed_at
-    found = req.r6_not_before_approval(change, at, policy)
-    after = [f"{a.role} approval" for a in change.approvals if a.granted_at > at]
-    after += [f"{r.kind} review" for r in change.reviews if r.at > at]
-    if found or after:
-        return Status.VIOLATED, f"deployed {_at(at)} before: " + "; ".join(
-            [*after, _missing(found)] if found else after
-        )
+    early = [f"{a.role} approval" for a in change.approvals if a.granted_at > at]
+    early += [f"{r.kind} review" for r in change.reviews if r.at > at]
+    early += req.not_ready(change, at, policy)
+    if early:
+        return Status.VIOLATED, f"deployed {_at(at)} before: " + "; ".join(early)
     return Status.HELD, f"deployed {_at(at)}, after both approvals and both reviews"
 
 

@@ -74,6 +74,20 @@ def test_deploy_before_approval_is_reverted_with_its_reasons(run):
     assert run.facts().stage is Stage.AWAITING_APPROVAL
 
 
+def test_an_early_deploys_comment_names_each_missing_item_once_and_r6_the_order(run):
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    move(run, "eng.emma", Stage.DEPLOYED, hour=12)
+    comment = [p for a, p in run.outbox() if a == "revert"][0]["comment"]
+    lines = comment.splitlines()
+    r6 = [line for line in lines if line.startswith("R6 ")]
+    assert r6 == ["R6 (ENG-PROC-004 step 4): Deployed before the change was approved and reviewed."]
+    items = [item for line in lines if "Missing: " in line for item in line.split("Missing: ")[1].split("; ")]
+    assert len(items) == len(set(items)) == 4
+    assert comment.count("approval from a member of the Security Team") == 1
+    assert comment.count("peer review by someone other than the engineer") == 1
+
+
 def test_self_approval_is_refused_and_not_recorded(run):
     register(run, engineer="lead.liam")
     outcome = run(c.RecordApproval, "lead.liam", at(1, 12), role=Role.LEAD, evidence="comment:1")
