@@ -34,11 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connector.config import Settings  # noqa: E402
-from connector.evidence.facts import violation_facts  # noqa: E402
 from connector.evidence.population import csv_chunks, population  # noqa: E402
 from connector.evidence.rulebook import RuleBook  # noqa: E402
 from connector.store.db import Database  # noqa: E402
-from connector.store.facts import change_facts  # noqa: E402
+from connector.store.facts import change_facts, violation_facts  # noqa: E402
 from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow  # noqa: E402
 
 NOW = datetime(2026, 12, 31, tzinfo=UTC)

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector.mapping import load_mapping  # noqa: E402
-from connector.procedure.requirements import retroactive_items  # noqa: E402
+from connector.procedure.rules import retroactive_items  # noqa: E402
 from connector.sla import _horizon, postmortem_alerts, postmortems_due, run_sla  # noqa: E402
 from connector.store.db import Database  # noqa: E402
 from connector.store.facts import change_facts  # noqa: E402

@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.outbox import Notify, RaiseEvent, enqueue
 from connector.procedure.calendar import BusinessCalendar
-from connector.procedure.model import Change, Method, PostMortem, Stage
-from connector.procedure.requirements import retroactive_items
+from connector.procedure.model import Method, Stage
+from connector.procedure.rules import retroactive_items
 from connector.procedure.sla import ReminderPoint, due_thresholds, horizon
 from connector.services import notices
+from connector.store.facts import facts_of
 from connector.store.tables import AlertRow, ApprovalRow, ChangeRow, PostMortemRow
 from connector.store.uow import UnitOfWork
 
@@ -78,7 +79,7 @@ def _due_alerts(database: Any, tool: Any, now: datetime, report: SlaReport) -> I
         sent = _sent(uow, [change.id for _, change in candidates])
         for pm, change in candidates:
             report.checked += 1
-            items = retroactive_items(_retroactive_facts(change, pm), tool.ctx.policy)
+            items = retroactive_items(facts_of(change, (), (), pm), tool.ctx.policy)  # R8 reads no approval
             alerts = postmortem_alerts(change.key, pm.due_at, items, now, calendar, reminders)
             alerts = [a for a in alerts if (change.id, a.threshold) not in sent] if items else []
             if alerts:
@@ -101,28 +102,6 @@ def _sent(uow: UnitOfWork, change_ids: list[int]) -> set[tuple[int, str]]:
         query = select(AlertRow.change_id, AlertRow.threshold).where(AlertRow.change_id.in_(chunk))
         sent.update((row.change_id, row.threshold) for row in uow.session.execute(query))
     return sent
-
-
-def _retroactive_facts(change: ChangeRow, pm: PostMortemRow) -> Change:
-    """Just what `retroactive_items` reads (no approvals or reviews loaded)."""
-    postmortem = PostMortem(
-        key=pm.key or "",
-        created_at=pm.created_at or pm.due_at,
-        due_at=pm.due_at,
-        done_at=pm.done_at,
-        report_url=pm.report_url,
-    )
-    return Change(
-        tool=change.tool,
-        key=change.key,
-        engineer=change.engineer,
-        stage=Stage(change.stage),
-        created_at=change.created_at,
-        postmortem=postmortem,
-        pr_url=change.pr_url,
-        docs_url=change.docs_url,
-        close_code=change.close_code,
-    )
 
 
 def postmortems_due(tool: str, horizon: datetime) -> list[Any]:

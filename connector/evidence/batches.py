@@ -5,8 +5,8 @@ reviews, post-mortems) keyed by change id, and one count of recorded violations.
 Core rows, never ORM objects, and nothing enters the session.
 
 Times come back as the driver gives them, without the per-value `UTCDateTime` conversion: naive UTC on
-SQLite, aware on PostgreSQL. `aware()` turns a loaded change into what `change_facts` takes (aware UTC,
-as the ORM would give it) and `iso()` writes a moment as the evidence does (`…Z`).
+SQLite, aware on PostgreSQL. `utc()` gives a stored moment as the ORM would (aware UTC), for
+`store.facts.facts_of`, and `iso()` writes a moment as the evidence does (`…Z`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import functools
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, BigInteger, DateTime, Table, any_, bindparam, func, select, type_coerce
@@ -131,16 +130,3 @@ def iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:  # SQLite keeps UTC without an offset
         return moment.isoformat(timespec="microseconds") + "Z"
     return iso_utc(moment)
-
-
-def aware(loaded: Loaded) -> SimpleNamespace:
-    """The change with aware UTC times and its children attached, as `change_facts` reads it."""
-
-    def convert(row: Any) -> SimpleNamespace:
-        return SimpleNamespace(**{name: utc(value) for name, value in row._asdict().items()})
-
-    change = convert(loaded.change)
-    change.approvals = [convert(a) for a in loaded.approvals]
-    change.reviews = [convert(r) for r in loaded.reviews]
-    change.postmortem = convert(loaded.postmortem) if loaded.postmortem is not None else None
-    return change

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from connector.outbox import Notify, Revert
-from connector.procedure.model import Violation
 from connector.store.outbox import decode
 from connector.store.tables import AlertRow, ChangeRow, OutboxRow, ViolationRow
 
@@ -33,16 +32,6 @@ def find_change(session: Session, key: str, tool: str | None = None) -> ChangeRo
     if row is None:
         raise ChangeNotFound(f"no emergency change {key!r} is recorded" + (f" in {tool}" if tool else ""))
     return row
-
-
-def violation_facts(rows: Iterable[ViolationRow]) -> tuple[Violation, ...]:
-    return tuple(
-        Violation(
-            d.get("rule", "?"), int(d.get("step", 0)), d.get("message", ""), tuple(d.get("missing", ()))
-        )
-        for row in rows
-        for d in row.details or ()
-    )
 
 
 def violations_of(session: Session, change_id: int) -> list[ViolationRow]:

@@ -19,14 +19,13 @@ from connector.evidence.facts import (
     find_change,
     notifications_of,
     stood_attempts,
-    violation_facts,
     violations_of,
 )
 from connector.evidence.integrity import integrity
 from connector.evidence.rulebook import CONTROLS, RuleBook
-from connector.procedure.requirements import RULES
+from connector.procedure.rules import RULES
 from connector.store.audit import entries, entry_dict, entry_hash, iso_utc, verify
-from connector.store.facts import change_facts
+from connector.store.facts import change_facts, violation_facts
 from connector.store.people import as_of
 from connector.store.tables import ApprovalRow, ChangeRow
 

@@ -1,8 +1,9 @@
 """The population of a period: every emergency change created in it, one row each, with its compliance.
 
 Streamed: changes are read in batches (`batches`: plain rows, children per batch), judged, turned into
-rows and written; nothing keeps the rows, so memory does not grow with their number. A closed change that
-kept every rule is recognised from its rows (`plainly_compliant`); every other one is judged by the rules.
+rows and written; nothing keeps the rows, so memory does not grow with their number. Every change is
+judged by the rules' own `evaluate`, without the evidence of the rules it holds (the row gives reasons
+only for what is violated or pending).
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from typing import IO, Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from connector.evidence.batches import Loaded, aware, batches, iso
+from connector.evidence.batches import Loaded, batches, iso, utc
 from connector.evidence.rulebook import RuleBook
-from connector.procedure.compliance import plainly_compliant
 from connector.procedure.model import TERMINAL_STAGES, Stage
-from connector.procedure.policy import Policy
 from connector.procedure.rules import RuleStatus, Status
-from connector.store.facts import change_facts
+from connector.store.facts import facts_of
 from connector.store.people import Person, latest
 
 BATCH = 500
@@ -73,18 +72,10 @@ def population(
 ) -> Iterator[PopulationRow]:
     """Changes created in [start, end), oldest first."""
     now = rulebook.clock()
-    policies: dict[str, Policy] = {}
     for rows in batches(session, start, end, batch):
         names = latest(session, (who for one in rows for who in _people(one)))
         for loaded in rows:
-            change = loaded.change
-            policy = policies.get(change.tool)
-            if policy is None:
-                policy = policies[change.tool] = rulebook.for_tool(change.tool).policy
-            if plainly_compliant(change, loaded.approvals, loaded.reviews, loaded.postmortem, policy):
-                yield _row(loaded, COMPLIANT, "", names)
-            else:
-                yield _row(loaded, *_judged(loaded, rulebook, now), names)
+            yield _row(loaded, *_judged(loaded, rulebook, now), names)
 
 
 def _people(loaded: Loaded) -> list[str]:
@@ -98,8 +89,8 @@ def named(identities: Iterable[str], names: dict[str, Person]) -> str:
 def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str]:
     """Compliance by the rules. R9 only informs (`INFORMATIVE_RULES`): the recorded violations are
     counted in the row, not passed to the judge."""
-    facts = change_facts(aware(loaded))
-    return compliance(facts.stage, rulebook.judge(facts, now, ()))
+    facts = facts_of(loaded.change, loaded.approvals, loaded.reviews, loaded.postmortem, utc)
+    return compliance(facts.stage, rulebook.judge(facts, now, (), explain=False))
 
 
 def _row(loaded: Loaded, status: str, reasons: str, names: dict[str, Person]) -> PopulationRow:

@@ -39,9 +39,11 @@ class RuleBook:
         now: datetime,
         recorded: tuple[Violation, ...],
         stood: tuple[Violation, ...] = (),
+        *,
+        explain: bool = True,
     ) -> dict[str, RuleStatus]:
         rules = self.for_tool(change.tool)
-        return evaluate(change, Groups(), now, rules.policy, recorded, stood)
+        return evaluate(change, Groups(), now, rules.policy, recorded, stood, explain=explain)
 
     @classmethod
     def from_connector(cls, connector: Any) -> RuleBook:

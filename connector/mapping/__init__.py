@@ -8,6 +8,7 @@ raises `MappingError` with one line per problem, `file:path.to.key: what is wron
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from enum import StrEnum
@@ -112,6 +113,7 @@ class Mapping(Model):
         )
 
 
+@functools.cache
 def default_policy(tool: str) -> Policy:
     """The policy of a tool judged without its mapping file: the defaults, and what the tool itself
     documents (a ServiceNow change's close code)."""

@@ -135,10 +135,16 @@ class Change:
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def approval_for(self, role: Role) -> Approval | None:
-        return next((a for a in self.approvals if a.role is role), None)
+        for approval in self.approvals:
+            if approval.role is role:
+                return approval
+        return None
 
     def review_for(self, kind: ReviewKind) -> Review | None:
-        return next((r for r in self.reviews if r.kind is kind), None)
+        for review in self.reviews:
+            if review.kind is kind:
+                return review
+        return None
 
 
 @dataclass(frozen=True)

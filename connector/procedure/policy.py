@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 DEFAULT_CATEGORIES = ("Service outage", "Data corruption", "Security vulnerability", "Customer impact")
@@ -23,5 +24,11 @@ class Policy:
 
     def category(self, text: str | None) -> str | None:
         """The configured category matching `text` case-insensitively, or None."""
-        wanted = (text or "").strip().casefold()
-        return next((c for c in self.categories if c.casefold() == wanted), None)
+        return _matching(self.categories, text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _matching(categories: tuple[str, ...], text: str | None) -> str | None:
+    """Cached: a period's changes name few distinct categories, and every rule that needs R1 asks."""
+    wanted = (text or "").strip().casefold()
+    return next((c for c in categories if c.casefold() == wanted), None)

@@ -151,8 +151,9 @@ def gateway_and_rules_violations(
             continue
         loaded = {tree.local(imp.target): imp for imp in tree.imports(module)}
         used = sorted(gateways & loaded.keys())
-        if used and rules in loaded:
-            found.append(f"{tree.where(loaded[rules])}: {module} imports the rules and {', '.join(used)}")
+        ruling = next((m for m in loaded if m and (m == rules or m.startswith(rules + "."))), None)
+        if used and ruling:
+            found.append(f"{tree.where(loaded[ruling])}: {module} imports the rules and {', '.join(used)}")
     return found
 
 
@@ -369,13 +370,16 @@ def test_checker_reports_a_module_that_uses_a_gateway_and_the_rules(tmp_path):
         {
             "app/__init__.py": "",
             "app/gateway.py": "",
-            "app/rules.py": "",
+            "app/rules/__init__.py": "",
+            "app/rules/r5.py": "",
             "app/fine.py": "from app import rules\n",
             "app/mixed.py": "from app.gateway import Client\n\ndef decide():\n    from .rules import check\n",
+            "app/one_rule.py": "from app.rules.r5 import on_review\nfrom app import gateway\n",
         },
     )
     assert gateway_and_rules_violations(tree, gateways=["app.gateway"], rules="app.rules") == [
-        "app/mixed.py:4: app.mixed imports the rules and app.gateway"
+        "app/mixed.py:4: app.mixed imports the rules and app.gateway",
+        "app/one_rule.py:1: app.one_rule imports the rules and app.gateway",
     ]
 
 

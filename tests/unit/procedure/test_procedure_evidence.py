@@ -119,3 +119,28 @@ def test_an_attempt_that_stood_violates_r9():
     status = evaluate(change_at(Stage.DEPLOYED), GROUPS, NOW, Policy(), recorded=caught, stood=stood)["R9"]
     assert status.status == "violated"
     assert status.evidence == "1 attempts that broke the procedure stood: R6"
+
+
+EXPLAINED_CASES = {
+    "closed": change_at(Stage.CLOSED),
+    "new": READY,
+    "deployed without reviews": replace(change_at(Stage.DEPLOYED), reviews=()),
+    "verbal confirmed late": replace(
+        change_at(Stage.CLOSED),
+        approvals=(verbal(LEAD, Role.LEAD, at(60), confirmed_at=at(90)), approval(SECURITY, Role.SECURITY)),
+    ),
+    "rejected": replace(change_at(Stage.REJECTED, facts_up_to=Stage.AWAITING_APPROVAL), rejection=REJECTION),
+    "post-mortem open": change_at(Stage.POSTMORTEM),
+}
+
+
+@pytest.mark.parametrize("change", EXPLAINED_CASES.values(), ids=EXPLAINED_CASES.keys())
+def test_leaving_out_the_evidence_of_held_rules_changes_no_status_and_no_other_evidence(change):
+    for now in (NOW, at(60 * 24 * 30)):
+        full = evaluate(change, GROUPS, now, Policy())
+        brief = evaluate(change, GROUPS, now, Policy(), explain=False)
+        assert {r: s.status for r, s in brief.items()} == {r: s.status for r, s in full.items()}
+        assert {r: s for r, s in brief.items() if s.status != "held" or r == "R9"} == {
+            r: s for r, s in full.items() if s.status != "held" or r == "R9"
+        }
+        assert all(s.evidence == "" for r, s in brief.items() if s.status == "held" and r != "R9")
