@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-from connector.procedure.model import Groups
+from connector.procedure.calendar import BusinessCalendar
+from connector.procedure.model import Change, Groups, Stage
+from connector.procedure.policy import Policy
+from connector.store.facts import change_facts
+from connector.store.outbox import encode
+from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow, PostMortemRow
+from connector.tools import ToolContext
 
 
 @dataclass(frozen=True)
@@ -27,3 +36,207 @@ class StaticDirectory:
 
     def display(self, user: str) -> str:
         return dict(self.names).get(user, user)
+
+
+class FakeChanges:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], ChangeRow] = {}
+
+    def get(self, tool: str, key: str, *, for_update: bool = False) -> ChangeRow | None:
+        return self.rows.get((tool, key))
+
+    def add(self, row: ChangeRow) -> ChangeRow:
+        row.id = len(self.rows) + 1
+        self.rows[(row.tool, row.key)] = row
+        return row
+
+    def to_facts(self, row: ChangeRow) -> Change:
+        return change_facts(row)
+
+    def postmortem(self, tool: str, key: str) -> PostMortemRow | None:
+        return next(
+            (
+                r.postmortem
+                for r in self.rows.values()
+                if r.tool == tool and r.postmortem and r.postmortem.key == key
+            ),
+            None,
+        )
+
+
+@dataclass
+class FakeOutbox:
+    rows: list[OutboxRow] = field(default_factory=list)
+
+    def add(self, *, tool, target, action, idempotency_key, change_id, now) -> OutboxRow | None:
+        if any(r.idempotency_key == idempotency_key for r in self.rows):
+            return None
+        row = OutboxRow(
+            id=len(self.rows) + 1,
+            tool=tool,
+            action=action.ACTION,
+            payload=encode(target, action),
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        self.rows.append(row)
+        return row
+
+    def actions(self) -> list[tuple[str, dict]]:
+        return [(r.action, dict(r.payload)) for r in self.rows]
+
+
+@dataclass
+class FakeAudit:
+    entries: list[dict] = field(default_factory=list)
+
+    def lock(self) -> None:
+        pass
+
+    def append(self, *, actor, action, change_key, tool, data, at) -> dict:
+        if at.tzinfo is None:
+            raise ValueError("the audit log takes timezone-aware datetimes only")
+        entry = {
+            "actor": actor,
+            "action": action,
+            "change_key": change_key,
+            "tool": tool,
+            "data": data,
+            "at": at,
+        }
+        self.entries.append(entry)
+        return entry
+
+
+@dataclass
+class FakeDeliveries:
+    rows: dict[tuple[str, str], DeliveryRow] = field(default_factory=dict)
+
+    def record(
+        self,
+        source,
+        delivery_id,
+        *,
+        event_type,
+        issue_key,
+        body,
+        received_at,
+        outcome="received",
+        detail=None,
+    ):
+        if (source, delivery_id) in self.rows:
+            return None
+        row = DeliveryRow(
+            source=source,
+            delivery_id=delivery_id,
+            event_type=event_type,
+            issue_key=issue_key,
+            body=body,
+            received_at=received_at,
+            outcome=outcome,
+            detail=detail,
+        )
+        self.rows[(source, delivery_id)] = row
+        return row
+
+    def record_many(self, rows: list[dict]) -> set[tuple[str, str]]:
+        return {(r["source"], r["delivery_id"]) for r in rows if self.record(**r) is not None}
+
+    def mark(self, row: DeliveryRow, outcome: str, detail: str | None = None) -> None:
+        row.outcome, row.detail = outcome, detail
+
+
+@dataclass
+class FakeMarkers:
+    set: set[tuple[str, str]] = field(default_factory=set)
+
+    def first(self, kind, key, *, at, issue_key=None, detail=None) -> bool:
+        if (kind, key) in self.set:
+            return False
+        self.set.add((kind, key))
+        return True
+
+
+@dataclass
+class FakeRows:
+    """Rows only added, never asked back by a use case: alerts, violations."""
+
+    rows: list = field(default_factory=list)
+
+    def add(self, row) -> None:
+        self.rows.append(row)
+
+
+@dataclass
+class FakePeople:
+    rows: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+
+    def remember(self, tool, identity, name, email, at) -> None:
+        newest = next((r for r in reversed(self.rows) if r[:2] == (tool, identity)), None)
+        if identity and (newest is None or newest[2:] != (name, email)):
+            self.rows.append((tool, identity, name, email))
+
+
+class FakeUnitOfWork:
+    """The store in memory: what the services wrote stays readable across units of work, as after a
+    commit; `commits` counts them. ORM rows are used as plain objects, without a session."""
+
+    def __init__(self) -> None:
+        self.changes = FakeChanges()
+        self.outbox = FakeOutbox()
+        self.audit = FakeAudit()
+        self.deliveries = FakeDeliveries()
+        self.markers = FakeMarkers()
+        self.alerts = FakeRows()
+        self.violations = FakeRows()
+        self.people = FakePeople()
+        self.commits = 0
+
+    def __enter__(self) -> FakeUnitOfWork:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def rollback(self) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        yield  # nothing to roll back to: a failing piece of work is the test's to see
+
+
+JIRA_STATUSES = {stage: stage.value.replace("_", " ").title() for stage in Stage}
+JIRA_PEOPLE = (
+    ("eng.emma", "Emma Engineer"),
+    ("peer.pete", "Pete Peer"),
+    ("lead.liam", "Liam Lead"),
+    ("sec.sara", "Sara Security"),
+    ("dual.dana", "Dana Dual"),
+    ("ecm-bot", "ECM Connector"),
+)
+
+
+def jira_context() -> ToolContext:
+    """A Jira-shaped tool context: New York's calendar, the seeded people, dual.dana in both groups."""
+    return ToolContext(
+        tool="jira",
+        calendar=BusinessCalendar(ZoneInfo("America/New_York")),
+        policy=Policy(),
+        directory=StaticDirectory(
+            leads=frozenset({"lead.liam", "dual.dana"}),
+            security=frozenset({"sec.sara", "dual.dana"}),
+            names=JIRA_PEOPLE,
+        ),
+        account=lambda: "ecm-bot",
+        statuses=JIRA_STATUSES,
+        group_names={"leads": "engineering-leads", "security": "security-team"},
+        recipients_by_kind={},
+    )

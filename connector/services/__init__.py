@@ -10,17 +10,17 @@ and writes the audit trail.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from connector import commands as c
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
 from connector.services.people import remember_people
+from connector.services.ports import UnitOfWork
 from connector.services.postmortems import record_postmortem_created, update_postmortem
 from connector.tools import ToolContext
 
 
-def handle(uow: Any, command: c.Command, ctx: ToolContext) -> str:
+def handle(uow: UnitOfWork, command: c.Command, ctx: ToolContext) -> str:
     """Apply one command; returns a short outcome ("handled", "ignored: …", "refused: …")."""
     remember_people(uow, command, ctx)  # who they are, as the tool names them now
     return HANDLERS[type(command)](uow, command, ctx)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from connector import commands as c
 from connector.outbox import UpdateFields
 from connector.procedure import rules
@@ -17,6 +15,7 @@ from connector.procedure.model import (
 )
 from connector.services import notices
 from connector.services.common import answer, audit, enqueue, load_change, refuse
+from connector.services.ports import UnitOfWork
 from connector.store.tables import (
     ApprovalRow,
     ReviewRow,
@@ -24,7 +23,7 @@ from connector.store.tables import (
 from connector.tools import ToolContext
 
 
-def record_approval(uow: Any, cmd: c.RecordApproval, ctx: ToolContext, *, quiet: bool = False) -> str:
+def record_approval(uow: UnitOfWork, cmd: c.RecordApproval, ctx: ToolContext, *, quiet: bool = False) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"
@@ -85,7 +84,7 @@ def _only_open_role(facts: Change, roles: frozenset[Role]) -> Role | None:
     return open_roles[0] if len(open_roles) == 1 else None
 
 
-def confirm_approval(uow: Any, cmd: c.ConfirmApproval, ctx: ToolContext) -> str:
+def confirm_approval(uow: UnitOfWork, cmd: c.ConfirmApproval, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"
@@ -111,7 +110,7 @@ def confirm_approval(uow: Any, cmd: c.ConfirmApproval, ctx: ToolContext) -> str:
     return "handled"
 
 
-def record_rejection(uow: Any, cmd: c.RecordRejection, ctx: ToolContext) -> str:
+def record_rejection(uow: UnitOfWork, cmd: c.RecordRejection, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"
@@ -132,7 +131,7 @@ def record_rejection(uow: Any, cmd: c.RecordRejection, ctx: ToolContext) -> str:
     return "handled"
 
 
-def record_review(uow: Any, cmd: c.RecordReview, ctx: ToolContext) -> str:
+def record_review(uow: UnitOfWork, cmd: c.RecordReview, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from connector import commands as c
 from connector.outbox import CreatePostMortem, RecordEvidence, RequestApprovals, UpdateFields
@@ -17,6 +16,7 @@ from connector.procedure.stages import is_forward
 from connector.services import notices
 from connector.services.approvals import record_approval
 from connector.services.common import answer, audit, enqueue, load_change, notify, refuse
+from connector.services.ports import UnitOfWork
 from connector.store.tables import (
     ChangeRow,
     PostMortemRow,
@@ -24,7 +24,7 @@ from connector.store.tables import (
 from connector.tools import ToolContext
 
 
-def register_change(uow: Any, cmd: c.RegisterChange, ctx: ToolContext) -> str:
+def register_change(uow: UnitOfWork, cmd: c.RegisterChange, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is not None:
         changed = {
@@ -61,7 +61,6 @@ def register_change(uow: Any, cmd: c.RegisterChange, ctx: ToolContext) -> str:
         updated_at=cmd.at,
     )
     uow.changes.add(row)
-    uow.session.flush()
     audit(
         uow,
         cmd,
@@ -78,7 +77,7 @@ def register_change(uow: Any, cmd: c.RegisterChange, ctx: ToolContext) -> str:
     return "handled"
 
 
-def record_transition(uow: Any, cmd: c.RecordTransition, ctx: ToolContext) -> str:
+def record_transition(uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"
@@ -136,7 +135,7 @@ def _as_if(facts: Change, cmd: c.RecordTransition, ctx: ToolContext) -> Change:
     return facts
 
 
-def _plan_postmortem(uow: Any, row: ChangeRow, cmd: c.Command, ctx: ToolContext) -> None:
+def _plan_postmortem(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext) -> None:
     deployed = row.deployed_at or cmd.at
     due = ctx.calendar.deadline(deployed, ctx.policy.postmortem_business_days)
     participants = sorted({a.approver for a in row.approvals} | {row.engineer})
@@ -154,7 +153,9 @@ def _plan_postmortem(uow: Any, row: ChangeRow, cmd: c.Command, ctx: ToolContext)
     )
 
 
-def _approval_by_transition(uow: Any, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext) -> None:
+def _approval_by_transition(
+    uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext
+) -> None:
     """Clicking the group-restricted approval transition records that person's approval first."""
     facts = uow.changes.to_facts(row)
     open_roles = [r for r in ctx.groups().roles_of(cmd.actor) if facts.approval_for(r) is None]
@@ -175,7 +176,7 @@ def _approval_by_transition(uow: Any, row: ChangeRow, cmd: c.RecordTransition, c
         )
 
 
-def record_link(uow: Any, cmd: c.RecordLink, ctx: ToolContext) -> str:
+def record_link(uow: UnitOfWork, cmd: c.RecordLink, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"
@@ -190,7 +191,7 @@ def record_link(uow: Any, cmd: c.RecordLink, ctx: ToolContext) -> str:
     return "handled"
 
 
-def answer_command(uow: Any, cmd: c.AnswerCommand, ctx: ToolContext) -> str:
+def answer_command(uow: UnitOfWork, cmd: c.AnswerCommand, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"

@@ -13,12 +13,12 @@ from connector.procedure.model import (
     Stage,
 )
 from connector.services import notices
+from connector.services.ports import UnitOfWork
 from connector.store.tables import (
     AlertRow,
     ChangeRow,
     ViolationRow,
 )
-from connector.store.uow import UnitOfWork
 from connector.tools import ToolContext
 
 
@@ -54,7 +54,7 @@ def notify(
     users, groups = ctx.recipients(kind, engineer=row.engineer, assignee=None)
     notice = Notify(kind, text.subject, text.body, tuple(users), tuple(groups), at=command.at)
     enqueue(uow, row, command, notice, f"{kind}:{tag}")
-    uow.session.add(
+    uow.alerts.add(
         AlertRow(
             change_id=row.id,
             kind=kind,
@@ -78,7 +78,7 @@ def refuse(
 ) -> str:
     """Record a violation, answer on the ticket, alert leads and security; revert when asked."""
     details = [dataclasses.asdict(v) for v in decision.violations]
-    uow.session.add(
+    uow.violations.add(
         ViolationRow(
             change_id=row.id,
             at=command.at,

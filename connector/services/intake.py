@@ -134,15 +134,13 @@ class Intake:
                 pending.done.set()
 
     def _process(self, uow: UnitOfWork, pending: Pending) -> None:
-        try:
-            with uow.session.begin_nested():
+        try:  # flushed or rolled back; the next delivery then starts from the database, as alone
+            with uow.savepoint():
                 pending.outcome = deliveries.process(
                     uow, self.connector.tools, pending.delivery, pending.event, pending.commands
                 )
         except Exception as exc:  # rolled back to the savepoint: this delivery alone is not stored
             pending.error = exc
-        finally:  # its work is flushed or rolled back: the next delivery starts from the database, as alone
-            uow.session.expunge_all()
 
     @staticmethod
     def _record_ignored(uow: UnitOfWork, batch: list[Pending]) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from connector import commands as c
-from connector.store.people import remember
+from connector.services.ports import UnitOfWork
 from connector.tools import ToolContext
 
 PERSON_FIELDS = ("actor", "engineer", "approver")  # command fields that hold an identity
 
 
-def remember_people(uow: Any, command: c.Command, ctx: ToolContext) -> None:
+def remember_people(uow: UnitOfWork, command: c.Command, ctx: ToolContext) -> None:
     for field in PERSON_FIELDS:
         identity = getattr(command, field, None)
         if identity:
             _, name, email = ctx.person(identity)
-            remember(uow.session, command.tool, identity, name or identity, email, command.at)
+            uow.people.remember(command.tool, identity, name or identity, email, command.at)

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-from sqlalchemy import select
 
 from connector import commands as c
 from connector.services import notices
 from connector.services.common import answer, audit, load_change
-from connector.store.tables import (
-    ChangeRow,
-    PostMortemRow,
-)
+from connector.services.ports import UnitOfWork
 from connector.tools import ToolContext
 
 
-def record_postmortem_created(uow: Any, cmd: c.RecordPostMortemCreated, ctx: ToolContext) -> str:
+def record_postmortem_created(uow: UnitOfWork, cmd: c.RecordPostMortemCreated, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None or row.postmortem is None:
         return "ignored: no post-mortem planned"
@@ -34,10 +28,8 @@ def record_postmortem_created(uow: Any, cmd: c.RecordPostMortemCreated, ctx: Too
     return "handled"
 
 
-def update_postmortem(uow: Any, cmd: c.UpdatePostMortem, ctx: ToolContext) -> str:
-    pm_row = uow.session.scalar(
-        select(PostMortemRow).join(ChangeRow).where(ChangeRow.tool == cmd.tool, PostMortemRow.key == cmd.key)
-    )
+def update_postmortem(uow: UnitOfWork, cmd: c.UpdatePostMortem, ctx: ToolContext) -> str:
+    pm_row = uow.changes.postmortem(cmd.tool, cmd.key)
     row = pm_row.change if pm_row is not None else None
     if row is None or row.postmortem is None:
         return "ignored: not a post-mortem the connector created"

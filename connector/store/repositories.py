@@ -1,4 +1,5 @@
-"""Repositories over one session: changes, webhook deliveries, once-only markers, the outbox.
+"""Repositories over one session: changes, webhook deliveries, once-only markers, the outbox, alerts,
+violations and people. Every query a use case needs is a method here (the services write no SQL).
 
 Duplicates (a delivery seen before, a marker set before, an outbox row with a known idempotency key) are
 detected by the
@@ -21,7 +22,16 @@ from connector.outbox import Action, Target
 from connector.procedure.model import Change
 from connector.store.facts import change_facts
 from connector.store.outbox import encode
-from connector.store.tables import ChangeRow, DeliveryRow, MarkerRow, OutboxRow
+from connector.store.people import remember
+from connector.store.tables import (
+    AlertRow,
+    ChangeRow,
+    DeliveryRow,
+    MarkerRow,
+    OutboxRow,
+    PostMortemRow,
+    ViolationRow,
+)
 
 DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "duplicate", "failed"})
 PENDING = "pending"
@@ -75,6 +85,11 @@ class ChangeRepository:
 
     def to_facts(self, row: ChangeRow) -> Change:
         return change_facts(row)
+
+    def postmortem(self, tool: str, key: str) -> PostMortemRow | None:
+        """The post-mortem whose task in the tool has this key (its change is `.change`)."""
+        query = select(PostMortemRow).join(ChangeRow).where(ChangeRow.tool == tool, PostMortemRow.key == key)
+        return self.session.scalar(query)
 
 
 class DeliveryRepository:
@@ -185,3 +200,33 @@ class OutboxRepository:
     def depth(self) -> int:
         query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
         return self.session.scalar(query) or 0
+
+
+class AlertRepository:
+    """Alerts sent: one row per (change, kind, threshold), the unique key that makes each alert once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: AlertRow) -> None:
+        self.session.add(row)
+
+
+class ViolationRepository:
+    """Attempts that broke the procedure, as the rules named them, blocked or reverted."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: ViolationRow) -> None:
+        self.session.add(row)
+
+
+class PeopleRepository:
+    """Who each identity is (display name, e-mail), recorded when a fact about them is."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def remember(self, tool: str, identity: str, name: str, email: str | None, at: datetime) -> None:
+        remember(self.session, tool, identity, name, email, at)

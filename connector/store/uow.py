@@ -12,6 +12,8 @@ version number: if another transaction updated the same change since it was read
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import TracebackType
 
 from sqlalchemy.orm import Session
@@ -19,19 +21,27 @@ from sqlalchemy.orm import Session
 from connector.store.audit import AuditLog
 from connector.store.db import Database
 from connector.store.repositories import (
+    AlertRepository,
     ChangeRepository,
     DeliveryRepository,
     MarkerRepository,
     OutboxRepository,
+    PeopleRepository,
+    ViolationRepository,
 )
 
 
 class UnitOfWork:
+    """The database's unit of work; the services use it as `connector.services.ports.UnitOfWork`."""
+
     session: Session
     changes: ChangeRepository
     deliveries: DeliveryRepository
     markers: MarkerRepository
     outbox: OutboxRepository
+    alerts: AlertRepository
+    violations: ViolationRepository
+    people: PeopleRepository
     audit: AuditLog
 
     def __init__(self, database: Database) -> None:
@@ -43,6 +53,9 @@ class UnitOfWork:
         self.deliveries = DeliveryRepository(self.session)
         self.markers = MarkerRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.alerts = AlertRepository(self.session)
+        self.violations = ViolationRepository(self.session)
+        self.people = PeopleRepository(self.session)
         self.audit = AuditLog(self.session)
         return self
 
@@ -59,6 +72,16 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: what fails inside is rolled back alone. After it the session forgets
+        the rows it loaded, so the next piece of work reads them from the database again."""
+        try:
+            with self.session.begin_nested():
+                yield
+        finally:
+            self.session.expunge_all()
 
     def rollback(self) -> None:
         self.session.rollback()

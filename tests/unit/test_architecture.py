@@ -8,6 +8,8 @@
    between tools comes in through the `Policy` the mapping builds). Docstrings may name them.
 6. No module picks a module by a computed name (`importlib.import_module` / `__import__` with anything
    but a string constant): a tool is reached through its adapter object, never through a name.
+7. The use cases (connector/services/) do not import `sqlalchemy`: every query is a repository method
+   of connector/store/, reached through the unit of work (`connector.services.ports`).
 
 Rules 1-3 count every import in a file, inside functions too; rule 4 counts what runs at import time.
 An exception to a rule is written in EXCEPTIONS with its reason.
@@ -157,6 +159,21 @@ def gateway_and_rules_violations(
     return found
 
 
+SERVICES = "connector.services"
+
+
+def sql_in_services_violations(tree: Tree, services: str = SERVICES) -> list[str]:
+    """Rule 7: modules of the services that import sqlalchemy."""
+    found = []
+    for module in tree.modules:
+        if not (module == services or module.startswith(services + ".")) or _allowed("sql", module):
+            continue
+        for imp in tree.imports(module):
+            if imp.target.split(".")[0] == "sqlalchemy":
+                found.append(f"{tree.where(imp)}: the use case {module} imports {imp.target}")
+    return sorted(set(found))
+
+
 TOOL_NAMES = re.compile(r"jira|servicenow", re.IGNORECASE)
 
 
@@ -294,6 +311,10 @@ def test_the_procedure_core_names_no_tool():
     assert tool_name_violations(Tree.scan(ROOT, PACKAGES)) == []
 
 
+def test_the_use_cases_write_no_sql():
+    assert sql_in_services_violations(Tree.scan(ROOT, PACKAGES)) == []
+
+
 def test_connector_and_jobs_modules_import_no_circle():
     assert import_cycles(Tree.scan(ROOT, PACKAGES)) == []
 
@@ -313,6 +334,7 @@ def test_the_listed_gateways_and_exceptions_name_modules_that_exist():
         "cycle",
         "tool",
         "dispatch",
+        "sql",
     }
 
 
@@ -380,6 +402,23 @@ def test_checker_reports_a_module_that_uses_a_gateway_and_the_rules(tmp_path):
     assert gateway_and_rules_violations(tree, gateways=["app.gateway"], rules="app.rules") == [
         "app/mixed.py:4: app.mixed imports the rules and app.gateway",
         "app/one_rule.py:1: app.one_rule imports the rules and app.gateway",
+    ]
+
+
+def test_checker_reports_sqlalchemy_in_a_use_case_but_not_in_the_store(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/services/__init__.py": "",
+            "app/services/changes.py": "def load(uow):\n    from sqlalchemy import select\n",
+            "app/services/fine.py": "from app.store import tables\n",
+            "app/store/__init__.py": "",
+            "app/store/tables.py": "import sqlalchemy\n",
+        },
+    )
+    assert sql_in_services_violations(tree, services="app.services") == [
+        "app/services/changes.py:2: the use case app.services.changes imports sqlalchemy.select"
     ]
 
 

@@ -3,48 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from connector import services
-from connector.procedure.calendar import BusinessCalendar
-from connector.procedure.model import Stage
-from connector.procedure.policy import Policy
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolContext
-from tests.fakes import StaticDirectory
-
-STATUSES = {stage: stage.value.replace("_", " ").title() for stage in Stage}
-PEOPLE = (
-    ("eng.emma", "Emma Engineer"),
-    ("peer.pete", "Pete Peer"),
-    ("lead.liam", "Liam Lead"),
-    ("sec.sara", "Sara Security"),
-    ("dual.dana", "Dana Dual"),
-    ("ecm-bot", "ECM Connector"),
-)
+from tests.fakes import jira_context
 
 
 @pytest.fixture
 def ctx() -> ToolContext:
-    return ToolContext(
-        tool="jira",
-        calendar=BusinessCalendar(ZoneInfo("America/New_York")),
-        policy=Policy(),
-        directory=StaticDirectory(
-            leads=frozenset({"lead.liam", "dual.dana"}),
-            security=frozenset({"sec.sara", "dual.dana"}),
-            names=PEOPLE,
-        ),
-        account=lambda: "ecm-bot",
-        statuses=STATUSES,
-        group_names={"leads": "engineering-leads", "security": "security-team"},
-        recipients_by_kind={},
-    )
+    return jira_context()
 
 
 class Runner:
+    """Each command in a unit of work of the database, committed."""
+
     def __init__(self, database, ctx):
         self.database, self.ctx, self.n = database, ctx, 0
 

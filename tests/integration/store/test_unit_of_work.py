@@ -57,6 +57,19 @@ def test_a_change_reads_back_as_the_domain_facts(database: Database) -> None:
     assert facts.deployed_at.tzinfo is not None
 
 
+def test_a_post_mortem_is_found_by_its_task_key_in_its_own_tool_only(database: Database) -> None:
+    with UnitOfWork(database) as uow:
+        row = a_deployed_change("ECM-2")
+        row.postmortem.key = "ECM-9"
+        uow.changes.add(row)
+        uow.commit()
+    with UnitOfWork(database) as uow:
+        found = uow.changes.postmortem("jira", "ECM-9")
+        assert found is not None and found.change.key == "ECM-2"
+        assert uow.changes.postmortem("servicenow", "ECM-9") is None
+        assert uow.changes.postmortem("jira", "ECM-2") is None
+
+
 def test_a_rejected_change_carries_who_rejected_it_and_why(database: Database) -> None:
     with UnitOfWork(database) as uow:
         uow.changes.add(
