@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from connector.procedure.policy import Policy
 from connector.procedure.rules import RuleStatus, evaluate
 
 CONTROLS = ("SOC 2 CC8.1", "HIPAA 45 CFR 164.312(b)")
+NO_GROUPS = Groups()  # membership was judged when each approval and review was recorded
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class RuleBook:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def for_tool(self, tool: str) -> ToolRules:
-        return self.tools.get(tool) or ToolRules(default_policy(tool))
+        return self.tools.get(tool) or _unmapped(tool)
 
     def judge(
         self,
@@ -43,7 +45,7 @@ class RuleBook:
         explain: bool = True,
     ) -> dict[str, RuleStatus]:
         rules = self.for_tool(change.tool)
-        return evaluate(change, Groups(), now, rules.policy, recorded, stood, explain=explain)
+        return evaluate(change, NO_GROUPS, now, rules.policy, recorded, stood, explain=explain)
 
     @classmethod
     def from_connector(cls, connector: Any) -> RuleBook:
@@ -66,3 +68,9 @@ class RuleBook:
             mapping = load_mapping(path)
             tools[mapping.tool] = ToolRules(mapping.policy(), mapping.calendar.build())
         return cls(tools)
+
+
+@functools.cache
+def _unmapped(tool: str) -> ToolRules:
+    """The rules of a tool without a mapping, built once (the export asks for every change)."""
+    return ToolRules(default_policy(tool))
