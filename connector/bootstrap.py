@@ -27,7 +27,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: the jobs keep state per connector
 class Connector:
     """What the entrypoints share: settings, the database, one runtime per configured tool, the clock.
     The use cases are in `connector.services` (a delivery: `connector.services.deliveries.receive`)."""
