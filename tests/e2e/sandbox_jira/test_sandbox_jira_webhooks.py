@@ -189,3 +189,10 @@ def test_faults_set_over_the_admin_endpoint_hold_requests_past_the_client_timeou
         requests.get(f"{cloud.url}/rest/api/3/serverInfo", timeout=0.2)
     counts = requests.get(f"{cloud.url}/_sandbox/state", timeout=5).json()["requestCounts"]
     assert counts["GET /rest/api/<any('2','3'):version>/serverInfo"] == 1
+
+
+def test_the_state_endpoint_answers_only_the_parts_asked_for_and_names_an_unknown_one(cloud):
+    parts = requests.get(f"{cloud.url}/_sandbox/state", params={"only": "mails,issues"}, timeout=5).json()
+    assert set(parts) == {"mails", "issues"}
+    wrong = requests.get(f"{cloud.url}/_sandbox/state", params={"only": "mails,bodies"}, timeout=5)
+    assert wrong.status_code == 400 and "bodies" in wrong.json()["errorMessages"][0]
