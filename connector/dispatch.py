@@ -23,10 +23,11 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
 
 from connector import commands as c
-from connector import services
+from connector import reconcile, services
 from connector.errors import ApiError
 from connector.evidence.seal import seal
-from connector.outbox import Action, CreatePostMortem, RecordEvidence, Target, UpdateFields
+from connector.outbox import Action, CreatePostMortem, RecordEvidence, Revert, Target, UpdateFields
+from connector.services.reverts import reconsider_revert
 from connector.store.outbox import decode, target
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
@@ -103,11 +104,27 @@ class Dispatcher:
         return report
 
     def _one(self, report: DispatchReport) -> bool:
+        upcoming, caught_up = self._catch_up_before_revert()
         with UnitOfWork(self.connector.database) as uow:
             row = claim_next(uow, self.clock())
             if row is None:
                 return False
+            if row.action == Revert.ACTION and row.id != upcoming:
+                return True  # another worker took the row caught up for: look again
             tool = self.connector.tools.get(row.tool)
+            if isinstance(caught_up, Exception):
+                self._failed(uow, row, caught_up, report)
+                uow.commit()
+                return True
+            if row.action == Revert.ACTION and tool is not None:
+                uow.audit.lock()  # the same lock order as every other writer: chain, then change
+                reason = reconsider_revert(uow, row, tool.ctx, self.clock())
+                if reason is not None:
+                    row.status, row.done_at, row.last_error = "done", self.clock(), None
+                    row.result = {"skipped": reason}
+                    report.done += 1
+                    uow.commit()
+                    return True
             merged = following_updates(uow, row, self.clock()) if row.action == UpdateFields.ACTION else []
             try:
                 if tool is None:
@@ -127,7 +144,27 @@ class Dispatcher:
             uow.commit()
             return True
 
+    def _catch_up_before_revert(self) -> tuple[int | None, Any]:
+        """When the next due action is a revert: (its id, the catch-up's report or the error that stopped
+        it). The change's facts are read from the tool and replayed, each event in a transaction of its
+        own, before the revert is claimed and judged again (`services.reverts`)."""
+        with UnitOfWork(self.connector.database) as uow:
+            row = claim_next(uow, self.clock(), lock=False)
+            if row is None or row.action != Revert.ACTION or row.tool not in self.connector.tools:
+                return None, None
+            upcoming, tool, key = row.id, row.tool, target(row.payload).key
+        try:
+            return upcoming, self._quickly(reconcile.catch_up, self.connector, tool, key)
+        except ApiError as error:
+            if error.retryable:
+                return upcoming, error
+            log.warning("revert-catch-up-failed", extra={"outbox_id": upcoming, "error": str(error)[:300]})
+            return upcoming, None  # judged again on what is known
+
     def _perform(self, tool: ToolRuntime, row: OutboxRow, target: Target, action: Action) -> dict[str, Any]:
+        return self._quickly(tool.actions.perform, action, target, row.idempotency_key)
+
+    def _quickly(self, call: Callable[..., Any], *args: Any) -> Any:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(QUICK_ATTEMPTS),
             wait=QUICK_WAIT,
@@ -137,7 +174,7 @@ class Dispatcher:
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(tool.actions.perform, action, target, row.idempotency_key)
+        return retrying(call, *args)
 
     def _failed(self, uow: UnitOfWork, row: OutboxRow, error: BaseException, report: DispatchReport) -> None:
         row.attempts += 1
@@ -185,8 +222,9 @@ class Dispatcher:
             services.handle(uow, command, tool.ctx)
 
 
-def claim_next(uow: UnitOfWork, now: datetime) -> OutboxRow | None:
-    """The oldest due action whose change has no older pending action, locked for this worker."""
+def claim_next(uow: UnitOfWork, now: datetime, *, lock: bool = True) -> OutboxRow | None:
+    """The oldest due action whose change has no older pending action, locked for this worker (unless
+    `lock` is false: a look at what comes next)."""
     earlier = aliased(OutboxRow)
     query = (
         select(OutboxRow)
@@ -203,8 +241,9 @@ def claim_next(uow: UnitOfWork, now: datetime) -> OutboxRow | None:
         )
         .order_by(OutboxRow.id)
         .limit(1)
-        .with_for_update(skip_locked=True, of=OutboxRow)
     )
+    if lock:
+        query = query.with_for_update(skip_locked=True, of=OutboxRow)
     return uow.session.scalar(query)
 
 

@@ -37,6 +37,11 @@ class Revert:
     to_status: str
     from_status: str | None = None
     comment: str | None = None
+    # What was judged a violation, so that it is judged again when performed (`services.reverts`):
+    attempted: str | None = None  # the stage the change was moved to
+    actor: str | None = None  # who moved it
+    at: datetime | None = None  # when
+    origin: str | None = None  # the delivery that told of it
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,17 @@ def reconcile(connector: Connector, tool: str) -> ReconcileReport:
     return report
 
 
+def catch_up(connector: Connector, tool: str, key: str) -> ReconcileReport:
+    """Bring one change's facts up to date from the tool before it is judged again (a queued revert, a
+    change first seen from a comment): its whole history replayed through `deliveries.receive`, what
+    was processed before is a duplicate. The tool's errors propagate (ApiError): the caller retries."""
+    report = ReconcileReport()
+    runtime = connector.tools[tool]
+    for delivery, event in runtime.adapter.change_history(runtime, key, connector.clock()):
+        report.count(deliveries.receive(connector.database, connector.tools, delivery, event))
+    return report
+
+
 # --- the watermark -------------------------------------------------------------------------------------
 
 

@@ -128,6 +128,9 @@ class ToolAdapter(Protocol):
     def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
         """What the tool changed since `since`, as the typed events its webhooks carry (reconciliation)."""
 
+    def change_history(self, tool: ToolRuntime, key: str, now: datetime) -> History:
+        """One change's whole history as those events (the catch-up before a revert is judged again)."""
+
     def alert_actions(
         self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
     ) -> list[Action]:

@@ -45,6 +45,11 @@ class JiraAdapter:
 
         return jira_deliveries(tool, since, now)
 
+    def change_history(self, tool: ToolRuntime, key: str, now: datetime) -> History:
+        from connector.jira.history import jira_one_issue
+
+        return jira_one_issue(tool, key, now)
+
     def alert_actions(
         self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
     ) -> list[Action]:

@@ -192,6 +192,12 @@ class JiraGateway(AdminCalls):
             self._call("GET", f"/rest/api/2/issue/{key}", f"get issue {key}", params=params)
         )
 
+    def issue_with_history(self, key: str) -> dict[str, Any]:
+        """The issue as Jira sends it, every field and its changelog (`expand=changelog`), as search
+        with `expand=changelog` returns each issue; comments as embedded (the latest 100 on Cloud)."""
+        params = {"fields": "*all", "expand": "changelog"}
+        return self._call("GET", f"/rest/api/2/issue/{key}", f"get issue {key}", params=params) or {}
+
     def transitions(self, key: str) -> tuple[Transition, ...]:
         with translated(f"list transitions of {key}"):
             found = self._jira.transitions(key)

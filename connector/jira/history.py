@@ -26,6 +26,7 @@ from connector.inbound.jira import parse_jira
 log = logging.getLogger("connector.reconcile")
 
 PAGE_SIZE = 100
+EVER = datetime.min.replace(tzinfo=UTC)  # a whole history replayed
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 
 
@@ -66,6 +67,21 @@ def jira_deliveries(tool: Any, since: datetime, now: datetime) -> Iterator[tuple
         token = page.next_page_token
         if not token:
             return
+
+
+def jira_one_issue(tool: Any, key: str, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
+    """Everything one issue's webhooks would have said: its creation, every changelog entry and comment."""
+    raw = tool.gateway.issue_with_history(key)
+    issue = _Raw(raw.get("key") or key, raw)
+    yield from jira_issue_deliveries(_with_every_comment(tool.gateway, issue), EVER, now)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Raw:
+    """An issue read alone, shaped as a search result for `_with_every_comment`."""
+
+    key: str
+    raw: dict[str, Any]
 
 
 def _with_every_comment(gateway: Any, issue: Any) -> dict[str, Any]:

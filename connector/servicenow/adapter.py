@@ -44,6 +44,11 @@ class ServiceNowAdapter:
 
         return servicenow_deliveries(tool, since, now)
 
+    def change_history(self, tool: ToolRuntime, key: str, now: datetime) -> History:
+        from connector.servicenow.history import servicenow_one_change
+
+        return servicenow_one_change(tool, key, now)
+
     def alert_actions(
         self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
     ) -> list[Action]:

@@ -48,6 +48,15 @@ def servicenow_deliveries(
         offset = page.next_offset
 
 
+def servicenow_one_change(tool: Any, key: str, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
+    """One change request as reconciliation reads it: its state, decided approvals and whole journal."""
+    table = tool.mapping.servicenow.table
+    change = tool.gateway.get_change(key, table=table)
+    yield servicenow_delivery(change, now, connector=tool.ctx.connector_account)
+    yield from _approvals(tool.gateway, change, now)
+    yield from _journal(tool.gateway, change, datetime(1970, 1, 1, tzinfo=UTC), now, table)
+
+
 def servicenow_delivery(change: Any, now: datetime, *, connector: str = "") -> tuple[Delivery, Event]:
     """The change's current state. Its mover is unknown; the last writer stands for it unless that is
     the connector itself (its work notes), then the requester: the rules judge facts, not the mover."""

@@ -94,6 +94,13 @@ def record_transition(uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext
         return refuse(
             uow, row, cmd, ctx, decision, revert_to=ctx.status_of(Stage(row.stage)), attempted=cmd.to_stage
         )
+    _enter(uow, row, cmd, ctx)
+    return "handled"
+
+
+def _enter(uow: Any, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext) -> None:
+    """The change enters `cmd.to_stage`, with what entering that stage brings (deploy time, post-mortem,
+    evidence seal at close, approval requests)."""
     previous, row.stage, row.remote_status, row.updated_at = (
         row.stage,
         cmd.to_stage.value,
@@ -114,7 +121,6 @@ def record_transition(uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext
         _plan_postmortem(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
         enqueue(uow, row, cmd, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed")
-    return "handled"
 
 
 def _stale(row: ChangeRow, cmd: c.RecordTransition) -> bool:

@@ -92,7 +92,16 @@ def refuse(
     )
     text = notices.violation(row.key, decision, ctx.display(command.actor), attempted, revert_to)
     if revert_to is not None:
-        revert = Revert(revert_to, getattr(command, "to_status", None), text.body)
+        revert = Revert(
+            revert_to,
+            getattr(command, "to_status", None),
+            text.body,
+            # what was judged, so that the revert is judged again when it is performed
+            attempted=attempted.value if attempted else None,
+            actor=command.actor,
+            at=command.at,
+            origin=command.origin,
+        )
         enqueue(uow, row, command, revert, command.origin)
     else:
         enqueue(uow, row, command, Comment(text.body), command.origin)

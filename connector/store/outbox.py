@@ -2,9 +2,9 @@
 
 A row keeps the action's name in `action` and, in `payload`, the change's `key` and `remote_id` with the
 action's fields (a row about no change has `"key": null` and no `remote_id`). Rows written by earlier
-versions lack fields added since (a revert's `from_status`, a notice's recipients, a post-mortem's
-assignee and participants, the change's `remote_id`); they decode with the defaults those versions
-meant, so a row queued before an upgrade is still performed after it.
+versions lack fields added since (a revert's `from_status` and what it judged, a notice's recipients,
+a post-mortem's assignee and participants, the change's `remote_id`); they decode with the defaults
+those versions meant, so a row queued before an upgrade is still performed after it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def encode(target: Target, action: Action) -> Payload:
     match action:
         case Revert(to_status=to, from_status=violating, comment=comment):
             fields: Payload = {"to_status": to, "from_status": violating, "comment": comment}
+            if action.attempted:
+                fields |= {
+                    "attempted": action.attempted,
+                    "actor": action.actor,
+                    "at": action.at.isoformat() if action.at else None,
+                    "origin": action.origin,
+                }
         case Comment(body=body):
             fields = {"body": body}
         case Notify():
@@ -97,6 +104,19 @@ def target(payload: Payload) -> Target:
     return Target(payload.get("key"), payload.get("remote_id"))
 
 
+def _revert(p: Payload) -> Revert:
+    at = datetime.fromisoformat(p["at"]) if p.get("at") else None
+    return Revert(
+        p["to_status"],
+        p.get("from_status"),
+        p.get("comment"),
+        p.get("attempted"),
+        p.get("actor"),
+        at,
+        p.get("origin"),
+    )
+
+
 def _notify(p: Payload) -> Notify:
     users, groups = tuple(p.get("users") or ()), tuple(p.get("groups") or ())
     return Notify(p.get("kind", "notify"), p.get("subject", ""), p.get("body", ""), users, groups, _when(p))
@@ -116,7 +136,7 @@ def _event(p: Payload) -> RaiseEvent:
 
 
 DECODERS: dict[str, Callable[[Payload], Action]] = {
-    Revert.ACTION: lambda p: Revert(p["to_status"], p.get("from_status"), p.get("comment")),
+    Revert.ACTION: _revert,
     Comment.ACTION: lambda p: Comment(p["body"]),
     Notify.ACTION: _notify,
     CreatePostMortem.ACTION: _postmortem,

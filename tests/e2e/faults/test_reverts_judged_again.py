@@ -1,0 +1,94 @@
+"""A step judged a violation only because the webhook of an earlier fact was lost is not reverted: the
+dispatcher catches the change up from Jira before it performs the revert and asks the rules again."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from connector.demo.stack import JiraStack
+from connector.procedure.model import Stage
+from connector.store.tables import AlertRow, ChangeRow, ViolationRow
+from connector.store.uow import UnitOfWork
+
+from .conftest import (
+    connector_comment_markers,
+    connector_mails,
+    connector_status_changes,
+    outbox_statuses,
+    people,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack(tmp_path, database_url):
+    with JiraStack(tmp_path, database_url=database_url) as running:  # no reconciliation runs here
+        yield running
+
+
+def lose_the_next_comment(stack) -> None:
+    """A comment makes two deliveries (jira:issue_updated issue_commented, comment_created): both lost."""
+    stack.sandbox.faults.webhooks.script = ["drop", "drop"]
+
+
+def violations_of(stack, key: str) -> tuple[int, int]:
+    with UnitOfWork(stack.connector.database) as uow:
+        change = uow.session.scalar(select(ChangeRow.id).where(ChangeRow.key == key))
+        violations = uow.session.scalars(select(ViolationRow).where(ViolationRow.change_id == change)).all()
+        alerts = uow.session.scalars(
+            select(AlertRow).where(AlertRow.change_id == change, AlertRow.kind == "violation")
+        ).all()
+        return len(violations), len(alerts)
+
+
+def test_an_approval_whose_webhook_was_lost_is_found_before_the_approve_step_is_reverted(stack):
+    story = people(stack)
+    statuses = story.section.statuses
+    key = story.person("eng.emma").create_issue(
+        story.section.project,
+        story.section.issue_types.change,
+        "Checkout down",
+        "",
+        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
+    )
+    story.move("eng.emma", key, statuses.awaiting_approval)
+    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
+    lose_the_next_comment(stack)
+    story.comment("sec.sara", key, "/approve")
+    stack.sandbox.deliver_pending()
+    assert story.facts(key).approvals == ()  # the connector never heard of it
+
+    story.move("lead.liam", key, statuses.approved)  # the lead's click records the lead's approval
+
+    assert story.wait_stage(key, Stage.APPROVED)
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 20)
+    assert story.status(key) == statuses.approved
+    assert connector_status_changes(stack.sandbox, key) == []
+    roles = sorted(a.role.value for a in story.facts(key).approvals)
+    assert len(roles) == 2, roles
+    assert not any(
+        "violation" in subject.lower() for (issue, subject) in connector_mails(stack.sandbox) if issue == key
+    )
+    assert not connector_comment_markers(stack.sandbox, key)  # no "moved it back" comment either
+    assert violations_of(stack, key) == (0, 0)
+    with UnitOfWork(stack.connector.database) as uow:
+        from connector.store.audit import entries
+
+        actions = [e.action for e in entries(uow.session, change_key=key)]
+    assert "violation" in actions and actions.index("violation-withdrawn") > actions.index("violation")
+
+
+def test_a_real_violation_is_still_reverted_after_the_catch_up(stack):
+    story = people(stack)
+    statuses = story.section.statuses
+    key = story.approved_change()
+    story.move("eng.emma", key, statuses.in_review)
+    assert story.wait_stage(key, Stage.IN_REVIEW)
+
+    story.move("eng.emma", key, statuses.reviewed)  # nobody reviewed it
+
+    assert stack.settle(lambda: story.status(key) == statuses.in_review, 20)
+    assert connector_status_changes(stack.sandbox, key) == [statuses.in_review]
+    assert stack.settle(lambda: violations_of(stack, key) == (1, 1), 10)
