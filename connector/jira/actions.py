@@ -57,23 +57,21 @@ class JiraActions:
             return {"skipped": "reverted already", "reverted_to": target}
         issue = self.gateway.get_issue(key, fields=["status"])
         violating = action.from_status
+        # A revert that moves nothing says nothing: its comment tells of a move back that did not happen
+        # (the issue's next webhook is judged on its own).
         if issue.status.casefold() == target.casefold():
-            result: Result = {"skipped": f"already in {target}"}
-        elif violating and issue.status.casefold() != violating.casefold():
-            result = {"skipped": f"moved on to {issue.status} meanwhile"}
-        else:
-            name = REVERT_PREFIX + target
-            options = self.gateway.transitions(key)
-            chosen = next((t for t in options if t.name.casefold() == name.casefold()), None) or next(
-                (t for t in options if t.to_status.casefold() == target.casefold()), None
-            )
-            if chosen is None:
-                raise LookupError(f"{key}: no transition back to {target} is offered to the connector")
-            self.gateway.transition(key, chosen.id, comment=_signed(text, ref) if text else None)
-            return {"reverted_to": target, "transition": chosen.name}
-        if text:
-            result |= self.comment(Comment(text), change, idem)
-        return result
+            return {"skipped": f"already in {target}"}
+        if violating and issue.status.casefold() != violating.casefold():
+            return {"skipped": f"moved on to {issue.status} meanwhile"}
+        name = REVERT_PREFIX + target
+        options = self.gateway.transitions(key)
+        chosen = next((t for t in options if t.name.casefold() == name.casefold()), None) or next(
+            (t for t in options if t.to_status.casefold() == target.casefold()), None
+        )
+        if chosen is None:
+            raise LookupError(f"{key}: no transition back to {target} is offered to the connector")
+        self.gateway.transition(key, chosen.id, comment=_signed(text, ref) if text else None)
+        return {"reverted_to": target, "transition": chosen.name}
 
     @perform.register
     def comment(self, action: Comment, change: Target, idem: str) -> Result:

@@ -86,17 +86,17 @@ class ServiceNowActions:
         change = self.gateway.get_change(_number(about), table=self.section.table)
         target, violating, ref = action.to_status, action.from_status, reference(idem)
         note = f"{action.comment or 'Reverted by ECM Connector.'}\n\n— ECM Connector ({ref})"
+        # A revert that moves nothing says nothing: its note tells of a move back that did not happen.
         if change.state == target:
-            result: Result = {"skipped": f"already in state {target}"}
-        elif violating and change.state != violating:
-            result = {"skipped": f"moved on to state {change.state} meanwhile"}
-        else:
-            try:
-                self.gateway.set_state(change.sys_id, target, work_note=note)
-                return {"reverted_to": target, "work_note": ref}
-            except Rejected as refused:
-                note = self._not_reverted(note, change.state, target, refused)
-                result = {"not_reverted": str(refused)}
+            return {"skipped": f"already in state {target}"}
+        if violating and change.state != violating:
+            return {"skipped": f"moved on to state {change.state} meanwhile"}
+        try:
+            self.gateway.set_state(change.sys_id, target, work_note=note)
+            return {"reverted_to": target, "work_note": ref}
+        except Rejected as refused:
+            note = self._not_reverted(note, change.state, target, refused)
+            result = {"not_reverted": str(refused)}
         if not self._noted(change.sys_id, ref):
             self.gateway.add_work_note(change.sys_id, note, table=self.section.table)
         return result | {"work_note": ref}
