@@ -86,6 +86,11 @@ class FakeOutbox:
         self.rows.append(row)
         return row
 
+    def pending(self, idempotency_key) -> OutboxRow | None:
+        return next(
+            (r for r in self.rows if r.idempotency_key == idempotency_key and r.status == "pending"), None
+        )
+
     def actions(self) -> list[tuple[str, dict]]:
         return [(r.action, dict(r.payload)) for r in self.rows]
 
@@ -163,12 +168,37 @@ class FakeMarkers:
 
 @dataclass
 class FakeRows:
-    """Rows only added, never asked back by a use case: alerts, violations."""
+    """Rows only added, never asked back by a use case: violations."""
 
     rows: list = field(default_factory=list)
 
     def add(self, row) -> None:
         self.rows.append(row)
+
+    def withdraw(self, change_id, at, to_stage) -> list[str]:
+        found = [r for r in self.rows if (r.change_id, r.at, r.to_stage) == (change_id, at, to_stage)]
+        self.rows = [r for r in self.rows if r not in found]
+        return sorted({rule for r in found for rule in r.rules})
+
+
+@dataclass
+class FakeAlerts:
+    """Alerts, once per (change, kind, threshold) as the table's unique key has it."""
+
+    rows: list = field(default_factory=list)
+
+    def add(self, row) -> bool:
+        if any(
+            (r.change_id, r.kind, r.threshold) == (row.change_id, row.kind, row.threshold) for r in self.rows
+        ):
+            return False
+        self.rows.append(row)
+        return True
+
+    def withdraw(self, change_id, kind, threshold) -> None:
+        self.rows = [
+            r for r in self.rows if (r.change_id, r.kind, r.threshold) != (change_id, kind, threshold)
+        ]
 
 
 @dataclass
@@ -191,7 +221,7 @@ class FakeUnitOfWork:
         self.audit = FakeAudit()
         self.deliveries = FakeDeliveries()
         self.markers = FakeMarkers()
-        self.alerts = FakeRows()
+        self.alerts = FakeAlerts()
         self.violations = FakeRows()
         self.people = FakePeople()
         self.commits = 0

@@ -98,7 +98,7 @@ def record_transition(uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext
     return "handled"
 
 
-def _enter(uow: Any, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext) -> None:
+def _enter(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext) -> None:
     """The change enters `cmd.to_stage`, with what entering that stage brings (deploy time, post-mortem,
     evidence seal at close, approval requests)."""
     previous, row.stage, row.remote_status, row.updated_at = (

@@ -51,19 +51,20 @@ def notify(
     text: notices.Notice,
     tag: str,
 ) -> None:
+    """One alert of `kind` per (change, tag): a second one (two refusals of one delivery) is nothing."""
     users, groups = ctx.recipients(kind, engineer=row.engineer, assignee=None)
+    alert = AlertRow(
+        change_id=row.id,
+        kind=kind,
+        threshold=tag[:64],
+        at=command.at,
+        recipients=[*users, *groups],
+        subject=text.subject[:300],
+    )
+    if not uow.alerts.add(alert):
+        return
     notice = Notify(kind, text.subject, text.body, tuple(users), tuple(groups), at=command.at)
     enqueue(uow, row, command, notice, f"{kind}:{tag}")
-    uow.alerts.add(
-        AlertRow(
-            change_id=row.id,
-            kind=kind,
-            threshold=tag[:64],
-            at=command.at,
-            recipients=[*users, *groups],
-            subject=text.subject[:300],
-        )
-    )
 
 
 def refuse(

@@ -50,6 +50,9 @@ class Outbox(Protocol):
         """Queue through `connector.outbox.enqueue`, which owns the idempotency keys."""
         ...
 
+    def pending(self, idempotency_key: str) -> OutboxRow | None:
+        """The pending row of this key, if any."""
+
 
 class Audit(Protocol):
     def lock(self) -> None: ...
@@ -94,11 +97,17 @@ class Markers(Protocol):
 
 
 class Alerts(Protocol):
-    def add(self, row: AlertRow) -> None: ...
+    def add(self, row: AlertRow) -> bool:
+        """False when this (change, kind, threshold) was alerted before (nothing is added)."""
+
+    def withdraw(self, change_id: int, kind: str, threshold: str) -> None: ...
 
 
 class Violations(Protocol):
     def add(self, row: ViolationRow) -> None: ...
+
+    def withdraw(self, change_id: int, at: datetime, to_stage: str) -> list[str]:
+        """Remove the violation of that move; the rules it named."""
 
 
 class People(Protocol):

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import delete, select
 
 from connector import commands as c
 from connector.outbox import Revert
@@ -26,12 +23,13 @@ from connector.procedure import rules
 from connector.procedure.model import Change, Stage
 from connector.services.changes import _as_if, _enter
 from connector.services.common import audit
+from connector.services.ports import UnitOfWork
 from connector.store.outbox import decode, encode
-from connector.store.tables import AlertRow, ChangeRow, OutboxRow, ViolationRow
+from connector.store.tables import ChangeRow, OutboxRow
 from connector.tools import ToolContext
 
 
-def reconsider_revert(uow: Any, revert: OutboxRow, ctx: ToolContext, now: datetime) -> str | None:
+def reconsider_revert(uow: UnitOfWork, revert: OutboxRow, ctx: ToolContext, now: datetime) -> str | None:
     """None when the revert is still due (its target brought to where the change stands now); else why
     it is not, the violation withdrawn and the step entered."""
     where, action = decode(revert.action, revert.payload)
@@ -80,31 +78,14 @@ def known_at(facts: Change, moment: datetime) -> Change:
 
 
 def _withdraw(
-    uow: Any, row: ChangeRow, cmd: c.RecordTransition, revert: OutboxRow, reason: str, now: datetime
+    uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, revert: OutboxRow, reason: str, now: datetime
 ) -> None:
     """The violation that queued `revert` is withdrawn: its alert is not sent, its record removed."""
-    notice = uow.session.scalar(
-        select(OutboxRow).where(
-            OutboxRow.idempotency_key == f"{row.tool}:{row.key}:notify:violation:{cmd.origin}",
-            OutboxRow.status == "pending",
-        )
-    )
+    notice = uow.outbox.pending(f"{row.tool}:{row.key}:notify:violation:{cmd.origin}")
     if notice is not None:
         notice.status, notice.done_at, notice.result = "done", now, {"withdrawn": reason}
-    uow.session.execute(
-        delete(AlertRow).where(
-            AlertRow.change_id == row.id, AlertRow.kind == "violation", AlertRow.threshold == cmd.origin[:64]
-        )
-    )
-    withdrawn = uow.session.scalars(
-        select(ViolationRow).where(
-            ViolationRow.change_id == row.id,
-            ViolationRow.at == cmd.at,
-            ViolationRow.to_stage == cmd.to_stage.value,
-        )
-    ).all()
-    for violation in withdrawn:
-        uow.session.delete(violation)
+    uow.alerts.withdraw(row.id, "violation", cmd.origin[:64])
+    withdrawn = uow.violations.withdraw(row.id, cmd.at, cmd.to_stage.value)
     audit(
         uow,
         dataclasses.replace(cmd, actor="ecm-connector", at=now),
@@ -112,7 +93,7 @@ def _withdraw(
         attempted=cmd.to_stage.value,
         step_by=cmd.actor,
         step_at=cmd.at.isoformat(),
-        rules=sorted({r for v in withdrawn for r in v.rules}),
+        rules=withdrawn,
         reason=reason,
         revert=revert.id,
     )

@@ -13,7 +13,7 @@ import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -197,6 +197,12 @@ class OutboxRepository:
         )
         return _insert_unless_duplicate(self.session, row)
 
+    def pending(self, idempotency_key: str) -> OutboxRow | None:
+        query = select(OutboxRow).where(
+            OutboxRow.idempotency_key == idempotency_key, OutboxRow.status == PENDING
+        )
+        return self.session.scalar(query)
+
     def depth(self) -> int:
         query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
         return self.session.scalar(query) or 0
@@ -208,8 +214,18 @@ class AlertRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, row: AlertRow) -> None:
-        self.session.add(row)
+    def add(self, row: AlertRow) -> bool:
+        """True when `row` is new; False when this (change, kind, threshold) was alerted before: a second
+        identical alert is nothing, not an error."""
+        return _insert_unless_duplicate(self.session, row) is not None
+
+    def withdraw(self, change_id: int, kind: str, threshold: str) -> None:
+        """The alert is not to be sent after all (a withdrawn violation)."""
+        self.session.execute(
+            delete(AlertRow).where(
+                AlertRow.change_id == change_id, AlertRow.kind == kind, AlertRow.threshold == threshold
+            )
+        )
 
 
 class ViolationRepository:
@@ -220,6 +236,17 @@ class ViolationRepository:
 
     def add(self, row: ViolationRow) -> None:
         self.session.add(row)
+
+    def withdraw(self, change_id: int, at: datetime, to_stage: str) -> list[str]:
+        """Remove the violation of moving the change to `to_stage` at `at`; the rules it named."""
+        found = self.session.scalars(
+            select(ViolationRow).where(
+                ViolationRow.change_id == change_id, ViolationRow.at == at, ViolationRow.to_stage == to_stage
+            )
+        ).all()
+        for row in found:
+            self.session.delete(row)
+        return sorted({rule for row in found for rule in row.rules})
 
 
 class PeopleRepository:

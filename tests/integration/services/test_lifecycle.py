@@ -5,7 +5,8 @@ tests/unit/services/)."""
 from __future__ import annotations
 
 from connector import commands as c
-from connector.procedure.model import ReviewKind, Stage
+from connector import services
+from connector.procedure.model import ReviewKind, Role, Stage
 
 from .conftest import at
 
@@ -50,3 +51,26 @@ def test_full_lifecycle_creates_one_postmortem_due_three_business_days_after_dep
     assert [a for a, _ in run.outbox()].count("create_postmortem") == 1
     assert move(run, "eng.emma", Stage.DEPLOYED, day=4, hour=21) == "ignored: no stage change"
     assert [a for a, _ in run.outbox()].count("create_postmortem") == 1
+
+
+def test_two_refusals_of_one_delivery_make_one_violation_alert_not_an_error(run, database):
+    from sqlalchemy import func, select
+
+    from connector.store.tables import AlertRow
+    from connector.store.uow import UnitOfWork
+
+    assert register(run).startswith("handled")
+    same = dict(tool="jira", key="EMG-1", actor="eng.emma", at=at(1, 12), origin="comment:10042")
+    with UnitOfWork(database) as uow:  # one delivery: two refused commands with the same origin
+        first = services.handle(
+            uow, c.RecordTransition(**same, to_stage=Stage.DEPLOYED, to_status="Deployed"), run.ctx
+        )
+        second = services.handle(uow, c.RecordApproval(**same, role=Role.LEAD), run.ctx)
+        uow.commit()
+    assert first.startswith("refused") and second.startswith("refused"), (first, second)
+    with UnitOfWork(database) as uow:
+        alerts = uow.session.scalar(
+            select(func.count()).select_from(AlertRow).where(AlertRow.kind == "violation")
+        )
+    assert alerts == 1
+    assert [p["kind"] for a, p in run.outbox() if a == "notify"].count("violation") == 1
