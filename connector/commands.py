@@ -36,6 +36,9 @@ class RegisterChange(Command):
     impact: str | None = None
     stage: Stage | None = None
     remote_status: str | None = None
+    # False when the event does not carry the change's fields (Jira's comment_created): a change first
+    # seen so is registered, read again from the tool, and judged and announced once that is done.
+    complete: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ row of a change can be claimed, so actions of one change run in order even with 
 A claimed `update_fields` row takes the change's `update_fields` rows queued right after it along:
 one write to the tool for all of them, all marked done together. Rows are read as typed actions
 (`connector/store/outbox.py`), which the tool's actions perform by their type.
+
+A revert and a `catch_up` row are preceded by reading the change from the tool (`reconcile.catch_up`):
+the revert is then judged again and dropped when its reason has gone (`services.reverts`); a change first
+seen from a comment is so completed before it is judged.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from connector import commands as c
 from connector import reconcile, services
 from connector.errors import ApiError
 from connector.evidence.seal import seal
-from connector.outbox import Action, CreatePostMortem, RecordEvidence, Revert, Target, UpdateFields
+from connector.outbox import Action, CatchUp, CreatePostMortem, RecordEvidence, Revert, Target, UpdateFields
 from connector.services.reverts import reconsider_revert
 from connector.store.outbox import decode, target
 from connector.store.tables import OutboxRow
@@ -42,6 +46,9 @@ QUICK_ATTEMPTS = 3
 QUICK_WAIT_CAP = 2.0  # seconds: longer waits are scheduled, not slept
 MAX_ATTEMPTS = 8  # scheduled attempts before an action is marked dead
 MERGE_LIMIT = 20  # following update_fields rows of one change performed with the claimed one
+CATCH_UP_FIRST = frozenset(
+    {Revert.ACTION, CatchUp.ACTION}
+)  # actions preceded by reading the change from the tool
 
 
 class wait_retry_after(tenacity.wait.wait_base):
@@ -104,16 +111,22 @@ class Dispatcher:
         return report
 
     def _one(self, report: DispatchReport) -> bool:
-        upcoming, caught_up = self._catch_up_before_revert()
+        upcoming, caught_up = self._catch_up_first()
         with UnitOfWork(self.connector.database) as uow:
             row = claim_next(uow, self.clock())
             if row is None:
                 return False
-            if row.action == Revert.ACTION and row.id != upcoming:
+            if row.action in CATCH_UP_FIRST and row.id != upcoming:
                 return True  # another worker took the row caught up for: look again
             tool = self.connector.tools.get(row.tool)
             if isinstance(caught_up, Exception):
                 self._failed(uow, row, caught_up, report)
+                uow.commit()
+                return True
+            if row.action == CatchUp.ACTION:  # done by the catch-up itself
+                row.status, row.done_at, row.last_error = "done", self.clock(), None
+                row.result = {"caught_up": caught_up.outcomes if caught_up is not None else {}}
+                report.done += 1
                 uow.commit()
                 return True
             if row.action == Revert.ACTION and tool is not None:
@@ -144,19 +157,20 @@ class Dispatcher:
             uow.commit()
             return True
 
-    def _catch_up_before_revert(self) -> tuple[int | None, Any]:
-        """When the next due action is a revert: (its id, the catch-up's report or the error that stopped
-        it). The change's facts are read from the tool and replayed, each event in a transaction of its
-        own, before the revert is claimed and judged again (`services.reverts`)."""
+    def _catch_up_first(self) -> tuple[int | None, Any]:
+        """When the next due action is a revert or a catch-up: (its id, the catch-up's report or the
+        error that stopped it). The change's facts are read from the tool and replayed, each event in a
+        transaction of its own, before the row is claimed (a revert is then judged again,
+        `services.reverts`). Outside the row's transaction: SQLite has one writer at a time."""
         with UnitOfWork(self.connector.database) as uow:
             row = claim_next(uow, self.clock(), lock=False)
-            if row is None or row.action != Revert.ACTION or row.tool not in self.connector.tools:
+            if row is None or row.action not in CATCH_UP_FIRST or row.tool not in self.connector.tools:
                 return None, None
-            upcoming, tool, key = row.id, row.tool, target(row.payload).key
+            upcoming, action, tool, key = row.id, row.action, row.tool, row.payload.get("key")
         try:
             return upcoming, self._quickly(reconcile.catch_up, self.connector, tool, key)
         except ApiError as error:
-            if error.retryable:
+            if error.retryable or action == CatchUp.ACTION:
                 return upcoming, error
             log.warning("revert-catch-up-failed", extra={"outbox_id": upcoming, "error": str(error)[:300]})
             return upcoming, None  # judged again on what is known

@@ -126,6 +126,14 @@ class RecordEvidence:
     seal: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class CatchUp:
+    """Read the change from the tool and replay what its webhooks missed (performed by the dispatcher
+    itself, `connector.reconcile.catch_up`): a change first seen from a comment is so completed."""
+
+    ACTION: ClassVar[str] = "catch_up"  # the outbox row's action
+
+
 Action = (
     Revert
     | Comment
@@ -136,6 +144,7 @@ Action = (
     | RaiseEvent
     | RequestApprovals
     | RecordEvidence
+    | CatchUp
 )
 
 

@@ -49,6 +49,10 @@ class JiraTranslator:
     def _register(self, event: IssueEvent, origin: str) -> c.RegisterChange:
         created = isinstance(event, IssueCreated)
         status = event.status or ""
+        # Jira Cloud's comment_created carries six issue fields and no custom field; Data Center's no issue
+        complete = not isinstance(event, CommentAdded) or all(
+            self.field_ids.get(name) in event.fields for name in ("category", "impact")
+        )
         return c.RegisterChange(
             tool="jira",
             key=event.key,
@@ -56,14 +60,15 @@ class JiraTranslator:
             at=event.at,
             origin=origin,
             remote_id=event.remote_id,
-            engineer=event.fields.get("reporter") or event.actor,
+            engineer=event.fields.get("reporter") or (event.actor if complete else ""),
             title=event.fields.get("summary") or "",
             project=event.key.split("-")[0],
             url=f"{self.base_url}/browse/{event.key}",
             category=self._field(event, "category"),
             impact=self._field(event, "impact"),
-            stage=self.ctx.stage_of(status) if created else None,
+            stage=self.ctx.stage_of(status) if created or not complete else None,
             remote_status=status or None,
+            complete=complete,
         )
 
     def _updates(self, event: IssueUpdated, origin: str) -> list[c.Command]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from connector import commands as c
-from connector.outbox import CreatePostMortem, RecordEvidence, RequestApprovals, UpdateFields
+from connector.outbox import CatchUp, CreatePostMortem, RecordEvidence, RequestApprovals, UpdateFields
 from connector.procedure import rules
 from connector.procedure.model import (
     Change,
@@ -42,6 +42,9 @@ def register_change(uow: UnitOfWork, cmd: c.RegisterChange, ctx: ToolContext) ->
         if changed:
             row.updated_at = cmd.at
             audit(uow, cmd, "change-updated", **{k: v for k, v in changed.items() if k != "url"})
+        if cmd.complete and row.notified_at is None:  # first seen from a comment, now read in full
+            row.engineer = cmd.engineer or row.engineer or cmd.actor
+            return _announce(uow, row, cmd, ctx)
         return "handled" if changed else "ignored: nothing new"
     row = ChangeRow(
         tool=cmd.tool,
@@ -50,14 +53,14 @@ def register_change(uow: UnitOfWork, cmd: c.RegisterChange, ctx: ToolContext) ->
         url=cmd.url,
         project=cmd.project,
         title=cmd.title,
-        engineer=cmd.engineer or cmd.actor,
+        engineer=cmd.engineer or (cmd.actor if cmd.complete else ""),  # a commenter is not the engineer
         stage=(cmd.stage or Stage.IDENTIFIED).value,
         remote_status=cmd.remote_status,
         category=cmd.category,
         impact=cmd.impact,
         created_at=cmd.at,
         stage_changed_at=cmd.at,
-        notified_at=cmd.at,
+        notified_at=None,
         updated_at=cmd.at,
     )
     uow.changes.add(row)
@@ -69,7 +72,17 @@ def register_change(uow: UnitOfWork, cmd: c.RegisterChange, ctx: ToolContext) ->
         category=row.category,
         impact=row.impact,
         stage=row.stage,
+        **({} if cmd.complete else {"incomplete": True}),
     )
+    if not cmd.complete:  # judged and announced once the tool has told the rest (`catch_up`)
+        enqueue(uow, row, cmd, CatchUp(), "register")
+        return "handled: registered, reading the rest from the tool"
+    return _announce(uow, row, cmd, ctx)
+
+
+def _announce(uow: UnitOfWork, row: ChangeRow, cmd: c.RegisterChange, ctx: ToolContext) -> str:
+    """Leads and security are told of the new change (R1), and its fields are checked."""
+    row.notified_at = cmd.at
     notify(uow, row, cmd, ctx, "created", notices.created(row, ctx.display(row.engineer)), "created")
     decision = rules.check_created(uow.changes.to_facts(row), ctx.policy)
     if not decision.allowed:

@@ -16,6 +16,7 @@ from typing import Any
 from connector.outbox import (
     Action,
     AddLabel,
+    CatchUp,
     Comment,
     CreatePostMortem,
     Notify,
@@ -79,6 +80,8 @@ def encode(target: Target, action: Action) -> Payload:
             fields = {"groups": list(groups)}
         case RecordEvidence():
             fields = {}  # the seal is made when the action is performed, never stored
+        case CatchUp():
+            fields = {}
     return where | fields
 
 
@@ -145,4 +148,5 @@ DECODERS: dict[str, Callable[[Payload], Action]] = {
     RaiseEvent.ACTION: _event,
     RequestApprovals.ACTION: lambda p: RequestApprovals(tuple(p.get("groups") or ())),
     RecordEvidence.ACTION: lambda p: RecordEvidence(),
+    CatchUp.ACTION: lambda p: CatchUp(),
 }

@@ -92,3 +92,29 @@ def test_a_real_violation_is_still_reverted_after_the_catch_up(stack):
     assert stack.settle(lambda: story.status(key) == statuses.in_review, 20)
     assert connector_status_changes(stack.sandbox, key) == [statuses.in_review]
     assert stack.settle(lambda: violations_of(stack, key) == (1, 1), 10)
+
+
+def test_a_change_first_seen_from_a_comment_is_read_from_jira_before_it_is_judged(stack):
+    story = people(stack)
+    statuses = story.section.statuses
+    # lost: the creation, the move to Awaiting Approval, the issue_updated of the comment; its
+    # comment_created (six issue fields, no custom field) is the first the connector hears of the change
+    stack.sandbox.faults.webhooks.script = ["drop", "drop", "drop", "deliver"]
+    key = story.person("eng.emma").create_issue(
+        story.section.project,
+        story.section.issue_types.change,
+        "Checkout down",
+        "",
+        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
+    )
+    story.move("eng.emma", key, statuses.awaiting_approval)
+    story.comment("lead.liam", key, "/approve")
+
+    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 20)
+    facts = story.facts(key)
+    assert facts.category == "Service outage" and facts.engineer == story.person("eng.emma").myself().id
+    assert [a.role.value for a in facts.approvals] == ["lead"]
+    subjects = [subject for (issue, subject) in connector_mails(stack.sandbox) if issue == key]
+    assert len(subjects) == 1 and "raised" in subjects[0], subjects  # announced once, no violation
+    assert violations_of(stack, key) == (0, 0)
