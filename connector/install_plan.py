@@ -65,14 +65,16 @@ class Plan:
 
 @dataclass(frozen=True)
 class Check:
-    """One doctor check; `fix` tells the admin what to do when `ok` is false."""
+    """One doctor check; `fix` tells the admin what to do when `ok` is false. `transient`: it could not
+    be checked, the tool answering 429, 5xx or not in time (not a configuration problem)."""
 
     name: str
     ok: bool
     detail: str = ""
     fix: str = ""
+    transient: bool = False
 
     def render(self) -> str:
-        mark = "ok  " if self.ok else "FAIL"
+        mark = "ok  " if self.ok else ("????" if self.transient else "FAIL")
         line = f"{mark}  {self.name}" + (f": {self.detail}" if self.detail else "")
         return line if self.ok or not self.fix else f"{line}\n      fix: {self.fix}"

@@ -79,7 +79,10 @@ def install(mapping_file: Path) -> None:
 
 
 def _render(check: Check) -> str:
-    line = f"{'✔' if check.ok else '✘'} {check.name}" + (f": {check.detail}" if check.detail else "")
+    mark = "✔" if check.ok else ("?" if check.transient else "✘")
+    line = f"{mark} {check.name}" + (f": {check.detail}" if check.detail else "")
+    if check.transient:
+        return f"{line}\n    could not be checked: the tool did not answer; run ecm doctor again"
     return line if check.ok or not check.fix else f"{line}\n    fix: {check.fix}"
 
 

@@ -79,7 +79,7 @@ def _guard(name: str, run: Callable[[], tuple[bool, str, str]], fix: str) -> Che
     try:
         ok, detail, specific_fix = run()
     except ApiError as e:
-        return Check(name, False, str(e), fix)
+        return Check(name, False, str(e), fix, transient=e.retryable)
     return Check(name, ok, detail, "" if ok else specific_fix or fix)
 
 

@@ -46,7 +46,7 @@ def doctor(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings |
         account = gateway.user_by_name(gateway.user)
     except ApiError as e:
         fix = f"check ECM_SERVICENOW_URL ({gateway.url}), ECM_SERVICENOW_USER and ECM_SERVICENOW_PASSWORD"
-        return [Check("connection", False, str(e), fix)]
+        return [Check("connection", False, str(e), fix, transient=e.retryable)]
     checks = [Check("connection", True, f"{gateway.url} as {gateway.user}")]
     checks.append(_roles(gateway, account))
     checks += [_group(gateway, name) for name in (mapping.groups.leads, mapping.groups.security)]
@@ -90,7 +90,8 @@ def _group(gateway: ServiceNowGateway, group_name: str) -> Check:
     try:
         members = gateway.group_members(group_name)
     except ApiError as e:
-        return Check(name, False, str(e), f"create the group {group_name!r} (User Administration > Groups)")
+        fix = f"create the group {group_name!r} (User Administration > Groups)"
+        return Check(name, False, str(e), fix, transient=e.retryable)
     if not members:
         return Check(name, False, "has no members", f"add the approvers to {group_name!r}")
     return Check(name, True, f"{len(members)} members")
@@ -141,7 +142,7 @@ def _undelivered(gateway: ServiceNowGateway) -> Check:
     try:
         failed = gateway.find(QUEUE_TABLE, "u_state=error^ORDERBYDESCsys_created_on", limit=100)
     except ApiError as e:
-        return Check(name, False, str(e), INSTALL)
+        return Check(name, False, str(e), INSTALL, transient=e.retryable)
     if not failed:
         return Check(name, True, "nothing undelivered")
     last = failed[0].get("u_last_status") or "no answer"

@@ -48,3 +48,44 @@ def test_passing_checks_alert_nothing(connector, database):
         "ecm_drift_problems=0"
     )
     assert audit_actions(database) == [] and outbox(database) == []
+
+
+def flaky(*answers: list[Check]):
+    """A doctor answering each list in turn, then the last one again."""
+    calls = []
+
+    def run(mapping, gateway, settings=None):
+        calls.append(1)
+        return list(answers[min(len(calls), len(answers)) - 1])
+
+    run.calls = calls
+    return run
+
+
+RATE_LIMITED = Check("workflow", False, "search workflows: HTTP 429: Rate limit exceeded.", transient=True)
+
+
+def test_a_check_the_tool_answered_429_is_checked_again_and_is_not_drift(connector, database):
+    jira = flaky([RATE_LIMITED], [Check("workflow", True)])
+    pauses = []
+    summary = drift.run(connector, {"jira": jira, "servicenow": doctor()}, sleep=pauses.append)
+    assert summary == "ecm_drift_problems=0"
+    assert len(jira.calls) == 2 and len(pauses) == 1
+    assert audit_actions(database) == [] and outbox(database) == []
+
+
+def test_a_check_the_tool_never_answered_is_reported_as_cannot_check_not_as_drift(connector, database):
+    jira = flaky([RATE_LIMITED])
+    summary = drift.run(connector, {"jira": jira, "servicenow": doctor()}, sleep=lambda _: None)
+    assert summary == "ecm_drift_problems=0 cannot_check=1"
+    assert len(jira.calls) == 1 + len(drift.RETRY_PAUSES)
+    assert audit_actions(database) == ["drift-cannot-check"]
+    assert outbox(database) == []  # nobody is alerted of drift
+
+
+def test_a_real_problem_found_while_another_check_was_rate_limited_is_still_drift(connector, database):
+    broken = Check("business rule", False, "inactive", "ecm install")
+    jira = flaky([RATE_LIMITED, broken])
+    summary = drift.run(connector, {"jira": jira, "servicenow": doctor()}, sleep=lambda _: None)
+    assert summary == "ecm_drift_problems=1 cannot_check=1"
+    assert sorted(audit_actions(database)) == ["drift-cannot-check", "drift-detected"]
