@@ -1,12 +1,14 @@
 """Composition root: settings, database, mappings and gateways wired into one `Connector`.
 
 Nothing is created at import time; `bootstrap()` builds everything, lazily where it needs the
-network (field ids, the connector's own account, group members are read on first use and cached).
+network (field ids, the connector's own account, group members are read on first use and cached);
+`warm()` reads them at a process's start, so webhooks are handled without calling the tool.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +16,7 @@ from typing import Any
 
 from connector import jira, servicenow
 from connector.config import Settings, load_settings
+from connector.errors import ApiError
 from connector.mapping import load_mapping
 from connector.store.db import Database
 from connector.tools import ToolAdapter, ToolRuntime
@@ -63,3 +66,22 @@ def bootstrap(
             continue
         tools[mapping.tool] = adapter.runtime(settings, mapping, (gateways or {}).get(mapping.tool))
     return Connector(settings, database, tools, clock)
+
+
+def warm(connector: Connector, *, attempts: int = 8, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Each tool's `ToolRuntime.warm`, retried while the tool answers 429 or 5xx (waits of 0.5 s doubling
+    to 8 s). False when a tool still could not be read: its first webhooks read it then, and fail with
+    a 5xx the tool retries, as before."""
+    ready = True
+    for name, tool in connector.tools.items():
+        for attempt in range(attempts):
+            try:
+                tool.warm()
+                break
+            except ApiError as error:
+                if not error.retryable or attempt == attempts - 1:
+                    log.warning("tool-not-warmed", extra={"tool": name, "error": str(error)[:300]})
+                    ready = False
+                    break
+                sleep(max(min(0.5 * 2**attempt, 8.0), error.retry_after or 0.0))
+    return ready

@@ -106,6 +106,16 @@ class ToolRuntime:
     gateway: Any
     adapter: ToolAdapter  # the tool's adapter, which built this runtime: history, alerts, doctor
 
+    def warm(self) -> None:
+        """Read now what handling a webhook needs from the tool (the connector's own account, the
+        approver groups and their people, the custom field ids), so that a webhook is handled without
+        calling the tool (kept fresh in the background after that). The tool's errors propagate."""
+        self.ctx.groups()
+        _ = self.ctx.connector_account
+        field_ids = getattr(self.translate, "field_ids", None)
+        if field_ids is not None:
+            len(field_ids)
+
 
 History = Iterator[tuple["Delivery", "Event | Ignored"]]
 

@@ -51,7 +51,7 @@ def jobs(
     """
     from prometheus_client import start_http_server
 
-    from connector.bootstrap import bootstrap
+    from connector.bootstrap import bootstrap, warm
     from connector.config import load_settings
     from connector.logs import configure_logging
     from jobs.leader import leader_lock
@@ -62,6 +62,7 @@ def jobs(
         configure_logging(log_format or settings.log_format.value, settings.log_level)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # every run has its own job-run line
         connector = bootstrap(settings)
+        warm(connector)
     except (ConfigError, MappingError, ValueError) as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
     stop = threading.Event()

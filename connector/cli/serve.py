@@ -102,10 +102,12 @@ class ConnectorServer(BaseApplication):
 
 def _app_factory(settings: Any, insecure: bool) -> Callable[[], Any]:
     def build() -> Any:
-        from connector.bootstrap import bootstrap
+        from connector.bootstrap import bootstrap, warm
         from connector.web.app import create_app
 
-        return create_app(bootstrap(settings, upgrade=False), insecure_no_signature=insecure)
+        connector = bootstrap(settings, upgrade=False)
+        warm(connector)  # in each worker: what webhooks need from the tool, read before the first one
+        return create_app(connector, insecure_no_signature=insecure)
 
     return build
 

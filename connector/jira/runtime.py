@@ -41,7 +41,9 @@ def build(
         found = gateway.user(user)
         return (found.id or user, found.display_name or user, found.email)
 
-    directory = CachedDirectory(members, mapping.groups.leads, mapping.groups.security, describe=describe)
+    directory = CachedDirectory(
+        members, mapping.groups.leads, mapping.groups.security, describe=describe, background=True
+    )
     statuses = {Stage(stage): name for stage, name in section.statuses.model_dump().items()}
     ctx = ToolContext(
         tool="jira",

@@ -43,7 +43,9 @@ def build(
             return (user, user, None)
         return (user, found.get("name") or user, found.get("email") or None)
 
-    directory = CachedDirectory(members, mapping.groups.leads, mapping.groups.security, describe=describe)
+    directory = CachedDirectory(
+        members, mapping.groups.leads, mapping.groups.security, describe=describe, background=True
+    )
     statuses = {stage: value for value, stage in section.states.items()}
     ctx = ToolContext(
         tool="servicenow",

@@ -56,3 +56,41 @@ def test_people_are_found_by_name_email_or_its_local_part():
     assert people.resolve("Liam Lead") == "u1"
     assert people.resolve("@nobody") is None
     assert people.display("u1") == "Liam Lead"
+
+
+def test_in_the_background_an_old_read_is_used_while_a_thread_reads_again():
+    import threading
+
+    tool, clock = Tool(), [0.0]
+    release = threading.Event()
+    people = CachedDirectory(
+        tool.members, "leads", "security", ttl=60, monotonic=lambda: clock[0], background=True
+    )
+    assert people.groups().leads == {"u1"}  # the first read is the caller's
+    members = tool.members
+    tool.members = lambda group: (release.wait(5), members(group))[1]
+    people._members_of = tool.members
+    tool.groups["leads"] = [("u9", "New Lead", None)]
+    clock[0] = 61
+
+    assert people.groups().leads == {"u1"}  # answered at once, while the tool is slow
+    release.set()
+    people.wait_refreshed()
+    assert people.groups().leads == {"u9"}
+
+
+def test_a_name_the_tool_could_not_tell_is_asked_again_later():
+    clock, answers = [0.0], [Unavailable("HTTP 429"), ("u7", "Emma Engineer", None)]
+
+    def describe(user):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    people = CachedDirectory(
+        Tool().members, "leads", "security", describe=describe, monotonic=lambda: clock[0]
+    )
+    assert people.display("u7") == "u7"  # the tool said 429
+    clock[0] = 10
+    assert people.display("u7") == "Emma Engineer"
