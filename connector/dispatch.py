@@ -166,11 +166,11 @@ class Dispatcher:
             row = claim_next(uow, self.clock(), lock=False)
             if row is None or row.action not in CATCH_UP_FIRST or row.tool not in self.connector.tools:
                 return None, None
-            upcoming, action, tool, key = row.id, row.action, row.tool, row.payload.get("key")
+            upcoming, action, tool, key = row.id, row.action, row.tool, target(row.payload).key
         try:
             return upcoming, self._quickly(reconcile.catch_up, self.connector, tool, key)
-        except ApiError as error:
-            if error.retryable or action == CatchUp.ACTION:
+        except Exception as error:  # noqa: BLE001 - classified: retried, recorded, or judged on what is known
+            if _retryable(error) or action == CatchUp.ACTION:
                 return upcoming, error
             log.warning("revert-catch-up-failed", extra={"outbox_id": upcoming, "error": str(error)[:300]})
             return upcoming, None  # judged again on what is known

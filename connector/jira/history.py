@@ -70,10 +70,16 @@ def jira_deliveries(tool: Any, since: datetime, now: datetime) -> Iterator[tuple
 
 
 def jira_one_issue(tool: Any, key: str, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
-    """Everything one issue's webhooks would have said: its creation, every changelog entry and comment."""
+    """Everything one change's webhooks would have said: its creation, every changelog entry and comment,
+    and the same of its post-mortem issue."""
     raw = tool.gateway.issue_with_history(key)
-    issue = _Raw(raw.get("key") or key, raw)
-    yield from jira_issue_deliveries(_with_every_comment(tool.gateway, issue), EVER, now)
+    yield from jira_issue_deliveries(_with_every_comment(tool.gateway, _Raw(key, raw)), EVER, now)
+    link = tool.mapping.jira.link_type.name
+    for linked in (raw.get("fields") or {}).get("issuelinks") or []:  # its post-mortem: done, report link
+        other = linked.get("outwardIssue") or {}
+        if (linked.get("type") or {}).get("name") == link and other.get("key"):
+            postmortem = tool.gateway.issue_with_history(other["key"])
+            yield from jira_issue_deliveries(postmortem, EVER, now)
 
 
 @dataclasses.dataclass(frozen=True)

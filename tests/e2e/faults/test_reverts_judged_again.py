@@ -118,3 +118,35 @@ def test_a_change_first_seen_from_a_comment_is_read_from_jira_before_it_is_judge
     subjects = [subject for (issue, subject) in connector_mails(stack.sandbox) if issue == key]
     assert len(subjects) == 1 and "raised" in subjects[0], subjects  # announced once, no violation
     assert violations_of(stack, key) == (0, 0)
+
+
+def test_closing_after_the_postmortem_was_done_is_not_reverted_when_its_done_webhook_was_lost(stack):
+    story = people(stack)
+    statuses, pm_statuses = story.section.statuses, story.section.postmortem_statuses
+    key = story.approved_change()
+    story.move("eng.emma", key, statuses.in_review)
+    story.comment("peer.pete", key, "/peer-reviewed")
+    story.comment("sec.sara", key, "/security-reviewed")
+    assert stack.settle(lambda: len(story.facts(key).reviews) == 2)
+    story.move("eng.emma", key, statuses.reviewed)
+    story.move("eng.emma", key, statuses.deployed)
+    pm = stack.settle(lambda: (f := story.facts(key)).postmortem and f.postmortem.key, timeout=20)
+    assert pm
+    story.record_links(key)
+    story.move("eng.emma", key, statuses.postmortem)
+    assert story.wait_stage(key, Stage.POSTMORTEM)
+    story.person("eng.emma").edit_issue(pm, {story.field_ids["report_url"]: "https://wiki.example.com/pm/1"})
+    stack.sandbox.deliver_pending()
+    stack.sandbox.faults.webhooks.script = ["drop"]  # the post-mortem's move to Done
+    story.move("eng.emma", pm, pm_statuses.done)
+    stack.sandbox.deliver_pending()
+    assert not story.facts(key).postmortem.done
+
+    story.move("eng.emma", key, statuses.closed)
+
+    assert story.wait_stage(key, Stage.CLOSED)
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 20)
+    assert stack.dispatch.errors == []
+    assert story.status(key) == statuses.closed
+    assert connector_status_changes(stack.sandbox, key) == []
+    assert violations_of(stack, key) == (0, 0)
