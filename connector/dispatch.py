@@ -33,6 +33,7 @@ from connector.evidence.seal import seal
 from connector.outbox import Action, CatchUp, CreatePostMortem, RecordEvidence, Revert, Target, UpdateFields
 from connector.services.reverts import reconsider_revert
 from connector.store.outbox import decode, target
+from connector.store.outbox import target as target_of
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
@@ -102,6 +103,7 @@ class Dispatcher:
     ) -> None:
         self.connector, self.clock, self.max_attempts = connector, clock, max_attempts
         self.sleep = sleep or tenacity.nap.sleep
+        self._caught_up: tuple[int | None, Any] = (None, None)  # (row id, catch-up report or error)
 
     def run(self, limit: int = 100) -> DispatchReport:
         """Dispatch due actions until none is left or `limit` were tried."""
@@ -111,69 +113,71 @@ class Dispatcher:
         return report
 
     def _one(self, report: DispatchReport) -> bool:
-        upcoming, caught_up = self._catch_up_first()
+        first: tuple[int, str, str, str | None] | None = None
         with UnitOfWork(self.connector.database) as uow:
             row = claim_next(uow, self.clock())
             if row is None:
                 return False
-            if row.action in CATCH_UP_FIRST and row.id != upcoming:
-                return True  # another worker took the row caught up for: look again
-            tool = self.connector.tools.get(row.tool)
-            if isinstance(caught_up, Exception):
-                self._failed(uow, row, caught_up, report)
-                uow.commit()
-                return True
-            if row.action == CatchUp.ACTION:  # done by the catch-up itself
+            (upcoming, caught_up), self._caught_up = self._caught_up, (None, None)
+            if row.action in CATCH_UP_FIRST and row.tool in self.connector.tools and row.id != upcoming:
+                first = (row.id, row.action, row.tool, target_of(row.payload).key)
+            else:
+                return self._claimed(uow, row, caught_up, report)
+        # Outside the row's transaction (SQLite has one writer at a time); the row is claimed again next.
+        self._caught_up = self._catch_up(*first)
+        return True
+
+    def _claimed(self, uow: UnitOfWork, row: OutboxRow, caught_up: Any, report: DispatchReport) -> bool:
+        tool = self.connector.tools.get(row.tool)
+        if isinstance(caught_up, Exception):
+            self._failed(uow, row, caught_up, report)
+            uow.commit()
+            return True
+        if row.action == CatchUp.ACTION:  # done by the catch-up itself
+            row.status, row.done_at, row.last_error = "done", self.clock(), None
+            row.result = {"caught_up": caught_up.outcomes if caught_up is not None else {}}
+            report.done += 1
+            uow.commit()
+            return True
+        if row.action == Revert.ACTION and tool is not None:
+            uow.audit.lock()  # the same lock order as every other writer: chain, then change
+            reason = reconsider_revert(uow, row, tool.ctx, self.clock())
+            if reason is not None:
                 row.status, row.done_at, row.last_error = "done", self.clock(), None
-                row.result = {"caught_up": caught_up.outcomes if caught_up is not None else {}}
+                row.result = {"skipped": reason}
                 report.done += 1
                 uow.commit()
                 return True
-            if row.action == Revert.ACTION and tool is not None:
-                uow.audit.lock()  # the same lock order as every other writer: chain, then change
-                reason = reconsider_revert(uow, row, tool.ctx, self.clock())
-                if reason is not None:
-                    row.status, row.done_at, row.last_error = "done", self.clock(), None
-                    row.result = {"skipped": reason}
-                    report.done += 1
-                    uow.commit()
-                    return True
-            merged = following_updates(uow, row, self.clock()) if row.action == UpdateFields.ACTION else []
-            try:
-                if tool is None:
-                    raise LookupError(f"no {row.tool} connection is configured")
-                target, action = merged_action(row, merged)
-                if isinstance(action, RecordEvidence) and target.key:  # the seal is made when it is written
-                    action = RecordEvidence(seal(uow.session, self.connector, row.tool, target.key))
-                result = self._perform(tool, row, target, action)
-            except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
-                self._failed(uow, row, error, report)
-            else:
-                at = self.clock()
-                for done in (row, *merged):
-                    done.status, done.done_at, done.result, done.last_error = "done", at, result, None
-                report.done += 1 + len(merged)
-                self._follow_up(uow, tool, row, target, action, result)
-            uow.commit()
-            return True
-
-    def _catch_up_first(self) -> tuple[int | None, Any]:
-        """When the next due action is a revert or a catch-up: (its id, the catch-up's report or the
-        error that stopped it). The change's facts are read from the tool and replayed, each event in a
-        transaction of its own, before the row is claimed (a revert is then judged again,
-        `services.reverts`). Outside the row's transaction: SQLite has one writer at a time."""
-        with UnitOfWork(self.connector.database) as uow:
-            row = claim_next(uow, self.clock(), lock=False)
-            if row is None or row.action not in CATCH_UP_FIRST or row.tool not in self.connector.tools:
-                return None, None
-            upcoming, action, tool, key = row.id, row.action, row.tool, target(row.payload).key
+        merged = following_updates(uow, row, self.clock()) if row.action == UpdateFields.ACTION else []
         try:
-            return upcoming, self._quickly(reconcile.catch_up, self.connector, tool, key)
+            if tool is None:
+                raise LookupError(f"no {row.tool} connection is configured")
+            target, action = merged_action(row, merged)
+            if isinstance(action, RecordEvidence) and target.key:  # the seal is made when it is written
+                action = RecordEvidence(seal(uow.session, self.connector, row.tool, target.key))
+            result = self._perform(tool, row, target, action)
+        except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
+            self._failed(uow, row, error, report)
+        else:
+            at = self.clock()
+            for done in (row, *merged):
+                done.status, done.done_at, done.result, done.last_error = "done", at, result, None
+            report.done += 1 + len(merged)
+            self._follow_up(uow, tool, row, target, action, result)
+        uow.commit()
+        return True
+
+    def _catch_up(self, row_id: int, action: str, tool: str, key: str | None) -> tuple[int | None, Any]:
+        """Before a revert or a catch-up row: (its id, the catch-up's report or the error that stopped
+        it). The change's facts are read from the tool and replayed, each event in a transaction of its
+        own; the row is then claimed again (a revert is judged again, `services.reverts`)."""
+        try:
+            return row_id, self._quickly(reconcile.catch_up, self.connector, tool, key)
         except Exception as error:  # noqa: BLE001 - classified: retried, recorded, or judged on what is known
             if _retryable(error) or action == CatchUp.ACTION:
-                return upcoming, error
-            log.warning("revert-catch-up-failed", extra={"outbox_id": upcoming, "error": str(error)[:300]})
-            return upcoming, None  # judged again on what is known
+                return row_id, error
+            log.warning("revert-catch-up-failed", extra={"outbox_id": row_id, "error": str(error)[:300]})
+            return row_id, None  # judged again on what is known
 
     def _perform(self, tool: ToolRuntime, row: OutboxRow, target: Target, action: Action) -> dict[str, Any]:
         return self._quickly(tool.actions.perform, action, target, row.idempotency_key)
