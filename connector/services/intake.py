@@ -11,6 +11,9 @@ queue for the next batch: under load a batch grows to what arrived during one co
 waits for nothing but its own commit. The writer thread starts with the first delivery and ends after
 `idle_seconds` without one.
 
+On a SQLite file the writers of several processes take turns through a file lock
+(`Database.writer_turn`) rather than SQLite's busy handler.
+
 What a batch does, in one transaction:
 - Deliveries with commands are processed as `deliveries.receive` processes one (record, dedupe the
   subject, translate, handle), each in a savepoint of its own, after the audit chain's lock is taken
@@ -113,7 +116,7 @@ class Intake:
 
     def _write(self, batch: list[Pending]) -> None:
         try:
-            with UnitOfWork(self.connector.database) as uow:
+            with self.connector.database.writer_turn(), UnitOfWork(self.connector.database) as uow:
                 acting = [p for p in batch if not isinstance(p.commands, Ignored)]
                 ignored = [p for p in batch if isinstance(p.commands, Ignored)]
                 if acting:
