@@ -341,7 +341,7 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, wrk: Wr
                     print_run(backend, runs[-1])
             wide = {"threads": 2 * args.wrk_threads, "connections": 4 * args.connections}
             label = f"wrk -t{wide['threads']} -c{wide['connections']}"
-            for server in (bare, ecm):
+            for server in servers:
                 runs.append(
                     wrk.run(server, f"{run_prefix}-{server.name}-wide", label, **wide, seconds=args.seconds)
                 )
