@@ -22,9 +22,16 @@ from sqlalchemy import create_engine, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connector.jira import ADAPTER  # noqa: E402
 from connector.mapping import load_mapping  # noqa: E402
 from connector.procedure.rules import retroactive_items  # noqa: E402
-from connector.sla import _horizon, postmortem_alerts, postmortems_due, run_sla  # noqa: E402
+from connector.sla import (  # noqa: E402
+    _horizon,
+    open_postmortems_due,
+    postmortem_alerts,
+    postmortems_due,
+    run_sla,
+)
 from connector.store.db import Database  # noqa: E402
 from connector.store.facts import change_facts  # noqa: E402
 from connector.store.tables import ChangeRow  # noqa: E402
@@ -124,7 +131,10 @@ def main() -> None:
             f"in {time.perf_counter() - started:.1f} s"
         )
         tool = SimpleNamespace(
-            name="jira", mapping=load_mapping(Path("mappings/jira-cloud.yaml")), ctx=tool_context("jira")
+            name="jira",
+            mapping=load_mapping(Path("mappings/jira-cloud.yaml")),
+            ctx=tool_context("jira"),
+            adapter=ADAPTER,
         )
         connector = SimpleNamespace(database=database, clock=lambda: NOW, tools={"jira": tool})
         first = run_sla(connector, NOW)
@@ -138,9 +148,11 @@ def main() -> None:
         print(f"naive scan of open changes: median {statistics.median(scan):.1f} ms (3 runs)")
         print(f"speed-up: {statistics.median(scan) / statistics.median(indexed):.0f}x")
         horizon = _horizon(tool.ctx.calendar, tool.mapping.reminders.before, NOW)
-        for name, query in zip(
-            ("open post-mortems", "done, change still open"), postmortems_due("jira", horizon), strict=True
-        ):
+        with database.engine.connect() as connection:
+            open_ids = list(connection.scalars(open_postmortems_due(horizon)))
+        queries = [open_postmortems_due(horizon), *postmortems_due("jira", horizon, open_ids)]
+        names = ("open post-mortems due (ids)", "their changes", "done, change still open")
+        for name, query in zip(names, queries, strict=True):
             compiled = query.compile(database.engine, compile_kwargs={"literal_binds": True})
             with database.engine.connect() as connection:
                 plan = connection.execute(text(f"EXPLAIN ANALYZE {compiled}")).scalars().all()

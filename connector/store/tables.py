@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -61,12 +62,24 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
+# Open after deploy (connector/sla.py OPEN_AFTER_DEPLOY) and missing a retroactive link.
+OPEN_UNDOCUMENTED = "stage IN ('deployed', 'postmortem') AND (pr_url IS NULL OR docs_url IS NULL)"
+
+
 class ChangeRow(Base):
     __tablename__ = "changes"
     __table_args__ = (
         UniqueConstraint("tool", "key", name="uq_changes_tool_key"),
         Index("ix_changes_stage", "stage"),
         Index("ix_changes_created_at", "created_at"),
+        # The SLA job's "post-mortem done, change still open" candidates (migration 0007).
+        Index(
+            "ix_changes_open_undocumented",
+            "tool",
+            "id",
+            postgresql_where=text(OPEN_UNDOCUMENTED),
+            sqlite_where=text(OPEN_UNDOCUMENTED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
