@@ -323,6 +323,8 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, wrk: Wr
                 "PYTHONPATH": str(Path(args.before).resolve()),
                 "ECM_DATA_DIR": str(workdir / f"{backend}-before"),
             }
+            if backend == "postgres":  # a schema of its own: the other tree may migrate differently
+                before_env["ECM_DATABASE_SCHEMA"] = f"{schema}_before"
             servers.append(
                 Server("before", before_command, before_env, workdir / f"before-{backend}.log", before_port)
             )
@@ -362,9 +364,10 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, wrk: Wr
         data_dir = Path(server.env["ECM_DATA_DIR"])
         url = server.env.get("ECM_DATABASE_URL") or f"sqlite:///{data_dir / 'ecm.sqlite3'}"
         accepted = wrk.accepted.get(server.url, set())
-        verify_recorded(server.name, url, schema if backend == "postgres" else None, run_prefix, accepted)
-    if backend == "postgres":
-        drop_schema(POSTGRES_URL, schema)
+        verify_recorded(server.name, url, server.env.get("ECM_DATABASE_SCHEMA"), run_prefix, accepted)
+    for server in servers[1:]:
+        if server.env.get("ECM_DATABASE_SCHEMA"):
+            drop_schema(POSTGRES_URL, server.env["ECM_DATABASE_SCHEMA"])
     return runs
 
 
