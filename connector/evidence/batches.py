@@ -4,8 +4,10 @@ One query streams the changes (`yield_per`); for each batch one query per child 
 reviews, post-mortems) keyed by change id, and one count of recorded violations. Rows are SQLAlchemy
 Core rows, never ORM objects, and nothing enters the session.
 
-Times come back as the driver gives them, without the per-value `UTCDateTime` conversion: naive UTC on
-SQLite, aware on PostgreSQL. `utc()` gives a stored moment as the ORM would (aware UTC), for
+Times are read without the per-value `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the
+query reads them with a `+00:00` appended, which the driver's own parser turns into aware UTC datetimes,
+so nothing is converted afterwards. PostgreSQL gives them aware in the session's time zone. `moment()`
+says what turns a value so read into aware UTC (nothing on SQLite, `utc()` elsewhere), for
 `store.facts.facts_of`, and `iso()` writes a moment as the evidence does (`…Z`).
 """
 
@@ -17,7 +19,19 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, BigInteger, DateTime, Table, any_, bindparam, func, select, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from connector.store.audit import iso_utc
@@ -41,15 +55,16 @@ class Loaded(NamedTuple):
 
 def batches(session: Session, start: datetime, end: datetime, size: int) -> Iterator[list[Loaded]]:
     """Changes created in [start, end), oldest first, `size` at a time."""
+    connection = session.connection()
+    dialect = connection.dialect.name
     query = (
-        select(*_columns(CHANGES, UNREAD))
+        select(*_columns(CHANGES, dialect, UNREAD))
         .where(CHANGES.c.created_at >= start, CHANGES.c.created_at < end)
         .order_by(CHANGES.c.created_at, CHANGES.c.id)
         .execution_options(yield_per=size)
     )
-    connection = session.connection()
-    among = AMONG.get(connection.dialect.name, _in_list)
-    children = {name: _children_query(row.__table__, among) for name, row in CHILDREN.items()}
+    among = AMONG.get(dialect, _in_list)
+    children = {name: _children_query(row.__table__, dialect, among) for name, row in CHILDREN.items()}
     counted = ViolationRow.__table__.c
     violations = (
         select(counted.change_id, func.count()).where(among(counted.change_id)).group_by(counted.change_id)
@@ -74,16 +89,33 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
         ]
 
 
-def _columns(table: Table, skipped: frozenset[str] = frozenset()) -> list[Any]:
+def _columns(table: Table, dialect: str, skipped: frozenset[str] = frozenset()) -> list[Any]:
+    time = _utc_text if dialect == "sqlite" else _plain_time
     return [
-        type_coerce(c, PLAIN_TIME).label(c.name) if isinstance(c.type, UTCDateTime) else c
-        for c in table.c
-        if c.name not in skipped
+        time(c).label(c.name) if isinstance(c.type, UTCDateTime) else c for c in table.c if c.name not in skipped
     ]
 
 
-def _children_query(table: Table, among: Callable[[Any], Any]) -> Any:
-    return select(*_columns(table)).where(among(table.c.change_id)).order_by(table.c.id)
+def _utc_text(column: Any) -> Any:
+    """`'2026-01-02 03:04:05.000000' || '+00:00'`, parsed (`fromisoformat`) as aware UTC; NULL stays NULL."""
+    return type_coerce(type_coerce(column, String()).concat(literal("+00:00", String())), PLAIN_TIME)
+
+
+def _plain_time(column: Any) -> Any:
+    return type_coerce(column, PLAIN_TIME)
+
+
+def moment(session: Session) -> Callable[[Any], Any]:
+    """What turns a time `batches` read into aware UTC on the session's database."""
+    return _as_read if session.connection().dialect.name == "sqlite" else utc
+
+
+def _as_read(value: Any) -> Any:
+    return value
+
+
+def _children_query(table: Table, dialect: str, among: Callable[[Any], Any]) -> Any:
+    return select(*_columns(table, dialect)).where(among(table.c.change_id)).order_by(table.c.id)
 
 
 def _in_list(column: Any) -> Any:
@@ -127,6 +159,8 @@ def iso(moment: datetime | None) -> str | None:
     """`packet.iso` of the stored moment: ISO 8601 UTC with microseconds and a `Z`."""
     if moment is None:
         return None
-    if moment.tzinfo is None:  # SQLite keeps UTC without an offset
+    if moment.tzinfo is UTC:  # as `batches` reads SQLite's times
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    if moment.tzinfo is None:
         return moment.isoformat(timespec="microseconds") + "Z"
     return iso_utc(moment)

@@ -17,11 +17,11 @@ from typing import IO, Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from connector.evidence.batches import Loaded, batches, iso, utc
+from connector.evidence.batches import Loaded, batches, iso, moment
 from connector.evidence.rulebook import RuleBook
 from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.rules import RuleStatus, Status
-from connector.store.facts import facts_of
+from connector.store.facts import Moment, facts_of
 from connector.store.people import Person, latest
 
 BATCH = 500
@@ -71,11 +71,11 @@ def population(
     session: Session, start: datetime, end: datetime, rulebook: RuleBook, *, batch: int = BATCH
 ) -> Iterator[PopulationRow]:
     """Changes created in [start, end), oldest first."""
-    now = rulebook.clock()
+    now, utc = rulebook.clock(), moment(session)
     for rows in batches(session, start, end, batch):
         names = latest(session, (who for one in rows for who in _people(one)))
         for loaded in rows:
-            yield _row(loaded, *_judged(loaded, rulebook, now), names)
+            yield _row(loaded, *_judged(loaded, rulebook, now, utc), names)
 
 
 def _people(loaded: Loaded) -> list[str]:
@@ -86,7 +86,7 @@ def named(identities: Iterable[str], names: dict[str, Person]) -> str:
     return "; ".join(names[i].describe() for i in identities if i in names)
 
 
-def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str]:
+def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime, utc: Moment) -> tuple[str, str]:
     """Compliance by the rules. R9 only informs (`INFORMATIVE_RULES`): the recorded violations are
     counted in the row, not passed to the judge."""
     facts = facts_of(loaded.change, loaded.approvals, loaded.reviews, loaded.postmortem, utc)

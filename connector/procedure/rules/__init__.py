@@ -77,8 +77,12 @@ REQUIREMENTS: Mapping[Stage, tuple[Check, ...]] = MappingProxyType(
 )
 """The recording checks a change must pass to enter each forward stage, in rule order."""
 
-JUDGES = tuple((m.RULE.id, None if m is r9_control else m.verdict) for m in MODULES)
-"""Each rule's id and evidence verdict, in rule order; R9's is judged from the recorded attempts."""
+BEFORE_DEPLOY_JUDGES = tuple(
+    (m.RULE.id, m.verdict) for m in (r1_identified, r2_approvals, r3_separation, r4_documented, r5_reviews)
+)
+AFTER_DEPLOY_JUDGES = tuple((m.RULE.id, m.verdict) for m in (r7_postmortem, r8_retroactive))
+"""Each rule's id and evidence verdict, in rule order, around R6 (which may reuse R1-R5's), R9 (judged
+from the recorded attempts) and R10."""
 
 
 def _decide(found: Iterable[Violation]) -> Decision:
@@ -167,10 +171,15 @@ def evaluate(
     when each approval or review was recorded; `groups` is accepted for symmetry with the gates.
     """
     statuses = {}
-    for rule, judge in JUDGES:
-        if judge is None:
-            statuses[rule] = r9_control.verdict(recorded, stood)
-        else:
-            status, evidence = judge(change, now, policy, explain)
-            statuses[rule] = RuleStatus(rule, status, evidence)
+    for rule, judge in BEFORE_DEPLOY_JUDGES:
+        statuses[rule] = RuleStatus(rule, *judge(change, now, policy, explain))
+    # R1-R5 held at `now` hold at the deploy as well: only R4 looks at the time, for a verbal approval
+    # not yet confirmed, and R4 is not held while one is. A rejection holds R2 without its approvals
+    # (a change rejected and deployed anyway still breaks R6), so R6 then checks for itself.
+    ready = change.rejection is None and all(s.status is Status.HELD for s in statuses.values())
+    statuses["R6"] = RuleStatus("R6", *r6_deploy.verdict(change, now, policy, explain, ready=ready))
+    for rule, judge in AFTER_DEPLOY_JUDGES:
+        statuses[rule] = RuleStatus(rule, *judge(change, now, policy, explain))
+    statuses["R9"] = r9_control.verdict(recorded, stood)
+    statuses["R10"] = RuleStatus("R10", *r10_deadline.verdict(change, now, policy, explain))
     return statuses

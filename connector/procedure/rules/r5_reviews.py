@@ -11,6 +11,7 @@ from connector.procedure.rules.base import Rule, Status, Verdict, at, name, open
 
 RULE = Rule("R5", 3, "peer review and security review by people other than the engineer")
 REVIEW_NAME = {ReviewKind.PEER: "peer review", ReviewKind.SECURITY: "security review"}
+KINDS = tuple(ReviewKind)
 REVIEW_STAGES = frozenset({Stage.APPROVED, Stage.IN_REVIEW, Stage.REVIEWED})
 
 
@@ -46,7 +47,7 @@ def requirement(change: Change, now: datetime, policy: Policy) -> tuple[Violatio
     """Entering reviewed needs both reviews, by someone other than the engineer."""
     missing = [
         f"{REVIEW_NAME[kind]} by someone other than the engineer"
-        for kind in ReviewKind
+        for kind in KINDS
         if (review := change.review_for(kind)) is None or review.reviewer == change.engineer
     ]
     if not missing:

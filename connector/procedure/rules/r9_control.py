@@ -43,6 +43,8 @@ def verdict(caught: Iterable[Violation], stood: Iterable[Violation]) -> RuleStat
     """Held while every attempt that broke the procedure was blocked or reverted (those are listed as
     its exceptions); violated by one that stood (a revert that could not be made)."""
     caught, stood = list(caught), list(stood)
+    if not caught and not stood:
+        return NONE_BROKE
 
     def rules(violations: list[Violation]) -> str:
         return ", ".join(dict.fromkeys(v.rule for v in violations))
@@ -51,11 +53,12 @@ def verdict(caught: Iterable[Violation], stood: Iterable[Violation]) -> RuleStat
         return RuleStatus(
             RULE.id, Status.VIOLATED, f"{len(stood)} attempts that broke the procedure stood: {rules(stood)}"
         )
-    if caught:
-        return RuleStatus(
-            RULE.id,
-            Status.HELD,
-            f"the control worked: {len(caught)} attempts that broke the procedure were blocked or "
-            f"reverted ({rules(caught)}); listed as exceptions",
-        )
-    return RuleStatus(RULE.id, Status.HELD, "no transition broke the procedure")
+    return RuleStatus(
+        RULE.id,
+        Status.HELD,
+        f"the control worked: {len(caught)} attempts that broke the procedure were blocked or "
+        f"reverted ({rules(caught)}); listed as exceptions",
+    )
+
+
+NONE_BROKE = RuleStatus(RULE.id, Status.HELD, "no transition broke the procedure")
