@@ -1,8 +1,10 @@
 """Changes of a period read in batches as plain rows, with their children, for the population export.
 
-One query streams the changes (`yield_per`); for each batch one query per child table (approvals,
-reviews, post-mortems) keyed by change id, and one count of recorded violations. Rows are SQLAlchemy
-Core rows, never ORM objects, and nothing enters the session.
+One query streams the changes (`yield_per`), and one query per child table (approvals, reviews,
+post-mortems, the count of recorded violations) streams their rows alongside, joined to the changes of
+the period and in the same order: each change takes the rows that follow for it (`_Following`). Four
+queries whatever the number of changes, no list of ids sent per batch, and nothing kept beyond a batch.
+Rows are plain named tuples, never ORM objects, and nothing enters the session.
 
 Times are read without the per-value `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the
 query reads them with a `+00:00` appended, which the driver's own parser turns into aware UTC datetimes,
@@ -14,19 +16,17 @@ says what turns a value so read into aware UTC (nothing on SQLite, `utc()` elsew
 from __future__ import annotations
 
 import functools
-from collections import defaultdict, namedtuple
+import itertools
+import operator
+from collections import namedtuple
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    ARRAY,
-    BigInteger,
     DateTime,
     String,
     Table,
-    any_,
-    bindparam,
     func,
     literal,
     select,
@@ -57,42 +57,83 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
     """Changes created in [start, end), oldest first, `size` at a time."""
     connection = session.connection()
     dialect = connection.dialect.name
-    query = (
-        select(*_columns(CHANGES, dialect, UNREAD))
-        .where(CHANGES.c.created_at >= start, CHANGES.c.created_at < end)
-        .order_by(CHANGES.c.created_at, CHANGES.c.id)
-        .execution_options(yield_per=size)
-    )
-    among = AMONG.get(dialect, _in_list)
-    children = {name: _children_query(row.__table__, dialect, among) for name, row in CHILDREN.items()}
-    counted = ViolationRow.__table__.c
+    period = (CHANGES.c.created_at >= start, CHANGES.c.created_at < end)
+    order = (CHANGES.c.created_at, CHANGES.c.id)
+    changes = select(*_columns(CHANGES, dialect, UNREAD)).where(*period).order_by(*order)
+    children = {
+        name: select(*_columns(row.__table__, dialect))
+        .join(CHANGES, CHANGES.c.id == row.__table__.c.change_id)
+        .where(*period)
+        .order_by(*order, row.__table__.c.id)
+        for name, row in CHILDREN.items()
+    }
+    counted = ViolationRow.__table__
     violations = (
-        select(counted.change_id, func.count()).where(among(counted.change_id)).group_by(counted.change_id)
+        select(CHANGES.c.id.label("change_id"), func.count().label("count"))
+        .select_from(counted)
+        .join(CHANGES, CHANGES.c.id == counted.c.change_id)
+        .where(*period)
+        .group_by(CHANGES.c.id)
+        .order_by(*order)
     )
-    result = connection.execute(query)
-    record = _record(result)
-    for partition in result.partitions():
-        rows = list(map(record._make, partition))
-        ids = {"ids": [row.id for row in rows]}
-        found = {name: _by_change(connection.execute(q, ids)) for name, q in children.items()}
-        counts = {change_id: count for change_id, count in connection.execute(violations, ids)}
-        approvals, reviews, postmortems = found["approvals"], found["reviews"], found["postmortems"]
+    found = {name: _Following(_stream(connection, query, size)) for name, query in children.items()}
+    approvals, reviews, postmortems = found["approvals"], found["reviews"], found["postmortems"]
+    counts = _Following(_stream(connection, violations, size))
+    for rows in _partitions(connection, changes, size):
         yield [
             Loaded(
                 row,
-                approvals.get(row.id, []),
-                reviews.get(row.id, []),
-                (postmortems.get(row.id) or [None])[0],
-                counts.get(row.id, 0),
+                approvals.of(row.id),
+                reviews.of(row.id),
+                postmortems.one(row.id),
+                counted.count if (counted := counts.one(row.id)) else 0,
             )
             for row in rows
         ]
 
 
+def _partitions(connection: Any, query: Any, size: int) -> Iterator[list[Any]]:
+    result = connection.execute(query.execution_options(yield_per=size))
+    record = _record(result)
+    for partition in result.partitions():
+        yield list(map(record._make, partition))
+
+
+def _stream(connection: Any, query: Any, size: int) -> Iterator[Any]:
+    return itertools.chain.from_iterable(_partitions(connection, query, size))
+
+
+class _Following:
+    """A child table's rows, read in the order of the changes (joined to them, ordered as they are):
+    each change takes the run of rows that follows for it."""
+
+    def __init__(self, rows: Iterator[Any]) -> None:
+        self._runs = itertools.groupby(rows, key=_CHANGE_ID)
+        self._id, self._run = next(self._runs, _END)
+
+    def of(self, change_id: int) -> list[Any]:
+        if self._id != change_id:
+            return []
+        run = list(self._run)
+        self._id, self._run = next(self._runs, _END)
+        return run
+
+    def one(self, change_id: int) -> Any | None:
+        """The first of the change's rows (a post-mortem, a count), None without one."""
+        run = self.of(change_id)
+        return run[0] if run else None
+
+
+_CHANGE_ID = operator.attrgetter("change_id")
+_END = (None, iter(()))
+
+
 def _columns(table: Table, dialect: str, skipped: frozenset[str] = frozenset()) -> list[Any]:
     time = _utc_text if dialect == "sqlite" else _plain_time
     return [
-        time(c).label(c.name) if isinstance(c.type, UTCDateTime) else c for c in table.c if c.name not in skipped
+        time(c).label(c.name) if isinstance(c.type, UTCDateTime) else c
+        for c in table.c
+        if c.name not in skipped
     ]
 
 
@@ -114,23 +155,6 @@ def _as_read(value: Any) -> Any:
     return value
 
 
-def _children_query(table: Table, dialect: str, among: Callable[[Any], Any]) -> Any:
-    return select(*_columns(table, dialect)).where(among(table.c.change_id)).order_by(table.c.id)
-
-
-def _in_list(column: Any) -> Any:
-    return column.in_(bindparam("ids", expanding=True))  # IN (?, ?, ...): one parameter per id
-
-
-def _any_array(column: Any) -> Any:
-    return column == any_(bindparam("ids", type_=ARRAY(BigInteger)))  # one array parameter
-
-
-AMONG: dict[str, Callable[[Any], Any]] = {"postgresql": _any_array}
-"""How a child query names the batch's change ids, by dialect. PostgreSQL takes them as one array:
-rendering and parsing 500 placeholders a query cost more than the query itself."""
-
-
 def _record(result: Any) -> type[tuple[Any, ...]]:
     return _record_of(tuple(result.keys()))
 
@@ -138,14 +162,6 @@ def _record(result: Any) -> type[tuple[Any, ...]]:
 @functools.cache
 def _record_of(columns: tuple[str, ...]) -> type[tuple[Any, ...]]:
     return namedtuple("Record", columns)  # noqa: PYI024 - the columns are known at run time
-
-
-def _by_change(result: Any) -> dict[int, list[Any]]:
-    found: dict[int, list[Any]] = defaultdict(list)
-    record = _record(result)
-    for row in map(record._make, result.all()):  # one fetch for the batch, not one per row
-        found[row.change_id].append(row)
-    return found
 
 
 def utc(value: Any) -> Any:

@@ -171,12 +171,14 @@ def evaluate(
     when each approval or review was recorded; `groups` is accepted for symmetry with the gates.
     """
     statuses = {}
-    for rule, judge in BEFORE_DEPLOY_JUDGES:
-        statuses[rule] = RuleStatus(rule, *judge(change, now, policy, explain))
     # R1-R5 held at `now` hold at the deploy as well: only R4 looks at the time, for a verbal approval
     # not yet confirmed, and R4 is not held while one is. A rejection holds R2 without its approvals
     # (a change rejected and deployed anyway still breaks R6), so R6 then checks for itself.
-    ready = change.rejection is None and all(s.status is Status.HELD for s in statuses.values())
+    ready = change.rejection is None
+    for rule, judge in BEFORE_DEPLOY_JUDGES:
+        status, evidence = judge(change, now, policy, explain)
+        statuses[rule] = RuleStatus(rule, status, evidence)
+        ready = ready and status is Status.HELD
     statuses["R6"] = RuleStatus("R6", *r6_deploy.verdict(change, now, policy, explain, ready=ready))
     for rule, judge in AFTER_DEPLOY_JUDGES:
         statuses[rule] = RuleStatus(rule, *judge(change, now, policy, explain))

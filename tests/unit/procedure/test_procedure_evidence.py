@@ -9,7 +9,7 @@ import pytest
 
 from connector.procedure.model import Role, Stage, Violation
 from connector.procedure.policy import Policy
-from connector.procedure.rules import RULES, check_created, evaluate, retroactive_items
+from connector.procedure.rules import RULES, check_created, evaluate, r6_deploy, retroactive_items
 
 from .procedure_facts import GROUPS, LEAD, NOW, REJECTION, SECURITY, approval, at, change_at, verbal
 
@@ -144,3 +144,40 @@ def test_leaving_out_the_evidence_of_held_rules_changes_no_status_and_no_other_e
             r: s for r, s in full.items() if s.status != "held" or r == "R9"
         }
         assert all(s.evidence == "" for r, s in brief.items() if s.status == "held" and r != "R9")
+
+
+def test_a_change_rejected_and_deployed_anyway_breaks_r6_though_its_rejection_holds_r2():
+    rejected = replace(change_at(Stage.REJECTED, facts_up_to=Stage.AWAITING_APPROVAL), rejection=REJECTION)
+    deployed = replace(rejected, deployed_at=at(120))
+    statuses = evaluate(deployed, GROUPS, NOW, Policy(), explain=False)
+    assert statuses["R2"].status == "held"
+    assert statuses["R6"].status == "violated"
+    assert "approval from a member of the Engineering Leads" in statuses["R6"].evidence
+
+
+R6_CASES = {
+    **EXPLAINED_CASES,
+    "rejected, deployed anyway": replace(EXPLAINED_CASES["rejected"], deployed_at=at(120)),
+    "rejected with one approval, reviewed and deployed anyway": replace(
+        change_at(Stage.DEPLOYED),
+        stage=Stage.REJECTED,
+        approvals=(approval(LEAD, Role.LEAD),),
+        rejection=REJECTION,
+    ),
+    "verbal confirmed in time after the deploy": replace(
+        change_at(Stage.CLOSED),
+        approvals=(verbal(LEAD, Role.LEAD, at(600), confirmed_at=at(300)), approval(SECURITY, Role.SECURITY)),
+    ),
+    "verbal unconfirmed at deploy": replace(
+        change_at(Stage.DEPLOYED),
+        approvals=(verbal(LEAD, Role.LEAD, at(600)), approval(SECURITY, Role.SECURITY)),
+    ),
+}
+
+
+@pytest.mark.parametrize("change", R6_CASES.values(), ids=R6_CASES.keys())
+def test_r6_in_the_evaluation_is_what_it_finds_checking_r1_to_r5_at_the_deploy_itself(change):
+    for now in (NOW, at(60 * 24 * 30)):
+        for explain in (True, False):
+            evaluated = evaluate(change, GROUPS, now, Policy(), explain=explain)["R6"]
+            assert evaluated[1:] == r6_deploy.verdict(change, now, Policy(), explain, ready=False)
