@@ -2,7 +2,7 @@
 changes, each compared in the same run with a naive baseline.
 
     .venv/bin/python bench/evidence.py [--changes 100000] [--open 10000] [--repeat 5] [--runs 3]
-        [--url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--export-only] [--no-naive]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--export-only] [--no-naive]
 
 Export: streamed (`yield_per`, rows written as they come) against the naive way (load every change with
 its approvals, reviews and post-mortem into a list, build every row, then write). Time is wall clock
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import resource
 import secrets
 import statistics
 import sys
@@ -258,7 +259,9 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1, help="streamed export runs; the median is reported")
-    parser.add_argument("--url", help="a PostgreSQL URL (default: SQLite files in a temp dir)")
+    parser.add_argument(
+        "--url", "--database-url", dest="url", help="a PostgreSQL URL (default: SQLite files in a temp dir)"
+    )
     parser.add_argument("--export-only", action="store_true", help="skip the dashboard")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive export")
     args = parser.parse_args()
@@ -270,6 +273,8 @@ def main() -> None:
                 bench_dashboard(databases, args.open, args.repeat)
         finally:
             databases.drop()
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"Peak RSS of the whole run (fill, exports, tracing passes): {peak_rss:,.0f} MiB")
 
 
 if __name__ == "__main__":

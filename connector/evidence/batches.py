@@ -8,8 +8,9 @@ Rows are plain named tuples, never ORM objects, and nothing enters the session.
 
 Times are read without the per-value `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the
 query reads them with a `+00:00` appended, which the driver's own parser turns into aware UTC datetimes,
-so nothing is converted afterwards. PostgreSQL gives them aware in the session's time zone. `moment()`
-says what turns a value so read into aware UTC (nothing on SQLite, `utc()` elsewhere), for
+so nothing is converted afterwards. PostgreSQL gives them aware in the session's time zone, which
+`moment()` sets to UTC for the transaction. `moment()` says what turns a value so read into aware UTC
+(nothing on SQLite and PostgreSQL, `utc()` elsewhere), for
 `store.facts.facts_of`, and `iso()` writes a moment as the evidence does (`…Z`).
 """
 
@@ -147,8 +148,13 @@ def _plain_time(column: Any) -> Any:
 
 
 def moment(session: Session) -> Callable[[Any], Any]:
-    """What turns a time `batches` read into aware UTC on the session's database."""
-    return _as_read if session.connection().dialect.name == "sqlite" else utc
+    """What turns a time `batches` reads into aware UTC on the session's database. On PostgreSQL the
+    transaction is set to read times in UTC, which psycopg gives as aware UTC datetimes already."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+        return _as_read
+    return _as_read if connection.dialect.name == "sqlite" else utc
 
 
 def _as_read(value: Any) -> Any:
