@@ -3,7 +3,8 @@
 `JiraGateway` builds the client once, with no retries (retries live in the outbox dispatcher), no
 `serverInfo` call and an explicit timeout. Every library or transport error leaves as the connector's
 own `ApiError` family (`connector.errors`), never as `JIRAError` or a `requests` exception. Results are
-frozen dataclasses; field values are rendered as plain strings.
+frozen dataclasses; field values are rendered as plain strings by the webhook parser's renderer
+(`connector/inbound/render.py`), so a field reads the same from a webhook and from the API.
 
 Cloud authenticates with e-mail + API token (basic auth) and searches with `/rest/api/3/search/jql`;
 Data Center uses a personal access token (Bearer) and `/rest/api/2/search`. Issue calls use API v2,
@@ -22,8 +23,8 @@ from jira import JIRA, JIRAError
 
 from connector import __version__
 from connector.errors import ApiError, AuthFailed, ConfigError, NotFound, RateLimited, Rejected, Unavailable
+from connector.inbound.render import comment_text, render_value
 from connector.jira.admin import AdminCalls
-from connector.jira.render import render_value
 
 FLAVORS = ("cloud", "datacenter")
 DEFAULT_TIMEOUT = (3.05, 10.0)
@@ -385,7 +386,7 @@ class JiraGateway(AdminCalls):
         return JiraComment(
             str(raw["id"]),
             self._user_id(raw.get("author")),
-            render_value(raw.get("body")) or "",
+            comment_text(raw.get("body")),
             raw.get("created", ""),
             raw,
         )
