@@ -8,6 +8,10 @@ or not shaped like a Jira webhook raises `MalformedBody`. Every `webhookEvent` i
 
 Cloud names users by `accountId`, Server/Data Center by `name`; Data Center changelog items have no
 `fieldId` (the field name is used instead); old servers send no `issue_event_type_name`.
+
+The readers of an issue, a changelog entry, a comment and a user (`issue_facts`, `field_changes`,
+`comment_event`, `user_id`) are the one place a Jira issue is read: reconciliation
+(`connector/jira/history.py`) builds its events from the REST answers with them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from connector.errors import MalformedBody
 from connector.inbound.events import (
@@ -106,7 +111,8 @@ def _issue_updated(doc: JsonObject, received_at: datetime) -> Event | Ignored:
     comment = doc.obj("comment")
     if kind in IGNORED_UPDATE_TYPES:
         return Ignored(f"jira:issue_updated/{kind}: {IGNORED_UPDATE_TYPES[kind]}", key=key)
-    changes = _changes(doc)
+    changelog = doc.obj("changelog")
+    changes = field_changes(changelog.objs("items") if changelog else [])
     if kind == "issue_commented" and comment is not None:
         return _comment(doc, comment, received_at)
     if kind is None and not changes and comment is not None:  # old servers: tell new from edited
@@ -115,7 +121,6 @@ def _issue_updated(doc: JsonObject, received_at: datetime) -> Event | Ignored:
         return Ignored("jira:issue_updated: comment edited: only new comments count", key=key)
     if not changes:
         return Ignored(f"jira:issue_updated/{kind or 'unnamed'}: no field changed", key=key)
-    changelog = doc.obj("changelog")
     subject = f"changelog:{changelog.text('id')}" if changelog and changelog.text("id") else None
     return IssueUpdated(**_issue_common(doc, _actor(doc), received_at), changes=changes, subject_id=subject)
 
@@ -138,20 +143,21 @@ HANDLERS: dict[str, Callable[[JsonObject, datetime], Event | Ignored]] = {
 
 
 def _comment(doc: JsonObject, comment: JsonObject, received_at: datetime) -> CommentAdded:
-    author = _user_id(comment.obj("author") or comment.obj("updateAuthor"))
-    if author is None:
-        raise MalformedBody("comment.author: missing accountId or name")
-    return CommentAdded(
-        **_issue_common(doc, author, received_at),
-        comment_id=comment.required_text("id"),
-        body=comment_text(comment.raw("body")),
-        subject_id=f"comment:{comment.required_text('id')}",
-    )
+    return comment_event(doc.required_obj("issue"), comment, _timestamp(doc) or received_at)
 
 
 def _issue_common(doc: JsonObject, actor: str, received_at: datetime) -> dict:
-    issue = doc.required_obj("issue")
-    fields = issue.obj("fields") or JsonObject({}, "issue.fields")
+    facts = issue_facts(doc.required_obj("issue"))
+    return {**facts, "actor": actor, "at": _timestamp(doc) or received_at}
+
+
+# --- reading an issue: webhooks and reconciliation ------------------------------------------------------
+
+
+def issue_facts(issue: JsonObject) -> dict[str, Any]:
+    """What every event about `issue` says of it: key, id, type, status, parent, and its fields rendered
+    as text (every customfield_* and `SYSTEM_FIELDS`)."""
+    fields = issue.obj("fields") or JsonObject({}, f"{issue.path}.fields")
     rendered = {
         name: render_value(fields.raw(name)) for name in fields.names() if name.startswith("customfield_")
     }
@@ -164,17 +170,14 @@ def _issue_common(doc: JsonObject, actor: str, received_at: datetime) -> dict:
         "key": issue.required_text("key"),
         "remote_id": issue.required_text("id"),
         "issue_type": (issue_type.text("name") if issue_type else None) or "",
-        "actor": actor,
-        "at": _timestamp(doc) or received_at,
         "status": status.text("name") if status else None,
         "fields": rendered,
         "parent_key": parent.text("key") if parent else None,
     }
 
 
-def _changes(doc: JsonObject) -> tuple[FieldChange, ...]:
-    changelog = doc.obj("changelog")
-    items = changelog.objs("items") if changelog else []
+def field_changes(items: list[JsonObject]) -> tuple[FieldChange, ...]:
+    """A changelog entry's items (Data Center's have no `fieldId`: the field name stands for it)."""
     return tuple(
         FieldChange(
             field=item.text("fieldId") or item.required_text("field"),
@@ -186,14 +189,30 @@ def _changes(doc: JsonObject) -> tuple[FieldChange, ...]:
     )
 
 
+def comment_event(issue: JsonObject, comment: JsonObject, at: datetime) -> CommentAdded:
+    """A new comment on `issue`, by its author (the authenticated actor)."""
+    author = user_id(comment.obj("author") or comment.obj("updateAuthor"))
+    if author is None:
+        raise MalformedBody(f"{comment.path}.author: missing accountId or name")
+    return CommentAdded(
+        **issue_facts(issue),
+        actor=author,
+        at=at,
+        comment_id=comment.required_text("id"),
+        body=comment_text(comment.raw("body")),
+        subject_id=f"comment:{comment.required_text('id')}",
+    )
+
+
 def _actor(doc: JsonObject) -> str:
-    actor = _user_id(doc.obj("user"))
+    actor = user_id(doc.obj("user"))
     if actor is None:
         raise MalformedBody("user: missing accountId or name (the authenticated actor)")
     return actor
 
 
-def _user_id(user: JsonObject | None) -> str | None:
+def user_id(user: JsonObject | None) -> str | None:
+    """A user's identity: the accountId on Cloud, the user name (or key) on Server / Data Center."""
     if user is None:
         return None
     return user.text("accountId") or user.text("name") or user.text("key")

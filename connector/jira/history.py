@@ -1,7 +1,8 @@
 """Jira's part of reconciliation: what webhooks may have missed, read back with one paged search.
 
 Each issue updated since the window (emergency changes and post-mortems) becomes the events its
-webhooks would have carried: its creation, each changelog entry, each comment. Every event carries the
+webhooks would have carried: its creation, each changelog entry, each comment, read from the REST
+answer by the same readers as the webhooks' (`connector/inbound/jira.py`). Every event carries the
 subject id a webhook gives it ("created:10001", "changelog:10234", "comment:10042"), so one that
 arrived and its replay are processed once.
 
@@ -13,15 +14,22 @@ change whose move was lost before the watermark still ends in the stage its curr
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connector.inbound.events import Delivery, Event, Ignored
-from connector.inbound.jira import parse_jira
+from connector.errors import MalformedBody
+from connector.inbound.events import Delivery, Event, Ignored, IssueCreated, IssueUpdated
+from connector.inbound.jira import TOOL, comment_event, field_changes, issue_facts, user_id
+from connector.inbound.reader import JsonObject
+from connector.tools import ToolRuntime
+
+if TYPE_CHECKING:
+    pass
+
+Replayed = tuple[Delivery, Event | Ignored]
 
 log = logging.getLogger("connector.reconcile")
 
@@ -52,7 +60,7 @@ def jql_time(moment: datetime, zone: str | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def jira_deliveries(tool: Any, since: datetime, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
+def jira_deliveries(tool: ToolRuntime, since: datetime, now: datetime) -> Iterator[Replayed]:
     section = tool.mapping.jira
     zone = tool.gateway.myself().time_zone
     types = (section.issue_types.change, section.issue_types.postmortem)
@@ -102,78 +110,85 @@ def _with_every_comment(gateway: Any, issue: Any) -> dict[str, Any]:
     return {**raw, "fields": {**raw["fields"], "comment": comment}}
 
 
-def jira_issue_deliveries(
-    raw: dict[str, Any], since: datetime, now: datetime
-) -> Iterator[tuple[Delivery, Event | Ignored]]:
-    """The webhook documents this issue's history would have produced, parsed by the webhook parser."""
-    fields = raw.get("fields") or {}
-    issue = {
-        "id": raw.get("id"),
-        "key": raw.get("key"),
-        "fields": {k: v for k, v in fields.items() if k != "comment"},
-    }
-    histories = (raw.get("changelog") or {}).get("histories") or []
-    yield _jira(
-        {
-            "webhookEvent": "jira:issue_created",
-            "timestamp": _millis(fields.get("created")),
-            "user": fields.get("creator") or fields.get("reporter"),
-            "issue": _as_created(issue, histories),
-        },
-        f"created:{raw.get('id')}",
-        now,
-    )
-    later: list[tuple[str, dict[str, Any], str]] = []
+def jira_issue_deliveries(raw: dict[str, Any], since: datetime, now: datetime) -> Iterator[Replayed]:
+    """The events this issue's history carries, as its webhooks would have: the creation first (in the
+    status before its first move), then the changelog entries and comments of the window in time order,
+    the latest status change always among them."""
+    issue = JsonObject(raw, "issue")
+    fields = issue.obj("fields") or JsonObject({}, "issue.fields")
+    histories = (issue.obj("changelog") or JsonObject({}, "issue.changelog")).objs("histories")
+    yield _created(issue, fields, histories, now)
+    later: list[tuple[datetime, Replayed]] = []
     latest_move = _latest_status_change(histories)
     for history in histories:
         # The latest status change is replayed even from before the window: unless it was processed
         # already (same subject id), it brings the stored stage to the issue's current status, or is
         # refused and reverted like any transition.
-        if _time(history.get("created")) >= since or history is latest_move:
-            doc = {
-                "webhookEvent": "jira:issue_updated",
-                "issue_event_type_name": "issue_generic",
-                "timestamp": _millis(history.get("created")),
-                "user": history.get("author"),
-                "issue": issue,
-                "changelog": {"id": history.get("id"), "items": history.get("items", [])},
-            }
-            later.append((history.get("created", ""), doc, f"changelog:{history.get('id')}"))
-    for comment in (fields.get("comment") or {}).get("comments") or []:
-        if _time(comment.get("created")) >= since:
-            doc = {
-                "webhookEvent": "comment_created",
-                "timestamp": _millis(comment.get("created")),
-                "comment": comment,
-                "issue": issue,
-            }
-            later.append((comment.get("created", ""), doc, f"comment:{comment.get('id')}"))
-    for _, doc, subject in sorted(later, key=lambda entry: _time(entry[0])):
-        yield _jira(doc, subject, now)
+        if _time(history.text("created")) >= since or history is latest_move:
+            later.append((_time(history.text("created")), _updated(issue, history, now)))
+    comments = (fields.obj("comment") or JsonObject({}, "issue.fields.comment")).objs("comments")
+    for comment in comments:
+        if _time(comment.text("created")) >= since:
+            event = comment_event(issue, comment, _at(comment.text("created"), now))
+            delivery = _delivery("comment_created", event.subject_id, event.key, now)
+            later.append((_time(comment.text("created")), (delivery, event)))
+    for _, replayed in sorted(later, key=lambda entry: entry[0]):
+        yield replayed
 
 
-def _jira(doc: dict[str, Any], subject: str, now: datetime) -> tuple[Delivery, Event | Ignored]:
-    body = json.dumps(doc).encode()
-    delivery, event = parse_jira({}, body, received_at=now)
-    delivery = dataclasses.replace(delivery, delivery_id=f"reconcile:{subject}")
-    if not isinstance(event, Ignored):
-        event = dataclasses.replace(event, subject_id=subject)
+def _created(issue: JsonObject, fields: JsonObject, histories: list[JsonObject], now: datetime) -> Replayed:
+    """The issue as it was created: in the status before its first status change, by its creator."""
+    actor = user_id(fields.obj("creator")) or user_id(fields.obj("reporter"))
+    if actor is None:
+        raise MalformedBody("user: missing accountId or name (the authenticated actor)")
+    facts = issue_facts(issue)
+    first = _first_status(histories)
+    if first is not None:
+        facts = {**facts, "status": first, "fields": {**facts["fields"], "status": first}}
+    subject = f"created:{issue.text('id')}"
+    event = IssueCreated(**facts, actor=actor, at=_at(fields.text("created"), now), subject_id=subject)
+    return _delivery("jira:issue_created", subject, event.key, now), event
+
+
+def _updated(issue: JsonObject, history: JsonObject, now: datetime) -> Replayed:
+    """One changelog entry, as the `jira:issue_updated` webhook of it."""
+    subject, key = f"changelog:{history.text('id')}", issue.required_text("key")
+    delivery = _delivery("jira:issue_updated", subject, key, now)
+    changes = field_changes(history.objs("items"))
+    if not changes:
+        return delivery, Ignored("jira:issue_updated/issue_generic: no field changed", key=key)
+    actor = user_id(history.obj("author"))
+    if actor is None:
+        raise MalformedBody("user: missing accountId or name (the authenticated actor)")
+    event = IssueUpdated(
+        **issue_facts(issue),
+        actor=actor,
+        at=_at(history.text("created"), now),
+        changes=changes,
+        subject_id=subject,
+    )
     return delivery, event
 
 
-def _as_created(issue: dict[str, Any], histories: list[dict[str, Any]]) -> dict[str, Any]:
-    """The issue as it was created: the status before its first status change."""
-    for history in sorted(histories, key=lambda h: _time(h.get("created"))):
-        for item in history.get("items") or []:
-            if item.get("field") == "status" and item.get("fromString"):
-                status = {"id": item.get("from"), "name": item["fromString"]}
-                return {**issue, "fields": {**issue["fields"], "status": status}}
-    return issue
+def _delivery(event_type: str, subject: str | None, key: str, now: datetime) -> Delivery:
+    """The delivery a replayed event arrives in: "reconcile:<subject id>", so it is processed once."""
+    return Delivery(
+        source=TOOL, delivery_id=f"reconcile:{subject}", event_type=event_type, issue_key=key, received_at=now
+    )
 
 
-def _latest_status_change(histories: list[dict[str, Any]]) -> dict[str, Any] | None:
-    moves = [h for h in histories if any(i.get("field") == "status" for i in h.get("items") or [])]
-    return max(moves, key=lambda h: _time(h.get("created")), default=None)
+def _first_status(histories: list[JsonObject]) -> str | None:
+    """The status the issue was created in: the `from` of its first status change."""
+    for history in sorted(histories, key=lambda h: _time(h.text("created"))):
+        for item in history.objs("items"):
+            if item.text("field") == "status" and item.text("fromString"):
+                return item.text("fromString")
+    return None
+
+
+def _latest_status_change(histories: list[JsonObject]) -> JsonObject | None:
+    moves = [h for h in histories if any(i.text("field") == "status" for i in h.objs("items"))]
+    return max(moves, key=lambda h: _time(h.text("created")), default=None)
 
 
 def _time(text: str | None) -> datetime:
@@ -183,6 +198,7 @@ def _time(text: str | None) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-def _millis(text: str | None) -> int:
+def _at(text: str | None, now: datetime) -> datetime:
+    """When a history entry or comment happened (UTC), or `now` when Jira gave no readable time."""
     moment = _time(text)
-    return int(moment.timestamp() * 1000) if moment.year > 1 else 0
+    return moment.astimezone(UTC) if moment.year > 1 else now
