@@ -25,15 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connector.jira import ADAPTER  # noqa: E402
 from connector.mapping import load_mapping  # noqa: E402
 from connector.procedure.rules import retroactive_items  # noqa: E402
-from connector.sla import (  # noqa: E402
-    _horizon,
-    open_postmortems_due,
-    postmortem_alerts,
-    postmortems_due,
-    run_sla,
-)
+from connector.services.sla import _horizon, postmortem_alerts, run_sla  # noqa: E402
 from connector.store.db import Database  # noqa: E402
 from connector.store.facts import change_facts  # noqa: E402
+from connector.store.sla import open_postmortems_due, postmortems_due  # noqa: E402
 from connector.store.tables import ChangeRow  # noqa: E402
 from connector.store.uow import UnitOfWork  # noqa: E402
 from tests.integration.jobs.conftest import tool_context  # noqa: E402

@@ -21,12 +21,13 @@ from connector.procedure.model import Groups, Stage
 from connector.procedure.policy import Policy
 
 if TYPE_CHECKING:
+    from connector.commands import Command
     from connector.config import Settings
     from connector.inbound.events import Delivery, Event, Ignored
     from connector.install_plan import Check, Plan, PlanItem
     from connector.mapping import Mapping
-    from connector.outbox import Action
-    from connector.sla import Alert
+    from connector.outbox import Action, Target
+    from connector.services.sla import Alert
 
 
 class Directory(Protocol):
@@ -99,11 +100,11 @@ class ToolRuntime:
     """Everything the connector uses for one tool."""
 
     name: str
-    mapping: Any  # connector.mapping.Mapping
+    mapping: Mapping
     ctx: ToolContext
-    translate: Callable[[Any, str], Any]  # (event, origin) -> list of commands | Ignored
-    actions: Any  # perform(action: connector.outbox.Action, target, idempotency_key) -> result (a dict)
-    gateway: Any
+    translate: Callable[[Event, str], list[Command] | Ignored]  # (event, origin) -> commands or Ignored
+    actions: ToolActions
+    gateway: Any  # the tool's own gateway (connector/jira/gateway.py, connector/servicenow/gateway.py)
     adapter: ToolAdapter  # the tool's adapter, which built this runtime: history, alerts, doctor
 
     def warm(self) -> None:
@@ -118,6 +119,12 @@ class ToolRuntime:
 
 
 History = Iterator[tuple["Delivery", "Event | Ignored"]]
+
+
+class ToolActions(Protocol):
+    """Performs outbox actions on the tool; each is idempotent under its key (it looks before it writes)."""
+
+    def perform(self, action: Action, target: Target, idempotency_key: str) -> dict[str, Any]: ...
 
 
 @runtime_checkable

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connector.errors import ApiError
 from connector.reconcile import reconcile
 
 log = logging.getLogger("jobs.reconcile")
 
+if TYPE_CHECKING:
+    from connector.bootstrap import Connector
 
-def run(connector: Any) -> str:
+
+def run(connector: Connector) -> str:
     parts = []
     for name in connector.tools:
         try:

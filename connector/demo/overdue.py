@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connector.sla import run_sla
+from connector.services.sla import run_sla
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Typed events parsed from webhook deliveries (and built by reconciliation from queries).
 
 Parsers know the tool's wire format but not the mapping: they report issue types, status names,
-field ids and comment bodies as the tool sent them. `connector.translate` turns them into commands.
+field ids and comment bodies as the tool sent them. The tool's translator (`connector/jira/translate.py`,
+`connector/servicenow/translate.py`) turns them into commands.
 """
 
 from __future__ import annotations

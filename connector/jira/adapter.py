@@ -20,7 +20,7 @@ from connector.tools import History, ToolRuntime
 if TYPE_CHECKING:
     from connector.config import Settings
     from connector.jira.gateway import JiraGateway
-    from connector.sla import Alert
+    from connector.services.sla import Alert
 
 BREACH_LABEL = "sla-breached"
 

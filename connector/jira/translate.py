@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from connector import commands as c
 from connector.inbound.events import CommentAdded, Event, Ignored, IssueCreated, IssueEvent, IssueUpdated
 from connector.mapping import JiraSection
+from connector.services.comments import comment_command
 from connector.tools import ToolContext
-from connector.translate import comment_command
 
 # Logical field -> RecordLink kind, for links people type into the fields directly.
 LINK_FIELDS = {"pr_url": "pr", "docs_url": "docs"}

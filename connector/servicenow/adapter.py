@@ -21,7 +21,7 @@ from connector.tools import History, ToolRuntime
 if TYPE_CHECKING:
     from connector.config import Settings
     from connector.servicenow.gateway import ServiceNowGateway
-    from connector.sla import Alert
+    from connector.services.sla import Alert
 
 
 class ServiceNowAdapter:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connector.inbound.events import (
     ApprovalUpdated,
@@ -25,6 +25,10 @@ from connector.inbound.events import (
     IssueUpdated,
 )
 from connector.inbound.servicenow import approval_subject, journal_subject
+from connector.tools import ToolRuntime
+
+if TYPE_CHECKING:
+    from connector.servicenow.gateway import ChangeRequest, ServiceNowGateway
 
 PAGE_SIZE = 100
 SN_TIME = "%Y-%m-%d %H:%M:%S"
@@ -32,7 +36,7 @@ DECIDED = ("approved", "rejected")
 
 
 def servicenow_deliveries(
-    tool: Any, since: datetime, now: datetime
+    tool: ToolRuntime, since: datetime, now: datetime
 ) -> Iterator[tuple[Delivery, Event | Ignored]]:
     """Each emergency change updated since `since`: its state, its decided approvals, its journal."""
     section = tool.mapping.servicenow
@@ -48,7 +52,9 @@ def servicenow_deliveries(
         offset = page.next_offset
 
 
-def servicenow_one_change(tool: Any, key: str, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
+def servicenow_one_change(
+    tool: ToolRuntime, key: str, now: datetime
+) -> Iterator[tuple[Delivery, Event | Ignored]]:
     """One change request as reconciliation reads it: its state, decided approvals and whole journal."""
     table = tool.mapping.servicenow.table
     change = tool.gateway.get_change(key, table=table)
@@ -57,7 +63,9 @@ def servicenow_one_change(tool: Any, key: str, now: datetime) -> Iterator[tuple[
     yield from _journal(tool.gateway, change, datetime(1970, 1, 1, tzinfo=UTC), now, table)
 
 
-def servicenow_delivery(change: Any, now: datetime, *, connector: str = "") -> tuple[Delivery, Event]:
+def servicenow_delivery(
+    change: ChangeRequest, now: datetime, *, connector: str = ""
+) -> tuple[Delivery, Event]:
     """The change's current state. Its mover is unknown; the last writer stands for it unless that is
     the connector itself (its work notes), then the requester: the rules judge facts, not the mover."""
     version = change.fields.get("sys_mod_count") or change.fields.get("sys_updated_on", "")
@@ -80,7 +88,9 @@ def servicenow_delivery(change: Any, now: datetime, *, connector: str = "") -> t
     return _delivery(subject, "change_request.reconcile", change.number, now), event
 
 
-def _approvals(gateway: Any, change: Any, now: datetime) -> Iterator[tuple[Delivery, Event]]:
+def _approvals(
+    gateway: ServiceNowGateway, change: ChangeRequest, now: datetime
+) -> Iterator[tuple[Delivery, Event]]:
     query = f"sysapproval={change.sys_id}^stateIN{','.join(DECIDED)}^ORDERBYsys_updated_on"
     for row in gateway.find("sysapproval_approver", query, limit=500):
         subject = approval_subject(row.sys_id, row.get("state"))
@@ -104,7 +114,7 @@ def _approvals(gateway: Any, change: Any, now: datetime) -> Iterator[tuple[Deliv
 
 
 def _journal(
-    gateway: Any, change: Any, since: datetime, now: datetime, table: str
+    gateway: ServiceNowGateway, change: ChangeRequest, since: datetime, now: datetime, table: str
 ) -> Iterator[tuple[Delivery, Event]]:
     stamp = since.astimezone(UTC).strftime(SN_TIME)
     query = (

@@ -17,8 +17,8 @@ from connector import commands as c
 from connector.inbound.events import ApprovalUpdated, CommentAdded, Event, Ignored, IssueCreated, IssueUpdated
 from connector.mapping import ServiceNowSection
 from connector.procedure.model import Role
+from connector.services.comments import comment_command
 from connector.tools import ToolContext
-from connector.translate import comment_command
 
 log = logging.getLogger("connector.servicenow")
 

@@ -29,6 +29,7 @@ from connector.store.repositories import (
     PeopleRepository,
     ViolationRepository,
 )
+from connector.store.sla import SlaRepository
 
 
 class UnitOfWork:
@@ -42,6 +43,7 @@ class UnitOfWork:
     alerts: AlertRepository
     violations: ViolationRepository
     people: PeopleRepository
+    sla: SlaRepository
     audit: AuditLog
 
     def __init__(self, database: Database) -> None:
@@ -56,6 +58,7 @@ class UnitOfWork:
         self.alerts = AlertRepository(self.session)
         self.violations = ViolationRepository(self.session)
         self.people = PeopleRepository(self.session)
+        self.sla = SlaRepository(self.session)
         self.audit = AuditLog(self.session)
         return self
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from connector.install_plan import Check
+from connector.services.drift import RETRY_PAUSES
 from connector.store.tables import MarkerRow
 from jobs import drift
 
@@ -78,7 +79,7 @@ def test_a_check_the_tool_never_answered_is_reported_as_cannot_check_not_as_drif
     jira = flaky([RATE_LIMITED])
     summary = drift.run(connector, {"jira": jira, "servicenow": doctor()}, sleep=lambda _: None)
     assert summary == "ecm_drift_problems=0 cannot_check=1"
-    assert len(jira.calls) == 1 + len(drift.RETRY_PAUSES)
+    assert len(jira.calls) == 1 + len(RETRY_PAUSES)
     assert audit_actions(database) == ["drift-cannot-check"]
     assert outbox(database) == []  # nobody is alerted of drift
 

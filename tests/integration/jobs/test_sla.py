@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from connector.sla import run_sla
+from connector.services.sla import run_sla
 
 from .conftest import (
     add_change,

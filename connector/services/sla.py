@@ -12,29 +12,28 @@ down gets its breach at the next run, not the reminders it missed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, and_, any_, bindparam, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
-
+from connector.mapping.common import ReminderPoint as MappedPoint
+from connector.mapping.common import Reminders
 from connector.outbox import Notify, RaiseEvent, enqueue
 from connector.procedure.calendar import BusinessCalendar
-from connector.procedure.model import Method, Stage
 from connector.procedure.rules import retroactive_items
 from connector.procedure.sla import ReminderPoint, due_thresholds, horizon
 from connector.services import notices
+from connector.store.db import Database
 from connector.store.facts import facts_of
-from connector.store.tables import AlertRow, ApprovalRow, ChangeRow, PostMortemRow
+from connector.store.tables import AlertRow, ChangeRow
 from connector.store.uow import UnitOfWork
+from connector.tools import ToolRuntime
+
+if TYPE_CHECKING:
+    from connector.bootstrap import Connector
 
 ACTOR = "ecm-connector"
-OPEN_AFTER_DEPLOY = (Stage.DEPLOYED.value, Stage.POSTMORTEM.value)
-# Written into the SQL as literals, so that PostgreSQL matches the partial index whatever plan it caches.
-_OPEN_STAGES = bindparam("open_after_deploy", OPEN_AFTER_DEPLOY, expanding=True, literal_execute=True)
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class SlaReport:
         return sum(self.sent.values())
 
 
-def run_sla(connector: Any, now: datetime | None = None) -> SlaReport:
+def run_sla(connector: Connector, now: datetime | None = None) -> SlaReport:
     """One pass over every configured tool: send each alert whose threshold has come, once."""
     now = now or connector.clock()
     report = SlaReport()
@@ -71,20 +70,15 @@ def run_sla(connector: Any, now: datetime | None = None) -> SlaReport:
 # --- what is due -----------------------------------------------------------------------------------
 
 
-def _due_alerts(database: Any, tool: Any, now: datetime, report: SlaReport) -> Iterator[tuple[int, list]]:
+def _due_alerts(
+    database: Database, tool: ToolRuntime, now: datetime, report: SlaReport
+) -> Iterator[tuple[int, list[Alert]]]:
     calendar, reminders = tool.ctx.calendar, tool.mapping.reminders
     with UnitOfWork(database) as uow:
         horizon = _horizon(calendar, reminders.before, now)
         found: list[tuple[int, list[Alert]]] = []
-        open_ids = None
-        if database.dialect == "postgresql":
-            open_ids = list(uow.session.scalars(open_postmortems_due(horizon)))
-        candidates = [
-            row
-            for query in postmortems_due(tool.name, horizon, open_ids)
-            for row in uow.session.execute(query)
-        ]
-        sent = _sent(uow, [change.id for _, change in candidates])
+        candidates = uow.sla.postmortems_due(tool.name, horizon)
+        sent = uow.sla.alerted(change.id for _, change in candidates)
         for pm, change in candidates:
             report.checked += 1
             items = retroactive_items(facts_of(change, (), (), pm), tool.ctx.policy)  # R8 reads no approval
@@ -92,7 +86,7 @@ def _due_alerts(database: Any, tool: Any, now: datetime, report: SlaReport) -> I
             alerts = [a for a in alerts if (change.id, a.threshold) not in sent] if items else []
             if alerts:
                 found.append((change.id, alerts))
-        for approval, change in uow.session.execute(verbal_unconfirmed(tool.name, now)):
+        for approval, change in uow.sla.verbal_unconfirmed(tool.name, now):
             report.checked += 1
             notice = notices.unconfirmed_verbal(
                 change.key, tool.ctx.display(approval.approver), calendar.local(approval.confirm_by)
@@ -102,66 +96,11 @@ def _due_alerts(database: Any, tool: Any, now: datetime, report: SlaReport) -> I
     return iter(found)
 
 
-def _sent(uow: UnitOfWork, change_ids: list[int]) -> set[tuple[int, str]]:
-    """(change, threshold) already alerted: skipped without a write (the constraint still decides races)."""
-    sent: set[tuple[int, str]] = set()
-    for start in range(0, len(change_ids), 1000):
-        chunk = change_ids[start : start + 1000]
-        query = select(AlertRow.change_id, AlertRow.threshold).where(AlertRow.change_id.in_(chunk))
-        sent.update((row.change_id, row.threshold) for row in uow.session.execute(query))
-    return sent
-
-
-def open_postmortems_due(horizon: datetime) -> Any:
-    """Ids of the open post-mortems due before `horizon` (index on done_at, due_at).
-
-    PostgreSQL is asked for them on their own: joined to their changes in one query it takes done_at and
-    due_at as independent, expects thousands of rows where there are tens (open ones are due in the
-    future, done ones in the past), and scans every change or starts parallel workers (bench/sla_scan.py:
-    a hash join over a million changes, 600 ms, or a parallel plan, 33-39 ms, against a few ms)."""
-    return select(PostMortemRow.id).where(PostMortemRow.done_at.is_(None), PostMortemRow.due_at <= horizon)
-
-
-def postmortems_due(tool: str, horizon: datetime, open_ids: list[int] | None = None) -> list[Any]:
-    """Open post-mortems due before `horizon` — the ones in `open_ids` when given (PostgreSQL: one array
-    parameter, so the plan is made for that many), else found by a subquery — and done ones whose change
-    is still open after deploy and may miss an R8 item (the partial index ix_changes_open_undocumented)."""
-    if open_ids is None:
-        open_pm = PostMortemRow.id.in_(open_postmortems_due(horizon))
-    else:
-        open_pm = PostMortemRow.id == any_(bindparam("open_ids", open_ids, type_=ARRAY(BigInteger)))
-    done_but_open_change = and_(  # the predicate of ix_changes_open_undocumented, and more
-        ChangeRow.stage.in_(_OPEN_STAGES),
-        PostMortemRow.done_at.is_not(None),
-        PostMortemRow.due_at <= horizon,
-        or_(ChangeRow.pr_url.is_(None), ChangeRow.docs_url.is_(None)),
-    )
-    return [
-        select(PostMortemRow, ChangeRow)
-        .join(ChangeRow, ChangeRow.id == PostMortemRow.change_id)
-        .where(ChangeRow.tool == tool, condition)
-        for condition in (open_pm, done_but_open_change)
-    ]
-
-
-def verbal_unconfirmed(tool: str, now: datetime) -> Any:
-    return (
-        select(ApprovalRow, ChangeRow)
-        .join(ChangeRow, ChangeRow.id == ApprovalRow.change_id)
-        .where(
-            ApprovalRow.confirmed_at.is_(None),
-            ApprovalRow.confirm_by <= now,
-            ApprovalRow.method == Method.VERBAL.value,
-            ChangeRow.tool == tool,
-        )
-    )
-
-
-def _points(reminders: Any) -> tuple[ReminderPoint, ...]:
+def _points(reminders: Reminders) -> tuple[ReminderPoint, ...]:
     return tuple(ReminderPoint(p.business_days or 0, p.hours or 0) for p in reminders.before)
 
 
-def _horizon(calendar: BusinessCalendar, points: tuple[Any, ...], now: datetime) -> datetime:
+def _horizon(calendar: BusinessCalendar, points: Iterable[MappedPoint], now: datetime) -> datetime:
     return horizon(calendar, tuple(ReminderPoint(p.business_days or 0, p.hours or 0) for p in points), now)
 
 
@@ -171,7 +110,7 @@ def postmortem_alerts(
     items: tuple[str, ...],
     now: datetime,
     calendar: BusinessCalendar,
-    reminders: Any,
+    reminders: Reminders,
 ) -> list[Alert]:
     """The alerts whose threshold has come (decided by the procedure core), with their words (the
     deadline in the calendar's zone, where it was set)."""
@@ -190,9 +129,16 @@ def postmortem_alerts(
 # --- sending, exactly once ----------------------------------------------------------------------------
 
 
-def _send(database: Any, tool: Any, change_id: int, alerts: list[Alert], now: datetime, report: SlaReport):
+def _send(
+    database: Database,
+    tool: ToolRuntime,
+    change_id: int,
+    alerts: list[Alert],
+    now: datetime,
+    report: SlaReport,
+) -> None:
     with UnitOfWork(database) as uow:
-        change = uow.session.get(ChangeRow, change_id)
+        change = uow.sla.change(change_id)
         if change is None:
             return
         for alert in alerts:
@@ -228,9 +174,4 @@ def _claim(uow: UnitOfWork, change: ChangeRow, alert: Alert, recipients: list[st
         recipients=recipients,
         subject=alert.notice.subject[:300],
     )
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(row)
-    except IntegrityError:
-        return False
-    return True
+    return uow.sla.claim(row)

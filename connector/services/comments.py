@@ -1,5 +1,6 @@
-"""Tool-independent translation: comment commands into commands. The per-tool translators
-(`connector.jira.translate`, `connector.servicenow.translate`) handle the rest of their events."""
+"""Comment commands into commands, the same for every tool: the per-tool translators
+(`connector/jira/translate.py`, `connector/servicenow/translate.py`) hand each new comment here and
+handle the rest of their events themselves."""
 
 from __future__ import annotations
 
