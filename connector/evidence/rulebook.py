@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,11 @@ class ToolRules:
     policy: Policy = field(default_factory=Policy)
     calendar: BusinessCalendar = field(default_factory=lambda: BusinessCalendar(UTC))
     groups: Callable[[], Groups] = Groups
+
+    def __post_init__(self) -> None:
+        """The rules' words show times in the zone of the calendar that judges them."""
+        if self.policy.zone != self.calendar.tz:
+            object.__setattr__(self, "policy", replace(self.policy, zone=self.calendar.tz))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import re
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import ConfigDict, Field, ValidationError, field_validator
@@ -110,6 +111,7 @@ class Mapping(Model):
             categories=categories,
             # a ServiceNow change_request's close code and close notes are its standard documentation (R8)
             close_code_documents_change=self.servicenow is not None,
+            zone=ZoneInfo(self.calendar.timezone),  # the rules' words show times in the calendar's zone
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 DEFAULT_CATEGORIES = ("Service outage", "Data corruption", "Security vulnerability", "Customer impact")
 
@@ -15,6 +16,7 @@ class Policy:
     require_docs: bool = True  # R8: closing needs the standard change documentation
     categories: tuple[str, ...] = DEFAULT_CATEGORIES  # R1: critical issue categories
     close_code_documents_change: bool = False  # R8: a close code counts as the change documentation
+    zone: tzinfo = UTC  # the calendar's zone: the rules' words show times in it, with UTC beside
 
     def __post_init__(self) -> None:
         if self.verbal_confirmation_business_days < 1 or self.postmortem_business_days < 1:

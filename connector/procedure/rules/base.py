@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -49,8 +49,18 @@ writes the evidence of a held rule only when `explain` is true: the population e
 of what is not held and nothing else, and most changes of a period hold every rule."""
 
 
-def at(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="minutes") if moment else "-"
+def at(moment: datetime | None, zone: tzinfo = UTC) -> str:
+    """A moment as the procedure's deadlines are set, in the calendar's zone, with UTC beside it:
+    "2026-12-04 23:59 EST (2026-12-05 04:59 UTC)", as the evidence packet shows deadlines; UTC alone
+    when the zone is UTC, "-" for none."""
+    if moment is None:
+        return "-"
+    utc = moment.astimezone(UTC)
+    local = moment.astimezone(zone)
+    in_utc = f"{utc:%Y-%m-%d %H:%M} UTC"
+    if local.utcoffset() == timedelta(0) and local.tzname() == "UTC":
+        return in_utc
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({in_utc})"
 
 
 def name(stage: Stage) -> str:
@@ -75,9 +85,13 @@ def open_items(change: Change, found: tuple[Violation, ...], due: Stage) -> Verd
     return status, ("missing: " if status is Status.VIOLATED else "open: ") + missing_of(found)
 
 
-def approval_text(a: Approval) -> str:
+def approval_text(a: Approval, zone: tzinfo = UTC) -> str:
     how = f"verbal via {a.channel}" if a.method is Method.VERBAL else "written"
-    text = f"{a.approver} ({a.role}, {how} {at(a.granted_at)}"
+    text = f"{a.approver} ({a.role}, {how} {at(a.granted_at, zone)}"
     if a.method is Method.VERBAL:
-        text += f", confirmed {at(a.confirmed_at)}" if a.confirmed_at else f", confirm by {at(a.confirm_by)}"
+        text += (
+            f", confirmed {at(a.confirmed_at, zone)}"
+            if a.confirmed_at
+            else f", confirm by {at(a.confirm_by, zone)}"
+        )
     return text + f", {a.evidence})"

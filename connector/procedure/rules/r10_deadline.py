@@ -24,8 +24,8 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
         late = "on time" if on_time else "late"
         return (
             Status.HELD if on_time else Status.VIOLATED,
-            f"post-mortem done {at(pm.done_at)}, {late}: due {at(pm.due_at)}",
+            f"post-mortem done {at(pm.done_at, policy.zone)}, {late}: due {at(pm.due_at, policy.zone)}",
         )
     if now > pm.due_at:
-        return Status.VIOLATED, f"post-mortem overdue since {at(pm.due_at)}"
-    return Status.PENDING, f"post-mortem due {at(pm.due_at)}"
+        return Status.VIOLATED, f"post-mortem overdue since {at(pm.due_at, policy.zone)}"
+    return Status.PENDING, f"post-mortem due {at(pm.due_at, policy.zone)}"

@@ -37,7 +37,7 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     if not explain:
         return Status.HELD, ""
     notified = (
-        f"leads and security notified {at(change.notified_at)}"
+        f"leads and security notified {at(change.notified_at, policy.zone)}"
         if change.notified_at
         else "no notification recorded"
     )

@@ -104,7 +104,7 @@ REQUIRED = {Stage.APPROVED: requirement}
 def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True) -> Verdict:
     if change.rejection is not None:
         r = change.rejection
-        return Status.HELD, f"rejected by {r.by} {at(r.at)}: {r.reason}" if explain else ""
+        return Status.HELD, f"rejected by {r.by} {at(r.at, policy.zone)}: {r.reason}" if explain else ""
     if found := requirement(change, now, policy):
         return open_items(change, found, Stage.APPROVED)
-    return Status.HELD, "; ".join(approval_text(a) for a in change.approvals) if explain else ""
+    return Status.HELD, "; ".join(approval_text(a, policy.zone) for a in change.approvals) if explain else ""

@@ -73,7 +73,7 @@ def requirement(change: Change, now: datetime, policy: Policy) -> tuple[Violatio
                 )
             )
         if a.method is Method.VERBAL and not a.confirmed and (a.confirm_by is None or now > a.confirm_by):
-            due = a.confirm_by.isoformat() if a.confirm_by else "its deadline"
+            due = at(a.confirm_by, policy.zone) if a.confirm_by else "its deadline"
             found.append(
                 RULE.violation(
                     f"The verbal {a.role} approval by {a.approver} was not confirmed in writing by {due}.",
@@ -92,12 +92,12 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     if found or late:
         texts = [v.message for v in found] + [
             f"{a.approver} confirmed the verbal {a.role} approval late "
-            f"({at(a.confirmed_at)}, due {at(a.confirm_by)})."
+            f"({at(a.confirmed_at, policy.zone)}, due {at(a.confirm_by, policy.zone)})."
             for a in late
         ]
         return Status.VIOLATED, " ".join(texts)
     if not change.approvals or not all(a.confirmed for a in change.approvals):
         return Status.PENDING, "; ".join(
-            approval_text(a) for a in change.approvals
+            approval_text(a, policy.zone) for a in change.approvals
         ) or "no approval recorded yet"
-    return Status.HELD, "; ".join(approval_text(a) for a in change.approvals) if explain else ""
+    return Status.HELD, "; ".join(approval_text(a, policy.zone) for a in change.approvals) if explain else ""

@@ -65,5 +65,5 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     if not explain:
         return Status.HELD, ""
     return Status.HELD, "; ".join(
-        f"{r.kind} review by {r.reviewer} {at(r.at)} ({r.evidence})" for r in change.reviews
+        f"{r.kind} review by {r.reviewer} {at(r.at, policy.zone)} ({r.evidence})" for r in change.reviews
     )

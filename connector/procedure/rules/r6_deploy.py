@@ -54,5 +54,8 @@ def verdict(
     if not ready:
         early += not_ready(change, deployed, policy)
     if early:
-        return Status.VIOLATED, f"deployed {at(deployed)} before: " + "; ".join(early)
-    return Status.HELD, f"deployed {at(deployed)}, after both approvals and both reviews" if explain else ""
+        return Status.VIOLATED, f"deployed {at(deployed, policy.zone)} before: " + "; ".join(early)
+    return (
+        Status.HELD,
+        f"deployed {at(deployed, policy.zone)}, after both approvals and both reviews" if explain else "",
+    )

@@ -33,6 +33,6 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     people = ", ".join(pm.participants) or "none listed"
     return (
         Status.HELD,
-        f"{pm.key} created {at(pm.created_at)}, due {at(pm.due_at)}, "
+        f"{pm.key} created {at(pm.created_at, policy.zone)}, due {at(pm.due_at, policy.zone)}, "
         f"assignee {pm.assignee or '-'}, participants {people}",
     )

@@ -3,7 +3,7 @@ end of 4 December in New York reads so, not only as 5 December 04:59 UTC."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from connector.evidence.packet import build_packet
@@ -33,6 +33,19 @@ def test_the_packet_names_its_zone_and_shows_the_postmortem_deadline_in_it(datab
     assert f"due {shown}" in page
     [row] = [e for e in packet["timeline"] if e["event"] == "post-mortem due"]
     assert row["detail"] == f"{local:%Y-%m-%d %H:%M %Z} in the organisation's calendar"
+
+
+def test_the_rules_evidence_shows_its_times_in_the_calendar_zone_with_utc_beside(database, drive):
+    drive.whole_lifecycle()
+    with database.session() as session:
+        packet = build_packet(session, "EMG-1", new_york())
+    rules = {r["rule"]: r["evidence"] for r in packet["rules"]}
+    due = datetime.fromisoformat(packet["change"]["postmortem"]["due_at"]).astimezone(NEW_YORK)
+    assert f"due {due:%Y-%m-%d %H:%M} EST ({due.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" in rules["R7"]
+    assert " EST (" in rules["R6"] and " EST (" in rules["R2"] and " EST (" in rules["R10"]
+    assert not any("+00:00" in text for text in rules.values())
+    page = packet_page(packet)
+    assert f"due {due:%Y-%m-%d %H:%M} EST" in page
 
 
 def test_a_utc_calendar_shows_utc_only_once(database, drive):

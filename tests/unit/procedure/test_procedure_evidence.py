@@ -50,9 +50,9 @@ def test_rules_table_names_step_and_title_of_every_rule():
 def test_closed_change_holds_every_rule_with_its_evidence():
     statuses = evaluate(change_at(Stage.CLOSED), GROUPS, at(60 * 24 * 10), Policy())
     assert {rule: s.status for rule, s in statuses.items()} == dict.fromkeys(RULES, "held")
-    assert statuses["R2"].evidence.startswith("lead.liam (lead, written 2026-11-23T09:10+00:00")
+    assert statuses["R2"].evidence.startswith("lead.liam (lead, written 2026-11-23 09:10 UTC")
     assert "sec.sara (security, written" in statuses["R2"].evidence
-    assert statuses["R6"].evidence == "deployed 2026-11-23T10:00+00:00, after both approvals and both reviews"
+    assert statuses["R6"].evidence == "deployed 2026-11-23 10:00 UTC, after both approvals and both reviews"
     assert statuses["R9"].evidence == "no transition broke the procedure"
 
 
@@ -91,7 +91,7 @@ def test_overdue_post_mortem_breaks_r8_and_r10():
     overdue = change.postmortem.due_at + timedelta(minutes=1)
     statuses = evaluate(change, GROUPS, overdue, Policy())
     assert statuses["R8"].status == statuses["R10"].status == "violated"
-    assert statuses["R10"].evidence == "post-mortem overdue since 2026-12-01T09:00+00:00"
+    assert statuses["R10"].evidence == "post-mortem overdue since 2026-12-01 09:00 UTC"
     assert evaluate(change, GROUPS, NOW, Policy())["R10"].status == "pending"
 
 
@@ -100,7 +100,7 @@ def test_rejected_change_holds_r2_through_its_rejection():
     status = evaluate(change, GROUPS, NOW, Policy())["R2"]
     assert (status.status, status.evidence) == (
         "held",
-        "rejected by sec.sara 2026-11-23T09:20+00:00: Fix opens an injection hole",
+        "rejected by sec.sara 2026-11-23 09:20 UTC: Fix opens an injection hole",
     )
 
 
