@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from connector.services.sla import run_sla
+from connector.store.tables import ChangeRow, OutboxRow
+from connector.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,9 @@ class OverdueChapter:
         now = self.stack.clock.advance_to(point.at)
         story.say(f"  demo clock → {self.when(now)} ({point.label}); the SLA job runs")
         run_sla(self.stack.connector, now)
-        arrived = self.stack.settle(lambda: len(self.seen(key, point.kind)) > len(before), timeout=self.wait)
+        arrived = self.stack.settle(
+            lambda: len(self.seen(key, point.kind)) > len(before) and not self.pending(key), timeout=self.wait
+        )
         new = self.seen(key, point.kind)[len(before) :]
         for alert in new:
             to = ", ".join(alert.to)
@@ -98,6 +104,17 @@ class OverdueChapter:
             bool(arrived) and len(new) == 1 and on_time and again.total == 0,
             f"{len(new)} new, sent {[self.when(a.sent_at) for a in new]}, {again.total} sent again",
         )
+
+    def pending(self, key: str) -> int:
+        """The change's outbox actions not yet performed (the comment that follows an alert, say)."""
+        with UnitOfWork(self.stack.connector.database) as uow:
+            query = (
+                select(func.count())
+                .select_from(OutboxRow)
+                .join(ChangeRow, ChangeRow.id == OutboxRow.change_id)
+                .where(ChangeRow.key == key, OutboxRow.status == "pending")
+            )
+            return uow.session.scalar(query) or 0
 
     def seen(self, key: str, kind: str) -> list[ToolAlert]:
         return [a for a in self.story.alerts_in_tool(key) if a.kind == kind]
