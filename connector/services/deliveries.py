@@ -6,6 +6,8 @@ One transaction: the delivery is recorded (a delivery id seen before is a duplic
 done), an event whose subject (a comment, a changelog entry) was processed before under another
 delivery id is a duplicate too, the event is translated by its tool into commands, and each command is
 handled by `connector.services.handle`. The outcome is "handled", "ignored" or "duplicate".
+A comment on a change whose stored stage is not the one the webhook shows is left to a catch-up from
+the tool (`_behind`), so it is judged after the moves that came before it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connector import services
-from connector.inbound.events import Delivery, Event, Ignored
+from connector import outbox, services
+from connector.inbound.events import CommentAdded, Delivery, Event, Ignored
+from connector.outbox import CatchUp
 from connector.store.db import Database
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
@@ -47,6 +50,10 @@ def process(
     row = _record(uow, delivery)
     if row is None:
         return "duplicate"
+    behind = _behind(uow, tools[delivery.source], delivery, event)
+    if behind is not None:
+        uow.deliveries.mark(row, "handled", behind)
+        return "handled"
     if not _first_sight(uow, delivery, event):
         uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
         return "duplicate"
@@ -55,6 +62,25 @@ def process(
     outcomes = [services.handle(uow, command, ctx) for command in commands]
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
     return "handled"
+
+
+def _behind(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> str | None:
+    """A comment whose issue, as the webhook shows it, is in another stage than the stored change: a
+    webhook before it was lost or is late, and the comment would be judged against a stage the change
+    has left (a review refused as "before approval" on a change approved in the tool). It is left to a
+    catch-up from the tool, which replays the change's history in order, this comment included (its
+    subject is not marked here). Reconciliation's own events are judged as they come."""
+    if not isinstance(event, CommentAdded) or not event.status:
+        return None
+    if delivery.delivery_id.startswith("reconcile:"):
+        return None
+    stage = tool.ctx.stage_of(event.status)
+    change = uow.changes.get(event.tool, event.key)
+    if stage is None or change is None or change.stage == stage.value:
+        return None
+    tag = f"behind:{delivery.delivery_id}"
+    outbox.enqueue(uow, change.tool, change, CatchUp(), tag, now=delivery.received_at)
+    return f"deferred: the change is {change.stage} here and {event.status} in {event.tool}; caught up first"
 
 
 def commands_for(

@@ -150,3 +150,35 @@ def test_closing_after_the_postmortem_was_done_is_not_reverted_when_its_done_web
     assert story.status(key) == statuses.closed
     assert connector_status_changes(stack.sandbox, key) == []
     assert violations_of(stack, key) == (0, 0)
+
+
+def test_reviews_commented_while_the_connector_missed_the_approval_are_recorded_after_catching_up(stack):
+    story = people(stack)
+    statuses = story.section.statuses
+    key = story.person("eng.emma").create_issue(
+        story.section.project,
+        story.section.issue_types.change,
+        "Checkout down",
+        "",
+        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
+    )
+    story.move("eng.emma", key, statuses.awaiting_approval)
+    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
+    story.comment("sec.sara", key, "/approve")
+    assert stack.settle(lambda: len(story.facts(key).approvals) == 1)
+    stack.sandbox.faults.webhooks.script = ["drop"]  # the lead's Approve click, which is his approval
+    story.move("lead.liam", key, statuses.approved)
+    stack.sandbox.deliver_pending()
+    story.move("eng.emma", key, statuses.in_review)  # judged from Awaiting Approval: no lead approval
+    story.comment("peer.pete", key, "/peer-reviewed")  # reviews "before approval", as far as it knows
+    story.comment("sec.sara", key, "/security-reviewed")
+
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 30)
+    assert stack.dispatch.errors == []
+    facts = story.facts(key)
+    assert facts.stage is Stage.IN_REVIEW and len(facts.approvals) == 2
+    assert sorted(r.kind.value for r in facts.reviews) == ["peer", "security"]
+    assert story.status(key) == statuses.in_review
+    assert connector_status_changes(stack.sandbox, key) == []
+    assert violations_of(stack, key) == (0, 0)
+    assert not connector_comment_markers(stack.sandbox, key)
