@@ -28,6 +28,9 @@ from connector.jira.admin import AdminCalls
 
 FLAVORS = ("cloud", "datacenter")
 DEFAULT_TIMEOUT = (3.05, 10.0)
+# A request whose answer did not come in time may still be done by Jira (an issue created, a transition
+# made): it is retried no sooner than this, so that the retry's look before writing sees what was done.
+LOST_ANSWER_WAIT = 30.0
 STATUS_ERRORS: dict[int, type[ApiError]] = {401: AuthFailed, 403: AuthFailed, 404: NotFound, 429: RateLimited}
 # Names the connector in Jira's access logs (and lets the tests tell its requests from other clients').
 USER_AGENT = f"ecm-connector/{__version__}"
@@ -119,14 +122,20 @@ def _retry_after(response: requests.Response) -> float | None:
 
 
 @contextmanager
-def translated(action: str) -> Iterator[None]:
-    """Turn `JIRAError` and `requests` exceptions into the connector's own errors."""
+def translated(action: str, *, write: bool = False) -> Iterator[None]:
+    """Turn `JIRAError` and `requests` exceptions into the connector's own errors. A `write` whose
+    answer did not come in time is retried no sooner than LOST_ANSWER_WAIT."""
     try:
         yield
     except JIRAError as e:
         raise error_from_response(action, e.response) from e
     except requests.HTTPError as e:
         raise error_from_response(action, e.response) from e
+    except requests.ReadTimeout as e:
+        if not write:
+            raise Unavailable(f"{action}: Jira did not answer (ReadTimeout)") from e
+        # sent, and perhaps still being done: looked at again only once Jira has had time to finish
+        raise Unavailable(f"{action}: Jira did not answer in time", retry_after=LOST_ANSWER_WAIT) from e
     except (requests.Timeout, requests.ConnectionError) as e:
         raise Unavailable(f"{action}: Jira did not answer ({type(e).__name__})") from e
     except requests.RequestException as e:
@@ -173,7 +182,7 @@ class JiraGateway(AdminCalls):
     def _call(
         self, method: str, path: str, action: str, *, params: dict | None = None, json: Any = None
     ) -> Any:
-        with translated(action):
+        with translated(action, write=method != "GET"):
             response = self._jira._session.request(method, f"{self.url}{path}", params=params, json=json)
         if response.status_code == 204 or not response.content:
             return None
@@ -215,7 +224,7 @@ class JiraGateway(AdminCalls):
         self._call("POST", f"/rest/api/2/issue/{key}/transitions", f"transition {key}", json=body)
 
     def add_comment(self, key: str, body: str) -> str:
-        with translated(f"comment on {key}"):
+        with translated(f"comment on {key}", write=True):
             return str(self._jira.add_comment(key, body).id)
 
     def comments(self, key: str) -> tuple[JiraComment, ...]:

@@ -207,3 +207,20 @@ def test_an_issue_created_linked_from_another_names_that_one_its_inward_issue(ht
     assert body["update"]["issuelinks"] == [
         {"add": {"type": {"name": "Post-Mortem"}, "inwardIssue": {"key": "EMG-1"}}}
     ]
+
+
+def test_an_answer_lost_to_the_read_timeout_is_retried_only_after_jira_has_had_time_to_finish():
+    import requests as http
+
+    from connector.errors import Unavailable
+    from connector.jira.gateway import LOST_ANSWER_WAIT, translated
+
+    with pytest.raises(Unavailable) as lost, translated("create Post-Mortem in EMG", write=True):
+        raise http.ReadTimeout("read timed out")
+    assert lost.value.retryable and lost.value.retry_after == LOST_ANSWER_WAIT
+    with pytest.raises(Unavailable) as read, translated("get issue EMG-1"):
+        raise http.ReadTimeout("read timed out")  # a read repeated at once changes nothing
+    assert read.value.retry_after is None
+    with pytest.raises(Unavailable) as refused, translated("create Post-Mortem in EMG", write=True):
+        raise http.ConnectionError("refused")  # never reached Jira: retried at once
+    assert refused.value.retry_after is None
