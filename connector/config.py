@@ -33,6 +33,7 @@ SECRET_NAMES = (
     "SERVICENOW_PASSWORD",
     "SERVICENOW_WEBHOOK_SECRET",
     "ADMIN_TOKEN",
+    "GATE_TOKEN",
 )
 SUPPORTED_DRIVERS = ("sqlite", "postgresql")
 
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     servicenow_password: SecretStr | None = None
     servicenow_webhook_secret: SecretStr | None = None
     admin_token: SecretStr | None = None
+    gate_token: SecretStr | None = None  # opens only the pipeline gate, /api/changes/{key}/gate
     mappings: str = ""
     public_url: str | None = None
     log_format: LogFormat = LogFormat.JSON

@@ -14,6 +14,7 @@ from connector.cli import (
     deadline,
     demo,
     evidence,
+    gate,
     install,
     jobs,
     mappings,
@@ -29,7 +30,7 @@ def cli() -> None:
     """ECM Connector: enforce ENG-PROC-004 (emergency changes) in Jira and ServiceNow."""
 
 
-for module in (serve, deadline, mappings, db, audit, evidence, sandbox, install, demo, jobs, outbox):
+for module in (serve, deadline, mappings, db, audit, evidence, gate, sandbox, install, demo, jobs, outbox):
     for command in module.COMMANDS:
         cli.add_command(command)
 

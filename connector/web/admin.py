@@ -1,7 +1,8 @@
-"""The admin API under /api: changes, their evidence packets, the population export, summary figures.
+"""The admin API under /api: changes, their evidence packets, the population export, summary figures,
+and the pipeline gate.
 
-Every view needs `Authorization: Bearer <ECM_ADMIN_TOKEN>` (see auth.py); the OpenAPI document at
-/api/openapi.json describes them all and is public.
+Every view needs `Authorization: Bearer <ECM_ADMIN_TOKEN>` (see auth.py), the gate takes ECM_GATE_TOKEN
+as well; the OpenAPI document at /api/openapi.json describes them all and is public.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from connector.evidence.facts import ChangeNotFound
+from connector.evidence.gate import UnknownStage, gate
 from connector.evidence.listing import BadFilter, ChangeFilter, list_changes
 from connector.evidence.packet import build_packet
 from connector.evidence.population import csv_chunks, json_chunks, population
 from connector.evidence.render_html import packet_page
 from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
-from connector.web.auth import require_token
+from connector.web.auth import require_gate_token, require_token
 from connector.web.errors import error_response
 from connector.web.openapi import document, documented_parameters
 from connector.web.state import current_connector
@@ -96,6 +98,11 @@ def _bad_filter(exc: BadFilter) -> tuple[Response, int]:
     return error_response(400, "bad request", str(exc))
 
 
+@bp.errorhandler(UnknownStage)
+def _unknown_stage(exc: UnknownStage) -> tuple[Response, int]:
+    return error_response(400, "bad request", str(exc))
+
+
 @bp.errorhandler(ChangeNotFound)
 def _not_found(exc: ChangeNotFound) -> tuple[Response, int]:
     return error_response(404, "not found", str(exc))
@@ -127,6 +134,15 @@ def changes() -> Response:
 def change(key: str) -> Response:
     packet = _packet(key)
     return jsonify({**packet["change"], "rules": packet["rules"], "approvals": packet["approvals"]})
+
+
+@bp.get("/changes/<key>/gate")
+@require_gate_token
+def change_gate(key: str) -> Response:
+    """May the change enter `to` now? What a pipeline asks before it deploys."""
+    with current_connector().database.session() as session:
+        answer = gate(session, key, request.args.get("to"), rulebook(), request.args.get("tool") or None)
+    return jsonify(answer)
 
 
 @bp.get("/changes/<key>/evidence")

@@ -1,5 +1,8 @@
 """Who may read the admin API and the dashboard: whoever holds ECM_ADMIN_TOKEN.
 
+The pipeline gate (`/api/changes/{key}/gate`) also takes ECM_GATE_TOKEN, a narrower token that opens
+nothing else, so a CI/CD system never holds the key to the evidence and the dashboard.
+
 The API takes it as `Authorization: Bearer <token>`; the dashboard takes it once through a login form
 and then keeps a signed session cookie (HttpOnly, SameSite=Lax; Secure over https and whenever
 ECM_PUBLIC_URL is https). Tokens are compared
@@ -31,15 +34,29 @@ class AdminNotConfigured(Exception):
 
 
 def admin_token() -> str | None:
-    token = getattr(current_connector().settings, "admin_token", None)
+    return _secret("admin_token")
+
+
+def gate_token() -> str | None:
+    return _secret("gate_token")
+
+
+def _secret(name: str) -> str | None:
+    token = getattr(current_connector().settings, name, None)
     return token.get_secret_value() if token is not None else None
+
+
+def _same(given: str | None, expected: str | None) -> bool:
+    if given is None or expected is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
 def token_matches(given: str | None) -> bool:
     expected = admin_token()
     if expected is None:
         raise AdminNotConfigured("set ECM_ADMIN_TOKEN to use the admin API and the dashboard")
-    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    return _same(given, expected)
 
 
 def _bearer() -> str | None:
@@ -57,6 +74,26 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
                 401, "unauthorized", "send Authorization: Bearer <ECM_ADMIN_TOKEN>"
             )
             response.headers["WWW-Authenticate"] = 'Bearer realm="ecm-admin"'
+            return response, status
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def require_gate_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The gate: ECM_ADMIN_TOKEN or ECM_GATE_TOKEN; 503 only when neither is configured."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        admin, gate = admin_token(), gate_token()
+        if admin is None and gate is None:
+            raise AdminNotConfigured("set ECM_GATE_TOKEN or ECM_ADMIN_TOKEN to use the gate")
+        given = _bearer()
+        if not (_same(given, gate) or _same(given, admin)):
+            response, status = error_response(
+                401, "unauthorized", "send Authorization: Bearer <ECM_GATE_TOKEN or ECM_ADMIN_TOKEN>"
+            )
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ecm-gate"'
             return response, status
         return view(*args, **kwargs)
 

@@ -35,6 +35,28 @@ KEY_PARAMS = [
 STATUS = {"type": "string", "enum": ["held", "violated", "pending"]}
 
 SCHEMAS: dict[str, Any] = {
+    "Gate": {
+        "type": "object",
+        "required": ["key", "tool", "stage", "to", "allowed", "violations"],
+        "properties": {
+            "key": {"type": "string"},
+            "tool": {"type": "string"},
+            "stage": {"type": "string", "description": "The change's stage now."},
+            "to": {"type": "string", "enum": ["approved", "deployed", "closed"]},
+            "allowed": {"type": "boolean", "description": "True when `violations` is empty."},
+            "violations": {"type": "array", "items": {"$ref": "#/components/schemas/GateViolation"}},
+        },
+    },
+    "GateViolation": {
+        "type": "object",
+        "required": ["rule", "step", "message", "missing"],
+        "properties": {
+            "rule": {"type": "string", "description": "R1 .. R10"},
+            "step": {"type": "integer", "description": "The ENG-PROC-004 step (1..5)."},
+            "message": {"type": "string"},
+            "missing": {"type": "array", "items": {"type": "string"}},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error", "detail"],
@@ -311,6 +333,31 @@ PATHS: dict[str, Any] = {
         KEY_PARAMS,
         NOT_FOUND,
     ),
+    "/api/changes/{key}/gate": {
+        "get": {
+            "summary": "May the change enter a stage now? The pipeline gate (CI/CD asks before deploying)",
+            "description": "The answer the connector's rules give for that transition at this moment, the "
+            "same the webhook judging gives. Takes ECM_GATE_TOKEN, which opens nothing else, or "
+            "ECM_ADMIN_TOKEN.",
+            "security": [{"gateToken": []}, {"adminToken": []}],
+            "parameters": [
+                *KEY_PARAMS,
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["approved", "deployed", "closed"]},
+                    "description": "The stage the pipeline is about to move the change to.",
+                },
+            ],
+            "responses": {
+                "200": _json("Gate", "The answer; `allowed` false names every violation."),
+                **ERRORS,
+                "503": _json("Error", "Neither ECM_GATE_TOKEN nor ECM_ADMIN_TOKEN is configured."),
+                **NOT_FOUND,
+            },
+        }
+    },
     "/api/changes/{key}/evidence": _get(
         "The evidence packet of one change (SOC 2 CC8.1, HIPAA 45 CFR 164.312(b))",
         {
@@ -373,7 +420,8 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "ECM Connector admin API",
             "version": __version__,
-            "description": "Evidence and figures of emergency changes (ENG-PROC-004).",
+            "description": "Evidence and figures of emergency changes (ENG-PROC-004), and the gate "
+            "pipelines ask before they deploy.",
         },
         "paths": PATHS,
         "components": {
@@ -383,7 +431,12 @@ def document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The value of ECM_ADMIN_TOKEN.",
-                }
+                },
+                "gateToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The value of ECM_GATE_TOKEN: the pipeline gate only.",
+                },
             },
         },
         "security": [{"adminToken": []}],
