@@ -102,3 +102,10 @@ class AnswerCommand(Command):
     """A comment command the connector cannot accept: answer with a comment saying why."""
 
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class RestoreGate(Command):
+    """Someone other than the connector wrote the gate field: set it back to what the rules allow."""
+
+    found: str | None = None  # the value they wrote

@@ -134,6 +134,18 @@ class CatchUp:
     ACTION: ClassVar[str] = "catch_up"  # the outbox row's action
 
 
+@dataclass(frozen=True)
+class SetGate:
+    """Write the steps the procedure allows now (`approved`, `deployed`, `closed`, `closed?close_code`)
+    into the tool's connector-owned gate field, with a note on the ticket when `note` says something."""
+
+    ACTION: ClassVar[str] = "set_gate"  # the outbox row's action
+
+    field: str
+    open: tuple[str, ...] = ()
+    note: str = ""
+
+
 Action = (
     Revert
     | Comment
@@ -145,6 +157,7 @@ Action = (
     | RequestApprovals
     | RecordEvidence
     | CatchUp
+    | SetGate
 )
 
 

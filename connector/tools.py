@@ -57,6 +57,8 @@ class ToolContext:
     create_postmortem_on: Stage = Stage.DEPLOYED
     command_words: dict[str, str] | None = None
     requests_approvals: bool = False  # the connector asks both groups on entering awaiting approval
+    gate_field: str | None = None  # the tool's connector-owned field listing the steps allowed now
+    gate_documented_by: str | None = None  # a field the closing update itself may fill (close code)
 
     @cached_property
     def connector_account(self) -> str:

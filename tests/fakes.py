@@ -11,7 +11,7 @@ from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Groups, Stage
 from connector.procedure.policy import Policy
 from connector.store.facts import change_facts
-from connector.store.outbox import encode
+from connector.store.outbox import decode, encode
 from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow, PostMortemRow
 from connector.tools import ToolContext
 
@@ -93,6 +93,10 @@ class FakeOutbox:
 
     def actions(self) -> list[tuple[str, dict]]:
         return [(r.action, dict(r.payload)) for r in self.rows]
+
+    def last(self, change_id, action):
+        found = [r for r in self.rows if r.change_id == change_id and r.action == action]
+        return decode(found[-1].action, found[-1].payload)[1] if found else None
 
 
 @dataclass

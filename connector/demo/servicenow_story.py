@@ -2,10 +2,10 @@
 
 Each step acts through the Table API as a real person would (the connector's own gateway,
 authenticated as that person), then waits for the connector to react and checks what a person
-would see. Two steps break the procedure on purpose: an Implement before the reviews, which the state
-model does not let anyone move back (the connector says so in a work note, alerts, and the
-reconciliation re-judges it once the reviews are in), and a Close before the post-mortem, which the
-installed before rule refuses.
+would see. Two steps break the procedure on purpose, and ServiceNow itself refuses both: an Implement
+before the reviews and a Close before the post-mortem. The installed before rules check the gate field
+that only the connector writes; the connector opens each step there once the rules hold, and says so in
+a work note, which is what the people wait for.
 """
 
 from __future__ import annotations
@@ -144,22 +144,26 @@ class ServiceNowStory(Story):
             recorded and roles == expected,
             str(roles),
         )
+        opened = self.stack.settle(lambda: self.work_notes("may now leave approval"), timeout=30)
+        self.expect("the connector opened the step in ServiceNow and said so", bool(opened))
         self.move("eng.emma", Stage.APPROVED)
         self.expect("the change is approved (Scheduled)", self.wait_stage(Stage.APPROVED))
 
     def deploy_too_early(self) -> None:
         self.say("Step 3 — eng.emma starts implementing before anyone reviewed the change")
-        self.move("eng.emma", Stage.DEPLOYED)
-        noted = self.stack.settle(lambda: self.work_notes("R5", "could not move it back"), timeout=15)
-        implement = self.state[Stage.DEPLOYED]
+        try:
+            self.move("eng.emma", Stage.DEPLOYED)
+            refused = ""
+        except Rejected as error:  # the installed gate rule: Implement is not open yet
+            refused = str(error)
+            self.say(f"  ServiceNow refuses: {refused}")
         self.expect(
-            "the early Implement stays (ServiceNow's state model refuses Implement → Scheduled to every "
-            "account) and the work note says so, naming R5 and the missing reviews (R9)",
-            bool(noted) and self.current_state() == implement,
-            self.current_state(),
+            "ServiceNow itself refused the early Implement, naming the rule that needs both reviews "
+            "(R5, R9: blocked where the tool can block it)",
+            "Implement needs both approvals and both reviews" in refused
+            and self.current_state() == self.state[Stage.APPROVED],
+            refused or self.current_state(),
         )
-        alerted = self.stack.settle(lambda: self.mails("procedure violation"))
-        self.expect("Engineering Leads and Security were alerted of the violation (R9)", bool(alerted))
 
     def review_and_deploy(self) -> None:
         self.say("Step 3 — peer and security review; Step 4 — implement")
@@ -167,13 +171,9 @@ class ServiceNowStory(Story):
         self.comment("sec.sara", "/security-reviewed")
         reviewed = self.stack.settle(lambda: len(self.facts().reviews) == 2)
         self.expect("peer and security reviews recorded (R5)", reviewed)
-        if self.current_state() == self.state[Stage.DEPLOYED]:  # the early Implement stood
-            from connector.reconcile import reconcile
-
-            reconcile(self.stack.connector, "servicenow")
-            self.say("  the reconciliation job re-judges the change in Implement, now with both reviews")
-        else:
-            self.move("eng.emma", Stage.DEPLOYED)
+        opened = self.stack.settle(lambda: self.work_notes("Deploy is now available"), timeout=30)
+        self.expect("the connector opened Implement in ServiceNow: 'Deploy is now available'", bool(opened))
+        self.move("eng.emma", Stage.DEPLOYED)
         deployed = self.wait_stage(Stage.DEPLOYED) and self.facts().deployed_at is not None
         self.expect("the change is implemented and its deploy time recorded (R6)", deployed)
 
@@ -266,6 +266,8 @@ class ServiceNowStory(Story):
             self.say(f"  eng.emma   closes {task['number']} with the report link")
             done = self.stack.settle(lambda: self.facts().postmortem.done)
             self.expect("the post-mortem is done with its report link", bool(done))
+        opened = self.stack.settle(lambda: self.work_notes("Close is now available"), timeout=30)
+        self.expect("the connector opened Close in ServiceNow", bool(opened))
         self.move("eng.emma", Stage.CLOSED, **closing)
         self.expect(
             "with the post-mortem done, the PR linked and a close code, the change closed (R8)",

@@ -1,4 +1,4 @@
-"""The pipeline gate as a read: load one change, ask the procedure core, answer in plain data.
+"""The pipeline gate as a read of the store: load one change, ask the procedure core, answer in plain data.
 
 Used by `GET /api/changes/{key}/gate` and by `ecm gate`. Nothing is written: asking never changes a
 change, and an answer is as fresh as the connector's facts about it.

@@ -30,6 +30,7 @@ from connector.outbox import (
     RecordEvidence,
     RequestApprovals,
     Revert,
+    SetGate,
     Target,
     UpdateFields,
 )
@@ -189,6 +190,17 @@ class ServiceNowActions:
         if notes:
             text = "ECM Connector recorded " + "; ".join(notes) + "."
             result |= self.comment(Comment(text), Target(change.key, sys_id), idem)
+        return result
+
+    @perform.register
+    def set_gate(self, action: SetGate, change: Target, idem: str) -> Result:
+        """Write the steps the procedure allows now into the gate field the installed before-rules check
+        (only the connector's account may write it), and the note saying what opened or is missing."""
+        sys_id, value = self._sys_id(change), ",".join(action.open)
+        self.gateway.update_change(sys_id, {action.field: value})
+        result: Result = {"gate": value}
+        if action.note:
+            result |= self.comment(Comment(action.note), Target(change.key, sys_id), idem)
         return result
 
     @perform.register

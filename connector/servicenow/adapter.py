@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 class ServiceNowAdapter:
     name = "servicenow"
     requests_approvals = True  # on entering Authorize the connector asks both groups (sysapproval_approver)
-    # The installed before-update rules refuse Implement and Closed while the rules do not hold
-    # (connector/servicenow/installer.py).
-    blocks_natively = frozenset({Stage.DEPLOYED, Stage.CLOSED})
+    # The installed before-update rules refuse Scheduled, Implement and Closed while the connector's
+    # gate field does not list the step (connector/servicenow/installer.py, GATE_RULES).
+    blocks_natively = frozenset({Stage.APPROVED, Stage.DEPLOYED, Stage.CLOSED})
 
     def gateway(self, settings: Settings) -> ServiceNowGateway:
         from connector.servicenow.gateway import gateway_from_settings

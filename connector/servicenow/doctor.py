@@ -27,7 +27,14 @@ INSTALL = "run `ecm install --mapping FILE`"
 # connector requests for the approver groups). The Table API role only counts where its ACL was activated,
 # so it is shown but not required; rest_service is its older name.
 ENOUGH_ROLES = ({"admin"}, {"itil", "approval_admin"})
-SHOWN_ROLES = {"admin", "itil", "approval_admin", "snc_platform_rest_api_access", "rest_service"}
+SHOWN_ROLES = {
+    "admin",
+    "security_admin",
+    "itil",
+    "approval_admin",
+    "snc_platform_rest_api_access",
+    "rest_service",
+}
 WHERE = {  # table: where an admin finds it in ServiceNow
     "sys_script": "System Definition > Business Rules",
     "sys_properties": "System Properties (sys_properties.list)",
@@ -38,6 +45,7 @@ WHERE = {  # table: where an admin finds it in ServiceNow
     "sys_db_object": "System Definition > Tables",
     "sys_dictionary": "System Definition > Dictionary",
     "contract_sla": "Service Level Management > SLA Definitions",
+    "sys_security_acl": "System Security > Access Control (ACL)",
 }
 
 
@@ -55,7 +63,7 @@ def doctor(mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings |
             from connector.config import load_settings
 
             settings = load_settings()
-        wanted = desired_records(mapping, settings)
+        wanted = desired_records(mapping, settings, gateway.user)
     except ConnectorError as e:
         return [*checks, Check("configuration", False, str(e), "set what the message names, then run again")]
     checks += [_record(gateway, desired) for desired in wanted]
@@ -80,6 +88,8 @@ def _roles(gateway: ServiceNowGateway, account: SnRecord | None) -> Check:
     if any(needed <= roles for needed in ENOUGH_ROLES):
         detail = ", ".join(sorted(roles & SHOWN_ROLES))
         note = "" if "admin" in roles else " (ecm install needs admin)"
+        if "security_admin" not in roles:
+            note += " (ecm install needs security_admin for the gate field's ACL, or create it by hand)"
         return Check(name, True, detail + note)
     fix = f"give {gateway.user} the admin role, or itil and approval_admin (User Administration > Users)"
     return Check(name, False, f"has {', '.join(sorted(roles)) or 'no roles'}", fix)
@@ -114,6 +124,15 @@ def _record(gateway: ServiceNowGateway, desired: Desired) -> Check:
         if moved:
             detail = ", ".join(f"{f} is {found.get(f)!r}, expected {desired.fields[f]!r}" for f in moved)
             return Check(name, False, detail, f"{INSTALL} (it sets them back)")
+    if desired.table == "sys_security_acl":
+        loosened = [
+            f for f in ("admin_overrides", "script") if found.get(f).strip() != desired.fields[f].strip()
+        ]
+        if loosened:
+            detail = ", ".join(f"{f} is {found.get(f)!r}" for f in loosened)
+            return Check(
+                name, False, f"{detail}: others may write the gate", f"{INSTALL} (it sets them back)"
+            )
     if desired.table == "sysevent_email_action" and not _has_recipients(found):
         return Check(
             name,

@@ -30,6 +30,24 @@ BLOCK_RULE = "ECM Connector: block implement without approvals"
 CLOSE_RULE = "ECM Connector: block close without post-mortem"
 DELIVER_RULE = "ECM Connector: deliver notifications"
 RESEND_JOB = "ECM Connector: resend notifications"
+GATE_FIELD = "u_ecm_gate"  # the steps the procedure allows now, written by the connector alone
+GATE_RULES = {  # stage: (rule name, which the Table API answers an aborted update with; the step; its reason)
+    Stage.APPROVED: (
+        "ECM Connector: Scheduled needs both approvals (ENG-PROC-004 step 2, R2 R3 R4)",
+        "step 2",
+        "an approval from an Engineering Lead and one from a Security Team member, neither the engineer",
+    ),
+    Stage.DEPLOYED: (
+        "ECM Connector: Implement needs both approvals and both reviews (ENG-PROC-004 steps 2-3, R5 R6)",
+        "steps 2-3",
+        "both approvals, a peer review and a security review, none by the engineer",
+    ),
+    Stage.CLOSED: (
+        "ECM Connector: Closed needs post-mortem, PR and documentation (ENG-PROC-004 step 5, R8)",
+        "step 5",
+        "the post-mortem task done with its report, the pull request link and the change documentation",
+    ),
+}
 QUEUE_TABLE = (
     "u_ecm_notification"  # the notifications waiting to be delivered (docs/servicenow-notify-contract.md)
 )
@@ -120,8 +138,9 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
-    """Everything the mapping needs in ServiceNow, in the order install creates it."""
+def desired_records(mapping: Mapping, settings: Settings, account: str | None = None) -> list[Desired]:
+    """Everything the mapping needs in ServiceNow, in the order install creates it. `account` is the
+    connector's user name (the one install runs as), the only account that may write the gate field."""
     sn = mapping.servicenow
     if sn is None:
         raise ConfigError(f"mapping target is {mapping.target}, not servicenow")
@@ -187,6 +206,7 @@ def desired_records(mapping: Mapping, settings: Settings) -> list[Desired]:
         PREFIX=task.short_description_prefix.replace("'", "\\'"),
     )
     records.append(_refuse_state(sn, CLOSE_RULE, Stage.CLOSED, close))
+    records += _gate_records(sn, account or settings.servicenow_user)
     for kind in AlertKind:
         event = sn.events.for_kind(kind)
         subject, message = ALERT_TEXT[kind]
@@ -245,6 +265,64 @@ def _refuse_state(sn: ServiceNowSection, name: str, stage: Stage, body: str) -> 
             "script": body,
         },
     )
+
+
+def _gate_records(sn: ServiceNowSection, account: str | None) -> list[Desired]:
+    """The gate field on the change table, the write ACL that keeps it the connector's, and one refusing
+    before-rule per guarded state (Scheduled, Implement, Closed, as the mapping names them)."""
+    if not account:
+        raise ConfigError("ECM_SERVICENOW_USER: required: only the connector's account may write the gate")
+    quoted = account.replace("\\", "\\\\").replace("'", "\\'")
+    records = [
+        Desired(
+            "table column",
+            "sys_dictionary",
+            f"{sn.table}.{GATE_FIELD}",
+            {
+                "name": sn.table,
+                "element": GATE_FIELD,
+                "internal_type": "string",
+                "max_length": "100",
+                "column_label": "ECM gate (steps the procedure allows now; set by the connector)",
+                "active": "true",
+            },
+            lookup=f"name={sn.table}^element={GATE_FIELD}",
+        ),
+        Desired(
+            "access control",
+            "sys_security_acl",
+            f"{sn.table}.{GATE_FIELD}",
+            {
+                "name": f"{sn.table}.{GATE_FIELD}",
+                "operation": "write",
+                "type": "record",
+                "active": "true",
+                "admin_overrides": "false",
+                "advanced": "true",
+                "script": f"answer = gs.getUserName() == '{quoted}';",
+                "description": "ECM Connector: only the connector's account opens and closes the steps",
+            },
+            lookup=f"name={sn.table}.{GATE_FIELD}^operation=write",
+        ),
+    ]
+    for stage, (name, step, reason) in GATE_RULES.items():
+        state = sn.state_of(stage)
+        if state is None:
+            continue  # the mapping has no state for this step: nothing to guard
+        label = name.removeprefix("ECM Connector: ").split(" needs ", 1)[0]
+        message = f"ECM: {label} is not allowed yet (ENG-PROC-004 {step}): it needs {reason}."
+        body = script(
+            "gate.js",
+            CONNECTOR=quoted,
+            GATE_FIELD=GATE_FIELD,
+            STAGE=stage.value,
+            STATE_LABEL=label,
+            STEP=step,
+            REASON=reason,
+            MESSAGE=message.replace("'", "\\'"),
+        )
+        records.append(_refuse_state(sn, name, stage, body))
+    return records
 
 
 def _queue_records() -> list[Desired]:
@@ -376,7 +454,8 @@ def _steps(mapping: Mapping, gateway: ServiceNowGateway, settings: Settings | No
         from connector.config import load_settings
 
         settings = load_settings()
-    steps = [_step(gateway, desired) for desired in desired_records(mapping, settings)]
+    account = getattr(gateway, "user", None)
+    steps = [_step(gateway, desired) for desired in desired_records(mapping, settings, account)]
     return steps + _retired(gateway)
 
 

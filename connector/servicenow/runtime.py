@@ -18,6 +18,7 @@ def build(
     from connector.directory import CachedDirectory
     from connector.servicenow.actions import ServiceNowActions
     from connector.servicenow.gateway import gateway_from_settings
+    from connector.servicenow.installer import GATE_FIELD
     from connector.servicenow.translate import ServiceNowTranslator
 
     section = mapping.servicenow
@@ -59,6 +60,8 @@ def build(
         create_postmortem_on=section.create_postmortem_on,
         command_words=mapping.commands.words(),
         requests_approvals=adapter.requests_approvals,
+        gate_field=GATE_FIELD,
+        gate_documented_by="close_code",
     )
     group_names: dict[str, str | None] = {}
 

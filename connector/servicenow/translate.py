@@ -106,6 +106,9 @@ class ServiceNowTranslator:
             commands.append(
                 c.RecordTransition(**base, to_stage=stage, to_status=state, from_status=moved.old)
             )
+        forged = next((f for f in getattr(event, "changes", ()) if f.field == self.ctx.gate_field), None)
+        if forged is not None:  # the connector's own writes were left out above; this one is someone else's
+            commands.append(c.RestoreGate(**base, found=forged.new))
         return commands
 
     def _task(self, event: IssueCreated | IssueUpdated, origin: str) -> list[c.Command] | Ignored:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from connector import commands as c
+from connector.services import gates
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
 from connector.services.people import remember_people
@@ -23,7 +24,10 @@ from connector.tools import ToolContext
 def handle(uow: UnitOfWork, command: c.Command, ctx: ToolContext) -> str:
     """Apply one command; returns a short outcome ("handled", "ignored: …", "refused: …")."""
     remember_people(uow, command, ctx)  # who they are, as the tool names them now
-    return HANDLERS[type(command)](uow, command, ctx)
+    outcome = HANDLERS[type(command)](uow, command, ctx)
+    if not isinstance(command, c.RestoreGate):
+        gates.mirror(uow, command, ctx)  # the steps the tool may offer now, where it checks them itself
+    return outcome
 
 
 HANDLERS: dict[type, Callable[..., str]] = {
@@ -37,4 +41,5 @@ HANDLERS: dict[type, Callable[..., str]] = {
     c.RecordPostMortemCreated: record_postmortem_created,
     c.UpdatePostMortem: update_postmortem,
     c.AnswerCommand: answer_command,
+    c.RestoreGate: gates.restore_gate,
 }

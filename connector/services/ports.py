@@ -53,6 +53,10 @@ class Outbox(Protocol):
     def pending(self, idempotency_key: str) -> OutboxRow | None:
         """The pending row of this key, if any."""
 
+    def last(self, change_id: int, action: str) -> Action | None:
+        """The newest action of this kind queued for the change, whatever its status."""
+        ...
+
 
 class Audit(Protocol):
     def lock(self) -> None: ...

@@ -24,6 +24,7 @@ from connector.outbox import (
     RecordEvidence,
     RequestApprovals,
     Revert,
+    SetGate,
     Target,
     UpdateFields,
 )
@@ -82,6 +83,8 @@ def encode(target: Target, action: Action) -> Payload:
             fields = {}  # the seal is made when the action is performed, never stored
         case CatchUp():
             fields = {}
+        case SetGate(field=name, open=entries, note=note):
+            fields = {"field": name, "open": list(entries), "note": note}
     return where | fields
 
 
@@ -149,4 +152,5 @@ DECODERS: dict[str, Callable[[Payload], Action]] = {
     RequestApprovals.ACTION: lambda p: RequestApprovals(tuple(p.get("groups") or ())),
     RecordEvidence.ACTION: lambda p: RecordEvidence(),
     CatchUp.ACTION: lambda p: CatchUp(),
+    SetGate.ACTION: lambda p: SetGate(p["field"], tuple(p.get("open") or ()), p.get("note") or ""),
 }

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from connector.outbox import Action, Target
 from connector.procedure.model import Change
 from connector.store.facts import change_facts
-from connector.store.outbox import encode
+from connector.store.outbox import decode, encode
 from connector.store.people import remember
 from connector.store.tables import (
     AlertRow,
@@ -202,6 +202,17 @@ class OutboxRepository:
             OutboxRow.idempotency_key == idempotency_key, OutboxRow.status == PENDING
         )
         return self.session.scalar(query)
+
+    def last(self, change_id: int, action: str) -> Action | None:
+        """The newest action of this kind queued for the change, whatever its status."""
+        query = (
+            select(OutboxRow)
+            .where(OutboxRow.change_id == change_id, OutboxRow.action == action)
+            .order_by(OutboxRow.id.desc())
+            .limit(1)
+        )
+        row = self.session.scalars(query).first()
+        return None if row is None else decode(row.action, row.payload)[1]
 
     def depth(self) -> int:
         query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)

@@ -98,7 +98,9 @@ def create_app(
     def render(table: str, rows: list[dict[str, str]], view: View) -> list[dict[str, Any]]:
         renderer = Renderer(instance.store.get, request.host_url)
         out = []
+        columns = dict.fromkeys(instance.custom_columns(table), "")  # every row has a defined column
         for row in rows:
+            row = {**columns, **row}
             body = renderer.record(table, row, view, lambda name, r=row: instance.read_field(table, r, name))
             if table == "sys_properties" and row.get("type") == "password2" and body.get("value"):
                 # Two-way encrypted: the Table API and forms show it encrypted; server-side

@@ -62,6 +62,9 @@ class Instance:
         self._idle = threading.Condition()
         self._running = 0
         self.script_failures: list[str] = []  # failures of async rules and jobs (no request to fail)
+        # gs.addErrorMessage / addInfoMessage: the session messages a form shows its user after a save;
+        # the Table API never returns them (see _before_rules). (user_name, "error" | "info", text).
+        self.session_messages: list[tuple[str, str, str]] = []
         self._scheduler: threading.Thread | None = None
         self._stopped = threading.Event()
         seed(self.store)
@@ -110,6 +113,8 @@ class Instance:
     ) -> Record:
         spec = self._writable(table, actor, "Insert") if acl else self.spec(table)
         values, journal = self._clean(spec, payload, display)
+        if acl:
+            values = self._field_acls(table, values, actor)
         with self.store.lock:
             merged = {**spec.defaults, **values}
             run_before_rules(Write(table, "insert", {}, merged, actor))
@@ -133,6 +138,8 @@ class Instance:
     ) -> Record:
         spec = self._writable(table, actor, "Update") if acl else self.spec(table)
         values, journal = self._clean(spec, payload, display)
+        if acl:
+            values = self._field_acls(table, values, actor)
         with self.store.lock:
             before = self._existing(table, sys_id)
             values = {k: v for k, v in values.items() if before.get(k) != v or k not in before}
@@ -211,11 +218,9 @@ class Instance:
             outcome = self._run(rule, Current(table, fields, operation, before or None, journal), actor)
             if outcome is None:
                 continue
+            self.session_messages += [(actor["user_name"], "error", text) for text in outcome.errors]
             if outcome.abort:
-                detail = "; ".join(outcome.errors) or (
-                    f"Operation against file '{table}' was aborted by Business Rule '{rule.get('name')}'"
-                )
-                raise Refusal(403, "Operation Failed", detail)
+                raise Refusal(403, "Operation Failed", _aborted(table, rule))
             changes |= {k: v for k, v in outcome.changes.items() if k not in SYSTEM_FIELDS}
         return changes
 
@@ -367,12 +372,67 @@ class Instance:
         values = {
             name: self._resolve(spec, name, _text(value)) if display else _text(value)
             for name, value in payload.items()
-            if spec.accepts(name) and name not in SYSTEM_FIELDS
+            if spec.accepts(name) and name not in SYSTEM_FIELDS and self._column_exists(spec, name)
         }
         journal = {name: values.pop(name) for name in JOURNAL_FIELDS if values.get(name)}
         for name in JOURNAL_FIELDS:
             values.pop(name, None)
         return values, journal
+
+    def custom_columns(self, table: str) -> list[str]:
+        """The `u_` columns sys_dictionary adds to a base table (its declared fields are its own)."""
+        spec = TABLES.get(table)
+        if spec is None or spec.fields is None or spec.custom:
+            return []
+        return [row.get("element", "") for row in self.store.find("sys_dictionary", name=table)]
+
+    def _column_exists(self, spec: TableSpec, name: str) -> bool:
+        """A custom `u_` column of a base table exists once a sys_dictionary record defines it; until then
+        the Table API ignores it, as it ignores every field a table does not have."""
+        if not name.startswith("u_") or spec.fields is None or name in spec.fields:
+            return True
+        return bool(self.store.find("sys_dictionary", name=spec.name, element=name))
+
+    def _field_acls(self, table: str, values: Record, actor: Record) -> Record:
+        """Field-level write ACLs (`sys_security_acl`, name `<table>.<field>`, operation write): a field no
+        active ACL grants to `actor` is left out of the write and the rest is saved, answered 200 as usual
+        — the Table API does not refuse the request
+        (https://www.servicenow.com/community/developer-forum/acl-allow-to-write-for-some-specific-fields-still-return-status/m-p/2700846:
+        "the system still don't update that field's value but the status code still returns status code
+        200"). An ACL grants when admin overrides it for an admin (`admin_overrides`, true unless set
+        false), or its script sets `answer` true (an ACL without a script grants). Scripts run as the
+        actor; conditions and required roles on the ACL are not modelled, so an ACL using them refuses.
+        Only requests are checked: server-side GlideRecord writes are not ACL-checked."""
+        acls = [
+            acl
+            for acl in self.store.rows("sys_security_acl")
+            if acl.get("active", "true") == "true" and acl.get("operation") == "write"
+        ]
+        if not acls:
+            return values
+        kept = dict(values)
+        for name in values:
+            guarding = [acl for acl in acls if acl.get("name") == f"{table}.{name}"]
+            if guarding and not any(self._acl_grants(acl, table, values, actor) for acl in guarding):
+                del kept[name]
+        return kept
+
+    def _acl_grants(self, acl: Record, table: str, values: Record, actor: Record) -> bool:
+        if acl.get("admin_overrides", "true") != "false" and _has_role(actor, "admin"):
+            return True
+        if acl.get("condition", "").strip() or acl.get("roles", "").strip():
+            return False
+        source = acl.get("script", "").strip()
+        if acl.get("advanced", "false") != "true" or not source:
+            return True
+        wrapped = f"var answer = false;\n{source}\nreturn answer;"
+        try:
+            outcome = self.scripts.run(
+                wrapped, f"ACL {acl.get('name')}", current=Current(table, dict(values)), user=actor
+            )
+        except ScriptFailed as error:
+            raise Refusal(500, "Script error", f"ACL {error}") from error
+        return outcome.value is True
 
     def _resolve(self, spec: TableSpec, name: str, value: str) -> str:
         """With `sysparm_input_display_value=true` a reference may be written as the referenced record's
@@ -397,6 +457,24 @@ class Instance:
                 {"element": element, "element_id": sys_id, "name": table, "value": text},
                 actor["user_name"],
             )
+
+
+def _aborted(table: str, rule: Record) -> str:
+    """What the Table API answers for a write a before rule aborted: 403, message "Operation Failed", the
+    rule named with its sys_id, and never the rule's gs.addErrorMessage text (that goes to the session's
+    messages, which only a form shows). Observed on instances, e.g.
+    https://www.servicenow.com/community/developer-forum/how-to-display-business-rule-error-message-in-api-call/td-p/1764076
+    ({"error": {"message": "Operation Failed", "detail": "Operation against file 'x' was aborted by Business
+    Rule 'Email Address Syntax Validate^62bf…'. Business Rule Stack:Email Address Syntax Validate"},
+    "status": "failure"}) and
+    https://www.servicenow.com/community/developer-forum/how-to-show-error-message-on-table-api/m-p/1495388
+    ("OOB there is no way to show error message on the table API"). A rule that wants its reason read
+    by an API caller says it in its name."""
+    name = rule.get("name", "")
+    return (
+        f"Operation against file '{table}' was aborted by Business Rule '{name}^{rule.get('sys_id', '')}'. "
+        f"Business Rule Stack:{name}"
+    )
 
 
 def _has_role(actor: Record, role: str) -> bool:

@@ -248,6 +248,17 @@ TABLES: dict[str, TableSpec] = {
             custom=True,
         ),
         _spec("contract_sla", None, defaults={"active": "true"}, display_field="name", write_role="admin"),
+        # Access controls: writing them needs security_admin, not admin alone ("Configure an ACL … Role
+        # required: security_admin … To create ACLs, you must elevate privileges to the security_admin
+        # role", https://www.servicenow.com/docs/r/australia/platform-security/access-control/t_CreateAnACLRule.html).
+        # The sandbox has no elevation step: an account holding the role may write them.
+        _spec(
+            "sys_security_acl",
+            None,
+            defaults={"active": "true", "type": "record", "admin_overrides": "true", "advanced": "false"},
+            display_field="name",
+            write_role="security_admin",
+        ),
     )
 }
 

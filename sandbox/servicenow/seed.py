@@ -14,7 +14,7 @@ USERS = (
     ("sec.sara", "Sara", "Security", "itil,approver_user"),
     ("dual.dana", "Dana", "Dual", "itil,approver_user"),
     ("cab.carl", "Carl", "Cab", "itil,approver_user"),
-    ("ecm-bot", "ECM", "Connector", "admin,itil"),
+    ("ecm-bot", "ECM", "Connector", "admin,itil,security_admin"),
     ("admin", "System", "Administrator", "admin"),
 )
 GROUPS = (

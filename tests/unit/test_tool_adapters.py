@@ -46,7 +46,7 @@ def test_servicenow_asks_the_approver_groups_itself_and_jira_leaves_it_to_its_ap
 
 def test_what_each_tool_refuses_by_itself_is_declared_by_its_adapter():
     assert jira.ADAPTER.blocks_natively == {Stage.AWAITING_APPROVAL, Stage.APPROVED, Stage.REJECTED}
-    assert servicenow.ADAPTER.blocks_natively == {Stage.DEPLOYED, Stage.CLOSED}
+    assert servicenow.ADAPTER.blocks_natively == {Stage.APPROVED, Stage.DEPLOYED, Stage.CLOSED}
 
 
 def test_the_command_line_and_the_adapters_load_without_the_client_libraries():

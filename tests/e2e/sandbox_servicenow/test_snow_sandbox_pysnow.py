@@ -51,11 +51,17 @@ def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, cli
     ).one()
     number = {"number": change["number"]}
     assert emma.update(query=number, payload={"state": "-3"}).one()["approval"] == "requested"
+    bot = changes(client_as("ecm-bot"))
+    bot.update(query=number, payload={"u_ecm_gate": "approved"}).one()  # as the connector opens it
     emma.update(query=number, payload={"state": "-2"}).one()
     with pytest.raises(requests.HTTPError) as blocked:
         emma.update(query=number, payload={"state": "-1"}).one()
     assert blocked.value.response.status_code == 403
-    assert "Engineering Leads and Security Team" in blocked.value.response.json()["error"]["detail"]
+    detail = blocked.value.response.json()["error"]["detail"]
+    assert (
+        "was aborted by Business Rule 'ECM Connector: Implement needs both approvals and both reviews"
+        in detail
+    )
 
     liam, sara = sandbox.user("lead.liam"), sandbox.user("sec.sara")
     [liam_row] = approvals_for(client_as("lead.liam"), change["sys_id"], liam["sys_id"])
@@ -71,6 +77,13 @@ def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, cli
         query={"sys_id": sara_row["sys_id"]}, payload={"state": "approved"}
     ).one()
 
+    forged = emma.update(
+        query=number, payload={"u_ecm_gate": "approved,deployed,closed", "impact": "2"}
+    ).one()
+    assert (forged["u_ecm_gate"], forged["impact"]) == ("approved", "2")  # the ACL drops the field, 200
+    with pytest.raises(requests.HTTPError):
+        emma.update(query=number, payload={"state": "-1", "u_ecm_gate": "deployed"}).one()
+    bot.update(query=number, payload={"u_ecm_gate": "deployed"}).one()
     assert emma.update(query=number, payload={"state": "-1"}).one()["state"] == "-1"
     emma.update(query=number, payload={"state": "0"}).one()
     with pytest.raises(requests.HTTPError) as refused:
@@ -79,7 +92,14 @@ def test_emergency_change_lifecycle_with_approvals_rule_and_closure(sandbox, cli
     closing = {"state": "3", "close_code": "successful", "close_notes": "Restored"}
     with pytest.raises(requests.HTTPError) as no_postmortem:  # the installed close rule (R8)
         emma.update(query=number, payload=closing).one()
-    assert "post-mortem" in no_postmortem.value.response.json()["error"]["detail"]
+    assert (
+        "Closed needs post-mortem, PR and documentation"
+        in no_postmortem.value.response.json()["error"]["detail"]
+    )
+    bot.update(query=number, payload={"u_ecm_gate": "closed?close_code"}).one()
+    with pytest.raises(requests.HTTPError) as no_task:  # the close rule checks the task itself as well
+        emma.update(query=number, payload=closing).one()
+    assert "block close without post-mortem" in no_task.value.response.json()["error"]["detail"]
     tasks = client_as("eng.emma").resource(api_path="/table/change_task")
     task = tasks.create(
         payload={

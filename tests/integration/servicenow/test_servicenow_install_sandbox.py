@@ -127,7 +127,9 @@ def test_installed_block_rule_refuses_implement_without_approvals(sandbox, gatew
     install(mapping, gateway, settings=settings)
     change = gateway.create("change_request", {"type": "emergency", "state": "-2", "short_description": "x"})
 
-    with pytest.raises(Rejected, match="Implement needs approvals"):
+    with pytest.raises(
+        Rejected, match="aborted by Business Rule 'ECM Connector: block implement without approvals"
+    ):
         gateway.set_state(change.sys_id, -1, work_note="deploying")
     assert gateway.get_change(change.get("number")).state == "-2"
 

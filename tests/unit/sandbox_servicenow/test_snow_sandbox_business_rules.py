@@ -58,7 +58,9 @@ def approve(as_user, instance, change, user_name, group):
     assert answer.status_code == 200
 
 
-def test_installed_block_rule_refuses_implement_without_approvals_only_while_active(emma, bot, change):
+def test_installed_block_rule_refuses_implement_without_approvals_only_while_active(
+    emma, bot, change, instance
+):
     block = rule(
         bot,
         "ECM Connector: block implement without approvals",
@@ -71,8 +73,15 @@ def test_installed_block_rule_refuses_implement_without_approvals_only_while_act
     move(emma, change, "-2")
     blocked = move(emma, change, "-1")
     assert blocked.status_code == 403
-    assert blocked.json["error"]["message"] == "Operation Failed"
-    assert "Missing: Engineering Leads, Security Team" in blocked.json["error"]["detail"]
+    # as an instance answers: the rule named with its sys_id, its gs.addErrorMessage text left to the form
+    assert blocked.json["error"] == {
+        "message": "Operation Failed",
+        "detail": "Operation against file 'change_request' was aborted by Business Rule "
+        f"'ECM Connector: block implement without approvals^{block['sys_id']}'. "
+        "Business Rule Stack:ECM Connector: block implement without approvals",
+    }
+    ((who, kind, text),) = instance.session_messages
+    assert (who, kind) == ("eng.emma", "error") and "Missing: Engineering Leads, Security Team" in text
     bot("PATCH", f"/api/now/table/sys_script/{block['sys_id']}", json={"active": "false"})
     assert move(emma, change, "-1").status_code == 200
 

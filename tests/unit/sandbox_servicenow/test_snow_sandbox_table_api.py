@@ -36,7 +36,11 @@ def test_update_counts_modifications_and_ignores_the_query_string_pysnow_carries
     assert (patched["impact"], patched["sys_mod_count"]) == ("2", "2")
 
 
-def test_unknown_fields_are_ignored_but_custom_u_fields_are_kept(emma):
+def test_unknown_fields_are_ignored_and_a_custom_u_field_once_its_dictionary_entry_exists(emma, as_user):
+    before = create(emma, u_pr_link="https://git.example/pr/7", bogus="x")
+    assert "u_pr_link" not in before and "bogus" not in before
+    column = {"name": "change_request", "element": "u_pr_link", "internal_type": "url"}
+    assert as_user("admin")("POST", "/api/now/table/sys_dictionary", json=column).status_code == 201
     change = create(emma, u_pr_link="https://git.example/pr/7", bogus="x")
     assert change["u_pr_link"] == "https://git.example/pr/7"
     assert "bogus" not in change

@@ -74,7 +74,10 @@ def test_roles_are_read_from_role_assignments_when_the_user_has_no_roles_field(m
     (roles,) = [c for c in doctor(mapping, gateway, settings=settings) if c.name == "roles of ecm-bot"]
 
     assert roles.ok
-    assert roles.detail == "approval_admin, itil, snc_platform_rest_api_access (ecm install needs admin)"
+    assert roles.detail == (
+        "approval_admin, itil, snc_platform_rest_api_access (ecm install needs admin) (ecm install needs "
+        "security_admin for the gate field's ACL, or create it by hand)"
+    )
 
 
 def test_missing_and_empty_approver_groups_fail(make_fake, mapping, settings):
@@ -142,3 +145,22 @@ def test_notifications_the_instance_gave_up_on_are_reported(fake, mapping, setti
         "1 notification(s) not delivered (last answer: 503)",
     )
     assert "u_state=ready" in problem.fix
+
+
+def test_a_removed_gate_rule_or_a_loosened_gate_acl_is_drift(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+    rule = fake.find_one(
+        "sys_script",
+        "name=ECM Connector: Implement needs both approvals and both reviews (ENG-PROC-004 steps 2-3, R5 R6)",
+    )
+    fake.update("sys_script", rule.sys_id, {"active": "false"})
+    acl = fake.find_one("sys_security_acl", "name=change_request.u_ecm_gate^operation=write")
+    fake.update("sys_security_acl", acl.sys_id, {"admin_overrides": "true"})
+
+    failing = {c.name: c.detail for c in doctor(mapping, fake, settings=settings) if not c.ok}
+
+    assert failing == {
+        "business rule ECM Connector: Implement needs both approvals and both reviews "
+        "(ENG-PROC-004 steps 2-3, R5 R6)": "inactive",
+        "access control change_request.u_ecm_gate": "admin_overrides is 'true': others may write the gate",
+    }

@@ -13,6 +13,7 @@ from connector.mapping import load_mapping_text
 from connector.servicenow.installer import (
     BLOCK_RULE,
     DELIVER_RULE,
+    GATE_RULES,
     NOTIFY_RULE,
     RESEND_JOB,
     fingerprint,
@@ -37,9 +38,16 @@ def test_fresh_instance_plan_creates_everything_and_writes_nothing(fake, mapping
     kinds = [item.kind for item in result.items]
     counts = [
         kinds.count(kind)
-        for kind in ("business rule", "event registration", "email notification", "scheduled job", "table")
+        for kind in (
+            "business rule",
+            "event registration",
+            "email notification",
+            "scheduled job",
+            "table",
+            "access control",
+        )
     ]
-    assert counts == [6, 7, 7, 1, 1]
+    assert counts == [9, 7, 7, 1, 1, 1]
     assert fake.writes == []
 
 
@@ -69,7 +77,7 @@ def test_second_plan_is_unchanged_and_second_install_writes_nothing(fake, mappin
     again = plan(mapping, fake, settings=settings)
     install(mapping, fake, settings=settings)
 
-    assert len(reported) == len(again.items) == 31
+    assert len(reported) == len(again.items) == 36
     assert {item.action for item in again.items} == {"unchanged"} and again.changes == ()
     assert fake.writes == []
 
@@ -205,3 +213,36 @@ def test_install_deactivates_the_journal_rule_an_older_install_created(fake, map
     assert f"update  business rule  {NOTIFY_RULE} (sys_journal_field) — fields: active" in shown.render()
     assert fake.find_one("sys_script", f"sys_id={old.sys_id}").get("active") == "false"
     assert plan(mapping, fake, settings=settings).changes == ()
+
+
+def test_an_install_from_before_the_gate_gets_just_the_gate_added(fake, mapping, settings):
+    install(mapping, fake, settings=settings)
+    gate_names = {name for name, _, _ in GATE_RULES.values()}
+    fake.tables["sys_security_acl"].clear()
+    fake.tables["sys_dictionary"] = {
+        k: r for k, r in fake.tables["sys_dictionary"].items() if r.get("element") != "u_ecm_gate"
+    }
+    fake.tables["sys_script"] = {
+        k: r for k, r in fake.tables["sys_script"].items() if r["name"] not in gate_names
+    }
+
+    upgrade = plan(mapping, fake, settings=settings)
+
+    created = {(item.kind, item.name) for item in upgrade.items if item.action == "create"}
+    assert created == {
+        ("table column", "change_request.u_ecm_gate"),
+        ("access control", "change_request.u_ecm_gate"),
+        *(("business rule", name) for name in gate_names),
+    }
+    assert {item.action for item in upgrade.items} == {"create", "unchanged"}
+    install(mapping, fake, settings=settings)
+    assert {item.action for item in plan(mapping, fake, settings=settings).items} == {"unchanged"}
+    acl = fake.find_one("sys_security_acl", "name=change_request.u_ecm_gate^operation=write")
+    assert (acl.get("admin_overrides"), acl.get("script")) == (
+        "false",
+        "answer = gs.getUserName() == 'ecm-bot';",
+    )
+
+
+def test_gate_rule_names_fit_the_business_rule_name_field():
+    assert all(len(name) <= 100 for name, _, _ in GATE_RULES.values())

@@ -44,10 +44,10 @@ class Capture(Notifier):
 def instance():
     """An instance with everything `ecm install` creates, written straight into it."""
     instance = Instance(lambda: NOW, Capture())
-    admin = instance.user("admin")
+    admin = instance.user("ecm-bot")  # an admin with security_admin, which the gate field's ACL needs
     public = URL.removesuffix("/webhooks/servicenow")
     settings = Settings(public_url=public, servicenow_webhook_secret=SecretStr(SECRET))
-    for desired in desired_records(load_mapping(MAPPING), settings):
+    for desired in desired_records(load_mapping(MAPPING), settings, "ecm-bot"):
         identity = {} if desired.lookup else {desired.key: desired.name}
         secret = {"value": desired.secret} if desired.secret else {}
         instance.insert(desired.table, {**identity, **desired.fields, **secret}, admin)
