@@ -178,6 +178,18 @@ class JiraStory(Story):
     def status(self, key: str) -> str:
         return self.person("admin").get_issue(key, fields=["status"]).status
 
+    @property
+    def gated(self) -> bool:
+        """Cloud: the installed Deploy and Close are offered only while the connector's gate lists them."""
+        return bool(self.ctx.gate_field)
+
+    def offered(self, who: str, key: str, transition: str) -> bool:
+        return any(t.name == transition for t in self.person(who).transitions(key))
+
+    def commented(self, key: str, *words: str) -> bool:
+        comments = self.person("admin").comments
+        return bool(self.stack.settle(lambda: any(all(w in c.body for w in words) for c in comments(key))))
+
     # --- the story --------------------------------------------------------------------------------
 
     def play(self) -> StoryResult:
@@ -241,6 +253,12 @@ class JiraStory(Story):
         self.stack.settle(lambda: len(self.facts(key).reviews) == 2)
         self.move("eng.emma", key, self.section.statuses.reviewed)
         self.expect("reviews recorded; the change is reviewed (R5)", self.wait_stage(key, Stage.REVIEWED))
+        if self.gated:
+            opened = self.stack.settle(lambda: self.offered("eng.emma", key, "Deploy"), timeout=30)
+            said = self.commented(key, "Deploy is now available")
+            self.expect(
+                "Jira offers Deploy now, and the change says so: 'Deploy is now available'", opened and said
+            )
         self.move("eng.emma", key, self.section.statuses.deployed)
         self.wait_stage(key, Stage.DEPLOYED)
         pm = self.stack.settle(lambda: (f := self.facts(key)).postmortem and f.postmortem.key, timeout=15)
@@ -267,9 +285,21 @@ class JiraStory(Story):
         self.record_links(key)
         self.move("eng.emma", key, self.section.statuses.postmortem)
         self.wait_stage(key, Stage.POSTMORTEM)
-        self.move("eng.emma", key, self.section.statuses.closed)
-        reverted = self.stack.settle(lambda: self.status(key) == self.section.statuses.postmortem, timeout=15)
-        self.expect("closing before the post-mortem was done was reverted (R8)", reverted, self.status(key))
+        if self.gated:  # Jira itself refuses: Close is not offered until the connector opens it
+            self.expect(
+                "Jira does not offer Close before the post-mortem is done, and the change says what Close "
+                "still needs (R8, R9: blocked by the tool)",
+                not self.offered("eng.emma", key, "Close")
+                and self.commented(key, "Close still needs:", "post-mortem task done with a report link"),
+            )
+        else:
+            self.move("eng.emma", key, self.section.statuses.closed)
+            reverted = self.stack.settle(
+                lambda: self.status(key) == self.section.statuses.postmortem, timeout=15
+            )
+            self.expect(
+                "closing before the post-mortem was done was reverted (R8)", reverted, self.status(key)
+            )
         pm = self.result.postmortem_key
         if pm:
             report = self.field_ids["report_url"]
@@ -278,6 +308,9 @@ class JiraStory(Story):
             )
             self.move("eng.emma", pm, self.section.postmortem_statuses.done)
             self.stack.settle(lambda: self.facts(key).postmortem.done)
+        if self.gated:
+            opened = self.stack.settle(lambda: self.offered("eng.emma", key, "Close"), timeout=30)
+            self.expect("Jira offers Close once the post-mortem is done", bool(opened))
         self.move("eng.emma", key, self.section.statuses.closed)
         self.expect(
             "with the post-mortem done, PR and docs linked, the change closed (R8)",

@@ -20,12 +20,14 @@ from connector.outbox import (
     Notify,
     RecordEvidence,
     Revert,
+    SetGate,
     Target,
     UpdateFields,
 )
 
 REVERT_PREFIX = "ECM revert to "
 Result = dict[str, Any]  # what the outbox row records as done
+GATE_PREFIX = "ECM gate: "  # connector/jira/workflow.py names the gate loops so
 
 
 def reference(idempotency_key: str) -> str:
@@ -129,6 +131,25 @@ class JiraActions:
         if fields:
             self.gateway.edit_issue(_key(change), fields)
         return {"updated": sorted(fields)}
+
+    @perform.register
+    def set_gate(self, action: SetGate, change: Target, idem: str) -> Result:
+        """Write the steps the procedure allows now into the gate field, through the connector-only loop
+        transition whose screen holds it (the field is on no other screen, so nobody else can set it),
+        and comment what opened or is missing."""
+        key, value = _key(change), ",".join(action.open)
+        field_id = self.field_ids.get(action.field)
+        if field_id is None:
+            return {"skipped": f"no field {getattr(self.section.fields, action.field).name!r} in Jira"}
+        result: Result = {"gate": value}
+        if (self.gateway.get_issue(key, fields=[field_id]).fields.get(field_id) or "") != value:
+            loop = next((t for t in self.gateway.transitions(key) if t.name.startswith(GATE_PREFIX)), None)
+            if loop is None:
+                raise LookupError(f"{key}: no gate transition is offered to the connector")
+            self.gateway.transition(key, loop.id, fields={field_id: value})
+        if action.note:
+            result |= self.comment(Comment(action.note), change, idem)
+        return result
 
     @perform.register
     def record_evidence(self, action: RecordEvidence, change: Target, idem: str) -> Result:

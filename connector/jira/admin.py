@@ -313,6 +313,20 @@ class AdminCalls:
         found = self._paged("/rest/api/3/screens", f"read screen {screen_id}", {"id": screen_id})
         return Named(screen_id, found[0].get("name", screen_id) if found else screen_id)
 
+    def screen_named(self, name: str) -> Named | None:
+        found = self._paged("/rest/api/3/screens", "list screens", {"queryString": name})
+        return next((Named(str(s["id"]), s["name"]) for s in found if s.get("name") == name), None)
+
+    def create_screen(self, name: str, description: str) -> str:
+        """A new screen (Jira gives it one tab, "Field Tab"); its id."""
+        created = self._call(
+            "POST",
+            "/rest/api/3/screens",
+            f"create screen {name}",
+            json={"name": name, "description": description},
+        )
+        return str(created["id"])
+
     def screen_tabs(self, screen_id: str) -> tuple[Named, ...]:
         found = self._call("GET", f"/rest/api/3/screens/{screen_id}/tabs", f"list tabs of screen {screen_id}")
         return tuple(Named(str(t["id"]), t.get("name", "")) for t in found or [])

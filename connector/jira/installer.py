@@ -104,6 +104,7 @@ class JiraInstaller:
         yield from self.fields()
         if self.cloud:
             yield from self.setup.screens()
+            yield from self.gate_screen()
         yield from self.link_type()
         yield from self.workflow()
         yield from self.webhook()
@@ -203,6 +204,33 @@ class JiraInstaller:
         if spec.options:
             self.gw.add_context_options(field_id, context_id, list(spec.options))
 
+    def _gate_screen_name(self) -> str:
+        return f"ECM {self.jira.project} gate"
+
+    def gate_screen(self) -> Step:
+        """The screen of the connector's gate transitions, holding the gate field and nothing else: a field
+        a plain account may set only where a screen of the operation has it, and this is the only one."""
+        name, label = self._gate_screen_name(), self.jira.fields.gate.name
+        screen = self.gw.screen_named(name)
+        if screen is None:
+            yield PlanItem("screen", name, "create", f"with {label} only"), self._create_gate_screen
+            return
+        field_id = self._field_ids().get("gate")
+        tabs = self.gw.screen_tabs(screen.id)
+        if field_id and tabs and field_id not in self.gw.tab_fields(screen.id, tabs[0].id):
+            yield (
+                PlanItem("screen", name, "update", f"add {label}"),
+                (lambda: self.gw.add_field_to_tab(screen.id, tabs[0].id, field_id)),
+            )
+        else:
+            yield PlanItem("screen", name, "unchanged"), None
+
+    def _create_gate_screen(self) -> None:
+        description = "The ECM Connector writes the steps ENG-PROC-004 allows here; on no other screen."
+        screen_id = self.gw.create_screen(self._gate_screen_name(), description)
+        tab = self.gw.screen_tabs(screen_id)[0]
+        self.gw.add_field_to_tab(screen_id, tab.id, self._field_ids()["gate"])
+
     def link_type(self) -> Step:
         spec = self.jira.link_type
         found = next((t for t in self.gw.link_types() if t.name == spec.name), None)
@@ -258,6 +286,7 @@ class JiraInstaller:
             self._field_ids(),
             (group_ids[groups.leads], group_ids[groups.security]),
             group_ids[groups.automation],
+            screen.id if self.cloud and (screen := self.gw.screen_named(self._gate_screen_name())) else None,
         )
 
     def _create_workflow(self) -> None:

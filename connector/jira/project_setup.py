@@ -19,6 +19,7 @@ from connector.errors import Rejected
 from connector.install_plan import PlanItem
 from connector.jira.gateway import JiraGateway
 from connector.mapping import IssueKind, Mapping
+from connector.mapping.jira import OFF_SCREEN
 
 Step = Iterator[tuple[PlanItem, Callable[[], None] | None]]
 OPERATIONS = ("create", "edit", "view")
@@ -107,6 +108,8 @@ class ProjectSetup:
         field_ids, by_kind = self._field_ids(), self._screens_by_kind()
         wanted: dict[str, list[str]] = {}
         for logical, spec in self.jira.fields:
+            if logical in OFF_SCREEN:
+                continue
             for screen_id in by_kind[spec.on]:
                 wanted.setdefault(screen_id, []).append(logical)
         gaps = []

@@ -57,6 +57,9 @@ def build(
         create_postmortem_on=section.create_postmortem_on,
         command_words=mapping.commands.words(),
         requests_approvals=adapter.requests_approvals,
+        # Cloud's installed Deploy and Close check the gate field; Data Center's guarded transitions are
+        # the connector's own (performed on request), so there is no field to keep.
+        gate_field="gate" if getattr(gateway, "flavor", settings.jira_flavor.value) == "cloud" else None,
     )
     field_ids = LazyFieldIds(
         lambda: {f.name: f.id for f in gateway.fields()},

@@ -81,6 +81,8 @@ class JiraTranslator:
             logical = by_id.get(change.field) or by_name.get(change.name.casefold())
             if logical in LINK_FIELDS and change.new:
                 commands.append(c.RecordLink(**base, kind=LINK_FIELDS[logical], url=change.new))
+            if logical is not None and logical == self.ctx.gate_field:  # someone else wrote the gate
+                commands.append(c.RestoreGate(**base, found=change.new))
         status = event.status_change()
         if status is not None and status.new:
             stage = self.ctx.stage_of(status.new)

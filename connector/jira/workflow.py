@@ -14,6 +14,7 @@ REST calls, so next to the group rule it adds nothing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from connector.mapping import Mapping
@@ -22,7 +23,12 @@ from connector.procedure.stages import ORDER, SIDE_EXITS, TRANSITIONS
 
 RESTRICT_GROUPS = "system:restrict-issue-transition"
 VALIDATE_FIELD = "system:validate-field-value"
+CHECK_FIELD = "system:check-field-value"
+TRANSITION_SCREEN = "system:transition-screen"
 REVERT_PREFIX = "ECM revert to "
+GATE_PREFIX = "ECM gate: "
+GATED: dict[Stage, str] = {Stage.DEPLOYED: "deployed", Stage.CLOSED: "closed"}  # transition -> gate entry
+GATE_ORDER = ("approved", "deployed", "closed")  # how the connector writes the gate's entries
 
 TRANSITION_NAMES: dict[Stage, str] = {  # the button a person clicks to enter a stage
     Stage.AWAITING_APPROVAL: "Request Approval",
@@ -58,12 +64,30 @@ def workflow_name(mapping: Mapping) -> str:
 
 @dataclass(frozen=True)
 class RuleIds:
-    """What the rules refer to: status ids by stage, custom field ids by logical name, group ids."""
+    """What the rules refer to: status ids by stage, custom field ids by logical name, group ids, and the
+    screen of the connector's gate transitions."""
 
     status_ids: dict[Stage, str]
     field_ids: dict[str, str]
     approver_group_ids: tuple[str, ...]
     automation_group_id: str
+    gate_screen_id: str | None = None
+
+
+def gate_transition_name(status: str) -> str:
+    """Name of the connector-only loop on `status` that writes the gate field."""
+    return f"{GATE_PREFIX}{status}"
+
+
+def gate_values(entry: str) -> list[str]:
+    """Every value of the gate field that lists `entry` (the connector writes entries in GATE_ORDER,
+    comma-separated), for a `system:check-field-value` that tests for one of them."""
+    others = [e for e in GATE_ORDER if e != entry]
+    values = []
+    for mask in range(1 << len(others)):
+        chosen = {entry, *(e for i, e in enumerate(others) if mask >> i & 1)}
+        values.append(",".join(e for e in GATE_ORDER if e in chosen))
+    return sorted(values, key=lambda v: (v.count(","), v))
 
 
 def expected_transitions(mapping: Mapping) -> dict[str, Stage]:
@@ -95,6 +119,8 @@ def workflow_payload(mapping: Mapping, ids: RuleIds) -> dict:
         if stage in APPROVER_ONLY:
             approvers = ",".join(ids.approver_group_ids)
             transition["conditions"] = _all([_rule(RESTRICT_GROUPS, groupIds=approvers)])
+        if stage in GATED and "gate" in ids.field_ids:
+            transition["conditions"] = _all([_gate_condition(ids.field_ids["gate"], GATED[stage])])
         required = REQUIRED_ON_ENTRY.get(stage, ())
         transition["validators"] = [_required(jira.fields, ids.field_ids, f) for f in required]
         transitions.append(transition)
@@ -108,6 +134,20 @@ def workflow_payload(mapping: Mapping, ids: RuleIds) -> dict:
         revert["description"] = "Used by the ECM Connector to undo a transition that broke ENG-PROC-004."
         revert["conditions"] = _all([_rule(RESTRICT_GROUPS, groupIds=ids.automation_group_id)])
         transitions.append(revert)
+    if ids.gate_screen_id is not None:
+        for index, stage in enumerate(ALL_STAGES):
+            status = ids.status_ids[stage]
+            loop = _transition(
+                str(801 + 10 * index),
+                gate_transition_name(jira.statuses.status_of(stage)),
+                status,
+                "DIRECTED",
+                [status],
+            )
+            loop["description"] = "Used by the ECM Connector to write the steps ENG-PROC-004 allows now."
+            loop["conditions"] = _all([_rule(RESTRICT_GROUPS, groupIds=ids.automation_group_id)])
+            loop["transitionScreen"] = _rule(TRANSITION_SCREEN, screenId=ids.gate_screen_id)
+            transitions.append(loop)
     layout = [
         {"statusReference": ids.status_ids[s], "properties": {}, "layout": {"x": 200.0 * i, "y": 0.0}}
         for i, s in enumerate(ALL_STAGES)
@@ -140,6 +180,18 @@ def _rule(key: str, **parameters: str) -> dict:
     return {"ruleKey": key, "parameters": parameters}
 
 
+def _gate_condition(field_id: str, entry: str) -> dict:
+    """Offered only while the connector's gate field lists `entry` (OpenAPI document, workflow rules:
+    `system:check-field-value` with `fieldValue` "the list of values to check against the field's value")."""
+    return _rule(
+        CHECK_FIELD,
+        fieldId=field_id,
+        fieldValue=json.dumps(gate_values(entry)),
+        comparator="=",
+        comparisonType="STRING",
+    )
+
+
 def _all(conditions: list[dict]) -> dict:
     return {"operation": "ALL", "conditions": conditions, "conditionGroups": []}
 
@@ -169,6 +221,15 @@ def missing_rules(mapping: Mapping, installed: dict) -> list[str]:
     for stage in ALL_STAGES:
         name = revert_transition_name(mapping.jira.statuses.status_of(stage))
         if name in by_name and not _has_rule(by_name[name], "conditions", RESTRICT_GROUPS):
+            problems.append(f"{name!r} is not restricted to the connector's account")
+    for stage in GATED:
+        if not _has_rule(by_name.get(TRANSITION_NAMES[stage]), "conditions", CHECK_FIELD):
+            problems.append(f"{TRANSITION_NAMES[stage]!r} is not gated by the connector's gate field")
+    for stage in ALL_STAGES:
+        name = gate_transition_name(mapping.jira.statuses.status_of(stage))
+        if name not in by_name:
+            problems.append(f"transition {name!r} is missing")
+        elif not _has_rule(by_name[name], "conditions", RESTRICT_GROUPS):
             problems.append(f"{name!r} is not restricted to the connector's account")
     return problems
 

@@ -31,6 +31,7 @@ from connector.jira.workflow import (
     workflow_name,
 )
 from connector.mapping import IssueKind, Mapping
+from connector.mapping.jira import OFF_SCREEN
 from connector.procedure.model import Stage
 from connector.procedure.stages import TRANSITIONS
 
@@ -149,7 +150,9 @@ def install_steps(mapping: Mapping, xml_name: str, status_ids: StageIds[Stage, s
     ids = ", ".join(f"{jira.statuses.status_of(s)} = {status_ids[s]}" for s in ALL_STAGES)
     required = ", ".join((jira.fields.category.name, jira.fields.impact.name))
     types = jira.issue_types
-    on_change = ", ".join(f.name for _, f in jira.fields if f.on is IssueKind.CHANGE)
+    on_change = ", ".join(
+        f.name for logical, f in jira.fields if f.on is IssueKind.CHANGE and logical not in OFF_SCREEN
+    )
     on_postmortem = ", ".join(f.name for _, f in jira.fields if f.on is IssueKind.POSTMORTEM)
     lines = [
         *_header(mapping),

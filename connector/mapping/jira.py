@@ -106,7 +106,9 @@ EXPECTED_FIELDS = {  # logical field: (type, issue it lives on) the connector re
     "peer_reviewer": (FieldType.USER, IssueKind.CHANGE),
     "security_reviewer": (FieldType.USER, IssueKind.CHANGE),
     "deployed_at": (FieldType.DATETIME, IssueKind.CHANGE),
+    "gate": (FieldType.TEXT, IssueKind.CHANGE),
 }
+OFF_SCREEN = frozenset({"gate"})  # on no create, edit or view screen: the connector's alone
 
 
 class JiraFields(Model):
@@ -120,6 +122,9 @@ class JiraFields(Model):
     peer_reviewer: JiraField
     security_reviewer: JiraField
     deployed_at: JiraField
+    # The steps the procedure allows now, written by the connector through its own transition (the field
+    # is on that transition's screen and on no other), checked by the Deploy and Close conditions.
+    gate: JiraField = JiraField(name="ECM Gate", type=FieldType.TEXT)
 
     @field_validator("*")
     @classmethod

@@ -241,6 +241,7 @@ def rule_context(state: JiraState, actor: User, issue: Issue) -> RuleContext:
         issue.fields.get("reporter"),
         issue.fields.get("assignee"),
         {g.group_id: g.name for g in state.groups.values()},
+        issue.fields,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,7 @@ class RuleContext:
     reporter: str | None
     assignee: str | None
     group_ids: dict[str, str]  # group id -> group name
+    fields: dict[str, Any] = field(default_factory=dict)  # the issue's fields, by id
 
 
 def default_workflow(created: str) -> Workflow:
@@ -161,9 +163,62 @@ def _restrict_from_all_users(params: dict[str, Any], ctx: RuleContext) -> bool:
     return params.get("restrictMode", "users") != "usersAndAPI"
 
 
+COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+COMPARISON_TYPES = ("STRING", "NUMBER", "DATE", "DATE_WITHOUT_TIME", "OPTIONID")
+
+
+def _field_values(params: dict[str, Any]) -> list[str] | None:
+    """`fieldValue`: "the list of values to check against the field's value", a JSON list of strings
+    (the OpenAPI document's example: "[\"Done\"]"); None when it is not one."""
+    try:
+        values = json.loads(str(params.get("fieldValue", "")))
+    except ValueError:
+        return None
+    return [str(v) for v in values] if isinstance(values, list) and values else None
+
+
+def _as(kind: str, value: Any) -> Any:
+    if isinstance(value, dict):  # an option or a user: its id / value
+        value = value.get("id") if kind == "OPTIONID" else value.get("value", value.get("id"))
+    text = "" if value is None else str(value)
+    if kind == "NUMBER":
+        return float(text) if text else None
+    if kind == "DATE_WITHOUT_TIME":
+        return text[:10]
+    return text
+
+
+def _check_field_value(params: dict[str, Any], ctx: RuleContext) -> bool:
+    """`system:check-field-value`: "the field's value matches the desired condition" (OpenAPI document,
+    workflow rules). With `=` the value is one of `fieldValue`, with `!=` none of them; the ordering
+    comparators compare with each value and hold if any does. An empty field matches only an empty
+    value; a comparison the values cannot make (a number that is not one) fails, as Jira hides the
+    transition when its condition cannot be evaluated."""
+    kind, compare = params.get("comparisonType", "STRING"), COMPARATORS[params.get("comparator", "=")]
+    values = _field_values(params) or []
+    try:
+        have = _as(kind, ctx.fields.get(str(params.get("fieldId", ""))))
+        wanted = [_as(kind, v) for v in values]
+        if params.get("comparator") == "!=":
+            return all(compare(have, w) for w in wanted)
+        if have is None or have == "":
+            return params.get("comparator", "=") == "=" and "" in wanted
+        return any(compare(have, w) for w in wanted if w is not None and w != "")
+    except (TypeError, ValueError):
+        return False
+
+
 CONDITION_RULES: dict[str, Callable[[dict[str, Any], RuleContext], bool]] = {
     "system:restrict-issue-transition": _restrict_issue_transition,
     "system:restrict-from-all-users": _restrict_from_all_users,
+    "system:check-field-value": _check_field_value,
 }
 
 
@@ -186,6 +241,15 @@ def rule_problems(rule: Any, group_ids: set[str], company_managed: bool = True) 
             for g in _csv(params.get("groupIds"))
             if g not in group_ids
         ]
+    if key == "system:check-field-value":
+        if params.get("comparator") not in COMPARATORS:
+            problems.append(f"{key}: comparator must be one of {', '.join(COMPARATORS)}.")
+        if params.get("comparisonType") not in COMPARISON_TYPES:
+            problems.append(f"{key}: comparisonType must be one of {', '.join(COMPARISON_TYPES)}.")
+        if not params.get("fieldId"):
+            problems.append(f"{key}: fieldId is required.")
+        if _field_values(params) is None:
+            problems.append(f"{key}: fieldValue must be a JSON list of values.")
     if key == "system:restrict-from-all-users" and params.get("restrictMode") not in RESTRICT_MODES:
         problems.append(f"{key}: restrictMode must be one of {', '.join(RESTRICT_MODES)}.")
     return problems

@@ -3,6 +3,9 @@ parameters and combinations it does not document."""
 
 from __future__ import annotations
 
+import json
+
+import jira
 import pytest
 import requests
 
@@ -120,3 +123,64 @@ def test_validation_refuses_what_the_rule_list_does_not_document(cloud):
         timeout=5,
     )
     assert refused.status_code == 400
+
+
+def _field_check(*values: str, comparator: str = "=") -> dict:
+    parameters = {
+        "fieldId": "summary",
+        "fieldValue": json.dumps(list(values)),
+        "comparator": comparator,
+        "comparisonType": "STRING",
+    }
+    return {"ruleKey": "system:check-field-value", "parameters": parameters}
+
+
+def test_a_field_check_hides_the_transition_until_the_field_holds_a_listed_value(cloud, client_for):
+    key = _install(cloud, [_field_check("deployed", "approved,deployed")])
+    emma = client_for("eng.emma")
+    assert "Revert" not in {t["name"] for t in emma.transitions(key)}
+    emma.issue(key).update(summary="approved,deployed")
+    assert "Revert" in {t["name"] for t in emma.transitions(key)}
+    emma.issue(key).update(summary="approved,deployed,closed")  # not listed: a value, not a substring
+    assert "Revert" not in {t["name"] for t in emma.transitions(key)}
+
+
+def test_performing_a_transition_whose_field_check_fails_is_refused_as_jira_refuses_it(cloud, client_for):
+    key = _install(cloud, [_field_check("deployed")])
+    emma = client_for("eng.emma")
+    with pytest.raises(jira.JIRAError) as refused:
+        emma.transition_issue(key, "41")
+    assert refused.value.status_code == 400
+    assert "Transition id '41' is not valid for this issue." in refused.value.text
+    assert emma.issue(key).fields.status.name == "To Do"
+
+
+def test_a_not_equal_field_check_holds_for_any_other_value(cloud):
+    key = _install(cloud, [_field_check("S", "x", comparator="!=")])
+    assert "Revert" not in _offered(cloud, "eng.emma", key)  # the summary is "S"
+
+
+def test_validation_refuses_a_field_check_without_a_list_of_values_or_a_known_comparator(cloud):
+    bad = [
+        {
+            "ruleKey": "system:check-field-value",
+            "parameters": {
+                "fieldId": "summary",
+                "fieldValue": "deployed",
+                "comparator": "=",
+                "comparisonType": "STRING",
+            },
+        },
+        {
+            "ruleKey": "system:check-field-value",
+            "parameters": {
+                "fieldId": "summary",
+                "fieldValue": '["a"]',
+                "comparator": "~",
+                "comparisonType": "STRING",
+            },
+        },
+    ]
+    problems = _validate(cloud, _workflow("Checks", bad))
+    assert any("fieldValue must be a JSON list of values" in p for p in problems)
+    assert any("comparator must be one of" in p for p in problems)

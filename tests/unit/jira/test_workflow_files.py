@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.dom.minidom
 from pathlib import Path
 
@@ -14,9 +15,10 @@ MAPPINGS = Path(__file__).parents[3] / "mappings"
 CLOUD = load_mapping(MAPPINGS / "jira-cloud.yaml")
 IDS = RuleIds(
     {stage: str(100 + i) for i, stage in enumerate(Stage)},
-    {"category": "cf_1", "impact": "cf_2"},
+    {"category": "cf_1", "impact": "cf_2", "gate": "cf_9"},
     ("g-leads", "g-sec"),
     "g-bot",
+    "s-gate",
 )
 
 
@@ -56,6 +58,35 @@ def test_a_freshly_built_workflow_lacks_nothing_and_a_stripped_one_is_reported()
     assert missing_rules(CLOUD, workflow) == []
     workflow["transitions"] = [t for t in workflow["transitions"] if t["name"] != "ECM revert to Closed"]
     assert missing_rules(CLOUD, workflow) == ["transition 'ECM revert to Closed' is missing"]
+    deploy = next(t for t in workflow["transitions"] if t["name"] == "Deploy")
+    deploy["conditions"] = {"operation": "ALL", "conditions": [], "conditionGroups": []}
+    assert "'Deploy' is not gated by the connector's gate field" in missing_rules(CLOUD, workflow)
+
+
+def test_deploy_and_close_are_offered_only_while_the_gate_lists_them():
+    by_name = transitions_by_name()
+    for name, entry in (("Deploy", "deployed"), ("Close", "closed")):
+        (rule,) = by_name[name]["conditions"]["conditions"]
+        assert rule["ruleKey"] == "system:check-field-value"
+        assert (rule["parameters"]["fieldId"], rule["parameters"]["comparator"]) == ("cf_9", "=")
+        values = json.loads(rule["parameters"]["fieldValue"])
+        assert entry in values and f"approved,{entry}" in values and len(values) == 4
+        assert all(entry in v.split(",") for v in values)
+
+
+def test_the_connector_writes_the_gate_through_its_own_loop_on_every_status():
+    by_name = transitions_by_name()
+    loops = {name: t for name, t in by_name.items() if name.startswith("ECM gate: ")}
+    assert len(loops) == len(ALL_STAGES)
+    for loop in loops.values():
+        assert [link["fromStatusReference"] for link in loop["links"]] == [loop["toStatusReference"]]
+        assert loop["transitionScreen"] == {
+            "ruleKey": "system:transition-screen",
+            "parameters": {"screenId": "s-gate"},
+        }
+        assert loop["conditions"]["conditions"] == [
+            {"ruleKey": "system:restrict-issue-transition", "parameters": {"groupIds": "g-bot"}}
+        ]
 
 
 DATACENTER = load_mapping(MAPPINGS / "jira-datacenter.yaml")
