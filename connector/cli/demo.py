@@ -57,6 +57,8 @@ def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
             for name, stack in zip(targets, stacks, strict=True):
                 say(f"{name} sandbox: {_sandbox_url(stack)}")
                 say(f"service: {stack.service_url}")
+                say(f"dashboard: {stack.service_url}/dashboard")
+                say(f"admin token: {stack.admin_token}")  # fresh for this demo unless ECM_ADMIN_TOKEN is set
             say("Log in to the sandbox as any seeded person (password = user name). Ctrl-C stops.")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()

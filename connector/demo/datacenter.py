@@ -26,6 +26,7 @@ DATACENTER_MAPPING = REPO / "mappings" / "jira-datacenter.yaml"
 
 
 class DataCenterStack(JiraStack):
+    secret_variable = "ECM_JIRA_WEBHOOK_TOKEN"  # noqa: S105 - a variable name, not a secret
     default_mapping = DATACENTER_MAPPING
 
     def __init__(self, data_dir: Path, **options: Any) -> None:

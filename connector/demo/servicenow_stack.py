@@ -16,6 +16,7 @@ CONNECTOR_USER = "ecm-bot"  # seeded with the admin role; password = user name i
 
 class ServiceNowStack(LocalStack):
     tool = "servicenow"
+    secret_variable = "ECM_SERVICENOW_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
     default_mapping = DEFAULT_MAPPING
 
     def _start_sandbox(self) -> str:

@@ -9,10 +9,11 @@ against the sandbox through the real `jira` / `pysnow` gateways. `LocalStack` is
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,27 @@ class DispatchLoop:
         self.thread.join(timeout=5)
 
 
+HONOURED = (
+    "ECM_ADMIN_TOKEN",
+    "ECM_GATE_TOKEN",
+    "ECM_SECRET_KEY",
+    "ECM_AUDIT_SIGNING_KEY_FILE",
+    "ECM_AUDIT_ANCHOR",
+)
+"""Secrets and keys the demo takes from the environment when they are set (each token also as _FILE)."""
+
+
+def honoured_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    names = (*HONOURED, "ECM_ADMIN_TOKEN_FILE", "ECM_GATE_TOKEN_FILE")
+    return {name: environ[name] for name in names if environ.get(name)}
+
+
 class LocalStack:
     """Sandbox + service + dispatcher for one tool; subclasses name the tool and its settings."""
 
     tool = ""
     default_mapping = DEFAULT_MAPPING
+    secret_variable = "ECM_JIRA_WEBHOOK_SECRET"  # noqa: S105 - the variable naming the tool's webhook secret
 
     def __init__(
         self,
@@ -90,7 +107,8 @@ class LocalStack:
         self.clock: Any = clock or DemoClock()
         self.database_url, self.database_schema = database_url, database_schema
         self.progress, self.sandbox_options = progress, sandbox_options or {}
-        self.secret = secrets.token_hex(16)
+        # A webhook secret the person running the demo set is used, else a fresh one.
+        self.secret = os.environ.get(self.secret_variable) or secrets.token_hex(16)
         self.sandbox: Any = None
         self.connector: Connector | None = None
         self.service_url = ""
@@ -127,11 +145,15 @@ class LocalStack:
             "ECM_LOG_FORMAT": "text",
             **self._tool_environ(sandbox_url),
         }
+        self.environ |= honoured_secrets(os.environ)
+        if "ECM_ADMIN_TOKEN" not in self.environ and "ECM_ADMIN_TOKEN_FILE" not in self.environ:
+            self.environ["ECM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)  # fresh: the dashboard opens with it
         if self.database_url:
             self.environ["ECM_DATABASE_URL"] = self.database_url
         if self.database_schema:
             self.environ["ECM_DATABASE_SCHEMA"] = self.database_schema
         settings = load_settings(self.environ)
+        self.admin_token = settings.admin_token.get_secret_value() if settings.admin_token else ""
         self.connector = bootstrap(settings, clock=self.clock)
         self.install(settings)
         from connector.web.app import create_app
