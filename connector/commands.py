@@ -109,3 +109,10 @@ class RestoreGate(Command):
     """Someone other than the connector wrote the gate field: set it back to what the rules allow."""
 
     found: str | None = None  # the value they wrote
+
+
+@dataclass(frozen=True)
+class RequestStep(Command):
+    """A person asks the connector to take a guarded step (`/deploy`, `/close`) that only it may take."""
+
+    to_stage: Stage = Stage.DEPLOYED

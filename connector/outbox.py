@@ -146,6 +146,18 @@ class SetGate:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Transition:
+    """Take a step a person asked for, as the connector (the only account the guarded transition is
+    offered to), unless the change moved on from `from_status` meanwhile."""
+
+    ACTION: ClassVar[str] = "transition"  # the outbox row's action
+
+    to_status: str
+    from_status: str | None = None
+    comment: str | None = None
+
+
 Action = (
     Revert
     | Comment
@@ -158,6 +170,7 @@ Action = (
     | RecordEvidence
     | CatchUp
     | SetGate
+    | Transition
 )
 
 

@@ -59,6 +59,7 @@ class ToolContext:
     requests_approvals: bool = False  # the connector asks both groups on entering awaiting approval
     gate_field: str | None = None  # the tool's connector-owned field listing the steps allowed now
     gate_documented_by: str | None = None  # a field the closing update itself may fill (close code)
+    performs_on_request: bool = False  # guarded steps are the connector's to take, on /deploy, /close
 
     @cached_property
     def connector_account(self) -> str:

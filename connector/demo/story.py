@@ -179,6 +179,25 @@ class JiraStory(Story):
         return self.person("admin").get_issue(key, fields=["status"]).status
 
     @property
+    def words(self) -> dict[str, str]:
+        return self.ctx.command_words or {}
+
+    def take(self, who: str, key: str, stage: Stage) -> None:
+        """A guarded step: clicked where Jira offers it, else asked of the connector (`/deploy`, `/close`)."""
+        status = self.section.statuses.status_of(stage)
+        if not self.ctx.performs_on_request:
+            if self.gated:  # offered once the connector has opened it in the gate field
+                name = "Deploy" if stage is Stage.DEPLOYED else "Close"
+                self.stack.settle(lambda: self.offered(who, key, name), timeout=30)
+            self.move(who, key, status)
+            return
+        self.comment(who, key, self.words["deploy" if stage is Stage.DEPLOYED else "close"])
+        taken = self.stack.settle(lambda: self.status(key) == status, timeout=30)
+        self.expect(
+            f"the connector took the step to {status} that {who} asked for", bool(taken), self.status(key)
+        )
+
+    @property
     def gated(self) -> bool:
         """Cloud: the installed Deploy and Close are offered only while the connector's gate lists them."""
         return bool(self.ctx.gate_field)
@@ -188,7 +207,10 @@ class JiraStory(Story):
 
     def commented(self, key: str, *words: str) -> bool:
         comments = self.person("admin").comments
-        return bool(self.stack.settle(lambda: any(all(w in c.body for w in words) for c in comments(key))))
+        found = self.stack.settle(
+            lambda: any(all(w in c.body for w in words) for c in comments(key)), timeout=30
+        )
+        return bool(found)
 
     # --- the story --------------------------------------------------------------------------------
 
@@ -259,7 +281,7 @@ class JiraStory(Story):
             self.expect(
                 "Jira offers Deploy now, and the change says so: 'Deploy is now available'", opened and said
             )
-        self.move("eng.emma", key, self.section.statuses.deployed)
+        self.take("eng.emma", key, Stage.DEPLOYED)
         self.wait_stage(key, Stage.DEPLOYED)
         pm = self.stack.settle(lambda: (f := self.facts(key)).postmortem and f.postmortem.key, timeout=15)
         self.expect("a Post-Mortem issue was created and linked on deploy (R7)", bool(pm))
@@ -292,6 +314,15 @@ class JiraStory(Story):
                 not self.offered("eng.emma", key, "Close")
                 and self.commented(key, "Close still needs:", "post-mortem task done with a report link"),
             )
+        elif self.ctx.performs_on_request:  # Data Center: Close is the connector's; asked too early
+            self.comment("eng.emma", key, self.words["close"])
+            answered = self.commented(key, "Close is not allowed yet", "R8")
+            self.expect(
+                "asked to close before the post-mortem was done, the connector says what is missing and "
+                "leaves the change where it is (R8)",
+                answered and self.status(key) == self.section.statuses.postmortem,
+                self.status(key),
+            )
         else:
             self.move("eng.emma", key, self.section.statuses.closed)
             reverted = self.stack.settle(
@@ -311,7 +342,7 @@ class JiraStory(Story):
         if self.gated:
             opened = self.stack.settle(lambda: self.offered("eng.emma", key, "Close"), timeout=30)
             self.expect("Jira offers Close once the post-mortem is done", bool(opened))
-        self.move("eng.emma", key, self.section.statuses.closed)
+        self.take("eng.emma", key, Stage.CLOSED)
         self.expect(
             "with the post-mortem done, PR and docs linked, the change closed (R8)",
             self.wait_stage(key, Stage.CLOSED),
@@ -328,7 +359,7 @@ class JiraStory(Story):
         self.stack.settle(lambda: len(self.facts(key).reviews) == 2)
         self.move("eng.emma", key, statuses.reviewed)
         self.wait_stage(key, Stage.REVIEWED)
-        self.move("eng.emma", key, statuses.deployed)
+        self.take("eng.emma", key, Stage.DEPLOYED)
         pm = self.stack.settle(lambda: (f := self.facts(key)).postmortem and f.postmortem.key, timeout=15)
         self.expect(f"{key} is deployed and its post-mortem {pm or '(none)'} created (R7)", bool(pm))
         return key

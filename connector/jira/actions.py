@@ -22,6 +22,7 @@ from connector.outbox import (
     Revert,
     SetGate,
     Target,
+    Transition,
     UpdateFields,
 )
 
@@ -131,6 +132,31 @@ class JiraActions:
         if fields:
             self.gateway.edit_issue(_key(change), fields)
         return {"updated": sorted(fields)}
+
+    @perform.register
+    def take_step(self, action: Transition, change: Target, idem: str) -> Result:
+        """A step a person asked for, taken as the connector, which alone is offered it (Data Center). The
+        transition carries the note, so a retry that finds it knows the step was taken."""
+        key, target, ref = _key(change), action.to_status, reference(idem)
+        if any(ref in existing.body for existing in self.gateway.comments(key)):
+            return {"skipped": "taken already", "status": target}
+        status = self.gateway.get_issue(key, fields=["status"]).status
+        if status.casefold() == target.casefold():
+            return {"skipped": f"already in {target}"}
+        if action.from_status and status.casefold() != action.from_status.casefold():
+            return self.comment(
+                Comment(f"{action.comment} Not taken: the change moved on to {status} meanwhile."),
+                change,
+                idem,
+            ) | {"skipped": f"moved on to {status} meanwhile"}
+        options = [t for t in self.gateway.transitions(key) if t.to_status.casefold() == target.casefold()]
+        chosen = next((t for t in options if not t.name.startswith((REVERT_PREFIX, GATE_PREFIX))), None)
+        if chosen is None:
+            raise LookupError(f"{key}: no transition to {target} is offered to the connector")
+        self.gateway.transition(
+            key, chosen.id, comment=_signed(action.comment, ref) if action.comment else None
+        )
+        return {"status": target, "transition": chosen.name}
 
     @perform.register
     def set_gate(self, action: SetGate, change: Target, idem: str) -> Result:

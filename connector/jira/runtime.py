@@ -45,6 +45,7 @@ def build(
         members, mapping.groups.leads, mapping.groups.security, describe=describe, background=True
     )
     statuses = {Stage(stage): name for stage, name in section.statuses.model_dump().items()}
+    flavor = getattr(gateway, "flavor", settings.jira_flavor.value)
     ctx = ToolContext(
         tool="jira",
         calendar=mapping.calendar.build(),
@@ -59,7 +60,8 @@ def build(
         requests_approvals=adapter.requests_approvals,
         # Cloud's installed Deploy and Close check the gate field; Data Center's guarded transitions are
         # the connector's own (performed on request), so there is no field to keep.
-        gate_field="gate" if getattr(gateway, "flavor", settings.jira_flavor.value) == "cloud" else None,
+        gate_field="gate" if flavor == "cloud" else None,
+        performs_on_request=flavor == "datacenter",  # Deploy and Close are the connector's there
     )
     field_ids = LazyFieldIds(
         lambda: {f.name: f.id for f in gateway.fields()},

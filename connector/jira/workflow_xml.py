@@ -26,6 +26,7 @@ from connector.jira.workflow import (
     ALL_STAGES,
     APPROVER_ONLY,
     CATEGORY,
+    GATED,
     TRANSITION_NAMES,
     revert_transition_name,
     workflow_name,
@@ -91,9 +92,12 @@ def workflow_xml(mapping: Mapping, status_ids: StageIds[Stage, str]) -> str:
     step_of = {stage: index + 1 for index, stage in enumerate(ALL_STAGES)}
     approvers = (mapping.groups.leads, mapping.groups.security)
     common = {stage: 11 + 10 * i for i, stage in enumerate(s for s in ALL_STAGES if s in TRANSITION_NAMES)}
+    restrict = {s: _groups(approvers) for s in APPROVER_ONLY} | {  # no plugin: Deploy and Close are the
+        s: _groups((mapping.groups.automation,))
+        for s in GATED  # connector's, taken on /deploy, /close
+    }
     common_xml = "".join(
-        _action(common[s], TRANSITION_NAMES[s], step_of[s], _groups(approvers) if s in APPROVER_ONLY else "")
-        for s in common
+        _action(common[s], TRANSITION_NAMES[s], step_of[s], restrict.get(s, "")) for s in common
     )
     global_xml = "".join(
         _action(

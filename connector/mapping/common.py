@@ -64,6 +64,8 @@ class Commands(Model):
     security_reviewed: str = "/security-reviewed"
     pr: str = "/pr"
     docs: str = "/docs"
+    deploy: str = "/deploy"  # Jira Data Center: ask the connector to deploy once the rules hold
+    close: str = "/close"  # Jira Data Center: ask the connector to close once the rules hold
 
     @field_validator("*")
     @classmethod

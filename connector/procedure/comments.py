@@ -8,6 +8,7 @@
     /security-reviewed
     /pr <url>
     /docs <url>
+    /deploy, /close      (where only the connector may take the guarded step)
 
 `parse_comment` reads the first line of a comment that starts with a command word and returns a
 typed command text, `None` for an ordinary comment, or `CommandError` with a sentence saying why.
@@ -20,7 +21,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from connector.procedure.model import ReviewKind, Role
+from connector.procedure.model import ReviewKind, Role, Stage
 
 DEFAULT_WORDS = {
     "approve": "/approve",
@@ -31,6 +32,8 @@ DEFAULT_WORDS = {
     "security_reviewed": "/security-reviewed",
     "pr": "/pr",
     "docs": "/docs",
+    "deploy": "/deploy",
+    "close": "/close",
 }
 
 
@@ -68,12 +71,21 @@ class LinkText:
 
 
 @dataclass(frozen=True)
+class StepText:
+    """A request that the connector take a guarded step (deploy, close) once the rules hold."""
+
+    stage: Stage
+
+
+@dataclass(frozen=True)
 class CommandError:
     command: str
     reason: str
 
 
-CommentCommand = ApproveText | RejectText | VerbalApprovalText | ConfirmText | ReviewedText | LinkText
+CommentCommand = (
+    ApproveText | RejectText | VerbalApprovalText | ConfirmText | ReviewedText | LinkText | StepText
+)
 
 _ROLES = {"lead": Role.LEAD, "security": Role.SECURITY, "sec": Role.SECURITY}
 # Jira wiki mentions ([~accountid:abc] / [~name]) and plain @name mentions.
@@ -129,6 +141,8 @@ _PARSERS = {
     "security_reviewed": lambda args, word: ReviewedText(ReviewKind.SECURITY),
     "pr": _link("pr"),
     "docs": _link("docs"),
+    "deploy": lambda args, word: StepText(Stage.DEPLOYED),
+    "close": lambda args, word: StepText(Stage.CLOSED),
 }
 
 

@@ -18,6 +18,7 @@ from connector.services.changes import answer_command, record_link, record_trans
 from connector.services.people import remember_people
 from connector.services.ports import UnitOfWork
 from connector.services.postmortems import record_postmortem_created, update_postmortem
+from connector.services.steps import request_step
 from connector.tools import ToolContext
 
 
@@ -42,4 +43,5 @@ HANDLERS: dict[type, Callable[..., str]] = {
     c.UpdatePostMortem: update_postmortem,
     c.AnswerCommand: answer_command,
     c.RestoreGate: gates.restore_gate,
+    c.RequestStep: request_step,
 }

@@ -38,6 +38,12 @@ def comment_command(event: CommentAdded, key: str, origin: str, ctx: ToolContext
             return c.RecordRejection(**base, reason=reason, evidence=evidence)
         case text.ReviewedText(kind=kind):
             return c.RecordReview(**base, kind=kind, evidence=evidence)
+        case text.StepText(stage=stage):
+            if not ctx.performs_on_request:
+                return c.AnswerCommand(
+                    **base, reason=f"this tool offers the step itself: use its {stage.value} transition"
+                )
+            return c.RequestStep(**base, to_stage=stage)
         case text.LinkText(kind=kind, url=url):
             return c.RecordLink(**{**base, "origin": f"comment:{event.comment_id}"}, kind=kind, url=url)
     return Ignored("an ordinary comment", key)

@@ -26,6 +26,7 @@ from connector.outbox import (
     Revert,
     SetGate,
     Target,
+    Transition,
     UpdateFields,
 )
 
@@ -83,6 +84,8 @@ def encode(target: Target, action: Action) -> Payload:
             fields = {}  # the seal is made when the action is performed, never stored
         case CatchUp():
             fields = {}
+        case Transition(to_status=to, from_status=current, comment=comment):
+            fields = {"to_status": to, "from_status": current, "comment": comment}
         case SetGate(field=name, open=entries, note=note):
             fields = {"field": name, "open": list(entries), "note": note}
     return where | fields
@@ -152,5 +155,6 @@ DECODERS: dict[str, Callable[[Payload], Action]] = {
     RequestApprovals.ACTION: lambda p: RequestApprovals(tuple(p.get("groups") or ())),
     RecordEvidence.ACTION: lambda p: RecordEvidence(),
     CatchUp.ACTION: lambda p: CatchUp(),
+    Transition.ACTION: lambda p: Transition(p["to_status"], p.get("from_status"), p.get("comment")),
     SetGate.ACTION: lambda p: SetGate(p["field"], tuple(p.get("open") or ()), p.get("note") or ""),
 }

@@ -67,7 +67,7 @@ def test_the_untouched_log_verifies_with_the_public_key_alone(data_dir: Path, tm
     (data_dir / "audit-signing-key.pem").unlink()  # the auditor has no private key
     result = ecm(data_dir, "audit", "verify", "--public-key", str(public))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 37 entries verified, 1 checkpoints signed by key")
+    assert result.output.startswith("OK: 46 entries verified, 1 checkpoints signed by key")
     assert "1 found in the anchor" in result.output
 
 
@@ -75,14 +75,14 @@ def test_a_rewritten_chain_with_recomputed_hashes_is_named(data_dir: Path) -> No
     rewrite_an_approval(data_dir)
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
-    assert "FAILED: rewritten: entry seq=37 no longer has the hash signed" in result.output
+    assert "FAILED: rewritten: entry seq=46 no longer has the hash signed" in result.output
 
 
 def test_a_truncated_tail_is_named_with_how_many_entries_went(data_dir: Path) -> None:
-    sql(data_dir, "DELETE FROM audit_log WHERE seq > 34")
+    sql(data_dir, "DELETE FROM audit_log WHERE seq > 43")
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
-    assert "FAILED: truncated: checkpoint seq=37" in result.output and "(3 entries removed)" in result.output
+    assert "FAILED: truncated: checkpoint seq=46" in result.output and "(3 entries removed)" in result.output
 
 
 def test_a_checkpoint_deleted_from_the_database_is_named_from_the_anchor(data_dir: Path) -> None:
@@ -90,7 +90,7 @@ def test_a_checkpoint_deleted_from_the_database_is_named_from_the_anchor(data_di
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
     assert (
-        "FAILED: deleted: checkpoint seq=37" in result.output and "missing from the database" in result.output
+        "FAILED: deleted: checkpoint seq=46" in result.output and "missing from the database" in result.output
     )
 
 
@@ -98,16 +98,16 @@ def test_a_forged_checkpoint_is_named(data_dir: Path) -> None:
     rewrite_an_approval(data_dir)
     database = Database(f"sqlite:///{data_dir / 'ecm.sqlite3'}")
     with database.engine.begin() as connection:
-        new_hash = connection.execute(text("SELECT hash FROM audit_log WHERE seq = 37")).scalar()
-        connection.execute(text("UPDATE audit_checkpoints SET hash = :h WHERE seq = 37"), {"h": new_hash})
+        new_hash = connection.execute(text("SELECT hash FROM audit_log WHERE seq = 46")).scalar()
+        connection.execute(text("UPDATE audit_checkpoints SET hash = :h WHERE seq = 46"), {"h": new_hash})
     database.dispose()
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
     assert (
-        "FAILED: forged: checkpoint seq=37 in the database does not verify with the public key"
+        "FAILED: forged: checkpoint seq=46 in the database does not verify with the public key"
         in result.output
     )
-    assert "FAILED: rewritten: entry seq=37" in result.output  # the anchor's copy still says what was signed
+    assert "FAILED: rewritten: entry seq=46" in result.output  # the anchor's copy still says what was signed
 
 
 def test_a_deleted_anchor_file_is_named(data_dir: Path) -> None:

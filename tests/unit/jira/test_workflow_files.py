@@ -146,3 +146,14 @@ def test_datacenter_steps_name_the_issue_type_scheme_and_the_fields_each_screen_
     screens = next(line for line in steps.splitlines() if "Screens" in line)
     assert "Lead Approver" in screens and "Deployed At" in screens
     assert screens.index("Post-Mortem Report") > screens.index("on those of 'Post-Mortem'")
+
+
+def test_on_data_center_deploy_and_close_are_the_connectors_alone(tmp_path):
+    xml_path, _ = write_datacenter_files(DATACENTER, tmp_path, DC_IDS)
+    document = xml.dom.minidom.parse(str(xml_path))  # noqa: S318 - the file this test just wrote
+    actions = {a.getAttribute("name"): a for a in document.getElementsByTagName("action")}
+    for name in ("Deploy", "Close"):
+        groups = [_args(c).get("group") for c in actions[name].getElementsByTagName("condition")]
+        assert groups == [DATACENTER.groups.automation], name
+    approve = [_args(c).get("group") for c in actions["Approve"].getElementsByTagName("condition")]
+    assert approve == [DATACENTER.groups.leads, DATACENTER.groups.security]
