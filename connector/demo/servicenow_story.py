@@ -23,6 +23,7 @@ from connector.servicenow.gateway import ServiceNowGateway
 from connector.servicenow.installer import ALERT_TEXT
 
 REPORT_URL = "https://wiki.example.com/postmortems/checkout-eu"
+GUARDED = frozenset({Stage.APPROVED, Stage.DEPLOYED, Stage.CLOSED})  # the installed gate rules' states
 
 
 class ServiceNowStory(Story):
@@ -44,7 +45,10 @@ class ServiceNowStory(Story):
             self._people[name] = ServiceNowGateway(self.url, user=name, password=name)
         return self._people[name]
 
-    def move(self, who: str, stage: Stage, **fields: str) -> None:
+    def move(self, who: str, stage: Stage, *, early: bool = False, **fields: str) -> None:
+        """Set the state as `who`; into a guarded state once the connector opened it (unless `early`)."""
+        if stage in GUARDED and not early:
+            self.stack.settle(lambda: self.gate_allows(stage), timeout=30)
         self.person(who).update_change(self.sys_id, {"state": self.state[stage], **fields})
         self.say(f"  {who:10} sets {self.key} to state {self.state[stage]} ({stage.value})")
 
@@ -73,6 +77,11 @@ class ServiceNowStory(Story):
 
     def wait_stage(self, stage: Stage) -> bool:
         return bool(self.stack.settle(lambda: (f := self.facts()) is not None and f.stage is stage))
+
+    def gate_allows(self, stage: Stage) -> bool:
+        """Whether the change's gate field lists `stage` (alone or for an update that fills a field)."""
+        entries = (self.stack.sandbox.record(self.section.table, self.sys_id) or {}).get("u_ecm_gate", "")
+        return any(entry.split("?")[0] == stage.value for entry in entries.split(","))
 
     def current_state(self) -> str:
         return self.person("admin").get_change(self.sys_id).state
@@ -152,7 +161,7 @@ class ServiceNowStory(Story):
     def deploy_too_early(self) -> None:
         self.say("Step 3 — eng.emma starts implementing before anyone reviewed the change")
         try:
-            self.move("eng.emma", Stage.DEPLOYED)
+            self.move("eng.emma", Stage.DEPLOYED, early=True)
             refused = ""
         except Rejected as error:  # the installed gate rule: Implement is not open yet
             refused = str(error)
@@ -247,7 +256,7 @@ class ServiceNowStory(Story):
         self.stack.settle(lambda: self.facts().pr_url)
         closing = {"close_code": "successful", "close_notes": "Pool size raised; errors gone."}
         try:
-            self.move("eng.emma", Stage.CLOSED, **closing)
+            self.move("eng.emma", Stage.CLOSED, early=True, **closing)
             refused = ""
         except Rejected as error:  # the installed before rule: a closed change cannot be moved back
             refused = str(error)

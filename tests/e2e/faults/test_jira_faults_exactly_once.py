@@ -99,7 +99,8 @@ def test_every_action_completes_exactly_once_while_jira_fails_a_fifth_of_the_con
         assert postmortem_links_of(stack.sandbox, key) == 1, key
         markers = connector_comment_markers(stack.sandbox, key)
         assert markers and set(markers.values()) == {1}, (key, markers)
-        assert connector_status_changes(stack.sandbox, key) == ["In Review", "Post-Mortem"], key
+        # one revert (the early Complete Review); the early Close is not offered at all, so none to undo
+        assert connector_status_changes(stack.sandbox, key) == ["In Review"], key
         about = {subject: n for (issue, subject), n in mails.items() if issue == key}
         assert about and set(about.values()) == {1}, (key, about)
     assert stack.dispatch.errors == []
