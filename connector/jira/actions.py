@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 
+from connector.errors import Rejected, Unavailable
 from connector.evidence.seal import ticket_note
 from connector.jira.gateway import JiraGateway
 from connector.mapping import JiraSection
@@ -28,6 +29,7 @@ from connector.outbox import (
 
 REVERT_PREFIX = "ECM revert to "
 Result = dict[str, Any]  # what the outbox row records as done
+GATE_TRIES = 3  # a loop refused because the issue moved on is looked up again
 GATE_PREFIX = "ECM gate: "  # connector/jira/workflow.py names the gate loops so
 
 
@@ -152,7 +154,7 @@ class JiraActions:
         options = [t for t in self.gateway.transitions(key) if t.to_status.casefold() == target.casefold()]
         chosen = next((t for t in options if not t.name.startswith((REVERT_PREFIX, GATE_PREFIX))), None)
         if chosen is None:
-            raise LookupError(f"{key}: no transition to {target} is offered to the connector")
+            raise Unavailable(f"{key}: no transition to {target} is offered to the connector")
         self.gateway.transition(
             key, chosen.id, comment=_signed(action.comment, ref) if action.comment else None
         )
@@ -168,11 +170,18 @@ class JiraActions:
         if field_id is None:
             return {"skipped": f"no field {getattr(self.section.fields, action.field).name!r} in Jira"}
         result: Result = {"gate": value}
-        if (self.gateway.get_issue(key, fields=[field_id]).fields.get(field_id) or "") != value:
+        for attempt in range(GATE_TRIES):  # each status has its own loop: a person may move it meanwhile
+            if (self.gateway.get_issue(key, fields=[field_id]).fields.get(field_id) or "") == value:
+                break
             loop = next((t for t in self.gateway.transitions(key) if t.name.startswith(GATE_PREFIX)), None)
-            if loop is None:
-                raise LookupError(f"{key}: no gate transition is offered to the connector")
-            self.gateway.transition(key, loop.id, fields={field_id: value})
+            if loop is None:  # retried later: the workflow or the connector's group may be being fixed
+                raise Unavailable(f"{key}: no gate transition is offered to the connector")
+            try:
+                self.gateway.transition(key, loop.id, fields={field_id: value})
+                break
+            except Rejected:
+                if attempt == GATE_TRIES - 1:
+                    raise
         if action.note:
             result |= self.comment(Comment(action.note), change, idem)
         return result
