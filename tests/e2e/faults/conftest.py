@@ -90,6 +90,14 @@ def connector_comment_markers(sandbox: Any, key: str) -> Counter[str]:
     return Counter(body.rsplit("(", 1)[-1].rstrip(")") for body in bodies)
 
 
+def connector_comments(sandbox: Any, key: str) -> list[str]:
+    """The bodies of the connector's comments on `key`, oldest first."""
+    state = sandbox.state
+    with state.lock:
+        issue = state.issues[state.issue_keys[key]]
+        return [str(c.body) for c in issue.comments if c.author == CONNECTOR]
+
+
 def connector_status_changes(sandbox: Any, key: str) -> list[str]:
     """The statuses the connector moved `key` to (its reverts), in order."""
     state = sandbox.state
