@@ -129,10 +129,12 @@ def test_closing_after_the_postmortem_was_done_is_not_reverted_when_its_done_web
     story.move("eng.emma", key, statuses.in_review)
     story.comment("peer.pete", key, "/peer-reviewed")
     story.comment("sec.sara", key, "/security-reviewed")
-    assert stack.settle(lambda: len(story.facts(key).reviews) == 2)
+    assert stack.settle(lambda: len(story.facts(key).reviews) == 2, timeout=30)
     story.move("eng.emma", key, statuses.reviewed)
+    # Jira offers Deploy once the connector has opened it in the gate field (an outbox action)
+    assert stack.settle(lambda: story.offered("eng.emma", key, "Deploy"), timeout=30)
     story.move("eng.emma", key, statuses.deployed)
-    pm = stack.settle(lambda: (f := story.facts(key)).postmortem and f.postmortem.key, timeout=20)
+    pm = stack.settle(lambda: (f := story.facts(key)).postmortem and f.postmortem.key, timeout=30)
     assert pm
     story.record_links(key)
     story.move("eng.emma", key, statuses.postmortem)
@@ -146,11 +148,11 @@ def test_closing_after_the_postmortem_was_done_is_not_reverted_when_its_done_web
     assert not story.offered("eng.emma", key, "Close")  # Jira offers Close once the connector knows
 
     reconcile(stack.connector, "jira")  # the job that replays what the webhooks missed
-    assert stack.settle(lambda: story.offered("eng.emma", key, "Close"), timeout=20)
+    assert stack.settle(lambda: story.offered("eng.emma", key, "Close"), timeout=30)
     story.move("eng.emma", key, statuses.closed)
 
     assert story.wait_stage(key, Stage.CLOSED)
-    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 20)
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 30)
     assert stack.dispatch.errors == []
     assert story.status(key) == statuses.closed
     assert connector_status_changes(stack.sandbox, key) == []
