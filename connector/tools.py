@@ -44,6 +44,15 @@ class Directory(Protocol):
 RECIPIENT_GROUPS = {"leads": "leads", "security": "security"}
 
 
+def recipients_by_kind(mapping: Mapping) -> dict[str, tuple[str, ...]]:
+    """Alert kind -> who it goes to, from the mapping's `recipients` (and `deploys.alert` for a bypass)."""
+    kinds = {k: tuple(str(r) for r in v) for k, v in mapping.recipients.model_dump().items()}
+    kinds["bypass"] = (
+        tuple(str(r) for r in mapping.deploys.alert) if mapping.deploys else ("leads", "security")
+    )
+    return kinds
+
+
 @dataclass
 class ToolContext:
     tool: str  # "jira" | "servicenow"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from connector.config import Settings
 from connector.mapping import Mapping as MappingFile
 from connector.procedure.model import Stage
-from connector.tools import ToolAdapter, ToolContext, ToolRuntime
+from connector.tools import ToolAdapter, ToolContext, ToolRuntime, recipients_by_kind
 
 if TYPE_CHECKING:
     from connector.jira.gateway import JiraGateway
@@ -54,7 +54,7 @@ def build(
         account=lambda: mapping.groups.connector_account or gateway.myself().id,
         statuses=statuses,
         group_names={"leads": mapping.groups.leads, "security": mapping.groups.security},
-        recipients_by_kind={k: tuple(str(r) for r in v) for k, v in mapping.recipients.model_dump().items()},
+        recipients_by_kind=recipients_by_kind(mapping),
         create_postmortem_on=section.create_postmortem_on,
         command_words=mapping.commands.words(),
         requests_approvals=adapter.requests_approvals,

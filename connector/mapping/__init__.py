@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from connector.procedure.policy import Policy
 
 from connector.mapping.common import (
+    PROJECT_KEY,
     AlertKind,
     Calendar,
     Commands,
@@ -38,6 +39,7 @@ from connector.mapping.common import (
     at_key,
     expand_placeholders,
 )
+from connector.mapping.deploys import Deploys, KeySource
 from connector.mapping.jira import FieldType, IssueKind, JiraSection, JiraStatuses
 from connector.mapping.servicenow import ServiceNowSection
 
@@ -76,6 +78,15 @@ class Mapping(Model):
     verbal_confirmation: VerbalConfirmation = VerbalConfirmation()
     reminders: Reminders = Reminders()
     recipients: Recipients = Recipients()
+    deploys: Deploys | None = None
+
+    @field_validator("deploys")
+    @classmethod
+    def _bypass_project(cls, deploys: Deploys | None) -> Deploys | None:
+        project = deploys.bypass.project if deploys and deploys.bypass else None
+        if project is not None and not PROJECT_KEY.fullmatch(project):
+            raise at_key("bypass.project", f"must be a Jira project key like EMG (got {project!r})")
+        return deploys
 
     @field_validator("jira", "servicenow")
     @classmethod
@@ -239,10 +250,12 @@ def mapping_json_schema_text() -> str:
 
 __all__ = [  # what the rest of the connector imports from here
     "AlertKind",
+    "Deploys",
     "FieldType",
     "IssueKind",
     "JiraSection",
     "JiraStatuses",
+    "KeySource",
     "Mapping",
     "Recipient",
     "ServiceNowSection",

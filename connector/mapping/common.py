@@ -163,6 +163,7 @@ class AlertKind(StrEnum):
     ESCALATION = "escalation"
     UNCONFIRMED_VERBAL = "unconfirmed_verbal"
     DRIFT = "drift"
+    BYPASS = "bypass"  # a production deploy without an approved emergency change (recipients: deploys.alert)
 
 
 class Recipient(StrEnum):

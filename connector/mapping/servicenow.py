@@ -33,6 +33,7 @@ class Events(Model):
     escalation: str = "ecm.postmortem.escalation"
     unconfirmed_verbal: str = "ecm.approval.unconfirmed"
     drift: str = "ecm.drift"
+    bypass: str = "ecm.change.bypass"
 
     @field_validator("*")
     @classmethod

@@ -85,6 +85,11 @@ ALERT_TEXT = {  # kind: (subject, first line of the message)
         "A verbal approval has not been confirmed in writing in time.",
     ),
     AlertKind.DRIFT: ("ECM Connector configuration changed", "An installed configuration record changed."),
+    AlertKind.BYPASS: (
+        "Production deploy without an approved emergency change: ${number}",
+        "A pipeline deployed to production without an approved emergency change; this retroactive change "
+        "records it and its post-mortem is due from the deploy.",
+    ),
 }
 
 
@@ -207,6 +212,8 @@ def desired_records(mapping: Mapping, settings: Settings, account: str | None = 
     )
     records.append(_refuse_state(sn, CLOSE_RULE, Stage.CLOSED, close))
     records += _gate_records(sn, account or settings.servicenow_user)
+    if mapping.deploys is not None and mapping.deploys.bypass is not None:
+        records.append(_bypass_column(sn, mapping.deploys.bypass.field))
     for kind in AlertKind:
         event = sn.events.for_kind(kind)
         subject, message = ALERT_TEXT[kind]
@@ -244,6 +251,24 @@ def desired_records(mapping: Mapping, settings: Settings, account: str | None = 
     if sn.sla.enabled:
         records += _sla_records(mapping)
     return records
+
+
+def _bypass_column(sn: ServiceNowSection, column: str) -> Desired:
+    """The true/false column that marks a change opened for a production deploy without an approved
+    emergency change (`deploys.bypass.field`); until it exists the Table API ignores it on insert."""
+    return Desired(
+        "table column",
+        "sys_dictionary",
+        f"{sn.table}.{column}",
+        {
+            "name": sn.table,
+            "element": column,
+            "internal_type": "boolean",
+            "column_label": "ECM bypass (deployed to production without an approved emergency change)",
+            "active": "true",
+        },
+        lookup=f"name={sn.table}^element={column}",
+    )
 
 
 def _refuse_state(sn: ServiceNowSection, name: str, stage: Stage, body: str) -> Desired:

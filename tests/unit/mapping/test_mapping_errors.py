@@ -213,3 +213,41 @@ def test_errors_name_the_file_as_given(tmp_path):
         load_mapping(str(path))
 
     assert str(caught.value) == f"{path}:calendar.timezone: unknown time zone 'Mars/Base'"
+
+
+def test_deploy_key_pattern_must_be_a_regular_expression():
+    text = edited(JIRA, "  # change_key: '\\b(EMG-\\d+)\\b'", "  change_key: '(EMG-'")
+
+    [line] = problems(text)
+    assert line.startswith("mappings/x.yaml:deploys.change_key: is not a regular expression: ")
+
+
+def test_bypass_alert_must_reach_leads_and_security():
+    text = edited(JIRA, "  alert: [leads, security]", "  alert: [leads]")
+
+    assert problems(text) == [
+        "mappings/x.yaml:deploys.alert: must include security (ENG-PROC-004 R9: bypasses are violations)"
+    ]
+
+
+def test_bypass_project_must_be_a_jira_project_key():
+    text = edited(JIRA, "    project: EMG             # Jira", "    project: emg             # Jira")
+
+    assert problems(text) == [
+        "mappings/x.yaml:deploys.bypass.project: must be a Jira project key like EMG (got 'emg')"
+    ]
+
+
+def test_unknown_place_to_look_for_the_key_is_refused():
+    text = edited(JIRA, "look_in: [change_key, payload,", "look_in: [change_key, commit,")
+
+    [line] = problems(text)
+    assert line.startswith("mappings/x.yaml:deploys.look_in.1: must be ")
+
+
+def test_shipped_mappings_name_production_and_open_bypasses():
+    for name in ("jira-cloud.yaml", "jira-datacenter.yaml", "servicenow.yaml"):
+        deploys = load_mapping(MAPPINGS / name).deploys
+
+        assert deploys is not None and deploys.production == ("production",)
+        assert deploys.bypass is not None and deploys.is_production("Production")
