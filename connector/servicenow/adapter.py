@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from connector.install_plan import Check, Plan, PlanItem
 from connector.mapping import Mapping
-from connector.outbox import Action, Comment, Notify, RaiseEvent
+from connector.mapping.common import AlertKind
+from connector.outbox import Action, Comment, Notify
 from connector.procedure.model import Stage
 from connector.servicenow import runtime
 from connector.tools import History, ToolRuntime
@@ -62,9 +63,14 @@ class ServiceNowAdapter:
         ]
 
     def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
-        """The mapping's `drift` event, which the installed notification mails to the groups."""
-        detail = f"{check.detail} | fix: {check.fix}"[:1000]
-        return [RaiseEvent(tool.mapping.servicenow.events.drift, check.name, detail)]
+        """The drift alert to the mapping's drift recipients: the notify action fires the mapping's
+        `drift` event with their user sys_ids in its parms, which the installed notification reads as
+        its recipients (the check itself is in the audit log and `ecm doctor`)."""
+        _, groups = tool.ctx.recipients(AlertKind.DRIFT.value, engineer="", assignee=None)
+        subject = f"ECM Connector configuration changed: {check.name}"
+        return [
+            Notify(AlertKind.DRIFT.value, subject, f"{check.detail} | fix: {check.fix}", (), tuple(groups))
+        ]
 
     def plan(self, mapping: Mapping, gateway: ServiceNowGateway, *, settings: Settings | None = None) -> Plan:
         from connector.servicenow import installer

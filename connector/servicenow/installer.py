@@ -19,6 +19,7 @@ from connector.errors import ConfigError
 from connector.install_plan import SECRET_PLACEHOLDER, Plan, PlanItem
 from connector.mapping import AlertKind, Mapping, expand_placeholders
 from connector.procedure.model import Stage
+from connector.servicenow.actions import ACCOUNT_TABLE
 
 if TYPE_CHECKING:  # pragma: no cover
     from connector.config import Settings
@@ -84,7 +85,10 @@ ALERT_TEXT = {  # kind: (subject, first line of the message)
         "Verbal approval of ${number} not confirmed",
         "A verbal approval has not been confirmed in writing in time.",
     ),
-    AlertKind.DRIFT: ("ECM Connector configuration changed", "An installed configuration record changed."),
+    AlertKind.DRIFT: (
+        "ECM Connector configuration changed",
+        "An installed configuration record changed or is missing; `ecm doctor` names it and its fix.",
+    ),
     AlertKind.BYPASS: (
         "Production deploy without an approved emergency change: ${number}",
         "A pipeline deployed to production without an approved emergency change; this retroactive change "
@@ -217,6 +221,9 @@ def desired_records(mapping: Mapping, settings: Settings, account: str | None = 
     for kind in AlertKind:
         event = sn.events.for_kind(kind)
         subject, message = ALERT_TEXT[kind]
+        # An event is fired on a record, and a notification is sent for the events on its own table:
+        # drift is about no change, so it is fired on the connector account's sys_user record.
+        table = ACCOUNT_TABLE if kind is AlertKind.DRIFT else sn.table
         records.append(
             Desired(
                 "event registration",
@@ -224,7 +231,7 @@ def desired_records(mapping: Mapping, settings: Settings, account: str | None = 
                 event,
                 {
                     "event_name": event,
-                    "table": sn.table,
+                    "table": table,
                     "fired_by": "ECM Connector",
                     "description": f"ECM Connector alert: {kind.value}",
                 },
@@ -238,7 +245,7 @@ def desired_records(mapping: Mapping, settings: Settings, account: str | None = 
                 f"ECM Connector: {event}",
                 {
                     "event_name": event,
-                    "collection": sn.table,
+                    "collection": table,
                     "generation_type": "event",
                     "active": "true",
                     "event_parm_1": "true",

@@ -172,6 +172,11 @@ def _send_event_emails(
     for action in instance.store.find("sysevent_email_action", event_name=event.get("name", "")):
         if action.get("active", "true") != "true":
             continue
+        # A notification belongs to a table ("the table to which the notification applies") and is
+        # sent for the events fired on records of that table only.
+        # https://www.servicenow.com/docs/r/australia/application-development/servicenow-sdk/fluent-email-notification-api.html
+        if action.get("collection", "") != event.get("table", ""):
+            continue
         target = instance.store.get(event.get("table", ""), event.get("instance", "")) or {}
         fill = _template(target, event)
         instance.write_insert(

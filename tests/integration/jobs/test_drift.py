@@ -26,8 +26,10 @@ def test_a_failing_check_is_alerted_once_a_day_and_again_the_next_day(connector,
     assert drift.run(connector, doctors) == "ecm_drift_problems=2"
     assert drift.run(connector, doctors) == "ecm_drift_problems=2"
     assert audit_actions(database) == ["drift-detected", "drift-detected"]
-    [(action, payload)] = outbox(database)
-    assert (action, payload["name"], payload["parm1"]) == ("event", "ecm.drift", "business rule")
+    [(action, payload)] = outbox(database)  # ServiceNow: its drift notification to leads and security
+    groups = ["engineering-leads", "security-team"]
+    assert (action, payload["kind"], payload["groups"]) == ("notify", "drift", groups)
+    assert payload["subject"].endswith(": business rule") and payload["body"] == "inactive | fix: ecm install"
 
     clock.set(clock() + timedelta(days=1))
     drift.run(connector, doctors)

@@ -176,7 +176,14 @@ def notification(bot, **fields):
     bot(
         "POST",
         "/api/now/table/sysevent_email_action",
-        json={"name": "alert mail", "event_name": "x.alert", "active": "true", "subject": "Alert", **fields},
+        json={
+            "name": "alert mail",
+            "event_name": "x.alert",
+            "collection": "change_request",
+            "active": "true",
+            "subject": "Alert",
+            **fields,
+        },
     )
 
 
@@ -237,3 +244,22 @@ def test_an_event_inserted_without_process_on_is_never_processed(bot, instance, 
     )
     assert instance.store.rows("sys_email") == []
     assert instance.store.rows("sysevent")[0]["state"] == "ready"
+
+
+def test_a_notification_is_sent_only_for_events_on_records_of_its_own_table(bot, instance, change):
+    notification(bot, event_parm_1="true")
+    liam = instance.user("lead.liam")
+    for table, record in (("sys_user", liam["sys_id"]), ("change_request", change["sys_id"])):
+        bot(
+            "POST",
+            "/api/now/table/sysevent",
+            json={
+                "name": "x.alert",
+                "instance": record,
+                "table": table,
+                "parm1": liam["sys_id"],
+                "state": "ready",
+                "process_on": "2026-03-02 09:30:00",
+            },
+        )
+    assert [m["target_table"] for m in instance.store.rows("sys_email")] == ["change_request"]

@@ -142,6 +142,7 @@ def test_event_with_an_active_notification_records_an_email_to_users_and_groups(
         json={
             "name": "ECM reminder",
             "event_name": "x_ecm.reminder",
+            "collection": "change_request",
             "active": "true",
             "subject": "Post-mortem due for ${number}",
             "message_html": "Due ${event.parm2}",
