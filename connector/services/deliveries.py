@@ -47,6 +47,10 @@ def process(
     if isinstance(commands, Ignored):  # recorded with its outcome in one statement
         row = _record(uow, delivery, outcome="ignored", detail=commands.reason)
         return "ignored" if row is not None else "duplicate"
+    # The chain's lock before any row: the delivery, the subject's marker, an outbox row and the change
+    # are then locked in one order by every writer (a webhook's batch holds the lock while it inserts the
+    # marker a replay of the same comment inserts too; taken after it, the two would deadlock).
+    uow.audit.lock()
     row = _record(uow, delivery)
     if row is None:
         return "duplicate"
@@ -58,7 +62,6 @@ def process(
         uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
         return "duplicate"
     ctx = tools[delivery.source].ctx
-    uow.audit.lock()  # before any change row is locked: one lock order for every writer
     outcomes = [services.handle(uow, command, ctx) for command in commands]
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
     return "handled"

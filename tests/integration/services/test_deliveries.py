@@ -4,10 +4,12 @@ committed together (`connector.services.deliveries.receive`)."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from connector import commands as c
@@ -15,6 +17,7 @@ from connector.inbound.events import CommentAdded, Delivery, Ignored
 from connector.jira import ADAPTER as JIRA
 from connector.services import deliveries
 from connector.store.tables import AuditRow, ChangeRow, DeliveryRow, MarkerRow
+from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -105,3 +108,48 @@ def test_a_command_that_fails_leaves_nothing_behind_so_the_tool_may_redeliver(da
         deliveries.receive(database, jira(ctx, naive_time), delivery("d-1"), comment())
     assert rows(database, DeliveryRow) == [] and rows(database, MarkerRow) == []
     assert deliveries.receive(database, jira(ctx), delivery("d-1"), comment()) == "handled"
+
+
+@pytest.mark.postgres
+def test_a_replay_of_a_comment_while_a_webhook_batch_holds_it_waits_instead_of_deadlocking(database, ctx):
+    """Reconciliation replays a comment while a web process's batch, which holds the audit chain's lock,
+    writes the webhook of the same comment: the replay waits for the batch and is a duplicate, and the
+    webhook is answered (a deadlock would fail one of them, the webhook with a 500)."""
+    if database.dialect != "postgresql":
+        pytest.skip("row and advisory locks are PostgreSQL's; SQLite serialises whole transactions")
+    tools = jira(ctx)
+    replayed: list[object] = []
+
+    def replay() -> None:
+        try:
+            replayed.append(
+                deliveries.receive(database, tools, delivery("reconcile:comment:10042"), comment())
+            )
+        except Exception as error:  # noqa: BLE001 - asserted below
+            replayed.append(error)
+
+    with UnitOfWork(database) as batch:
+        batch.audit.lock()  # as the web process's writer does first for its batch
+        replaying = threading.Thread(target=replay)
+        replaying.start()
+        pid = batch.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert _blocked_by(database, pid, seconds=30), "the replay never waited for the batch"
+        webhook = deliveries.process(batch, tools, delivery("webhook-1"), comment(), register(comment(), "w"))
+        batch.commit()
+    replaying.join(timeout=30)
+
+    assert webhook == "handled"
+    assert replayed == ["duplicate"]
+    assert [change.key for change in rows(database, ChangeRow)] == ["EMG-1"]
+
+
+def _blocked_by(database, pid: int, seconds: float) -> bool:
+    """Another backend waits for a lock that the backend `pid` holds (the replay, behind the batch)."""
+    deadline = time.monotonic() + seconds
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    while time.monotonic() < deadline:
+        with database.session() as session:
+            if session.execute(query, {"pid": pid}).scalar():
+                return True
+        time.sleep(0.05)
+    return False
