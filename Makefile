@@ -20,11 +20,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# What the tests run besides Python: Debian's Chromium for the browser tests and Node.js for the ServiceNow
-# scripts the sandbox executes; installed when missing (no browser download at test time).
+# What the tests run besides Python: Debian's Chromium for the browser tests, Node.js for the ServiceNow
+# scripts the sandbox executes, and GitHub's published webhook examples and schemas (npm, pinned by
+# tests/fixtures/github/package-lock.json) for the deployment tests; installed when missing (nothing is
+# downloaded at test time).
+GITHUB_FIXTURES = tests/fixtures/github
 tools:
-	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nodejs >/dev/null)
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nodejs npm >/dev/null)
+	@test -d $(GITHUB_FIXTURES)/node_modules/@octokit/webhooks-examples || \
+	  (cd $(GITHUB_FIXTURES) && npm ci --no-audit --no-fund --silent)
 
 # Runs on SQLite; set ECM_TEST_DATABASE_URL=postgresql+psycopg://... to run the same suite on PostgreSQL.
 test: install lint tools

@@ -116,3 +116,64 @@ class RequestStep(Command):
     """A person asks the connector to take a guarded step (`/deploy`, `/close`) that only it may take."""
 
     to_stage: Stage = Stage.DEPLOYED
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """A production deploy a pipeline reported: what went out where, when, by whom, shown where."""
+
+    source: str  # "github" | "pipeline"
+    deploy_id: str  # the same for every report of one deploy: GitHub "<repo>#<deployment id>"
+    environment: str
+    at: datetime  # the pipeline's deploy time
+    repository: str  # repository, or the service the pipeline names
+    sha: str | None = None
+    ref: str | None = None
+    version: str | None = None
+    deployer: str | None = None  # the pipeline's login of who deployed
+    url: str | None = None
+
+    def evidence(self) -> dict[str, str]:
+        """The deploy's facts as the audit entry, the ticket and the packet show them."""
+        fields = {
+            "source": self.source,
+            "deploy_id": self.deploy_id,
+            "environment": self.environment,
+            "deployed_at": self.at.isoformat(),
+            "repository": self.repository,
+            "sha": self.sha,
+            "ref": self.ref,
+            "version": self.version,
+            "deployer": self.deployer,
+            "url": self.url,
+        }
+        return {k: v for k, v in fields.items() if v}
+
+
+@dataclass(frozen=True)
+class ReportDeploy:
+    """A production deploy to match to its emergency change: the (tool, key) pairs named, in the order the
+    mapping looks for them; none when it names no change."""
+
+    deploy: Deploy
+    candidates: tuple[tuple[str, str], ...]
+    origin: str
+
+
+@dataclass(frozen=True)
+class RecordDeploy(Command):
+    """The pipeline deployed the change (`key`) at `at`: judged and recorded like the ticket's Deploy."""
+
+    deploy: Deploy | None = None
+
+
+@dataclass(frozen=True)
+class RegisterBypass(Command):
+    """The tool created the retroactive change (`key`) of a production deploy without an approved one."""
+
+    deploy: Deploy | None = None
+    remote_id: str = ""
+    url: str | None = None
+    title: str = ""
+    engineer: str = ""  # the deployer as the tool knows them, else the connector's account
+    named: str | None = None  # the change the deploy named, when it named one that was not approved

@@ -32,6 +32,8 @@ SECRET_NAMES = (
     "JIRA_WEBHOOK_TOKEN",
     "SERVICENOW_PASSWORD",
     "SERVICENOW_WEBHOOK_SECRET",
+    "GITHUB_WEBHOOK_SECRET",
+    "DEPLOY_WEBHOOK_SECRET",
     "ADMIN_TOKEN",
     "GATE_TOKEN",
 )
@@ -64,6 +66,8 @@ class Settings(BaseSettings):
     servicenow_user: str | None = None
     servicenow_password: SecretStr | None = None
     servicenow_webhook_secret: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None  # the secret of the GitHub webhook (deployments)
+    deploy_webhook_secret: SecretStr | None = None  # signs a pipeline's POST /webhooks/deploy
     admin_token: SecretStr | None = None
     gate_token: SecretStr | None = None  # opens only the pipeline gate, /api/changes/{key}/gate
     mappings: str = ""

@@ -30,7 +30,16 @@ from connector import commands as c
 from connector import reconcile, services
 from connector.errors import ApiError
 from connector.evidence.seal import seal
-from connector.outbox import Action, CatchUp, CreatePostMortem, RecordEvidence, Revert, Target, UpdateFields
+from connector.outbox import (
+    Action,
+    CatchUp,
+    CreatePostMortem,
+    OpenBypass,
+    RecordEvidence,
+    Revert,
+    Target,
+    UpdateFields,
+)
 from connector.services.reverts import reconsider_revert
 from connector.store.outbox import decode, target
 from connector.store.outbox import target as target_of
@@ -238,6 +247,21 @@ class Dispatcher:
             )
             uow.audit.lock()  # the same lock order as every other writer: chain, then change
             services.handle(uow, command, tool.ctx)
+        if isinstance(action, OpenBypass) and result.get("change"):
+            opened = c.RegisterBypass(
+                tool=row.tool,
+                key=str(result["change"]),
+                actor=tool.ctx.connector_account,
+                at=self.clock(),
+                origin=f"outbox:{row.id}",
+                deploy=action.deploy,
+                remote_id=str(result.get("remote_id") or ""),
+                title=action.summary,
+                engineer=action.assignee or "",
+                named=action.named,
+            )
+            uow.audit.lock()
+            services.handle(uow, opened, tool.ctx)
 
 
 def claim_next(uow: UnitOfWork, now: datetime, *, lock: bool = True) -> OutboxRow | None:

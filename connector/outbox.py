@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from connector.commands import Deploy
+
 if TYPE_CHECKING:
     from connector.store.tables import ChangeRow
     from connector.store.uow import UnitOfWork
@@ -158,6 +160,21 @@ class Transition:
     comment: str | None = None
 
 
+@dataclass(frozen=True)
+class OpenBypass:
+    """Open the retroactive emergency change of a production deploy that had no approved one, marked as a
+    bypass (a Jira label, a ServiceNow flag column), assigned to the deployer where the tool knows them.
+    It is about no change yet; its idempotency key names the deploy, so it is opened once."""
+
+    ACTION: ClassVar[str] = "open_bypass"  # the outbox row's action
+
+    summary: str
+    description: str
+    deploy: Deploy
+    assignee: str | None = None  # the deployer's identity in the tool, when it could be resolved
+    named: str | None = None  # the change the deploy named, when it named one not approved
+
+
 Action = (
     Revert
     | Comment
@@ -171,6 +188,7 @@ Action = (
     | CatchUp
     | SetGate
     | Transition
+    | OpenBypass
 )
 
 

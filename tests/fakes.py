@@ -12,7 +12,7 @@ from connector.procedure.model import Change, Groups, Stage
 from connector.procedure.policy import Policy
 from connector.store.facts import change_facts
 from connector.store.outbox import decode, encode
-from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow, PostMortemRow
+from connector.store.tables import ChangeRow, DeliveryRow, DeployRow, OutboxRow, PostMortemRow
 from connector.tools import ToolContext
 
 
@@ -160,6 +160,24 @@ class FakeDeliveries:
 
 
 @dataclass
+class FakeDeploys:
+    def __init__(self) -> None:
+        self.rows: list[DeployRow] = []
+
+    def record(self, row: DeployRow) -> DeployRow | None:
+        if self.get(row.source, row.deploy_id) is not None:
+            return None
+        row.id = len(self.rows) + 1
+        self.rows.append(row)
+        return row
+
+    def get(self, source: str, deploy_id: str) -> DeployRow | None:
+        return next((r for r in self.rows if (r.source, r.deploy_id) == (source, deploy_id)), None)
+
+    def of_change(self, change_id: int) -> list[DeployRow]:
+        return [r for r in self.rows if change_id in (r.change_id, r.bypass_change_id)]
+
+
 class FakeMarkers:
     set: set[tuple[str, str]] = field(default_factory=set)
 
@@ -224,6 +242,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox()
         self.audit = FakeAudit()
         self.deliveries = FakeDeliveries()
+        self.deploys = FakeDeploys()
         self.markers = FakeMarkers()
         self.alerts = FakeAlerts()
         self.violations = FakeRows()

@@ -88,4 +88,39 @@ class Ignored:
     key: str | None = None
 
 
+@dataclass(frozen=True)
+class DeployReported:
+    """A pipeline reports a deploy (a GitHub deployment or its status, the generic deploy hook). Which
+    change it belongs to is decided later, from `texts` and the mappings' `deploys:` sections."""
+
+    source: str  # "github" | "pipeline"
+    deploy_id: str  # the same for a deployment, each of its statuses and every retry: "<repo>#<id>"
+    state: str  # GitHub's deployment status state ("success", ...); "created" for a new deployment
+    environment: str
+    at: datetime  # when it was deployed: the status's created_at / the hook's deployed_at
+    repository: str  # repository full name, or the service the hook names
+    sha: str | None = None
+    ref: str | None = None
+    version: str | None = None
+    deployer: str | None = None  # the pipeline's login of who deployed (not a tool identity)
+    url: str | None = None  # where the deploy is shown (status target or log URL, deployment URL)
+    texts: tuple[tuple[str, str], ...] = ()  # (where, text) to look for a change key: payload, ref, ...
+
+
+@dataclass(frozen=True)
+class ProtectionRuleRequested:
+    """GitHub asks whether a deployment may proceed (a custom deployment protection rule)."""
+
+    deploy_id: str
+    environment: str
+    callback_url: str
+    installation_id: str | None
+    repository: str
+    at: datetime
+    sha: str | None = None
+    ref: str | None = None
+    deployer: str | None = None
+    texts: tuple[tuple[str, str], ...] = ()
+
+
 Event = IssueCreated | IssueUpdated | CommentAdded | ApprovalUpdated

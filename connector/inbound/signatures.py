@@ -2,7 +2,10 @@
 
 Jira admin webhooks registered with a secret send `X-Hub-Signature: sha256=<hex HMAC of the raw body>`.
 Jira Data Center may not sign; it is then authenticated by a `?token=` in the webhook URL, compared with the
-configured token. The connector's own ServiceNow business rule sends `X-ECM-Signature: <Base64 HMAC-SHA256>`.
+configured token. The connector's own ServiceNow business rule sends `X-ECM-Signature: <Base64 HMAC-SHA256>`,
+and so does a pipeline posting to the generic deploy hook. GitHub sends
+`X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`
+("Validating webhook deliveries", docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
 
 Every failure raises `BadSignature` with a message that names what is wrong, never the secret or the expected
 signature.
@@ -19,6 +22,7 @@ from collections.abc import Mapping
 from connector.errors import BadSignature
 
 JIRA_SIGNATURE_HEADER = "X-Hub-Signature"
+GITHUB_SIGNATURE_HEADER = "X-Hub-Signature-256"
 SERVICENOW_SIGNATURE_HEADER = "X-ECM-Signature"
 SUPPORTED_METHODS = {"sha256": hashlib.sha256}
 
@@ -73,3 +77,19 @@ def verify_servicenow(headers: Mapping[str, str], body: bytes, secret: str | Non
     expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
     if not hmac.compare_digest(received, expected):
         raise BadSignature(f"{SERVICENOW_SIGNATURE_HEADER} does not match the body")
+
+
+def verify_github(headers: Mapping[str, str], body: bytes, secret: str | None) -> None:
+    """Accept a GitHub delivery whose `X-Hub-Signature-256` is `sha256=` and the hex HMAC-SHA256 of the
+    raw body with the webhook's secret (compared in constant time)."""
+    if not secret:
+        raise BadSignature("no webhook secret to check the signature against")
+    signature = header(headers, GITHUB_SIGNATURE_HEADER)
+    if signature is None:
+        raise BadSignature(f"missing {GITHUB_SIGNATURE_HEADER} header")
+    method, _, received = signature.strip().partition("=")
+    if method != "sha256" or not received:
+        raise BadSignature(f"{GITHUB_SIGNATURE_HEADER} must read sha256=<hex digest>")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(received.strip().lower().encode(), expected.encode()):
+        raise BadSignature(f"{GITHUB_SIGNATURE_HEADER} does not match the body")

@@ -13,12 +13,14 @@ from connector.errors import Rejected, Unavailable
 from connector.evidence.seal import ticket_note
 from connector.jira.gateway import JiraGateway
 from connector.mapping import JiraSection
+from connector.mapping.deploys import Bypass
 from connector.outbox import (
     Action,
     AddLabel,
     Comment,
     CreatePostMortem,
     Notify,
+    OpenBypass,
     RecordEvidence,
     Revert,
     SetGate,
@@ -42,11 +44,24 @@ def postmortem_label(change_key: str) -> str:
     return f"ecm-postmortem-{change_key}".lower()
 
 
+def deploy_label(deploy_id: str) -> str:
+    """The label that names the deploy a bypass change was opened for, found again on a retry."""
+    return "ecm-deploy-" + hashlib.sha256(deploy_id.encode()).hexdigest()[:12]
+
+
 class JiraActions:
     """Performs each outbox action by its type: `perform(action, target, idempotency_key)`."""
 
-    def __init__(self, gateway: JiraGateway, section: JiraSection, field_ids: Mapping[str, str]):
+    def __init__(
+        self,
+        gateway: JiraGateway,
+        section: JiraSection,
+        field_ids: Mapping[str, str],
+        *,
+        bypass: Bypass | None = None,
+    ):
         self.gateway, self.section, self.field_ids = gateway, section, field_ids
+        self.bypass = bypass
 
     @singledispatchmethod
     def perform(self, action: Action, target: Target, idempotency_key: str) -> Result:
@@ -121,6 +136,28 @@ class JiraActions:
             linked_from=(link.name, key),
         )
         return {"postmortem": pm_key}
+
+    @perform.register
+    def open_bypass(self, action: OpenBypass, nothing: Target, idem: str) -> Result:
+        """An Emergency Change in the bypass project, labelled as a bypass and with the deploy's own label,
+        which a retry searches for before it creates another."""
+        bypass = self.bypass or Bypass()
+        project, label = bypass.project or self.section.project, deploy_label(action.deploy.deploy_id)
+        found = self.gateway.search(f'labels = "{label}"', fields=["summary"], max_results=1).issues
+        if found:
+            return {"change": found[0].key, "remote_id": found[0].id, "skipped": "bypass change exists"}
+        fields: dict[str, Any] = {"labels": [bypass.label, label]}
+        if action.assignee:
+            fields["assignee"] = self.gateway.user_ref(action.assignee)
+        for logical, value in (("impact", action.description), ("deployed_at", action.deploy.at.isoformat())):
+            if logical in self.field_ids:
+                fields[self.field_ids[logical]] = self._value(
+                    getattr(self.section.fields, logical).type, value
+                )
+        key = self.gateway.create_issue(
+            project, self.section.issue_types.change, action.summary, action.description, fields=fields
+        )
+        return {"change": key}
 
     @perform.register
     def update_fields(self, action: UpdateFields, change: Target, idem: str) -> Result:

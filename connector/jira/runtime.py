@@ -68,7 +68,9 @@ def build(
         {k: v["name"] for k, v in section.fields.model_dump().items()},
     )
     translator = JiraTranslator(ctx, section, field_ids, settings.jira_url or gateway.url)
-    actions = JiraActions(gateway, section, field_ids)
+    actions = JiraActions(
+        gateway, section, field_ids, bypass=mapping.deploys.bypass if mapping.deploys else None
+    )
     return ToolRuntime("jira", mapping, ctx, translator, actions, gateway, adapter)
 
 

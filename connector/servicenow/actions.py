@@ -20,18 +20,21 @@ from typing import Any
 from connector.errors import Rejected
 from connector.evidence.seal import ticket_note
 from connector.mapping import AlertKind, ServiceNowSection
+from connector.mapping.deploys import Bypass
 from connector.outbox import (
     Action,
     AddLabel,
     Comment,
     CreatePostMortem,
     Notify,
+    OpenBypass,
     RaiseEvent,
     RecordEvidence,
     RequestApprovals,
     Revert,
     SetGate,
     Target,
+    Transition,
     UpdateFields,
 )
 from connector.servicenow.gateway import ServiceNowGateway
@@ -63,8 +66,10 @@ def sn_time(moment: datetime | str) -> str:
 class ServiceNowActions:
     """Performs each outbox action by its type: `perform(action, target, idempotency_key)`."""
 
-    def __init__(self, gateway: ServiceNowGateway, section: ServiceNowSection) -> None:
-        self.gateway, self.section = gateway, section
+    def __init__(
+        self, gateway: ServiceNowGateway, section: ServiceNowSection, *, bypass: Bypass | None = None
+    ) -> None:
+        self.gateway, self.section, self.bypass = gateway, section, bypass
 
     @singledispatchmethod
     def perform(self, action: Action, target: Target, idempotency_key: str) -> Result:
@@ -177,6 +182,45 @@ class ServiceNowActions:
             fields["assigned_to"] = self.gateway.user_sys_id(action.assignee)
         number = self.gateway.create_task(sys_id, fields, table=task.table)
         return {"postmortem": number}
+
+    @perform.register
+    def open_bypass(self, action: OpenBypass, nothing: Target, idem: str) -> Result:
+        """An emergency change_request flagged in the installed bypass column, whose `correlation_id`
+        names the deploy: a retry finds it there before it creates another."""
+        bypass, marker = self.bypass or Bypass(), "ecm-deploy:" + action.deploy.deploy_id[:80]
+        found = self.gateway.find_one(self.section.table, f"correlation_id={marker}")
+        if found is not None:
+            return {
+                "change": found.get("number"),
+                "remote_id": found.sys_id,
+                "skipped": "bypass change exists",
+            }
+        fields = {
+            "type": self.section.type,
+            "short_description": action.summary[:160],
+            "description": action.description,
+            "correlation_id": marker,
+            "correlation_display": "ECM Connector bypass",
+            "work_start": sn_time(action.deploy.at),
+            bypass.field: "true",
+        }
+        if action.assignee:
+            fields["assigned_to"] = fields["requested_by"] = self.gateway.user_sys_id(action.assignee)
+        record = self.gateway.create(self.section.table, fields)
+        return {"change": record.get("number"), "remote_id": record.sys_id}
+
+    @perform.register
+    def take_step(self, action: Transition, change: Target, idem: str) -> Result:
+        """A step the connector takes on the change (a pipeline's production deploy moves it to the deploy
+        state): the state is written with the note, unless the change moved on meanwhile."""
+        sys_id = self._sys_id(change)
+        state = self.gateway.get_change(sys_id, table=self.section.table).state
+        if state == action.to_status:
+            return {"skipped": f"already in {action.to_status}"}
+        if action.from_status and state != action.from_status:
+            return {"skipped": f"moved on to {state} meanwhile"}
+        self.gateway.set_state(sys_id, action.to_status, work_note=action.comment or "")
+        return {"status": action.to_status}
 
     @perform.register
     def update_fields(self, action: UpdateFields, change: Target, idem: str) -> Result:

@@ -77,5 +77,5 @@ def build(
     translator = ServiceNowTranslator(
         ctx, section, lambda sys_id: gateway.user_names([sys_id]).get(sys_id), group_name, gateway.url
     )
-    actions = ServiceNowActions(gateway, section)
+    actions = ServiceNowActions(gateway, section, bypass=mapping.deploys.bypass if mapping.deploys else None)
     return ToolRuntime("servicenow", mapping, ctx, translator, actions, gateway, adapter)

@@ -15,6 +15,7 @@ from connector import commands as c
 from connector.services import gates
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
+from connector.services.deploys import record_deploy, register_bypass
 from connector.services.people import remember_people
 from connector.services.ports import UnitOfWork
 from connector.services.postmortems import record_postmortem_created, update_postmortem
@@ -44,4 +45,6 @@ HANDLERS: dict[type, Callable[..., str]] = {
     c.AnswerCommand: answer_command,
     c.RestoreGate: gates.restore_gate,
     c.RequestStep: request_step,
+    c.RecordDeploy: record_deploy,
+    c.RegisterBypass: register_bypass,
 }

@@ -131,7 +131,7 @@ def _enter(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolCo
         enqueue(uow, row, cmd, RequestApprovals(tuple(groups)), "approvals")
     audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
-        _plan_postmortem(uow, row, cmd, ctx)
+        plan_postmortem(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
         enqueue(uow, row, cmd, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed")
 
@@ -154,7 +154,7 @@ def _as_if(facts: Change, cmd: c.RecordTransition, ctx: ToolContext) -> Change:
     return facts
 
 
-def _plan_postmortem(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext) -> None:
+def plan_postmortem(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext) -> None:
     deployed = row.deployed_at or cmd.at
     due = ctx.calendar.deadline(deployed, ctx.policy.postmortem_business_days)
     participants = sorted({a.approver for a in row.approvals} | {row.engineer})

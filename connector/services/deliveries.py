@@ -15,9 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from connector import commands as c
 from connector import outbox, services
-from connector.inbound.events import CommentAdded, Delivery, Event, Ignored
+from connector.inbound.events import (
+    CommentAdded,
+    Delivery,
+    DeployReported,
+    Event,
+    Ignored,
+    ProtectionRuleRequested,
+)
 from connector.outbox import CatchUp
+from connector.services import deploys
 from connector.store.db import Database
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
@@ -54,6 +63,11 @@ def process(
     row = _record(uow, delivery)
     if row is None:
         return "duplicate"
+    if commands and isinstance(commands[0], c.ReportDeploy):  # a pipeline's deploy: no tool of its own
+        uow.audit.lock()
+        detail = "; ".join(deploys.report_deploy(uow, tools, r, services.handle) for r in commands)
+        uow.deliveries.mark(row, "handled", detail[:2000])
+        return "handled"
     behind = _behind(uow, tools[delivery.source], delivery, event)
     if behind is not None:
         uow.deliveries.mark(row, "handled", behind)
@@ -92,6 +106,10 @@ def commands_for(
     """The commands the delivery's tool translates its event into, or why it is ignored (no I/O)."""
     if isinstance(event, Ignored):
         return event
+    if isinstance(event, DeployReported):
+        return deploys.translate(tools, event, delivery.delivery_id)
+    if isinstance(event, ProtectionRuleRequested):
+        return Ignored("deployment protection rules are answered by the gate")
     tool = tools.get(delivery.source)
     if tool is None:
         return Ignored(f"no {delivery.source} mapping is configured")

@@ -121,3 +121,58 @@ def unconfirmed_verbal(key: str, approver: str, due: datetime) -> Notice:
             f"({PROCEDURE} step 2, R4). {approver}: comment /confirm on the change."
         ),
     )
+
+
+def _deploy_facts(deploy: Any) -> str:
+    lines = [
+        f"Deployed: {_when(deploy.at)} to {deploy.environment}",
+        f"Repository / service: {deploy.repository}",
+        *(
+            f"{label}: {value}"
+            for label, value in (
+                ("Commit", deploy.sha),
+                ("Ref", deploy.ref),
+                ("Version", deploy.version),
+                ("Deployed by", deploy.deployer),
+                ("Evidence", deploy.url),
+            )
+            if value
+        ),
+        f"Deploy id: {deploy.deploy_id} ({deploy.source})",
+    ]
+    return "\n".join(lines)
+
+
+def bypass_impact(deploy: Any) -> str:
+    return (
+        f"Deployed to {deploy.environment} without an approved emergency change ({deploy.repository}, "
+        f"{deploy.sha or deploy.version or deploy.deploy_id}). State the critical issue and its impact."
+    )
+
+
+def bypass_change(deploy: Any, named: str | None) -> Notice:
+    """The retroactive change a production deploy without an approved one opens (its summary, description)."""
+    why = f"It named {named}, which was not approved." if named else "It named no emergency change."
+    return Notice(
+        subject=f"Bypass: production deploy of {deploy.repository} without an approved emergency change"[
+            :250
+        ],
+        body=(
+            f"A pipeline deployed to production without an approved emergency change. {why}\n\n"
+            f"{_deploy_facts(deploy)}\n\n"
+            f"{PROCEDURE}: this change records the deploy retroactively. State the critical issue category "
+            "and impact, record both approvals and both reviews, and complete the post-mortem, due "
+            "3 business days after the deploy."
+        ),
+    )
+
+
+def bypass_alert(row: Any, deploy: Any, named: str | None) -> Notice:
+    return Notice(
+        subject=f"[{row.key}] Production deploy without an approved emergency change",
+        body=(
+            f"{row.key} was opened for a production deploy that bypassed {PROCEDURE}"
+            + (f" (it named {named}, not approved)" if named else "")
+            + f".\n\n{_deploy_facts(deploy)}\n\nIts post-mortem is due from the deploy time."
+        ),
+    )

@@ -18,6 +18,7 @@ from connector.store.tables import (
     AuditRow,
     ChangeRow,
     DeliveryRow,
+    DeployRow,
     OutboxRow,
     PostMortemRow,
     ViolationRow,
@@ -94,6 +95,15 @@ class Deliveries(Protocol):
     def mark(self, row: DeliveryRow, outcome: str, detail: str | None = None) -> None: ...
 
 
+class Deploys(Protocol):
+    def record(self, row: DeployRow) -> DeployRow | None:
+        """The new row, or None when this deploy (source, deploy id) was recorded before."""
+
+    def get(self, source: str, deploy_id: str) -> DeployRow | None: ...
+
+    def of_change(self, change_id: int) -> list[DeployRow]: ...
+
+
 class Markers(Protocol):
     def first(
         self, kind: str, key: str, *, at: datetime, issue_key: str | None = None, detail: str | None = None
@@ -123,6 +133,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     audit: Audit
     deliveries: Deliveries
+    deploys: Deploys
     markers: Markers
     alerts: Alerts
     violations: Violations

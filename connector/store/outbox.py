@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from connector.commands import Deploy
 from connector.outbox import (
     Action,
     AddLabel,
@@ -20,6 +21,7 @@ from connector.outbox import (
     Comment,
     CreatePostMortem,
     Notify,
+    OpenBypass,
     RaiseEvent,
     RecordEvidence,
     RequestApprovals,
@@ -88,6 +90,14 @@ def encode(target: Target, action: Action) -> Payload:
             fields = {"to_status": to, "from_status": current, "comment": comment}
         case SetGate(field=name, open=entries, note=note):
             fields = {"field": name, "open": list(entries), "note": note}
+        case OpenBypass():
+            fields = {
+                "summary": action.summary,
+                "description": action.description,
+                "deploy": action.deploy.evidence(),
+                "assignee": action.assignee,
+                "named": action.named,
+            }
     return where | fields
 
 
@@ -144,6 +154,24 @@ def _event(p: Payload) -> RaiseEvent:
     )
 
 
+def _bypass(p: Payload) -> OpenBypass:
+    return OpenBypass(
+        p["summary"], p["description"], deploy_of(p["deploy"]), p.get("assignee"), p.get("named")
+    )
+
+
+def deploy_of(facts: Payload) -> Deploy:
+    """The deploy whose `evidence()` these are."""
+    return Deploy(
+        source=facts["source"],
+        deploy_id=facts["deploy_id"],
+        environment=facts["environment"],
+        at=datetime.fromisoformat(facts["deployed_at"]),
+        repository=facts["repository"],
+        **{k: facts.get(k) for k in ("sha", "ref", "version", "deployer", "url")},
+    )
+
+
 DECODERS: dict[str, Callable[[Payload], Action]] = {
     Revert.ACTION: _revert,
     Comment.ACTION: lambda p: Comment(p["body"]),
@@ -157,4 +185,5 @@ DECODERS: dict[str, Callable[[Payload], Action]] = {
     CatchUp.ACTION: lambda p: CatchUp(),
     Transition.ACTION: lambda p: Transition(p["to_status"], p.get("from_status"), p.get("comment")),
     SetGate.ACTION: lambda p: SetGate(p["field"], tuple(p.get("open") or ()), p.get("note") or ""),
+    OpenBypass.ACTION: _bypass,
 }

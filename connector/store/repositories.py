@@ -27,6 +27,7 @@ from connector.store.tables import (
     AlertRow,
     ChangeRow,
     DeliveryRow,
+    DeployRow,
     MarkerRow,
     OutboxRow,
     PostMortemRow,
@@ -35,7 +36,7 @@ from connector.store.tables import (
 
 DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "duplicate", "failed"})
 PENDING = "pending"
-RowT = TypeVar("RowT", DeliveryRow, MarkerRow, OutboxRow)
+RowT = TypeVar("RowT", DeliveryRow, DeployRow, MarkerRow, OutboxRow)
 
 
 def _insert_unless_duplicate(session: Session, row: RowT) -> RowT | None:
@@ -268,3 +269,26 @@ class PeopleRepository:
 
     def remember(self, tool: str, identity: str, name: str, email: str | None, at: datetime) -> None:
         remember(self.session, tool, identity, name, email, at)
+
+
+class DeployRepository:
+    """Production deploys reported by pipelines, one row per deploy (`source`, `deploy_id`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, row: DeployRow) -> DeployRow | None:
+        """The new row, or None when this deploy was recorded before (a retry, its other event)."""
+        return _insert_unless_duplicate(self.session, row)
+
+    def get(self, source: str, deploy_id: str) -> DeployRow | None:
+        return self.session.scalar(
+            select(DeployRow).where(DeployRow.source == source, DeployRow.deploy_id == deploy_id)
+        )
+
+    def of_change(self, change_id: int) -> list[DeployRow]:
+        """The pipeline deploys recorded on the change (named by it, or opened as its bypass)."""
+        query = select(DeployRow).where(
+            (DeployRow.change_id == change_id) | (DeployRow.bypass_change_id == change_id)
+        )
+        return list(self.session.scalars(query.order_by(DeployRow.deployed_at, DeployRow.id)))

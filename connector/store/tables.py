@@ -221,6 +221,35 @@ class DeliveryRow(Base):
     body: Mapped[str | None] = mapped_column(Text)
 
 
+class DeployRow(Base):
+    """A production deploy a pipeline reported, once per deploy (a GitHub deployment and all its statuses
+    are one): the facts, the change it was recorded on, and what the connector made of it."""
+
+    __tablename__ = "deploys"
+    __table_args__ = (UniqueConstraint("source", "deploy_id", name="uq_deploys_source_deploy_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # github | pipeline
+    deploy_id: Mapped[str] = mapped_column(String(200))
+    environment: Mapped[str] = mapped_column(String(128))
+    deployed_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime]
+    repository: Mapped[str] = mapped_column(String(200))
+    sha: Mapped[str | None] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[str | None] = mapped_column(String(128))
+    deployer: Mapped[str | None] = mapped_column(String(128))
+    url: Mapped[str | None] = mapped_column(String(500))
+    named_key: Mapped[str | None] = mapped_column(String(64))  # the change the deploy named, if any
+    change_id: Mapped[int | None] = mapped_column(
+        ForeignKey("changes.id", ondelete="SET NULL"), index=True
+    )  # the change it is recorded on: the one named, or the bypass change once the tool created it
+    outcome: Mapped[str] = mapped_column(String(16))  # recorded | violation | bypass
+    bypass: Mapped[bool] = mapped_column(default=False)  # opened (or is opening) a bypass change
+    bypass_change_id: Mapped[int | None] = mapped_column(ForeignKey("changes.id", ondelete="SET NULL"))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
 class MarkerRow(Base):
     """Something done once, that is not a delivery: a comment or changelog entry processed (kind "subject",
     key "<tool>:<subject id>"), a drift problem alerted today (kind "drift", key "<tool>:<check>:<day>")."""

@@ -24,6 +24,7 @@ from connector.store.repositories import (
     AlertRepository,
     ChangeRepository,
     DeliveryRepository,
+    DeployRepository,
     MarkerRepository,
     OutboxRepository,
     PeopleRepository,
@@ -38,6 +39,7 @@ class UnitOfWork:
     session: Session
     changes: ChangeRepository
     deliveries: DeliveryRepository
+    deploys: DeployRepository
     markers: MarkerRepository
     outbox: OutboxRepository
     alerts: AlertRepository
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.session = self.database.session()
         self.changes = ChangeRepository(self.session)
         self.deliveries = DeliveryRepository(self.session)
+        self.deploys = DeployRepository(self.session)
         self.markers = MarkerRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.alerts = AlertRepository(self.session)

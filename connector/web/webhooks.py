@@ -1,4 +1,5 @@
-"""`POST /webhooks/jira` and `POST /webhooks/servicenow`: raw bytes → verify → parse → receive → status.
+"""`POST /webhooks/jira`, `/webhooks/servicenow`, `/webhooks/github` and `/webhooks/deploy`: raw bytes →
+verify → parse → receive → status.
 
 Receiving (record, dedupe, translate, handle, commit) is `connector.services.deliveries.process`, run by the
 process's one writer (`connector.services.intake`), which commits the deliveries that arrive together in one
@@ -15,10 +16,12 @@ import logging
 from flask import Blueprint, Response, jsonify, request
 from pydantic import SecretStr
 
+from connector.inbound.deploy_hook import parse_deploy_hook
 from connector.inbound.events import Delivery, Event, Ignored
+from connector.inbound.github import parse_github
 from connector.inbound.jira import parse_jira
 from connector.inbound.servicenow import parse_servicenow
-from connector.inbound.signatures import verify_jira, verify_servicenow
+from connector.inbound.signatures import verify_github, verify_jira, verify_servicenow
 from connector.logs import log_context
 from connector.web.errors import WebhookNotConfigured
 from connector.web.metrics import count_delivery, observed
@@ -48,6 +51,28 @@ def servicenow() -> tuple[Response, int]:
     if _must_verify(secret, "ECM_SERVICENOW_WEBHOOK_SECRET"):
         verify_servicenow(request.headers, body, secret)
     delivery, event = parse_servicenow(request.headers, body, received_at=current_connector().clock())
+    return _receive(delivery, event)
+
+
+@bp.post("/github")
+@observed("github")
+def github() -> tuple[Response, int]:
+    secret = _reveal(current_connector().settings.github_webhook_secret)
+    body = request.get_data(cache=False)
+    if _must_verify(secret, "ECM_GITHUB_WEBHOOK_SECRET"):
+        verify_github(request.headers, body, secret)
+    delivery, event = parse_github(request.headers, body, received_at=current_connector().clock())
+    return _receive(delivery, event)
+
+
+@bp.post("/deploy")
+@observed("deploy")
+def deploy() -> tuple[Response, int]:
+    secret = _reveal(current_connector().settings.deploy_webhook_secret)
+    body = request.get_data(cache=False)
+    if _must_verify(secret, "ECM_DEPLOY_WEBHOOK_SECRET"):
+        verify_servicenow(request.headers, body, secret)  # the same Base64 HMAC-SHA256 X-ECM-Signature
+    delivery, event = parse_deploy_hook(request.headers, body, received_at=current_connector().clock())
     return _receive(delivery, event)
 
 
