@@ -109,6 +109,9 @@ class LocalStack:
         self.progress, self.sandbox_options = progress, sandbox_options or {}
         # A webhook secret the person running the demo set is used, else a fresh one.
         self.secret = os.environ.get(self.secret_variable) or secrets.token_hex(16)
+        # The pipelines' webhooks (GitHub deployments, the generic deploy hook) likewise.
+        self.github_secret = os.environ.get("ECM_GITHUB_WEBHOOK_SECRET") or secrets.token_hex(16)
+        self.deploy_secret = os.environ.get("ECM_DEPLOY_WEBHOOK_SECRET") or secrets.token_hex(16)
         self.sandbox: Any = None
         self.connector: Connector | None = None
         self.service_url = ""
@@ -143,6 +146,8 @@ class LocalStack:
             "ECM_PUBLIC_URL": self.service_url,
             "ECM_MAPPINGS": str(self.mapping_path),
             "ECM_LOG_FORMAT": "text",
+            "ECM_GITHUB_WEBHOOK_SECRET": self.github_secret,
+            "ECM_DEPLOY_WEBHOOK_SECRET": self.deploy_secret,
             **self._tool_environ(sandbox_url),
         }
         self.environ |= honoured_secrets(os.environ)

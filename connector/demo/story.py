@@ -58,8 +58,12 @@ class Story:
     def demo(self) -> StoryResult:
         """What `ecm demo` plays: the story, then a second change left overdue while the clock moves (R10)."""
         self.play()
+        self.pipeline()
         OverdueChapter(self).play()
         return self.result
+
+    def pipeline(self) -> None:
+        """Production deploys reported by the pipeline (the tools whose story tells them)."""
 
     def expect(self, what: str, held: bool, detail: str = "") -> None:
         self.result.checks.append(Check(what, held, detail))
@@ -213,6 +217,11 @@ class JiraStory(Story):
         return bool(found)
 
     # --- the story --------------------------------------------------------------------------------
+
+    def pipeline(self) -> None:
+        from connector.demo.pipeline import PipelineChapter
+
+        PipelineChapter(self).play()
 
     def play(self) -> StoryResult:
         key = self.raise_change()

@@ -1,0 +1,165 @@
+"""The pipeline's chapter of the demo: production deploys reported by GitHub, signed and posted to the
+service over HTTP as GitHub posts them.
+
+One deploy names an approved and reviewed change (its payload says `{"change": "EMG-…"}`): the connector
+records the deploy at the pipeline's time, takes the change's Deploy step in the tool and creates the
+post-mortem. One names no change: a bypass change is opened in the tool, once, however often GitHub
+reports the deployment (its `deployment` event, its status, a redelivery), with its alert to the leads and
+security and its post-mortem due from the deploy. The bodies are GitHub's published `deployment_status`
+example (`@octokit/webhooks-examples`, MIT licence) with the deploy's own facts laid over it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import secrets
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from connector.procedure.model import Stage
+
+EXAMPLE = Path(__file__).with_name("github_deployment_status.json")
+REPOSITORY = "acme/checkout"
+
+
+@cache
+def _example() -> dict[str, Any]:
+    return json.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def deployment_status(
+    deployment_id: int, at: datetime, *, payload: Any = None, environment: str = "production"
+) -> dict[str, Any]:
+    """A `deployment_status` delivery: deployment `deployment_id` succeeded in `environment` at `at`."""
+    body = copy.deepcopy(_example())
+    base = f"https://api.github.com/repos/{REPOSITORY}/deployments/{deployment_id}"
+    when = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body["repository"]["full_name"] = REPOSITORY
+    body["deployment"].update(
+        id=deployment_id, environment=environment, payload=payload or {}, url=base, ref="main"
+    )
+    body["deployment"].update(statuses_url=f"{base}/statuses", created_at=when, updated_at=when)
+    body["deployment_status"].update(
+        state="success",
+        environment=environment,
+        created_at=when,
+        updated_at=when,
+        url=f"{base}/statuses/{deployment_id}1",
+        deployment_url=base,
+        target_url=f"https://github.com/{REPOSITORY}/actions/runs/{deployment_id}",
+    )
+    return body
+
+
+def deployment(status_body: dict[str, Any]) -> dict[str, Any]:
+    """The `deployment` delivery GitHub sends before the statuses of the same deployment (not started by a
+    workflow: `workflow` and `workflow_run` are null)."""
+    kept = {k: v for k, v in status_body.items() if k not in ("deployment_status", "check_run")}
+    return {"workflow": None, "workflow_run": None, **kept}
+
+
+class PipelineChapter:
+    def __init__(self, story: Any) -> None:
+        self.story, self.stack = story, story.stack
+        self.next_id = 9_000_000 + secrets.randbelow(10**8) * 100  # GitHub's deployment ids, unique a run
+
+    def play(self) -> None:
+        self.deploy_approved_change()
+        self.deploy_naming_nothing()
+
+    def post(self, event: str, body: dict[str, Any], delivery: str | None = None) -> dict[str, Any]:
+        """POST a GitHub delivery to the service, signed with its webhook secret as GitHub signs."""
+        raw = json.dumps(body).encode()
+        signature = "sha256=" + hmac.new(self.stack.github_secret.encode(), raw, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 - the local service's http URL
+            f"{self.stack.service_url}/webhooks/github",
+            data=raw,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                "X-Hub-Signature-256": signature,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - the local service
+            return json.loads(answer.read())
+
+    def deploy_approved_change(self) -> str:
+        story = self.story
+        story.say("Pipeline — GitHub deploys an approved, reviewed change to production")
+        statuses = story.section.statuses
+        key = story.approved_change("Card payments declined after TLS rotation", engineer="eng.emma")
+        story.move("eng.emma", key, statuses.in_review)
+        story.wait_stage(key, Stage.IN_REVIEW)
+        story.comment("peer.pete", key, "/peer-reviewed")
+        story.comment("sec.sara", key, "/security-reviewed")
+        self.stack.settle(lambda: len(story.facts(key).reviews) == 2)
+        story.move("eng.emma", key, statuses.reviewed)
+        story.wait_stage(key, Stage.REVIEWED)
+        deployed_at = self.stack.clock().replace(microsecond=0)
+        body = deployment_status(self._id(), deployed_at, payload={"change": key})
+        answer = self.post("deployment_status", body)
+        story.say(f"  github     deployment_status success to production naming {key}: {answer['outcome']}")
+        facts = self.stack.settle(lambda: (f := story.facts(key)).postmortem and f.postmortem.key and f, 30)
+        story.expect(
+            f"the pipeline's deploy is {key}'s deploy, at the pipeline's time (R6)",
+            bool(facts) and facts.stage is Stage.DEPLOYED and facts.deployed_at == deployed_at,
+        )
+        story.expect(f"{key}'s post-mortem was created on that deploy (R7)", bool(facts))
+        moved = self.stack.settle(lambda: story.status(key) == statuses.deployed, timeout=30)
+        story.expect(f"the connector took {key}'s Deploy step in Jira for the pipeline", bool(moved))
+        return key
+
+    def deploy_naming_nothing(self) -> str | None:
+        story = self.story
+        story.say("Pipeline — GitHub deploys to production naming no emergency change (a bypass)")
+        deployed_at = self.stack.clock().replace(microsecond=0)
+        status = deployment_status(self._id(), deployed_at)
+        self.post("deployment", deployment(status))
+        guid = str(uuid.uuid4())
+        for delivery in (guid, guid, None):  # GitHub redelivers; the status is also reported again
+            self.post("deployment_status", status, delivery)
+        story.say("  github     deployment, deployment_status (twice, and a redelivery), naming nothing")
+        found = self.stack.settle(lambda: self._bypass_changes(), timeout=30)
+        story.expect("exactly one bypass change was opened in Jira", len(found or []) == 1, str(found))
+        if not found:
+            return None
+        key = found[0]
+        recorded = self.stack.settle(
+            lambda: (f := story.facts(key)) is not None and f.postmortem and f.postmortem.key and f, 30
+        )
+        story.expect(f"{key} records the deploy and its post-mortem is due from it (R7)", bool(recorded))
+        if recorded:
+            due = story.ctx.calendar.deadline(deployed_at, story.ctx.policy.postmortem_business_days)
+            story.expect(
+                f"{key}'s post-mortem is due {due:%a %d %b %H:%M %Z}", recorded.postmortem.due_at == due
+            )
+        alerted = self.stack.settle(lambda: self._bypass_mails(key), timeout=30)
+        story.expect("Engineering Leads and Security were alerted of the bypass at once", bool(alerted))
+        self.stack.settle(lambda: False, timeout=1)  # anything still arriving would open a second one
+        story.expect("still exactly one bypass change", len(self._bypass_changes()) == 1)
+        return key
+
+    def _id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def _bypass_changes(self) -> list[str]:
+        label = self.stack.connector.tools["jira"].mapping.deploys.bypass.label
+        page = self.story.person("admin").search(f'labels = "{label}"', fields=["summary"], max_results=10)
+        return [issue.key for issue in page.issues]
+
+    def _bypass_mails(self, key: str) -> list[Any]:
+        return [
+            m
+            for m in self.story._mails_about(key)
+            if "without an approved emergency change" in str(m.get("subject", ""))
+        ]
