@@ -34,6 +34,7 @@ SECRET_NAMES = (
     "SERVICENOW_WEBHOOK_SECRET",
     "GITHUB_WEBHOOK_SECRET",
     "DEPLOY_WEBHOOK_SECRET",
+    "DEPLOY_WEBHOOK_TOKEN",
     "ADMIN_TOKEN",
     "GATE_TOKEN",
 )
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     servicenow_webhook_secret: SecretStr | None = None
     github_webhook_secret: SecretStr | None = None  # the secret of the GitHub webhook (deployments)
     deploy_webhook_secret: SecretStr | None = None  # signs a pipeline's POST /webhooks/deploy
+    deploy_webhook_token: SecretStr | None = None  # or a bearer token, for senders that cannot sign
     admin_token: SecretStr | None = None
     gate_token: SecretStr | None = None  # opens only the pipeline gate, /api/changes/{key}/gate
     mappings: str = ""

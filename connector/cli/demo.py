@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import tempfile
 import threading
@@ -59,6 +60,10 @@ def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
                 say(f"service: {stack.service_url}")
                 say(f"dashboard: {stack.service_url}/dashboard")
                 say(f"admin token: {stack.admin_token}")  # fresh for this demo unless ECM_ADMIN_TOKEN is set
+                say(f"github webhook: {stack.service_url}/webhooks/github")
+                if not os.environ.get("ECM_GITHUB_WEBHOOK_SECRET"):  # a secret set by the person is theirs
+                    say(f"github webhook secret: {stack.github_secret}")
+                say(f"deploy hook: {stack.service_url}/webhooks/deploy")
             say("Log in to the sandbox as any seeded person (password = user name). Ctrl-C stops.")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()

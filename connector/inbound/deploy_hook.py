@@ -19,7 +19,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connector.errors import MalformedBody
 from connector.inbound.events import Delivery, DeployReported
@@ -43,6 +52,13 @@ class DeployHook(BaseModel):
     deployer: Text | None = None
     url: HttpUrl | None = None
     deploy_id: Text | None = None
+
+    @field_validator("version", "sha", "change_key", "deployer", "url", "deploy_id", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        """A template that had nothing to say renders an empty string (an Application without the change
+        annotation): the field is absent."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _what_was_deployed(self) -> DeployHook:

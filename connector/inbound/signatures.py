@@ -93,3 +93,19 @@ def verify_github(headers: Mapping[str, str], body: bytes, secret: str | None) -
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(received.strip().lower().encode(), expected.encode()):
         raise BadSignature(f"{GITHUB_SIGNATURE_HEADER} does not match the body")
+
+
+def verify_deploy_hook(
+    headers: Mapping[str, str], body: bytes, secret: str | None, *, token: str | None = None
+) -> None:
+    """Accept a pipeline's deploy report signed as the ServiceNow notifications are (`X-ECM-Signature`), or,
+    from a sender that cannot compute a signature (Argo CD's webhook service sends only static headers),
+    unsigned with `Authorization: Bearer <the configured deploy hook token>`."""
+    authorization = header(headers, "Authorization") or ""
+    if header(headers, SERVICENOW_SIGNATURE_HEADER) is None and token and authorization.startswith("Bearer "):
+        if not hmac.compare_digest(authorization.removeprefix("Bearer ").strip().encode(), token.encode()):
+            raise BadSignature("deploy hook token does not match")
+        return
+    if not secret:
+        raise BadSignature(f"missing {SERVICENOW_SIGNATURE_HEADER} header and deploy hook token")
+    verify_servicenow(headers, body, secret)

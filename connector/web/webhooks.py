@@ -21,7 +21,7 @@ from connector.inbound.events import Delivery, Event, Ignored
 from connector.inbound.github import parse_github
 from connector.inbound.jira import parse_jira
 from connector.inbound.servicenow import parse_servicenow
-from connector.inbound.signatures import verify_github, verify_jira, verify_servicenow
+from connector.inbound.signatures import verify_deploy_hook, verify_github, verify_jira, verify_servicenow
 from connector.logs import log_context
 from connector.web.errors import WebhookNotConfigured
 from connector.web.metrics import count_delivery, observed
@@ -68,10 +68,11 @@ def github() -> tuple[Response, int]:
 @bp.post("/deploy")
 @observed("deploy")
 def deploy() -> tuple[Response, int]:
-    secret = _reveal(current_connector().settings.deploy_webhook_secret)
+    settings = current_connector().settings
+    secret, token = _reveal(settings.deploy_webhook_secret), _reveal(settings.deploy_webhook_token)
     body = request.get_data(cache=False)
-    if _must_verify(secret, "ECM_DEPLOY_WEBHOOK_SECRET"):
-        verify_servicenow(request.headers, body, secret)  # the same Base64 HMAC-SHA256 X-ECM-Signature
+    if _must_verify(secret or token, "ECM_DEPLOY_WEBHOOK_SECRET (or ECM_DEPLOY_WEBHOOK_TOKEN)"):
+        verify_deploy_hook(request.headers, body, secret, token=token)  # X-ECM-Signature as ServiceNow
     delivery, event = parse_deploy_hook(request.headers, body, received_at=current_connector().clock())
     return _receive(delivery, event)
 

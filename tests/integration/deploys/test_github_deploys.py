@@ -171,3 +171,23 @@ def test_bypass_change_created_by_the_tool_is_alerted_with_its_post_mortem_due_f
     kinds = [a.kind for a in rows(database, AlertRow)]
     assert kinds.count("bypass") == 1 and kinds.count("created") == 1
     assert len([a for a in actions(database, "create_postmortem") if "EMG-9" in a.summary]) == 1
+
+
+def test_generic_deploy_hook_naming_an_approved_change_records_its_deploy_once(database):
+    from connector.inbound.deploy_hook import parse_deploy_hook
+
+    drive = reviewed(database)
+    tools = tools_for(drive)
+    body = (
+        b'{"service": "payments-api", "environment": "Production", "sha": "9f1c2ab", "change_key": "EMG-2",'
+        b' "deployed_at": "2026-12-02T10:00:00-05:00", "deployer": "eng.emma"}'
+    )
+    for _ in range(2):
+        delivery, event = parse_deploy_hook({}, body, received_at=DEPLOYED_AT)
+        deliveries.receive(database, tools, delivery, event)
+
+    with UnitOfWork(database) as uow:
+        change = uow.changes.get("jira", "EMG-2")
+        assert (change.stage, change.deployed_at) == ("deployed", DEPLOYED_AT)
+    [deploy] = rows(database, DeployRow)
+    assert (deploy.source, deploy.repository, deploy.outcome) == ("pipeline", "payments-api", "recorded")

@@ -99,3 +99,27 @@ def test_deploy_hook_body_that_does_not_fit_is_refused_with_what_is_wrong(client
 
     assert response.status_code == 400 and message in response.get_json()["detail"]
     assert recorded(database) == []
+
+
+def test_deploy_hook_takes_a_bearer_token_from_senders_that_cannot_sign(database):
+    connector = connector_for(settings(deploy_webhook_token="argo-token-0123456789"), database)
+    client = create_app(connector, config={"TESTING": True}).test_client()
+    body = json.dumps(HOOK).encode()
+
+    wrong = client.post("/webhooks/deploy", data=body, headers={"Authorization": "Bearer guess"})
+    right = client.post(
+        "/webhooks/deploy", data=body, headers={"Authorization": "Bearer argo-token-0123456789"}
+    )
+
+    assert (wrong.status_code, right.status_code) == (401, 200)
+    assert [r.source for r in recorded(database)] == ["pipeline"]
+
+
+def test_deploy_hook_fields_a_template_left_empty_are_absent(client, database):
+    body = json.dumps({**HOOK, "change_key": "", "deployer": " "}).encode()
+
+    response = client.post("/webhooks/deploy", data=body, headers=signed(body))
+
+    assert response.status_code == 200
+    [row] = recorded(database)
+    assert row.issue_key is None
