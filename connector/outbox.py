@@ -139,13 +139,16 @@ class CatchUp:
 @dataclass(frozen=True)
 class SetGate:
     """Write the steps the procedure allows now (`approved`, `deployed`, `closed`, `closed?close_code`)
-    into the tool's connector-owned gate field, with a note on the ticket when `note` says something."""
+    into the tool's connector-owned gate field, with a note on the ticket when `note` says something.
+    `engineer` is the change's engineer, written beside the gate where the tool refuses her the approval
+    steps by it (Jira Cloud's *ECM Engineer*); empty where the tool needs none."""
 
     ACTION: ClassVar[str] = "set_gate"  # the outbox row's action
 
     field: str
     open: tuple[str, ...] = ()
     note: str = ""
+    engineer: str = ""
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class ToolContext:
     requests_approvals: bool = False  # the connector asks both groups on entering awaiting approval
     gate_field: str | None = None  # the tool's connector-owned field listing the steps allowed now
     gate_documented_by: str | None = None  # a field the closing update itself may fill (close code)
+    gate_names_engineer: bool = False  # the engineer is written beside the gate (approval refused her)
     performs_on_request: bool = False  # guarded steps are the connector's to take, on /deploy, /close
 
     @cached_property

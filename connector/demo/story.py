@@ -292,7 +292,8 @@ class JiraStory(Story):
             )
         self.take("eng.emma", key, Stage.DEPLOYED)
         self.wait_stage(key, Stage.DEPLOYED)
-        pm = self.stack.settle(lambda: (f := self.facts(key)).postmortem and f.postmortem.key, timeout=15)
+        # the post-mortem may wait out retries: Jira can answer 429 / 503 before it (Retry-After, backoff)
+        pm = self.stack.settle(lambda: (f := self.facts(key)).postmortem and f.postmortem.key, timeout=30)
         self.expect("a Post-Mortem issue was created and linked on deploy (R7)", bool(pm))
         if pm:
             facts = self.facts(key)

@@ -207,14 +207,16 @@ class JiraActions:
         if field_id is None:
             return {"skipped": f"no field {getattr(self.section.fields, action.field).name!r} in Jira"}
         result: Result = {"gate": value}
+        engineer_id = self.field_ids.get("engineer") if action.engineer else None
         for attempt in range(GATE_TRIES):  # each status has its own loop: a person may move it meanwhile
-            if (self.gateway.get_issue(key, fields=[field_id]).fields.get(field_id) or "") == value:
+            wanted = self._gate_writes(key, field_id, value, engineer_id, action.engineer)
+            if not wanted:
                 break
             loop = next((t for t in self.gateway.transitions(key) if t.name.startswith(GATE_PREFIX)), None)
             if loop is None:  # retried later: the workflow or the connector's group may be being fixed
                 raise Unavailable(f"{key}: no gate transition is offered to the connector")
             try:
-                self.gateway.transition(key, loop.id, fields={field_id: value})
+                self.gateway.transition(key, loop.id, fields=wanted)
                 break
             except Rejected:
                 if attempt == GATE_TRIES - 1:
@@ -222,6 +224,21 @@ class JiraActions:
         if action.note:
             result |= self.comment(Comment(action.note), change, idem)
         return result
+
+    def _gate_writes(
+        self, key: str, gate_id: str, value: str, engineer_id: str | None, engineer: str
+    ) -> dict[str, Any]:
+        """The fields of the gate screen whose value differs from what the connector wants there."""
+        read = [gate_id, *([engineer_id] if engineer_id else [])]
+        fields = self.gateway.get_issue(key, fields=read).fields
+        wanted: dict[str, Any] = {}
+        if (fields.get(gate_id) or "") != value:
+            wanted[gate_id] = value
+        if engineer_id and (fields.get(engineer_id) or "") != engineer:
+            wanted[engineer_id] = self.gateway.user_ref(engineer)
+        if wanted and gate_id not in wanted:
+            wanted[gate_id] = value  # the loop's screen is written as a whole
+        return wanted
 
     @perform.register
     def record_evidence(self, action: RecordEvidence, change: Target, idem: str) -> Result:

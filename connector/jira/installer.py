@@ -46,6 +46,7 @@ FIELD_TYPES: dict[FieldType, tuple[str, str]] = {  # mapping type -> (custom fie
 TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the URL parameter, not a token
 TOKEN_VALUE = re.compile(r"(?<=[?&]token=)[^&#]*")
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created", "issuelink_created")
+GATE_SCREEN_FIELDS = ("gate", "engineer")  # the connector's own fields, on its gate transitions' screen
 DESCRIPTIONS = {
     "change": "An emergency change under ENG-PROC-004.",
     "postmortem": "Post-mortem of an emergency change.",
@@ -208,19 +209,24 @@ class JiraInstaller:
         return f"ECM {self.jira.project} gate"
 
     def gate_screen(self) -> Step:
-        """The screen of the connector's gate transitions, holding the gate field and nothing else: a field
-        a plain account may set only where a screen of the operation has it, and this is the only one."""
-        name, label = self._gate_screen_name(), self.jira.fields.gate.name
+        """The screen of the connector's gate transitions, holding the connector's own fields (the gate,
+        the engineer) and nothing else: a field a plain account may set only where a screen of the
+        operation has it, and this is the only one."""
+        name = self._gate_screen_name()
+        labels = [getattr(self.jira.fields, logical).name for logical in GATE_SCREEN_FIELDS]
         screen = self.gw.screen_named(name)
         if screen is None:
-            yield PlanItem("screen", name, "create", f"with {label} only"), self._create_gate_screen
+            detail = f"with {' and '.join(labels)} only"
+            yield PlanItem("screen", name, "create", detail), self._create_gate_screen
             return
-        field_id = self._field_ids().get("gate")
-        tabs = self.gw.screen_tabs(screen.id)
-        if field_id and tabs and field_id not in self.gw.tab_fields(screen.id, tabs[0].id):
+        ids, tabs = self._field_ids(), self.gw.screen_tabs(screen.id)
+        present = set(self.gw.tab_fields(screen.id, tabs[0].id)) if tabs else set()
+        missing = [lg for lg in GATE_SCREEN_FIELDS if lg in ids and ids[lg] not in present]
+        if tabs and missing:
+            names = ", ".join(getattr(self.jira.fields, lg).name for lg in missing)
             yield (
-                PlanItem("screen", name, "update", f"add {label}"),
-                (lambda: self.gw.add_field_to_tab(screen.id, tabs[0].id, field_id)),
+                PlanItem("screen", name, "update", f"add {names}"),
+                (lambda: [self.gw.add_field_to_tab(screen.id, tabs[0].id, ids[lg]) for lg in missing]),
             )
         else:
             yield PlanItem("screen", name, "unchanged"), None
@@ -229,7 +235,9 @@ class JiraInstaller:
         description = "The ECM Connector writes the steps ENG-PROC-004 allows here; on no other screen."
         screen_id = self.gw.create_screen(self._gate_screen_name(), description)
         tab = self.gw.screen_tabs(screen_id)[0]
-        self.gw.add_field_to_tab(screen_id, tab.id, self._field_ids()["gate"])
+        ids = self._field_ids()
+        for logical in GATE_SCREEN_FIELDS:
+            self.gw.add_field_to_tab(screen_id, tab.id, ids[logical])
 
     def link_type(self) -> Step:
         spec = self.jira.link_type

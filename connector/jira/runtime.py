@@ -61,6 +61,7 @@ def build(
         # Cloud's installed Deploy and Close check the gate field; Data Center's guarded transitions are
         # the connector's own (performed on request), so there is no field to keep.
         gate_field="gate" if flavor == "cloud" else None,
+        gate_names_engineer=flavor == "cloud",
         performs_on_request=flavor == "datacenter",  # Deploy and Close are the connector's there
     )
     field_ids = LazyFieldIds(

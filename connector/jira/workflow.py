@@ -118,7 +118,10 @@ def workflow_payload(mapping: Mapping, ids: RuleIds) -> dict:
         )
         if stage in APPROVER_ONLY:
             approvers = ",".join(ids.approver_group_ids)
-            transition["conditions"] = _all([_rule(RESTRICT_GROUPS, groupIds=approvers)])
+            rules = [_rule(RESTRICT_GROUPS, groupIds=approvers)]
+            if "engineer" in ids.field_ids:
+                rules.append(_not_the_engineer(ids.field_ids["engineer"]))
+            transition["conditions"] = _all(rules)
         if stage in GATED and "gate" in ids.field_ids:
             transition["conditions"] = _all([_gate_condition(ids.field_ids["gate"], GATED[stage])])
         required = REQUIRED_ON_ENTRY.get(stage, ())
@@ -192,6 +195,15 @@ def _gate_condition(field_id: str, entry: str) -> dict:
     )
 
 
+def _not_the_engineer(field_id: str) -> dict:
+    """Not offered to the person the connector's *ECM Engineer* field names (R3: no self-approval):
+    `system:restrict-issue-transition` with `denyUserCustomFields`, "a comma-separated list of user
+    custom field IDs to deny for issue transition" (OpenAPI document, workflow rules; it aggregates the
+    legacy UserIsInCustomFieldCondition, whose `allowUserInField: false` lets "only a user who is not
+    listed in fieldId" transition). A rule of its own, ALL with the group rule, whose criteria are "any"."""
+    return _rule(RESTRICT_GROUPS, denyUserCustomFields=field_id)
+
+
 def _all(conditions: list[dict]) -> dict:
     return {"operation": "ALL", "conditions": conditions, "conditionGroups": []}
 
@@ -215,6 +227,8 @@ def missing_rules(mapping: Mapping, installed: dict) -> list[str]:
     for stage in APPROVER_ONLY:
         if not _has_rule(by_name.get(TRANSITION_NAMES[stage]), "conditions", RESTRICT_GROUPS):
             problems.append(f"{TRANSITION_NAMES[stage]!r} is not restricted to the approver groups")
+        elif not _denies_user_field(by_name.get(TRANSITION_NAMES[stage])):
+            problems.append(f"{TRANSITION_NAMES[stage]!r} is offered to the change's own engineer")
     for stage, _logical in REQUIRED_ON_ENTRY.items():
         if not _has_rule(by_name.get(TRANSITION_NAMES[stage]), "validators", VALIDATE_FIELD):
             problems.append(f"{TRANSITION_NAMES[stage]!r} does not require the category and impact")
@@ -240,6 +254,20 @@ def _has_rule(transition: dict | None, kind: str, key: str) -> bool:
     if kind == "validators":
         return any(r.get("ruleKey") == key for r in transition.get("validators") or [])
     return key in _rule_keys(transition.get("conditions") or {})
+
+
+def _denies_user_field(transition: dict | None) -> bool:
+    """Whether a condition of the transition denies the people of a user field (the engineer's)."""
+    groups = [(transition or {}).get("conditions") or {}]
+    while groups:
+        group = groups.pop()
+        for rule in group.get("conditions") or []:
+            if rule.get("ruleKey") == RESTRICT_GROUPS and (rule.get("parameters") or {}).get(
+                "denyUserCustomFields"
+            ):
+                return True
+        groups += group.get("conditionGroups") or []
+    return False
 
 
 def _rule_keys(group: dict) -> set[str]:

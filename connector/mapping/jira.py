@@ -107,8 +107,9 @@ EXPECTED_FIELDS = {  # logical field: (type, issue it lives on) the connector re
     "security_reviewer": (FieldType.USER, IssueKind.CHANGE),
     "deployed_at": (FieldType.DATETIME, IssueKind.CHANGE),
     "gate": (FieldType.TEXT, IssueKind.CHANGE),
+    "engineer": (FieldType.USER, IssueKind.CHANGE),
 }
-OFF_SCREEN = frozenset({"gate"})  # on no create, edit or view screen: the connector's alone
+OFF_SCREEN = frozenset({"gate", "engineer"})  # on no create, edit or view screen: the connector's alone
 
 
 class JiraFields(Model):
@@ -125,6 +126,9 @@ class JiraFields(Model):
     # The steps the procedure allows now, written by the connector through its own transition (the field
     # is on that transition's screen and on no other), checked by the Deploy and Close conditions.
     gate: JiraField = JiraField(name="ECM Gate", type=FieldType.TEXT)
+    # The engineer of the change as the connector recorded her (the reporter), written beside the gate;
+    # the Approve and Reject conditions deny whoever it names (R3: no self-approval).
+    engineer: JiraField = JiraField(name="ECM Engineer", type=FieldType.USER)
 
     @field_validator("*")
     @classmethod

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 NOTIFY_RULE = "ECM Connector: notify connector"
 BLOCK_RULE = "ECM Connector: block implement without approvals"
 CLOSE_RULE = "ECM Connector: block close without post-mortem"
+SELF_APPROVAL_RULE = "ECM Connector: no self-approval, one person one role (ENG-PROC-004 step 2, R3)"
 DELIVER_RULE = "ECM Connector: deliver notifications"
 RESEND_JOB = "ECM Connector: resend notifications"
 GATE_FIELD = "u_ecm_gate"  # the steps the procedure allows now, written by the connector alone
@@ -215,6 +216,25 @@ def desired_records(mapping: Mapping, settings: Settings, account: str | None = 
         PREFIX=task.short_description_prefix.replace("'", "\\'"),
     )
     records.append(_refuse_state(sn, CLOSE_RULE, Stage.CLOSED, close))
+    records.append(
+        Desired(
+            "business rule",
+            "sys_script",
+            SELF_APPROVAL_RULE,
+            {
+                "collection": "sysapproval_approver",
+                "when": "before",
+                "order": "100",
+                "active": "true",
+                "advanced": "true",
+                "action_insert": "false",
+                "action_update": "true",
+                "action_delete": "false",
+                "filter_condition": "stateCHANGESTOapproved^EQ",
+                "script": script("no_self_approval.js", CHANGE_TABLE=sn.table, CHANGE_TYPE=sn.type),
+            },
+        )
+    )
     records += _gate_records(sn, account or settings.servicenow_user)
     if mapping.deploys is not None and mapping.deploys.bypass is not None:
         records.append(_bypass_column(sn, mapping.deploys.bypass.field))

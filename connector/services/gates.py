@@ -58,8 +58,10 @@ def mirror(uow: Any, command: c.Command, ctx: ToolContext, *, force: bool = Fals
         return
     command = dataclasses.replace(command, key=row.key)
     entries, found = gate_entries(uow.changes.to_facts(row), command.at, ctx)
-    last = last_mirrored(uow, row)
-    if entries == last and not force:
+    engineer = (row.engineer or "") if ctx.gate_names_engineer else ""
+    previous = uow.outbox.last(row.id, SetGate.ACTION)
+    last = list(previous.open) if isinstance(previous, SetGate) else None
+    if entries == last and engineer == getattr(previous, "engineer", "") and not force:
         return
     lines = [_opened(entry) for entry in entries if entry not in (last or [])]
     stage = Stage(row.stage)
@@ -68,7 +70,7 @@ def mirror(uow: Any, command: c.Command, ctx: ToolContext, *, force: bool = Fals
         missing = dict.fromkeys(m for v in found[following] for m in v.missing)
         if missing:
             lines.append(f"{STEP_NAMES[following]} still needs: " + "; ".join(missing) + ".")
-    action = SetGate(ctx.gate_field, tuple(entries), "\n".join(lines))
+    action = SetGate(ctx.gate_field, tuple(entries), "\n".join(lines), engineer)
     enqueue(uow, row, command, action, f"{command.origin}:{','.join(entries) or '-'}")
     audit(uow, command, "gate-set", open=entries, previous=last)
 

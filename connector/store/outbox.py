@@ -88,8 +88,8 @@ def encode(target: Target, action: Action) -> Payload:
             fields = {}
         case Transition(to_status=to, from_status=current, comment=comment):
             fields = {"to_status": to, "from_status": current, "comment": comment}
-        case SetGate(field=name, open=entries, note=note):
-            fields = {"field": name, "open": list(entries), "note": note}
+        case SetGate(field=name, open=entries, note=note, engineer=engineer):
+            fields = {"field": name, "open": list(entries), "note": note, "engineer": engineer}
         case OpenBypass():
             fields = {
                 "summary": action.summary,
@@ -184,6 +184,8 @@ DECODERS: dict[str, Callable[[Payload], Action]] = {
     RecordEvidence.ACTION: lambda p: RecordEvidence(),
     CatchUp.ACTION: lambda p: CatchUp(),
     Transition.ACTION: lambda p: Transition(p["to_status"], p.get("from_status"), p.get("comment")),
-    SetGate.ACTION: lambda p: SetGate(p["field"], tuple(p.get("open") or ()), p.get("note") or ""),
+    SetGate.ACTION: lambda p: SetGate(
+        p["field"], tuple(p.get("open") or ()), p.get("note") or "", p.get("engineer") or ""
+    ),
     OpenBypass.ACTION: _bypass,
 }

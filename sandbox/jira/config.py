@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.jira.errors import JiraApiError, bad_request, not_found
+from sandbox.jira.fields import is_user_field
 from sandbox.jira.seed import Status
 from sandbox.jira.state import JiraState, Scheme
 from sandbox.jira.workflows import Transition, Workflow, rule_problems, transition_rules
@@ -60,9 +61,10 @@ def validation_errors(state: JiraState, payload: dict[str, Any]) -> list[dict[st
                 )
         group_ids = {g.group_id for g in state.groups.values()}
         company_managed = (payload.get("scope") or {}).get("type") != "PROJECT"
+        user_fields = {cf.id for cf in state.custom_fields.values() if is_user_field(cf)}
         for transition in workflow.get("transitions") or []:
             for rule in transition_rules(transition):
-                for problem in rule_problems(rule, group_ids, company_managed):
+                for problem in rule_problems(rule, group_ids, company_managed, user_fields):
                     errors.append(
                         _error("RULE", "INVALID_RULE", f"Transition '{transition.get('name')}': {problem}")
                     )

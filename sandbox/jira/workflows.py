@@ -136,10 +136,31 @@ DOCUMENTED_RULES: dict[str, frozenset[str]] = {
 RESTRICT_MODES = ("users", "usersAndAPI")
 
 
+def _in_user_field(ctx: RuleContext, field_id: str) -> bool:
+    value = ctx.fields.get(field_id)
+    names = value if isinstance(value, list) else [value]
+    return ctx.actor.name in names
+
+
+ALLOW_CRITERIA = ("accountIds", "roleIds", "groupIds", "permissionKeys", "groupCustomFields")
+
+
 def _restrict_issue_transition(params: dict[str, Any], ctx: RuleContext) -> bool:
     """True if any criterion matches: the actor's account (`allow-reporter`, `allow-assignee`), a project
-    role, a group *id* (`groupIds` is "a comma-separated list of group IDs"), a permission."""
+    role, a group *id* (`groupIds` is "a comma-separated list of group IDs"), a permission, a user listed
+    in one of `allowUserCustomFields`. `denyUserCustomFields` ("user custom field IDs to deny for issue
+    transition", OpenAPI document) is the legacy UserIsInCustomFieldCondition with `allowUserInField:
+    false`, "only a user who is not listed in fieldId can perform the transition": a user it lists is
+    refused whatever else matches, and a rule with no other criterion lets everyone else through."""
     actor = ctx.actor
+    if any(_in_user_field(ctx, f) for f in _csv(params.get("denyUserCustomFields"))):
+        return False
+    if any(_in_user_field(ctx, f) for f in _csv(params.get("allowUserCustomFields"))):
+        return True
+    if params.get("denyUserCustomFields") and not any(
+        params.get(k) for k in (*ALLOW_CRITERIA, "allowUserCustomFields")
+    ):
+        return True
     for account in _csv(params.get("accountIds")):
         special = {"allow-reporter": ctx.reporter, "allow-assignee": ctx.assignee}
         if account in special and special[account] == actor.name:
@@ -222,7 +243,9 @@ CONDITION_RULES: dict[str, Callable[[dict[str, Any], RuleContext], bool]] = {
 }
 
 
-def rule_problems(rule: Any, group_ids: set[str], company_managed: bool = True) -> list[str]:
+def rule_problems(
+    rule: Any, group_ids: set[str], company_managed: bool = True, user_fields: set[str] | None = None
+) -> list[str]:
     """Why `workflows/create` would refuse one condition, validator or post function (none: empty)."""
     if not isinstance(rule, dict) or not isinstance(rule.get("parameters", {}), dict):
         return ["A rule needs a ruleKey and its parameters as an object."]
@@ -241,6 +264,13 @@ def rule_problems(rule: Any, group_ids: set[str], company_managed: bool = True) 
             for g in _csv(params.get("groupIds"))
             if g not in group_ids
         ]
+        if user_fields is not None:
+            problems += [
+                f"{key}: '{f}' is not a user custom field."
+                for name in ("allowUserCustomFields", "denyUserCustomFields")
+                for f in _csv(params.get(name))
+                if f not in user_fields
+            ]
     if key == "system:check-field-value":
         if params.get("comparator") not in COMPARATORS:
             problems.append(f"{key}: comparator must be one of {', '.join(COMPARATORS)}.")

@@ -184,3 +184,46 @@ def test_validation_refuses_a_field_check_without_a_list_of_values_or_a_known_co
     problems = _validate(cloud, _workflow("Checks", bad))
     assert any("fieldValue must be a JSON list of values" in p for p in problems)
     assert any("comparator must be one of" in p for p in problems)
+
+
+def _user_field(sandbox) -> str:
+    created = requests.post(
+        f"{sandbox.url}/rest/api/3/field",
+        json={
+            "name": "Denied Person",
+            "type": "com.atlassian.jira.plugin.system.customfieldtypes:userpicker",
+            "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:userpickergroupsearcher",
+        },
+        auth=("admin", "admin"),
+        timeout=5,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def test_a_user_field_denial_refuses_only_the_person_it_names_even_in_an_allowed_group(cloud, client_for):
+    field_id = _user_field(cloud)
+    leads = cloud.state.groups["engineering-leads"].group_id
+    key = _install(
+        cloud,
+        [
+            {"ruleKey": "system:restrict-issue-transition", "parameters": {"groupIds": leads}},
+            {"ruleKey": "system:restrict-issue-transition", "parameters": {"denyUserCustomFields": field_id}},
+        ],
+    )
+    with cloud.state.lock:  # as the field's own screen would have set it
+        cloud.state.issue(key).fields[field_id] = "lead.liam"
+    assert "Revert" not in _offered(cloud, "lead.liam", key)
+    assert "Revert" in _offered(cloud, "dual.dana", key)
+    assert "Revert" not in _offered(cloud, "eng.emma", key)  # not in the group: the other rule
+    with pytest.raises(jira.JIRAError) as refused:
+        client_for("lead.liam").transition_issue(key, "41")
+    assert refused.value.status_code == 400
+    assert "Transition id '41' is not valid for this issue." in refused.value.text
+
+
+def test_validation_refuses_a_user_field_denial_naming_no_user_field(cloud):
+    rule = {"ruleKey": "system:restrict-issue-transition", "parameters": {"denyUserCustomFields": "summary"}}
+    assert _validate(cloud, _workflow("Deny", [rule])) == [
+        "Transition 'Revert': system:restrict-issue-transition: 'summary' is not a user custom field."
+    ]

@@ -15,7 +15,7 @@ MAPPINGS = Path(__file__).parents[3] / "mappings"
 CLOUD = load_mapping(MAPPINGS / "jira-cloud.yaml")
 IDS = RuleIds(
     {stage: str(100 + i) for i, stage in enumerate(Stage)},
-    {"category": "cf_1", "impact": "cf_2", "gate": "cf_9"},
+    {"category": "cf_1", "impact": "cf_2", "gate": "cf_9", "engineer": "cf_8"},
     ("g-leads", "g-sec"),
     "g-bot",
     "s-gate",
@@ -31,6 +31,23 @@ def test_approval_is_restricted_to_the_two_approver_groups():
     condition = transitions_by_name()["Approve"]["conditions"]["conditions"][0]
     assert condition["ruleKey"] == "system:restrict-issue-transition"
     assert condition["parameters"] == {"groupIds": "g-leads,g-sec"}
+
+
+def test_approve_and_reject_are_denied_to_the_person_the_engineer_field_names():
+    for name in ("Approve", "Reject"):
+        group = transitions_by_name()[name]["conditions"]
+        assert group["operation"] == "ALL"
+        assert group["conditions"][1] == {
+            "ruleKey": "system:restrict-issue-transition",
+            "parameters": {"denyUserCustomFields": "cf_8"},
+        }
+
+
+def test_an_approve_offered_to_the_engineer_is_reported():
+    (workflow,) = workflow_payload(CLOUD, IDS)["workflows"]
+    approve = next(t for t in workflow["transitions"] if t["name"] == "Approve")
+    approve["conditions"]["conditions"] = approve["conditions"]["conditions"][:1]
+    assert missing_rules(CLOUD, workflow) == ["'Approve' is offered to the change's own engineer"]
 
 
 def test_leaving_identified_requires_category_and_impact():

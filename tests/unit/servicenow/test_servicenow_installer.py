@@ -47,7 +47,7 @@ def test_fresh_instance_plan_creates_everything_and_writes_nothing(fake, mapping
             "access control",
         )
     ]
-    assert counts == [9, 8, 8, 1, 1, 1]  # one event and its notification per alert kind
+    assert counts == [10, 8, 8, 1, 1, 1]  # one event and its notification per alert kind
     assert fake.writes == []
 
 
@@ -77,7 +77,7 @@ def test_second_plan_is_unchanged_and_second_install_writes_nothing(fake, mappin
     again = plan(mapping, fake, settings=settings)
     install(mapping, fake, settings=settings)
 
-    assert len(reported) == len(again.items) == 39  # with the bypass column, event and notification
+    assert len(reported) == len(again.items) == 40  # with the bypass column, event and notification
     assert {item.action for item in again.items} == {"unchanged"} and again.changes == ()
     assert fake.writes == []
 
