@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,18 @@ class Connector:
     database: Database
     tools: dict[str, ToolRuntime]
     clock: Clock
+    _pipelines: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def pipeline_actions(self, name: str) -> Any | None:
+        """The actions on a pipeline the connector answers (GitHub's deployment protection rules), built
+        on first use from the settings; None when there is no such pipeline."""
+        if name != "github":
+            return None
+        if name not in self._pipelines:
+            from connector.github.actions import actions_from_settings
+
+            self._pipelines[name] = actions_from_settings(self.settings)
+        return self._pipelines[name]
 
 
 # A mapping's tool -> its adapter, which builds the runtime, reads history, installs and checks.

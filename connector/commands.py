@@ -177,3 +177,18 @@ class RegisterBypass(Command):
     title: str = ""
     engineer: str = ""  # the deployer as the tool knows them, else the connector's account
     named: str | None = None  # the change the deploy named, when it named one that was not approved
+
+
+@dataclass(frozen=True)
+class ReviewDeployment:
+    """GitHub asks whether a deployment may proceed (a custom deployment protection rule): the gate is
+    asked for the change it names, and the answer goes to `callback_url`."""
+
+    deploy_id: str
+    environment: str
+    repository: str
+    callback_url: str
+    installation_id: str
+    candidates: tuple[tuple[str, str], ...]
+    at: datetime
+    origin: str

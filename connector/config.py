@@ -35,6 +35,7 @@ SECRET_NAMES = (
     "GITHUB_WEBHOOK_SECRET",
     "DEPLOY_WEBHOOK_SECRET",
     "DEPLOY_WEBHOOK_TOKEN",
+    "GITHUB_APP_PRIVATE_KEY",
     "ADMIN_TOKEN",
     "GATE_TOKEN",
 )
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr | None = None  # the secret of the GitHub webhook (deployments)
     deploy_webhook_secret: SecretStr | None = None  # signs a pipeline's POST /webhooks/deploy
     deploy_webhook_token: SecretStr | None = None  # or a bearer token, for senders that cannot sign
+    github_app_id: str | None = None  # the GitHub App that answers deployment protection rules
+    github_app_private_key: SecretStr | None = None  # its private key (PEM)
+    github_api_url: str = "https://api.github.com"
     admin_token: SecretStr | None = None
     gate_token: SecretStr | None = None  # opens only the pipeline gate, /api/changes/{key}/gate
     mappings: str = ""

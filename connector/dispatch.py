@@ -159,12 +159,13 @@ class Dispatcher:
                 return True
         merged = following_updates(uow, row, self.clock()) if row.action == UpdateFields.ACTION else []
         try:
-            if tool is None:
+            performer = tool.actions if tool is not None else self.connector.pipeline_actions(row.tool)
+            if performer is None:
                 raise LookupError(f"no {row.tool} connection is configured")
             target, action = merged_action(row, merged)
             if isinstance(action, RecordEvidence) and target.key:  # the seal is made when it is written
                 action = RecordEvidence(seal(uow.session, self.connector, row.tool, target.key))
-            result = self._perform(tool, row, target, action)
+            result = self._quickly(performer.perform, action, target, row.idempotency_key)
         except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
             self._failed(uow, row, error, report)
         else:
@@ -187,9 +188,6 @@ class Dispatcher:
                 return row_id, error
             log.warning("revert-catch-up-failed", extra={"outbox_id": row_id, "error": str(error)[:300]})
             return row_id, None  # judged again on what is known
-
-    def _perform(self, tool: ToolRuntime, row: OutboxRow, target: Target, action: Action) -> dict[str, Any]:
-        return self._quickly(tool.actions.perform, action, target, row.idempotency_key)
 
     def _quickly(self, call: Callable[..., Any], *args: Any) -> Any:
         retrying = tenacity.Retrying(

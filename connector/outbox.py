@@ -178,6 +178,19 @@ class OpenBypass:
     named: str | None = None  # the change the deploy named, when it named one not approved
 
 
+@dataclass(frozen=True)
+class AnswerProtectionRule:
+    """Answer a GitHub custom deployment protection rule at its callback, as the connector's GitHub App."""
+
+    ACTION: ClassVar[str] = "answer_protection_rule"  # the outbox row's action
+
+    callback_url: str
+    installation_id: str
+    environment: str
+    state: str  # "approved" | "rejected"
+    comment: str
+
+
 Action = (
     Revert
     | Comment
@@ -192,6 +205,7 @@ Action = (
     | SetGate
     | Transition
     | OpenBypass
+    | AnswerProtectionRule
 )
 
 

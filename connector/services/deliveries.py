@@ -26,7 +26,7 @@ from connector.inbound.events import (
     ProtectionRuleRequested,
 )
 from connector.outbox import CatchUp
-from connector.services import deploys
+from connector.services import deploys, protection
 from connector.store.db import Database
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
@@ -63,9 +63,9 @@ def process(
     row = _record(uow, delivery)
     if row is None:
         return "duplicate"
-    if commands and isinstance(commands[0], c.ReportDeploy):  # a pipeline's deploy: no tool of its own
+    if commands and isinstance(commands[0], c.ReportDeploy | c.ReviewDeployment):  # a pipeline's: no tool
         uow.audit.lock()
-        detail = "; ".join(deploys.report_deploy(uow, tools, r, services.handle) for r in commands)
+        detail = "; ".join(_pipeline(uow, tools, request) for request in commands)
         uow.deliveries.mark(row, "handled", detail[:2000])
         return "handled"
     behind = _behind(uow, tools[delivery.source], delivery, event)
@@ -100,6 +100,12 @@ def _behind(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event
     return f"deferred: the change is {change.stage} here and {event.status} in {event.tool}; caught up first"
 
 
+def _pipeline(uow: UnitOfWork, tools: Mapping[str, ToolRuntime], request: Any) -> str:
+    if isinstance(request, c.ReviewDeployment):
+        return protection.review_deployment(uow, tools, request)
+    return deploys.report_deploy(uow, tools, request, services.handle)
+
+
 def commands_for(
     tools: Mapping[str, ToolRuntime], delivery: Delivery, event: Event | Ignored
 ) -> list[Any] | Ignored:
@@ -109,7 +115,7 @@ def commands_for(
     if isinstance(event, DeployReported):
         return deploys.translate(tools, event, delivery.delivery_id)
     if isinstance(event, ProtectionRuleRequested):
-        return Ignored("deployment protection rules are answered by the gate")
+        return protection.translate(tools, event, delivery.delivery_id)
     tool = tools.get(delivery.source)
     if tool is None:
         return Ignored(f"no {delivery.source} mapping is configured")

@@ -17,6 +17,7 @@ from connector.commands import Deploy
 from connector.outbox import (
     Action,
     AddLabel,
+    AnswerProtectionRule,
     CatchUp,
     Comment,
     CreatePostMortem,
@@ -90,6 +91,14 @@ def encode(target: Target, action: Action) -> Payload:
             fields = {"to_status": to, "from_status": current, "comment": comment}
         case SetGate(field=name, open=entries, note=note, engineer=engineer):
             fields = {"field": name, "open": list(entries), "note": note, "engineer": engineer}
+        case AnswerProtectionRule():
+            fields = {
+                "callback_url": action.callback_url,
+                "installation_id": action.installation_id,
+                "environment": action.environment,
+                "state": action.state,
+                "comment": action.comment,
+            }
         case OpenBypass():
             fields = {
                 "summary": action.summary,
@@ -188,4 +197,7 @@ DECODERS: dict[str, Callable[[Payload], Action]] = {
         p["field"], tuple(p.get("open") or ()), p.get("note") or "", p.get("engineer") or ""
     ),
     OpenBypass.ACTION: _bypass,
+    AnswerProtectionRule.ACTION: lambda p: AnswerProtectionRule(
+        p["callback_url"], p["installation_id"], p["environment"], p["state"], p["comment"]
+    ),
 }
