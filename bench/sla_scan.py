@@ -47,7 +47,7 @@ def generate(database: Database) -> None:
         cursor = raw.cursor()
         with cursor.copy(
             "COPY changes (tool, key, engineer, stage, title, project, created_at, updated_at, version,"
-            " pr_url, docs_url, closed_at) FROM STDIN"
+            " pr_url, docs_url, closed_at, postmortem_done_at) FROM STDIN"
         ) as copy:
             for n in range(HISTORY + OPEN):
                 closed = n < HISTORY
@@ -55,9 +55,11 @@ def generate(database: Database) -> None:
                 stage = "closed" if closed else "postmortem"
                 pr = "https://git/pr" if closed else "\\N"
                 closed_at = created.isoformat() if closed else "\\N"
+                done_at = closed_at  # its post-mortem's done time (= its due time below), as the row keeps it
                 at = created.isoformat()
                 copy.write(
-                    f"jira\tEMG-{n}\teng\t{stage}\tchange {n}\tEMG\t{at}\t{at}\t1\t{pr}\t{pr}\t{closed_at}\n"
+                    f"jira\tEMG-{n}\teng\t{stage}\tchange {n}\tEMG\t{at}\t{at}\t1\t{pr}\t{pr}\t{closed_at}"
+                    f"\t{done_at}\n"
                 )
         with cursor.copy(
             "COPY postmortems (change_id, key, created_at, due_at, participants, done_at, report_url)"

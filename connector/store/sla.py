@@ -1,7 +1,6 @@
 """The SLA pass's queries (connector/services/sla.py), read through the indexes: open post-mortems by
 `due_at`, done post-mortems whose change still misses a retroactive item by the partial index of
-undocumented open changes,
-unconfirmed verbal approvals by `confirm_by`; and the alert rows that make each alert once."""
+open changes with their post-mortem done and a link missing, unconfirmed verbal approvals by `confirm_by`; and the alert rows that make each alert once."""
 
 from __future__ import annotations
 
@@ -37,13 +36,14 @@ def postmortems_due(
 ) -> list[Select[tuple[PostMortemRow, ChangeRow]]]:
     """Open post-mortems due before `horizon` — the ones in `open_ids` when given (PostgreSQL: one array
     parameter, so the plan is made for that many), else found by a subquery — and done ones whose change
-    is still open after deploy and may miss an R8 item (the partial index ix_changes_open_undocumented)."""
+    is still open after deploy and may miss an R8 item (the partial index ix_changes_done_undocumented)."""
     if open_ids is None:
         open_pm = PostMortemRow.id.in_(open_postmortems_due(horizon))
     else:
         open_pm = PostMortemRow.id == any_(bindparam("open_ids", open_ids, type_=ARRAY(BigInteger)))
-    done_but_open_change = and_(  # the predicate of ix_changes_open_undocumented, and more
+    done_but_open_change = and_(  # the predicate of ix_changes_done_undocumented, and more
         ChangeRow.stage.in_(_OPEN_STAGES),
+        ChangeRow.postmortem_done_at.is_not(None),
         PostMortemRow.done_at.is_not(None),
         PostMortemRow.due_at <= horizon,
         or_(ChangeRow.pr_url.is_(None), ChangeRow.docs_url.is_(None)),

@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (so that it stays an auto-incrementing rowid).
@@ -62,8 +62,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
-# Open after deploy (connector/sla.py OPEN_AFTER_DEPLOY) and missing a retroactive link.
-OPEN_UNDOCUMENTED = "stage IN ('deployed', 'postmortem') AND (pr_url IS NULL OR docs_url IS NULL)"
+# Open after deploy (connector/store/sla.py OPEN_AFTER_DEPLOY), its post-mortem done, and missing a
+# retroactive link: the SLA job's R8 candidates, few however many post-mortems are still open.
+DONE_UNDOCUMENTED = (
+    "stage IN ('deployed', 'postmortem') AND postmortem_done_at IS NOT NULL"
+    " AND (pr_url IS NULL OR docs_url IS NULL)"
+)
 
 
 class ChangeRow(Base):
@@ -72,13 +76,13 @@ class ChangeRow(Base):
         UniqueConstraint("tool", "key", name="uq_changes_tool_key"),
         Index("ix_changes_stage", "stage"),
         Index("ix_changes_created_at", "created_at"),
-        # The SLA job's "post-mortem done, change still open" candidates (migration 0007).
+        # The SLA job's "post-mortem done, change still open" candidates (migration 0009).
         Index(
-            "ix_changes_open_undocumented",
+            "ix_changes_done_undocumented",
             "tool",
             "id",
-            postgresql_where=text(OPEN_UNDOCUMENTED),
-            sqlite_where=text(OPEN_UNDOCUMENTED),
+            postgresql_where=text(DONE_UNDOCUMENTED),
+            sqlite_where=text(DONE_UNDOCUMENTED),
         ),
     )
 
@@ -105,6 +109,9 @@ class ChangeRow(Base):
     docs_url: Mapped[str | None] = mapped_column(String(500))
     close_code: Mapped[str | None] = mapped_column(String(128))
     closed_at: Mapped[datetime | None]
+    # The post-mortem's done_at, kept here by PostMortemRow so that one partial index finds the changes
+    # whose post-mortem is done but whose retroactive links are missing (ix_changes_done_undocumented).
+    postmortem_done_at: Mapped[datetime | None]
     # Rejection (R2): who rejected, with what role, why, and where it was said.
     rejected_by: Mapped[str | None] = mapped_column(String(128))
     rejected_role: Mapped[str | None] = mapped_column(String(16))
@@ -175,6 +182,13 @@ class PostMortemRow(Base):
     report_url: Mapped[str | None] = mapped_column(String(500))
 
     change: Mapped[ChangeRow] = relationship(back_populates="postmortem")
+
+    @validates("done_at", "change")
+    def _copy_done_at_to_change(self, key: str, value: Any) -> Any:
+        change, done_at = (self.change, value) if key == "done_at" else (value, self.done_at)
+        if change is not None:
+            change.postmortem_done_at = done_at
+        return value
 
 
 class ViolationRow(Base):

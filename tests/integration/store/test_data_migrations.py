@@ -1,5 +1,6 @@
-"""Revision 0003 moves the once-only markers out of `deliveries` into `markers`, and back on downgrade,
-on SQLite and (with ECM_TEST_DATABASE_URL) on PostgreSQL."""
+"""The revisions that move data, up and back down, on SQLite and (with ECM_TEST_DATABASE_URL) on
+PostgreSQL: 0003 moves the once-only markers out of `deliveries` into `markers`; 0009 gives each change
+its post-mortem's done time."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def blank(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         yield db
         db.dispose()
         return
-    schema = f"ecm_test_{secrets.token_hex(4)}_markers"
+    schema = f"ecm_test_{secrets.token_hex(4)}_data"
     db = Database(POSTGRES_URL, schema=schema)
     yield db
     with db.engine.begin() as connection:
@@ -84,3 +85,38 @@ def test_subject_and_drift_rows_move_to_markers_and_back(blank: Database) -> Non
         ("subject", "jira:comment:10042", "received"),
         ("drift", "jira:workflow:2026-11-30", "handled"),
     ]
+
+
+def insert_change_with_postmortem(db: Database, key: str, done_at: datetime | None) -> None:
+    with db.engine.begin() as connection:
+        change_id = connection.execute(
+            text(
+                "INSERT INTO changes (tool, key, engineer, stage, title, project, created_at, updated_at,"
+                " version) VALUES ('jira', :key, 'eng.emma', 'postmortem', :key, 'EMG', :at, :at, 1)"
+                " RETURNING id"
+            ),
+            {"key": key, "at": AT},
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO postmortems (change_id, key, due_at, participants, done_at)"
+                " VALUES (:change, :key, :at, '[]', :done)"
+            ),
+            {"change": change_id, "key": f"PM-{key}", "at": AT, "done": done_at},
+        )
+
+
+def test_each_change_gets_its_postmortems_done_time_and_the_index_holds_only_the_done_ones(
+    blank: Database,
+) -> None:
+    blank.upgrade("0008")
+    insert_change_with_postmortem(blank, "EMG-1", AT)
+    insert_change_with_postmortem(blank, "EMG-2", None)
+
+    blank.upgrade()
+    done = dict(select(blank, "SELECT key, postmortem_done_at IS NOT NULL FROM changes ORDER BY id"))
+    assert done == {"EMG-1": True, "EMG-2": False}
+    assert blank.readiness() == (True, "ok")
+
+    downgrade(blank, "0008")
+    assert [name for (name,) in select(blank, "SELECT key FROM changes ORDER BY id")] == ["EMG-1", "EMG-2"]
