@@ -94,6 +94,13 @@ class FakeOutbox:
     def actions(self) -> list[tuple[str, dict]]:
         return [(r.action, dict(r.payload)) for r in self.rows]
 
+    def pending_of(self, change_id, action):
+        return [
+            (r, decode(r.action, r.payload)[1])
+            for r in self.rows
+            if r.change_id == change_id and r.action == action and r.status == "pending"
+        ]
+
     def last(self, change_id, action):
         found = [r for r in self.rows if r.change_id == change_id and r.action == action]
         return decode(found[-1].action, found[-1].payload)[1] if found else None
@@ -186,6 +193,9 @@ class FakeMarkers:
             return False
         self.set.add((kind, key))
         return True
+
+    def seen(self, kind, key) -> bool:
+        return (kind, key) in self.set
 
 
 @dataclass

@@ -5,9 +5,11 @@
 One transaction: the delivery is recorded (a delivery id seen before is a duplicate, nothing more is
 done), an event whose subject (a comment, a changelog entry) was processed before under another
 delivery id is a duplicate too, the event is translated by its tool into commands, and each command is
-handled by `connector.services.handle`. The outcome is "handled", "ignored" or "duplicate".
-A comment on a change whose stored stage is not the one the webhook shows is left to a catch-up from
-the tool (`_behind`), so it is judged after the moves that came before it.
+handled by `connector.services.handle`. The outcome is "handled", "ignored", "duplicate", or for a
+replayed event "deferred" (left to a catch-up, nothing recorded).
+A comment made after a step that waits to be judged again (its revert is pending), or on a change whose
+stored stage is not the one the webhook shows, is left to a catch-up from the tool (`_deferred`), so it
+is judged after the moves that came before it.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from connector.inbound.events import (
     Ignored,
     ProtectionRuleRequested,
 )
-from connector.outbox import CatchUp
+from connector.outbox import CatchUp, Revert
 from connector.services import deploys, protection
 from connector.store.db import Database
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
+
+REPLAY = "reconcile:"  # the delivery ids of events rebuilt from the tool (reconciliation, a catch-up)
 
 
 def receive(
@@ -60,44 +64,65 @@ def process(
     # are then locked in one order by every writer (a webhook's batch holds the lock while it inserts the
     # marker a replay of the same comment inserts too; taken after it, the two would deadlock).
     uow.audit.lock()
+    replay = delivery.delivery_id.startswith(REPLAY)
+    tool = tools.get(delivery.source)  # none for a pipeline's deploy report
+    if replay and tool is not None and _deferred(uow, tool, delivery, event) is not None:
+        return "deferred"  # nothing recorded: the catch-up replays it under the same delivery id
     row = _record(uow, delivery)
     if row is None:
         return "duplicate"
     if commands and isinstance(commands[0], c.ReportDeploy | c.ReviewDeployment):  # a pipeline's: no tool
-        uow.audit.lock()
         detail = "; ".join(_pipeline(uow, tools, request) for request in commands)
         uow.deliveries.mark(row, "handled", detail[:2000])
         return "handled"
-    behind = _behind(uow, tools[delivery.source], delivery, event)
-    if behind is not None:
-        uow.deliveries.mark(row, "handled", behind)
+    tool = tools[delivery.source]  # `commands_for` ignored the delivery of a tool without a mapping
+    if not replay and (waiting := _deferred(uow, tool, delivery, event)) is not None:
+        uow.deliveries.mark(row, "handled", waiting)
         return "handled"
     if not _first_sight(uow, delivery, event):
         uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
         return "duplicate"
-    ctx = tools[delivery.source].ctx
-    outcomes = [services.handle(uow, command, ctx) for command in commands]
+    outcomes = [services.handle(uow, command, tool.ctx) for command in commands]
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
     return "handled"
 
 
-def _behind(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> str | None:
-    """A comment whose issue, as the webhook shows it, is in another stage than the stored change: a
-    webhook before it was lost or is late, and the comment would be judged against a stage the change
-    has left (a review refused as "before approval" on a change approved in the tool). It is left to a
-    catch-up from the tool, which replays the change's history in order, this comment included (its
-    subject is not marked here). Reconciliation's own events are judged as they come."""
-    if not isinstance(event, CommentAdded) or not event.status:
+def _deferred(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> str | None:
+    """Why a comment is left to a catch-up from the tool rather than judged now, or None. A comment is
+    judged against the change's stored stage, which may not be the one it was made in:
+    - a step taken before the comment waits to be judged again (its revert is pending: after a lost
+      approval, the lead's Approve was judged early, and is withdrawn once the catch-up finds the
+      approval): the comment waits for that judgement, in a catch-up queued after the revert;
+    - the webhook shows the issue in another stage than the stored one (a webhook before it was lost or
+      is late).
+    Judged now, a review would be refused as "before approval" on a change approved in the tool. The
+    catch-up replays the change's history in order, this comment included (its subject is not marked
+    here). A comment processed before is no one's to wait for (a duplicate)."""
+    if not isinstance(event, CommentAdded):
         return None
-    if delivery.delivery_id.startswith("reconcile:"):
+    if event.subject_id and uow.markers.seen("subject", f"{event.tool}:{event.subject_id}"):
         return None
-    stage = tool.ctx.stage_of(event.status)
     change = uow.changes.get(event.tool, event.key)
-    if stage is None or change is None or change.stage == stage.value:
+    if change is None:
         return None
-    tag = f"behind:{delivery.delivery_id}"
+    steps = [
+        row
+        for row, revert in uow.outbox.pending_of(change.id, Revert.ACTION)
+        if not isinstance(revert, Revert) or revert.at is None or revert.at <= event.at
+    ]
+    stage = tool.ctx.stage_of(event.status) if event.status else None
+    if steps:
+        tag = f"after-revert:{steps[-1].id}"  # one catch-up after the newest of them, for every comment
+        why = f"deferred: a step before it is judged again first (revert {steps[-1].id})"
+    elif not delivery.delivery_id.startswith(REPLAY) and stage is not None and change.stage != stage.value:
+        tag = f"behind:{delivery.delivery_id}"
+        why = (
+            f"deferred: the change is {change.stage} here and {event.status} in {event.tool}; caught up first"
+        )
+    else:
+        return None
     outbox.enqueue(uow, change.tool, change, CatchUp(), tag, now=delivery.received_at)
-    return f"deferred: the change is {change.stage} here and {event.status} in {event.tool}; caught up first"
+    return why
 
 
 def _pipeline(uow: UnitOfWork, tools: Mapping[str, ToolRuntime], request: Any) -> str:

@@ -54,6 +54,10 @@ class Outbox(Protocol):
     def pending(self, idempotency_key: str) -> OutboxRow | None:
         """The pending row of this key, if any."""
 
+    def pending_of(self, change_id: int, action: str) -> list[tuple[OutboxRow, Action]]:
+        """The change's pending rows of this kind with their actions, oldest first."""
+        ...
+
     def last(self, change_id: int, action: str) -> Action | None:
         """The newest action of this kind queued for the change, whatever its status."""
         ...
@@ -108,6 +112,10 @@ class Markers(Protocol):
     def first(
         self, kind: str, key: str, *, at: datetime, issue_key: str | None = None, detail: str | None = None
     ) -> bool: ...
+
+    def seen(self, kind: str, key: str) -> bool:
+        """Whether the marker is set (nothing is set)."""
+        ...
 
 
 class Alerts(Protocol):

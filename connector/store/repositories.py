@@ -168,6 +168,11 @@ class MarkerRepository:
         row = MarkerRow(kind=kind, key=key, at=at, issue_key=issue_key, detail=detail)
         return _insert_unless_duplicate(self.session, row) is not None
 
+    def seen(self, kind: str, key: str) -> bool:
+        """Whether the marker (kind, key) is set; nothing is set here."""
+        query = select(MarkerRow.id).where(MarkerRow.kind == kind, MarkerRow.key == key).limit(1)
+        return self.session.scalar(query) is not None
+
 
 class OutboxRepository:
     def __init__(self, session: Session) -> None:
@@ -203,6 +208,15 @@ class OutboxRepository:
             OutboxRow.idempotency_key == idempotency_key, OutboxRow.status == PENDING
         )
         return self.session.scalar(query)
+
+    def pending_of(self, change_id: int, action: str) -> list[tuple[OutboxRow, Action]]:
+        """The change's pending rows of this kind with their actions, oldest first."""
+        query = (
+            select(OutboxRow)
+            .where(OutboxRow.change_id == change_id, OutboxRow.action == action, OutboxRow.status == PENDING)
+            .order_by(OutboxRow.id)
+        )
+        return [(row, decode(row.action, row.payload)[1]) for row in self.session.scalars(query)]
 
     def last(self, change_id: int, action: str) -> Action | None:
         """The newest action of this kind queued for the change, whatever its status."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from connector.demo.stack import JiraStack
+from connector.demo.stack import DispatchLoop, JiraStack
 from connector.procedure.model import Stage
 from connector.reconcile import reconcile
-from connector.store.tables import AlertRow, ChangeRow, ViolationRow
+from connector.store.tables import AlertRow, ChangeRow, OutboxRow, ViolationRow
 from connector.store.uow import UnitOfWork
 
 from .conftest import (
@@ -190,3 +190,56 @@ def test_reviews_commented_while_the_connector_missed_the_approval_are_recorded_
     assert violations_of(stack, key) == (0, 0)
     said = connector_comments(stack.sandbox, key)  # what the gate opened, never "moved it back"
     assert not [body for body in said if "moved it back" in body or "breaks ENG-PROC-004" in body], said
+
+
+def test_reviews_replayed_while_the_approve_step_waits_to_be_judged_again_are_recorded_after_it(stack):
+    """Reconciliation replays the reviews while the revert of the lead's Approve (judged without the
+    lost security approval) has not been performed yet: each review waits for the revert's judgement,
+    which the catch-up withdraws, and is then recorded; none is refused as "before approval"."""
+    story = people(stack)
+    statuses = story.section.statuses
+    key = story.person("eng.emma").create_issue(
+        story.section.project,
+        story.section.issue_types.change,
+        "Checkout down",
+        "",
+        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
+    )
+    story.move("eng.emma", key, statuses.awaiting_approval)
+    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 20)
+    stack.dispatch.stop()  # the jobs process is down a while: the outbox waits
+    lose_the_next_comment(stack)
+    story.comment("sec.sara", key, "/approve")
+    stack.sandbox.deliver_pending()
+    story.move("lead.liam", key, statuses.approved)  # judged without the security approval: reverted?
+    story.move("eng.emma", key, statuses.in_review)
+    stack.sandbox.deliver_pending()
+    stack.sandbox.faults.webhooks.script = ["drop"] * 4  # both review comments, two deliveries each
+    story.comment("peer.pete", key, "/peer-reviewed")
+    story.comment("sec.sara", key, "/security-reviewed")
+    stack.sandbox.deliver_pending()
+    assert outbox_actions(stack, key, "pending").count("revert") == 2
+
+    reconcile(stack.connector, "jira")  # the approval and both reviews, while the reverts wait
+    stack.dispatch = DispatchLoop(stack.connector)  # the jobs process is back
+    stack.dispatch.start()
+
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 30)
+    assert stack.dispatch.errors == []
+    facts = story.facts(key)
+    assert facts.stage is Stage.IN_REVIEW and len(facts.approvals) == 2
+    assert sorted(r.kind.value for r in facts.reviews) == ["peer", "security"]
+    assert story.status(key) == statuses.in_review
+    assert connector_status_changes(stack.sandbox, key) == []
+    assert violations_of(stack, key) == (0, 0)
+    assert not any(
+        "violation" in subject.lower() for (issue, subject) in connector_mails(stack.sandbox) if issue == key
+    )
+
+
+def outbox_actions(stack, key: str, status: str) -> list[str]:
+    with UnitOfWork(stack.connector.database) as uow:
+        change = uow.session.scalar(select(ChangeRow.id).where(ChangeRow.key == key))
+        query = select(OutboxRow.action).where(OutboxRow.change_id == change, OutboxRow.status == status)
+        return list(uow.session.scalars(query.order_by(OutboxRow.id)))

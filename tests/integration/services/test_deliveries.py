@@ -6,17 +6,20 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from connector import commands as c
+from connector import services
 from connector.inbound.events import CommentAdded, Delivery, Ignored
 from connector.jira import ADAPTER as JIRA
+from connector.procedure.model import ReviewKind, Stage
 from connector.services import deliveries
-from connector.store.tables import AuditRow, ChangeRow, DeliveryRow, MarkerRow
+from connector.services.reverts import reconsider_revert
+from connector.store.tables import AuditRow, ChangeRow, DeliveryRow, MarkerRow, OutboxRow, ViolationRow
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
 
@@ -153,3 +156,79 @@ def _blocked_by(database, pid: int, seconds: float) -> bool:
                 return True
         time.sleep(0.05)
     return False
+
+
+def test_a_replayed_review_made_after_a_step_that_waits_to_be_judged_again_waits_for_that_judgement(
+    database, ctx
+):
+    """The lead's Approve was judged without the security approval, whose webhook was lost; its revert
+    is pending and will be judged again after a catch-up. Reconciliation replays a review made after
+    that step: it is not judged against the stage the revert may still change (it would be refused as
+    "before approval"), but left to a catch-up queued after the revert; an approval made before the step
+    is judged as it comes, since the revert's judgement needs it."""
+    base = {"tool": "jira", "key": "EMG-1", "origin": "d-0"}
+    with UnitOfWork(database) as uow:
+        register_cmd = c.RegisterChange(
+            **base,
+            actor="eng.emma",
+            at=AT,
+            engineer="eng.emma",
+            title="t",
+            category="Service outage",
+            impact="checkout is down",
+            stage=Stage.AWAITING_APPROVAL,
+        )
+        services.handle(uow, register_cmd, ctx)
+        approve = c.RecordTransition(
+            **{**base, "origin": "d-1"},
+            actor="lead.liam",
+            at=AT + timedelta(minutes=5),
+            to_stage=Stage.APPROVED,
+            to_status="Approved",
+        )
+        assert services.handle(uow, approve, ctx).startswith("refused")
+        uow.commit()
+
+    def review(event, origin):
+        return [
+            c.RecordReview(**{**base, "origin": origin}, actor="peer.pete", at=event.at, kind=ReviewKind.PEER)
+        ]
+
+    later = dataclasses.replace(comment(), at=AT + timedelta(minutes=7))
+    replay = delivery("reconcile:comment:10042")
+    assert deliveries.receive(database, jira(ctx, review), replay, later) == "deferred"
+    assert deliveries.receive(database, jira(ctx, review), replay, later) == "deferred"  # the next run
+
+    assert facts_of(database).reviews == ()
+    assert [v.to_stage for v in rows(database, ViolationRow)] == ["approved"]  # the step's, no other
+    assert rows(database, MarkerRow) == [] and rows(database, DeliveryRow) == []  # replayed again later
+    pending = [(r.action, r.idempotency_key) for r in rows(database, OutboxRow) if r.status == "pending"]
+    actions = [action for action, _ in pending]
+    assert actions.count("catch_up") == 1 and actions.index("catch_up") > actions.index("revert"), pending
+
+    def approval(event, origin):
+        return [
+            c.RecordApproval(
+                **{**base, "origin": origin}, actor="sec.sara", at=event.at, evidence="comment:10041"
+            )
+        ]
+
+    earlier = dataclasses.replace(comment("comment:10041"), comment_id="10041", at=AT + timedelta(minutes=2))
+    replayed = deliveries.receive(database, jira(ctx, approval), delivery("reconcile:comment:10041"), earlier)
+    assert replayed == "handled"
+    assert [a.approver for a in facts_of(database).approvals] == ["lead.liam", "sec.sara"]
+
+    with UnitOfWork(database) as uow:  # the dispatcher judges the revert again: withdrawn, the step stands
+        [revert] = uow.session.scalars(select(OutboxRow).where(OutboxRow.action == "revert"))
+        assert reconsider_revert(uow, revert, ctx, AT + timedelta(minutes=9)) is not None
+        revert.status = "done"
+        uow.commit()
+    assert deliveries.receive(database, jira(ctx, review), replay, later) == "handled"  # the catch-up's
+    facts = facts_of(database)
+    assert facts.stage is Stage.APPROVED and [r.reviewer for r in facts.reviews] == ["peer.pete"]
+    assert rows(database, ViolationRow) == []
+
+
+def facts_of(database):
+    with UnitOfWork(database) as uow:
+        return uow.changes.to_facts(uow.changes.get("jira", "EMG-1"))
