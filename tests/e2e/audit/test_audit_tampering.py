@@ -38,10 +38,20 @@ def ecm(data_dir: Path, *args: str):
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
-def sql(data_dir: Path, statement: str) -> None:
+@pytest.fixture
+def last(data_dir: Path) -> int:
+    """The demo's last audit entry, which its one checkpoint signs."""
+    database = Database(f"sqlite:///{data_dir / 'ecm.sqlite3'}")
+    with database.engine.connect() as connection:
+        seq = connection.execute(text("SELECT max(seq) FROM audit_log")).scalar_one()
+    database.dispose()
+    return seq
+
+
+def sql(data_dir: Path, statement: str, **params: object) -> None:
     database = Database(f"sqlite:///{data_dir / 'ecm.sqlite3'}")
     with database.engine.begin() as connection:
-        connection.execute(text(statement))
+        connection.execute(text(statement), params)
     database.dispose()
 
 
@@ -60,54 +70,65 @@ def rewrite_an_approval(data_dir: Path) -> None:
     database.dispose()
 
 
-def test_the_untouched_log_verifies_with_the_public_key_alone(data_dir: Path, tmp_path: Path) -> None:
+def test_the_untouched_log_verifies_with_the_public_key_alone(
+    data_dir: Path, tmp_path: Path, last: int
+) -> None:
     public = tmp_path / "audit-public.pem"
     public.write_text(ecm(data_dir, "audit", "public-key").output)
     assert "PRIVATE" not in public.read_text() and "BEGIN PUBLIC KEY" in public.read_text()
     (data_dir / "audit-signing-key.pem").unlink()  # the auditor has no private key
     result = ecm(data_dir, "audit", "verify", "--public-key", str(public))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 46 entries verified, 1 checkpoints signed by key")
+    assert result.output.startswith(f"OK: {last} entries verified, 1 checkpoints signed by key")
     assert "1 found in the anchor" in result.output
 
 
-def test_a_rewritten_chain_with_recomputed_hashes_is_named(data_dir: Path) -> None:
+def test_a_rewritten_chain_with_recomputed_hashes_is_named(data_dir: Path, last: int) -> None:
     rewrite_an_approval(data_dir)
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
-    assert "FAILED: rewritten: entry seq=46 no longer has the hash signed" in result.output
+    assert f"FAILED: rewritten: entry seq={last} no longer has the hash signed" in result.output
 
 
-def test_a_truncated_tail_is_named_with_how_many_entries_went(data_dir: Path) -> None:
-    sql(data_dir, "DELETE FROM audit_log WHERE seq > 43")
+def test_a_truncated_tail_is_named_with_how_many_entries_went(data_dir: Path, last: int) -> None:
+    sql(data_dir, "DELETE FROM audit_log WHERE seq > :seq", seq=last - 3)
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
-    assert "FAILED: truncated: checkpoint seq=46" in result.output and "(3 entries removed)" in result.output
+    assert (
+        f"FAILED: truncated: checkpoint seq={last}" in result.output
+        and "(3 entries removed)" in result.output
+    )
 
 
-def test_a_checkpoint_deleted_from_the_database_is_named_from_the_anchor(data_dir: Path) -> None:
+def test_a_checkpoint_deleted_from_the_database_is_named_from_the_anchor(data_dir: Path, last: int) -> None:
     sql(data_dir, "DELETE FROM audit_checkpoints")
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
     assert (
-        "FAILED: deleted: checkpoint seq=46" in result.output and "missing from the database" in result.output
+        f"FAILED: deleted: checkpoint seq={last}" in result.output
+        and "missing from the database" in result.output
     )
 
 
-def test_a_forged_checkpoint_is_named(data_dir: Path) -> None:
+def test_a_forged_checkpoint_is_named(data_dir: Path, last: int) -> None:
     rewrite_an_approval(data_dir)
     database = Database(f"sqlite:///{data_dir / 'ecm.sqlite3'}")
     with database.engine.begin() as connection:
-        new_hash = connection.execute(text("SELECT hash FROM audit_log WHERE seq = 46")).scalar()
-        connection.execute(text("UPDATE audit_checkpoints SET hash = :h WHERE seq = 46"), {"h": new_hash})
+        seq = {"seq": last}
+        new_hash = connection.execute(text("SELECT hash FROM audit_log WHERE seq = :seq"), seq).scalar()
+        connection.execute(
+            text("UPDATE audit_checkpoints SET hash = :h WHERE seq = :seq"), {"h": new_hash, **seq}
+        )
     database.dispose()
     result = ecm(data_dir, "audit", "verify")
     assert result.exit_code == 1
     assert (
-        "FAILED: forged: checkpoint seq=46 in the database does not verify with the public key"
+        f"FAILED: forged: checkpoint seq={last} in the database does not verify with the public key"
         in result.output
     )
-    assert "FAILED: rewritten: entry seq=46" in result.output  # the anchor's copy still says what was signed
+    assert (
+        f"FAILED: rewritten: entry seq={last}" in result.output
+    )  # the anchor's copy still says what was signed
 
 
 def test_a_deleted_anchor_file_is_named(data_dir: Path) -> None:
