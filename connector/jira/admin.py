@@ -187,6 +187,15 @@ class AdminCalls:
     def create_workflows(self, payload: dict) -> dict:
         return self._call("POST", "/rest/api/3/workflows/create", "create workflow", json=payload) or {}
 
+    def validate_workflow_update(self, payload: dict) -> tuple[str, ...]:
+        body = {"payload": payload, "validationOptions": {"levels": ["ERROR"]}}
+        found = self._call("POST", "/rest/api/3/workflows/update/validation", "validate workflow", json=body)
+        return tuple(e.get("message", "") for e in (found or {}).get("errors", []))
+
+    def update_workflows(self, payload: dict) -> dict:
+        """`workflows/update`: each workflow's `version` must be its current one, or Jira refuses it."""
+        return self._call("POST", "/rest/api/3/workflows/update", "update workflow", json=payload) or {}
+
     def workflow_schemes(self) -> tuple[Named, ...]:
         found = self._paged("/rest/api/3/workflowscheme", "list workflow schemes")
         return tuple(Named(str(s["id"]), s["name"], s) for s in found)

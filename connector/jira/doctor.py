@@ -188,8 +188,8 @@ def _workflow(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
         return False, f"no workflow named {name!r}", ""
     if problems := missing_rules(mapping, installed):
         fix = (
-            f"restore the rules of {name!r} in Jira (Administration > Workflows), or rename it and "
-            "run `ecm install` to create it afresh"
+            f"{INSTALL}: it adds what {name!r} lacks through Jira's workflow update and keeps the rest; "
+            "or restore the rules in Jira (Administration > Workflows)"
         )
         return False, "; ".join(problems), fix
     return True, f"{name}: approval groups, required fields and revert transitions in place", ""

@@ -25,6 +25,7 @@ from connector.jira.workflow import (
     CATEGORY,
     RuleIds,
     missing_rules,
+    update_payload,
     workflow_name,
     workflow_payload,
 )
@@ -278,7 +279,8 @@ class JiraInstaller:
         if installed is None:
             yield PlanItem("workflow", name, "create"), self._create_workflow
         elif problems := missing_rules(self.m, installed):
-            yield PlanItem("workflow", name, "manual", "; ".join(problems)), None
+            detail = "add: " + "; ".join(problems)
+            yield PlanItem("workflow", name, "update", detail), self._update_workflow
         else:
             yield PlanItem("workflow", name, "unchanged"), None
         yield from self.scheme(name)
@@ -302,6 +304,16 @@ class JiraInstaller:
         if errors := self.gw.validate_workflows(payload):
             raise Rejected("Jira refused the workflow: " + "; ".join(errors))
         self.gw.create_workflows(payload)
+
+    def _update_workflow(self) -> None:
+        """Add the rules the installed workflow lacks, through `workflows/update` with the version read
+        now (Jira refuses a stale one); its other transitions and rules are kept."""
+        installed = next(iter(self.gw.workflows(workflow_name(self.m))))
+        statuses = {s.id: s.extra for s in self.gw.statuses()}
+        payload = update_payload(self.m, self.rule_ids(), installed, statuses)
+        if errors := self.gw.validate_workflow_update(payload):
+            raise Rejected("Jira refused the workflow update: " + "; ".join(errors))
+        self.gw.update_workflows(payload)
 
     def scheme(self, workflow: str) -> Step:
         scheme_name = f"{workflow} scheme"

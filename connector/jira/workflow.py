@@ -275,3 +275,118 @@ def _rule_keys(group: dict) -> set[str]:
     for nested in group.get("conditionGroups") or []:
         keys |= _rule_keys(nested)
     return keys
+
+
+def update_payload(mapping: Mapping, ids: RuleIds, installed: dict, statuses: dict[str, dict]) -> dict:
+    """The `workflows/update` body that adds to an installed workflow what the mapping's rules need, and
+    nothing else: its transitions and rules are kept (an admin's too), a missing transition is added, a
+    transition missing a rule gets it ANDed to its conditions (validators appended, the screen set where
+    it has none). `version` is the installed one, which Jira checks against its current version.
+    `statuses` gives every status by id (name, statusCategory) for the top-level status list."""
+    (want,) = workflow_payload(mapping, ids)["workflows"]
+    wanted = {t["name"]: t for t in want["transitions"]}
+    have = list(installed.get("transitions") or [])
+    names = {t.get("name") for t in have}
+    used = {str(t.get("id")) for t in have}
+    transitions = [_with_rules(_update_shape(t), wanted.get(t.get("name"))) for t in have]
+    for transition in want["transitions"]:
+        if transition["name"] in names:
+            continue
+        if transition["id"] in used:
+            transition = {**transition, "id": str(max(int(i) for i in used if i.isdigit()) + 1)}
+        used.add(transition["id"])
+        transitions.append(transition)
+    layout = [
+        {"statusReference": s["statusReference"], "properties": s.get("properties") or {}}
+        | ({"layout": s["layout"]} if s.get("layout") else {})
+        for s in installed.get("statuses") or []
+    ]
+    present = {s["statusReference"] for s in layout}
+    layout += [s for s in want["statuses"] if s["statusReference"] not in present]
+    referenced = [s["statusReference"] for s in layout]
+    return {
+        "statuses": [
+            {
+                "id": ref,
+                "statusReference": ref,
+                "name": statuses[ref]["name"],
+                "statusCategory": statuses[ref]["statusCategory"],
+                "description": statuses[ref].get("description") or "",
+            }
+            for ref in referenced
+        ],
+        "workflows": [
+            {
+                "id": installed["id"],
+                "version": installed["version"],
+                "description": installed.get("description") or "",
+                "statuses": layout,
+                "transitions": transitions,
+            }
+        ],
+    }
+
+
+UPDATE_KEYS = (
+    "id",
+    "name",
+    "description",
+    "type",
+    "toStatusReference",
+    "links",
+    "actions",
+    "validators",
+    "triggers",
+    "properties",
+    "conditions",
+    "transitionScreen",
+    "customIssueEventId",
+)
+
+
+def _update_shape(transition: dict) -> dict:
+    """An installed transition (`workflows/search`) as `workflows/update` takes it back."""
+    return {k: transition[k] for k in UPDATE_KEYS if transition.get(k) is not None}
+
+
+def _with_rules(transition: dict, wanted: dict | None) -> dict:
+    """`transition` with the rules of `wanted` it lacks (a rule is lacking when no rule of the same key
+    and parameters is there)."""
+    if wanted is None:
+        return transition
+    have = transition.get("conditions") or {}
+    lacking = [r for r in (wanted.get("conditions") or {}).get("conditions") or [] if not _holds(have, r)]
+    if lacking:
+        if not have or (have.get("operation", "ALL") == "ALL"):
+            merged = have or _all([])
+            transition["conditions"] = {**merged, "conditions": [*(merged.get("conditions") or []), *lacking]}
+        else:  # an ANY group of someone's: it must hold, and so must ours
+            transition["conditions"] = {"operation": "ALL", "conditions": lacking, "conditionGroups": [have]}
+    validators = list(transition.get("validators") or [])
+    validators += [v for v in wanted.get("validators") or [] if not _same_validator(validators, v)]
+    transition["validators"] = validators
+    if wanted.get("transitionScreen") and not transition.get("transitionScreen"):
+        transition["transitionScreen"] = wanted["transitionScreen"]
+    return transition
+
+
+def _same_validator(validators: list[dict], wanted: dict) -> bool:
+    """A validator of the same key checking the same fields is there (Jira may add parameters)."""
+    fields = (wanted.get("parameters") or {}).get("fieldsRequired")
+    return any(
+        v.get("ruleKey") == wanted["ruleKey"] and (v.get("parameters") or {}).get("fieldsRequired") == fields
+        for v in validators
+    )
+
+
+def _holds(group: dict, rule: dict) -> bool:
+    groups = [group]
+    while groups:
+        current = groups.pop()
+        if any(
+            c.get("ruleKey") == rule["ruleKey"] and (c.get("parameters") or {}) == rule["parameters"]
+            for c in current.get("conditions") or []
+        ):
+            return True
+        groups += current.get("conditionGroups") or []
+    return False

@@ -8,7 +8,7 @@ from sandbox.jira.errors import JiraApiError, bad_request, not_found
 from sandbox.jira.fields import is_user_field
 from sandbox.jira.seed import Status
 from sandbox.jira.state import JiraState, Scheme
-from sandbox.jira.workflows import Transition, Workflow, rule_problems, transition_rules
+from sandbox.jira.workflows import DEFAULT_WORKFLOW, Transition, Workflow, rule_problems, transition_rules
 
 
 def create_statuses(state: JiraState, body: dict[str, Any]) -> list[Status]:
@@ -27,52 +27,139 @@ def create_statuses(state: JiraState, body: dict[str, Any]) -> list[Status]:
 def validation_errors(state: JiraState, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The ERROR-level problems `workflows/create` would refuse."""
     errors = []
-    references = {s.get("statusReference") for s in payload.get("statuses") or []}
     for workflow in payload.get("workflows") or []:
         if workflow.get("name") in state.workflows:
             errors.append(
                 _error("WORKFLOW", "NON_UNIQUE_NAME", f"A workflow named '{workflow['name']}' exists.")
             )
-        layout = {s.get("statusReference") for s in workflow.get("statuses") or []}
-        for ref in layout - references:
-            errors.append(_error("STATUS", "MISSING_STATUS", f"Status reference '{ref}' is not defined."))
-        for transition in workflow.get("transitions") or []:
-            targets = [transition.get("toStatusReference")]
-            targets += [link.get("fromStatusReference") for link in transition.get("links") or []]
-            for ref in targets:
-                if ref not in layout:
-                    errors.append(
-                        _error(
-                            "TRANSITION",
-                            "INVALID_STATUS_REFERENCE",
-                            f"Transition '{transition.get('name')}' uses unknown status '{ref}'.",
-                        )
-                    )
-        for transition in workflow.get("transitions") or []:
-            rule = transition.get("transitionScreen") or {}
-            screen = (rule.get("parameters") or {}).get("screenId")
-            if rule and not (str(screen).isdigit() and int(screen) in state.config.screens):
+        errors += _workflow_errors(state, payload, workflow)
+    return errors
+
+
+def _workflow_errors(state: JiraState, payload: dict[str, Any], workflow: dict[str, Any]) -> list[dict]:
+    """What `workflows/create` and `workflows/update` both refuse in one workflow of a payload: unknown
+    status references, unknown screens, undocumented rules, no initial transition, a repeated id."""
+    errors = []
+    references = {s.get("statusReference") for s in payload.get("statuses") or []}
+    layout = {s.get("statusReference") for s in workflow.get("statuses") or []}
+    for ref in layout - references:
+        errors.append(_error("STATUS", "MISSING_STATUS", f"Status reference '{ref}' is not defined."))
+    transitions = workflow.get("transitions") or []
+    for transition in transitions:
+        targets = [transition.get("toStatusReference")]
+        targets += [link.get("fromStatusReference") for link in transition.get("links") or []]
+        for ref in targets:
+            if ref not in layout:
                 errors.append(
                     _error(
                         "TRANSITION",
-                        "INVALID_TRANSITION_SCREEN",
-                        f"Transition '{transition.get('name')}' uses unknown screen '{screen}'.",
+                        "INVALID_STATUS_REFERENCE",
+                        f"Transition '{transition.get('name')}' uses unknown status '{ref}'.",
                     )
                 )
-        group_ids = {g.group_id for g in state.groups.values()}
-        company_managed = (payload.get("scope") or {}).get("type") != "PROJECT"
-        user_fields = {cf.id for cf in state.custom_fields.values() if is_user_field(cf)}
-        for transition in workflow.get("transitions") or []:
-            for rule in transition_rules(transition):
-                for problem in rule_problems(rule, group_ids, company_managed, user_fields):
-                    errors.append(
-                        _error("RULE", "INVALID_RULE", f"Transition '{transition.get('name')}': {problem}")
-                    )
-        if not any(t.get("type") == "INITIAL" for t in workflow.get("transitions") or []):
+    ids = [str(t.get("id")) for t in transitions if t.get("id") is not None]
+    for repeated in sorted({i for i in ids if ids.count(i) > 1}):
+        errors.append(
+            _error("TRANSITION", "NON_UNIQUE_TRANSITION_ID", f"Transition id '{repeated}' is used twice.")
+        )
+    for transition in transitions:
+        rule = transition.get("transitionScreen") or {}
+        screen = (rule.get("parameters") or {}).get("screenId")
+        if rule and not (str(screen).isdigit() and int(screen) in state.config.screens):
             errors.append(
-                _error("WORKFLOW", "MISSING_INITIAL_TRANSITION", "The workflow has no initial transition.")
+                _error(
+                    "TRANSITION",
+                    "INVALID_TRANSITION_SCREEN",
+                    f"Transition '{transition.get('name')}' uses unknown screen '{screen}'.",
+                )
             )
+    group_ids = {g.group_id for g in state.groups.values()}
+    company_managed = (payload.get("scope") or {}).get("type") != "PROJECT"
+    user_fields = {cf.id for cf in state.custom_fields.values() if is_user_field(cf)}
+    for transition in transitions:
+        for rule in transition_rules(transition):
+            for problem in rule_problems(rule, group_ids, company_managed, user_fields):
+                errors.append(
+                    _error("RULE", "INVALID_RULE", f"Transition '{transition.get('name')}': {problem}")
+                )
+    if not any(t.get("type") == "INITIAL" for t in transitions):
+        errors.append(
+            _error("WORKFLOW", "MISSING_INITIAL_TRANSITION", "The workflow has no initial transition.")
+        )
     return errors
+
+
+def update_validation_errors(state: JiraState, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ERROR-level problems `workflows/update` would refuse. Besides what create refuses: a workflow
+    id that does not exist, Jira's own default workflow (`isEditable` false), a `version` that is not the
+    workflow's current one (DocumentVersion, "the current version details": an update made from an older
+    read would undo someone's edit; the wording is ours), and a status dropped while issues sit in it with
+    no status mapping for them (`statusMappings` / `defaultStatusMappings`)."""
+    errors = []
+    for spec in payload.get("workflows") or []:
+        workflow = _workflow_by_id(state, str(spec.get("id", "")))
+        if workflow is None:
+            errors.append(
+                _error(
+                    "WORKFLOW", "WORKFLOW_NOT_FOUND", f"No workflow with the id '{spec.get('id')}' exists."
+                )
+            )
+            continue
+        if workflow.name == DEFAULT_WORKFLOW:
+            errors.append(_error("WORKFLOW", "NOT_EDITABLE", f"The workflow '{workflow.name}' is read-only."))
+        version = (spec.get("version") or {}).get("versionNumber")
+        if version != workflow.version:
+            errors.append(
+                _error(
+                    "WORKFLOW",
+                    "VERSION_CONFLICT",
+                    f"The workflow '{workflow.name}' is at version {workflow.version}, not {version}: it "
+                    "changed since it was read. Read it again and repeat the update.",
+                )
+            )
+        errors += _workflow_errors(state, payload, spec)
+        by_reference = _statuses_by_reference(state, payload, create=False)
+        kept = {by_reference[r].id for r in _layout(spec) if r in by_reference}
+        mapped = _mapped_statuses(spec)
+        for issue in _issues_on(state, workflow):
+            status = issue.fields["status"]
+            if status not in kept and status not in mapped:
+                errors.append(
+                    _error(
+                        "STATUS",
+                        "STATUS_MIGRATION_MISSING",
+                        f"Issues in status '{state.statuses[status].name}' need a status mapping.",
+                    )
+                )
+                break
+    return errors
+
+
+def _layout(spec: dict[str, Any]) -> list[str]:
+    return [s.get("statusReference") for s in spec.get("statuses") or []]
+
+
+def _mapped_statuses(spec: dict[str, Any]) -> dict[str, str]:
+    """Old status id -> new status reference, from the update's default and per-project mappings."""
+    mapped = {
+        m["oldStatusReference"]: m["newStatusReference"] for m in spec.get("defaultStatusMappings") or []
+    }
+    for group in spec.get("statusMappings") or []:
+        for m in group.get("statusMigrations") or []:
+            mapped[m["oldStatusReference"]] = m["newStatusReference"]
+    return mapped
+
+
+def _workflow_by_id(state: JiraState, workflow_id: str) -> Workflow | None:
+    return next((w for w in state.workflows.values() if w.id == workflow_id), None)
+
+
+def _issues_on(state: JiraState, workflow: Workflow) -> list[Any]:
+    return [
+        i
+        for i in state.issues.values()
+        if state.workflow_for(i.project_id, i.fields["issuetype"]).name == workflow.name
+    ]
 
 
 def _error(kind: str, code: str, message: str) -> dict[str, Any]:
@@ -83,10 +170,53 @@ def create_workflows(state: JiraState, payload: dict[str, Any]) -> tuple[list[Wo
     errors = validation_errors(state, payload)
     if errors:
         raise bad_request(*[e["message"] for e in errors[:1]])
+    by_reference = _statuses_by_reference(state, payload, create=True)
+    created = []
+    for spec in payload.get("workflows") or []:
+        statuses = [by_reference[s["statusReference"]].id for s in spec.get("statuses") or []]
+        workflow = Workflow(
+            state.next_id(),
+            spec["name"],
+            spec.get("description", ""),
+            statuses,
+            _transitions(spec, by_reference),
+            state.now_text(),
+        )
+        state.workflows[workflow.name] = workflow
+        created.append(workflow)
+    return created, by_reference
+
+
+def update_workflows(state: JiraState, payload: dict[str, Any]) -> tuple[list[Workflow], dict[str, Status]]:
+    """`workflows/update`: each workflow takes the given statuses and transitions (what it had and is not
+    given is gone), its version goes up by one, and issues in a dropped status move as mapped."""
+    errors = update_validation_errors(state, payload)
+    if errors:
+        raise bad_request(*[e["message"] for e in errors[:1]])
+    by_reference = _statuses_by_reference(state, payload, create=True)
+    updated = []
+    for spec in payload.get("workflows") or []:
+        workflow = _workflow_by_id(state, str(spec["id"]))
+        assert workflow is not None  # validated
+        mapped = _mapped_statuses(spec)
+        for issue in _issues_on(state, workflow):
+            if issue.fields["status"] in mapped:
+                issue.fields["status"] = by_reference[mapped[issue.fields["status"]]].id
+        workflow.statuses = [by_reference[r].id for r in _layout(spec)]
+        workflow.transitions = _transitions(spec, by_reference)
+        workflow.description = spec.get("description", workflow.description)
+        workflow.version += 1
+        workflow.updated = state.now_text()
+        updated.append(workflow)
+    return updated, by_reference
+
+
+def _statuses_by_reference(state: JiraState, payload: dict[str, Any], *, create: bool) -> dict[str, Status]:
+    """The payload's status references resolved to statuses: by id, else by name; created if `create`."""
     by_reference: dict[str, Status] = {}
     for item in payload.get("statuses") or []:
         existing = state.statuses.get(str(item.get("id", ""))) or state.status_by_any(item["name"])
-        if existing is None:
+        if existing is None and create:
             existing = Status(
                 state.next_id(state.statuses),
                 item["name"],
@@ -94,41 +224,33 @@ def create_workflows(state: JiraState, payload: dict[str, Any]) -> tuple[list[Wo
                 item.get("description", ""),
             )
             state.statuses[existing.id] = existing
-        by_reference[item["statusReference"]] = existing
-    created = []
-    for spec in payload.get("workflows") or []:
-        transitions = []
-        for index, t in enumerate(spec.get("transitions") or []):
-            froms = tuple(
-                by_reference[link["fromStatusReference"]].id
-                for link in t.get("links") or []
-                if link.get("fromStatusReference")
-            )
-            transitions.append(
-                Transition(
-                    str(t.get("id") or (1 if t.get("type") == "INITIAL" else 11 + 10 * index)),
-                    t.get("name", ""),
-                    by_reference[t["toStatusReference"]].id,
-                    froms,
-                    t.get("type", "DIRECTED"),
-                    t.get("conditions"),
-                    t.get("validators") or [],
-                    t.get("description", ""),
-                    screen_id=_screen_id(t),
-                )
-            )
-        statuses = [by_reference[s["statusReference"]].id for s in spec.get("statuses") or []]
-        workflow = Workflow(
-            state.next_id(),
-            spec["name"],
-            spec.get("description", ""),
-            statuses,
-            transitions,
-            state.now_text(),
+        if existing is not None:
+            by_reference[item["statusReference"]] = existing
+    return by_reference
+
+
+def _transitions(spec: dict[str, Any], by_reference: dict[str, Status]) -> list[Transition]:
+    transitions = []
+    for index, t in enumerate(spec.get("transitions") or []):
+        froms = tuple(
+            by_reference[link["fromStatusReference"]].id
+            for link in t.get("links") or []
+            if link.get("fromStatusReference")
         )
-        state.workflows[workflow.name] = workflow
-        created.append(workflow)
-    return created, by_reference
+        transitions.append(
+            Transition(
+                str(t.get("id") or (1 if t.get("type") == "INITIAL" else 11 + 10 * index)),
+                t.get("name", ""),
+                by_reference[t["toStatusReference"]].id,
+                froms,
+                t.get("type", "DIRECTED"),
+                t.get("conditions"),
+                t.get("validators") or [],
+                t.get("description", ""),
+                screen_id=_screen_id(t),
+            )
+        )
+    return transitions
 
 
 def _screen_id(transition: dict[str, Any]) -> int | None:
@@ -170,7 +292,7 @@ def workflow_json(state: JiraState, workflow: Workflow) -> dict[str, Any]:
         "scope": {"type": "GLOBAL"},
         "isEditable": workflow.name != "jira",
         "created": workflow.created,
-        "updated": workflow.created,
+        "updated": workflow.updated or workflow.created,
         "version": {"id": workflow.id, "versionNumber": workflow.version},
         "statuses": [
             {"statusReference": s, "properties": {}, "deprecated": False} for s in workflow.statuses

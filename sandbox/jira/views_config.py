@@ -86,6 +86,29 @@ def create_workflows(version: str) -> Response:
         )
 
 
+@config_views.post(f"{V}/workflows/update/validation")
+def validate_workflow_update(version: str) -> Response:
+    require_admin()
+    data, st = body(), state()
+    with st.lock:
+        return ok({"errors": config.update_validation_errors(st, data.get("payload") or {})})
+
+
+@config_views.post(f"{V}/workflows/update")
+def update_workflows(version: str) -> Response:
+    require_admin()
+    st = state()
+    with st.lock:
+        workflows, references = config.update_workflows(st, body())
+        return ok(
+            {
+                "workflows": [config.workflow_json(st, w) for w in workflows],
+                "statuses": [config.workflow_status_json(s) for s in references.values()],
+                "taskId": None,
+            }
+        )
+
+
 @config_views.get(f"{V}/workflows/search")
 def search_workflows(version: str) -> Response:
     st = state()

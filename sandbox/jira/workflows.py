@@ -63,6 +63,7 @@ class Workflow:
     transitions: list[Transition]
     created: str
     version: int = 1
+    updated: str = ""
 
     @property
     def initial_transition(self) -> Transition | None:

@@ -13,14 +13,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from pydantic import SecretStr
 
 from connector.config import Settings
 from connector.errors import NotFound, Rejected
 from connector.mapping import load_mapping
+from connector.procedure.model import Stage
 from connector.servicenow.doctor import doctor
 from connector.servicenow.gateway import ServiceNowGateway
-from connector.servicenow.installer import NOTIFY_RULE, install, plan
+from connector.servicenow.installer import GATE_RULES, NOTIFY_RULE, SELF_APPROVAL_RULE, install, plan
 from sandbox.servicenow import SandboxServiceNow
 
 pytestmark = pytest.mark.slow
@@ -160,3 +162,40 @@ def test_gateway_reads_changes_approvals_and_groups_from_the_sandbox(sandbox, ga
     assert (len(page.records), page.total, page.next_offset) == (1, 1, None)
     with pytest.raises(NotFound):
         gateway.get_change("CHG9999999")
+
+
+def admin_delete(sandbox, table: str, sys_id: str, user: str = "admin") -> None:
+    answer = requests.delete(
+        f"{sandbox.base_url}/api/now/table/{table}/{sys_id}", auth=(user, user), timeout=5
+    )
+    assert answer.status_code == 204, answer.text
+
+
+def test_a_refusing_rule_deactivated_and_the_gate_acl_and_self_approval_rule_removed_are_drift(
+    sandbox, gateway, mapping, settings
+):
+    """Also what an installation from before the gate looks like: `ecm install` adds what it lacks, and a
+    second install has nothing to do."""
+    install(mapping, gateway, settings=settings)
+    deploy_rule = GATE_RULES[Stage.DEPLOYED][0]
+    rule = gateway.find_one("sys_script", f"name={deploy_rule}")
+    gateway.update("sys_script", rule.sys_id, {"active": "false"})
+    acl = gateway.find_one("sys_security_acl", "name=change_request.u_ecm_gate^operation=write")
+    admin_delete(sandbox, "sys_security_acl", acl.sys_id, user="ecm-bot")  # needs security_admin
+    admin_delete(sandbox, "sys_script", gateway.find_one("sys_script", f"name={SELF_APPROVAL_RULE}").sys_id)
+
+    problems = {c.name: c.detail for c in doctor(mapping, gateway, settings=settings) if not c.ok}
+    assert problems == {
+        f"business rule {deploy_rule}": "inactive",
+        "access control change_request.u_ecm_gate": "missing",
+        f"business rule {SELF_APPROVAL_RULE}": "missing",
+    }
+    changes = {(i.name, i.action) for i in plan(mapping, gateway, settings=settings).changes}
+    assert changes == {
+        (deploy_rule, "update"),
+        ("change_request.u_ecm_gate", "create"),
+        (SELF_APPROVAL_RULE, "create"),
+    }
+    install(mapping, gateway, settings=settings)
+    assert plan(mapping, gateway, settings=settings).changes == ()
+    assert all(check.ok for check in doctor(mapping, gateway, settings=settings))
