@@ -116,7 +116,21 @@ class PipelineChapter:
         story.expect(f"{key}'s post-mortem was created on that deploy (R7)", bool(facts))
         moved = self.stack.settle(lambda: story.status(key) == statuses.deployed, timeout=30)
         story.expect(f"the connector took {key}'s Deploy step in Jira for the pipeline", bool(moved))
+        deploys = self.packet(key)["deploys"]
+        story.expect(
+            f"{key}'s evidence packet shows the pipeline's deploy beside the ticket's",
+            [d["outcome"] for d in deploys] == ["recorded"],
+        )
         return key
+
+    def packet(self, key: str) -> dict[str, Any]:
+        from connector.evidence.packet import build_packet
+        from connector.evidence.rulebook import RuleBook
+
+        with self.stack.connector.database.session() as session:
+            return build_packet(
+                session, key, RuleBook.from_connector(self.stack.connector), whole_chain=False
+            )
 
     def deploy_naming_nothing(self) -> str | None:
         story = self.story
@@ -146,6 +160,11 @@ class PipelineChapter:
         story.expect("Engineering Leads and Security were alerted of the bypass at once", bool(alerted))
         self.stack.settle(lambda: False, timeout=1)  # anything still arriving would open a second one
         story.expect("still exactly one bypass change", len(self._bypass_changes()) == 1)
+        packet = self.packet(key)
+        story.expect(
+            f"{key}'s evidence packet marks it a bypass, with the pipeline's deploy",
+            packet["change"]["bypass"] and [d["bypass"] for d in packet["deploys"]] == [True],
+        )
         return key
 
     def _id(self) -> int:

@@ -36,7 +36,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from connector.store.audit import iso_utc
-from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow, UTCDateTime, ViolationRow
+from connector.store.tables import (
+    ApprovalRow,
+    ChangeRow,
+    DeployRow,
+    PostMortemRow,
+    ReviewRow,
+    UTCDateTime,
+    ViolationRow,
+)
 
 PLAIN_TIME = DateTime(timezone=True)
 CHANGES: Table = ChangeRow.__table__
@@ -52,6 +60,7 @@ class Loaded(NamedTuple):
     reviews: list[Any]
     postmortem: Any | None
     violations: int  # blocked or reverted attempts recorded on it
+    bypass: str = ""  # the production deploy it was opened for, when it is a bypass change
 
 
 def batches(session: Session, start: datetime, end: datetime, size: int) -> Iterator[list[Loaded]]:
@@ -80,6 +89,19 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
     found = {name: _Following(_stream(connection, query, size)) for name, query in children.items()}
     approvals, reviews, postmortems = found["approvals"], found["reviews"], found["postmortems"]
     counts = _Following(_stream(connection, violations, size))
+    deployed = DeployRow.__table__
+    bypasses = (
+        select(
+            deployed.c.bypass_change_id.label("change_id"),
+            deployed.c.repository,
+            deployed.c.environment,
+            deployed.c.deploy_id,
+        )
+        .join(CHANGES, CHANGES.c.id == deployed.c.bypass_change_id)
+        .where(*period)
+        .order_by(*order, deployed.c.id)
+    )
+    opened = _Following(_stream(connection, bypasses, size))
     for rows in _partitions(connection, changes, size):
         yield [
             Loaded(
@@ -88,6 +110,7 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
                 reviews.of(row.id),
                 postmortems.one(row.id),
                 counted.count if (counted := counts.one(row.id)) else 0,
+                "; ".join(f"{d.repository} to {d.environment} ({d.deploy_id})" for d in opened.of(row.id)),
             )
             for row in rows
         ]

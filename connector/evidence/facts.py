@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from connector.outbox import Notify, Revert
 from connector.store.outbox import decode
-from connector.store.tables import AlertRow, ChangeRow, OutboxRow, ViolationRow
+from connector.store.tables import AlertRow, ChangeRow, DeployRow, OutboxRow, ViolationRow
 
 LOADED = (
     selectinload(ChangeRow.approvals),
@@ -39,16 +39,32 @@ def violations_of(session: Session, change_id: int) -> list[ViolationRow]:
     return list(session.scalars(query))
 
 
+def deploys_of(session: Session, change_id: int) -> list[DeployRow]:
+    """The production deploys pipelines reported for the change: naming it, or opening it as a bypass."""
+    query = select(DeployRow).where(
+        (DeployRow.change_id == change_id) | (DeployRow.bypass_change_id == change_id)
+    )
+    return list(session.scalars(query.order_by(DeployRow.deployed_at, DeployRow.id)))
+
+
 def stood_attempts(session: Session, change_id: int, violations: Iterable[ViolationRow]) -> set[int]:
-    """Ids of the reverted violations whose revert the outbox gave up on (dead): those attempts stood."""
+    """Ids of the violations whose attempt stood: a revert the outbox gave up on (dead), or a deploy a
+    pipeline made to production before the change allowed it (it cannot be undone)."""
+    violations = list(violations)
+    deployed = {
+        d.deployed_at
+        for d in deploys_of(session, change_id)
+        if d.change_id == change_id and d.outcome == "violation"
+    }
+    stood = {v.id for v in violations if not v.reverted and v.to_stage == "deployed" and v.at in deployed}
     reverted = [v for v in violations if v.reverted]
     if not reverted:
-        return set()
+        return stood
     dead = select(OutboxRow.created_at).where(
         OutboxRow.change_id == change_id, OutboxRow.action == Revert.ACTION, OutboxRow.status == "dead"
     )
     failed_at = set(session.scalars(dead))
-    return {v.id for v in reverted if v.at in failed_at}  # a revert is queued at its violation's time
+    return stood | {v.id for v in reverted if v.at in failed_at}  # a revert is queued at its violation's time
 
 
 def notifications_of(session: Session, change_id: int) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
 from connector.procedure.stages import ORDER
 from connector.store.people import latest
-from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ViolationRow
+from connector.store.tables import ApprovalRow, ChangeRow, DeployRow, PostMortemRow, ViolationRow
 
 PAGE = 50
 RECENT = 20
@@ -38,6 +38,7 @@ def overview(session: Session, rulebook: RuleBook) -> dict[str, Any]:
         "postmortems": open_postmortems(session, rulebook, now),
         "unconfirmed": unconfirmed_verbal(session, rulebook, now),
         "violations": recent_violations(session),
+        "bypasses": recent_bypasses(session),
         "summary": summary(session, now - SUMMARY_PERIOD, now, now),
     }
     shown = [c["engineer"] for c in data["open_changes"]] + [p["assignee"] for p in data["postmortems"]]
@@ -124,4 +125,29 @@ def recent_violations(session: Session) -> list[dict[str, Any]]:
             "message": "; ".join(d.get("message", "") for d in v.details or ()),
         }
         for v, key, url in session.execute(query)
+    ]
+
+
+def recent_bypasses(session: Session) -> list[dict[str, Any]]:
+    """Production deploys without an approved change, newest first, with the change opened for each."""
+    query = (
+        select(DeployRow, ChangeRow.key, ChangeRow.url)
+        .outerjoin(ChangeRow, ChangeRow.id == DeployRow.bypass_change_id)
+        .where(DeployRow.bypass.is_(True))
+        .order_by(DeployRow.deployed_at.desc())
+        .limit(RECENT)
+    )
+    return [
+        {
+            "key": key,
+            "url": url,
+            "deployed_at": d.deployed_at,
+            "repository": d.repository,
+            "environment": d.environment,
+            "what": d.sha or d.version or "",
+            "deployer": d.deployer,
+            "named": d.named_key,
+            "evidence": d.url,
+        }
+        for d, key, url in session.execute(query)
     ]

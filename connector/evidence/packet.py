@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from connector.evidence.facts import (
+    deploys_of,
     find_change,
     notifications_of,
     stood_attempts,
@@ -57,6 +58,7 @@ def build_packet(
         violation_facts([v for v in violations if v.id in stood]),
     )
     notifications = notifications_of(session, row.id)
+    deploys = [_deploy(d, row.id) for d in deploys_of(session, row.id)]
     audit = [_audit_entry(entry) for entry in entries(session, change_key=row.key)]
     people = as_of(session, row.tool, _identities(row, violations, audit), row.closed_at or now)
 
@@ -69,7 +71,7 @@ def build_packet(
         "generated_at": iso(now),
         "time_zone": str(rulebook.for_tool(row.tool).calendar.tz),  # the calendar the deadlines are in
         "controls": list(CONTROLS),
-        "change": _change(row),
+        "change": {**_change(row), "bypass": any(d["bypass"] for d in deploys)},
         "rules": [
             {
                 "rule": rule,
@@ -82,7 +84,10 @@ def build_packet(
             for rule, info in RULES.items()
         ],
         "approvals": [_approval(a) for a in row.approvals],
-        "timeline": timeline(row, violations, notifications, rulebook.for_tool(row.tool).calendar.tz, who),
+        "timeline": timeline(
+            row, violations, notifications, rulebook.for_tool(row.tool).calendar.tz, who, deploys
+        ),
+        "deploys": deploys,
         "people": {identity: person.as_json() for identity, person in sorted(people.items())},
         "violations": [
             {
@@ -136,11 +141,30 @@ def _identities(row: ChangeRow, violations: Iterable[Any], audit: Iterable[dict]
     return {identity for identity in found if identity}
 
 
+def _deploy(d: Any, change_id: int) -> dict[str, Any]:
+    """A production deploy a pipeline reported, as the packet shows it beside the ticket's deploy."""
+    return {
+        "source": d.source,
+        "deploy_id": d.deploy_id,
+        "environment": d.environment,
+        "deployed_at": iso(d.deployed_at),
+        "repository": d.repository,
+        "sha": d.sha,
+        "ref": d.ref,
+        "version": d.version,
+        "deployer": d.deployer,
+        "url": d.url,
+        "named": d.named_key,
+        "outcome": d.outcome,
+        "bypass": d.bypass_change_id == change_id,
+    }
+
+
 def _exception(v: Any, stood: set[int]) -> dict[str, Any]:
     """An attempt that broke the procedure, as an exception of R9: what the control did with it."""
     outcome = "reverted" if v.reverted else "blocked"
     if v.id in stood:
-        outcome = "stood (the revert could not be made)"
+        outcome = "stood (the revert could not be made)" if v.reverted else "stood (deployed by a pipeline)"
     return {
         "at": iso(v.at),
         "actor": v.actor,
@@ -215,6 +239,7 @@ def timeline(
     notifications: Iterable[dict],
     zone: tzinfo = UTC,
     who: Callable[[str | None], str] = lambda identity: identity or "-",
+    deploys: Iterable[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """Every dated event of the change, oldest first: (at, event, detail); people named by `who`."""
     pm = row.postmortem
@@ -234,6 +259,15 @@ def timeline(
             events.append((a.confirmed_at, f"{a.role} approval confirmed in writing", detail))
     events += [(r.at, f"{r.kind} review", f"{who(r.reviewer)} ({r.evidence})") for r in row.reviews]
     events.append((row.deployed_at, "deployed", ""))
+    for d in deploys:
+        what = " ".join(x for x in (d["repository"], d["sha"] or d["version"] or "") if x)
+        kind = (
+            "bypass: deployed by a pipeline without an approved change"
+            if d["bypass"]
+            else "deployed by a pipeline"
+        )
+        detail = f"{what} to {d['environment']} ({d['source']}, {d['url'] or d['deploy_id']}; {d['outcome']})"
+        events.append((datetime.fromisoformat(d["deployed_at"]), kind, detail))
     if pm is not None:
         events += [
             (pm.created_at, "post-mortem created", f"{pm.key or '(pending)'}, assignee {who(pm.assignee)}"),

@@ -51,6 +51,7 @@ class PopulationRow(NamedTuple):
     compliance: str
     reasons: str
     people: str  # the engineer and approvers by name and e-mail, as recorded: "Liam Lead <l@x> (id); ..."
+    bypass: str  # a bypass change: the production deploy without an approved change it was opened for
 
 
 COLUMNS = PopulationRow._fields
@@ -115,6 +116,7 @@ def _row(loaded: Loaded, status: str, reasons: str, names: dict[str, Person]) ->
         status,
         reasons,
         named(_people(loaded), names),
+        loaded.bypass,
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.evidence.packet import iso
-from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ViolationRow
+from connector.store.tables import ApprovalRow, ChangeRow, DeployRow, PostMortemRow, ViolationRow
 
 REPEAT_APPROVER_MIN = 2
 TOP = 20
@@ -58,10 +58,19 @@ def summary(session: Session, start: datetime, end: datetime, now: datetime) -> 
         "median_deploy_to_postmortem_hours": _hours((d, done) for _, done, d in postmortems),
         "breaches": len(postmortems) - on_time,
         "violations_by_rule": _violations_by_rule(session, in_period),
+        **_deploys(session, start, end),
         "repeat_approvers": _repeat_approvers(session, in_period),
         "changes_per_team": _per(session, ChangeRow.team, in_period),
         "changes_per_project": _per(session, ChangeRow.project, in_period),
     }
+
+
+def _deploys(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+    """Production deploys pipelines reported in the period, and those without an approved change."""
+    deployed = and_(DeployRow.deployed_at >= start, DeployRow.deployed_at < end)
+    query = select(func.count(), func.count().filter(DeployRow.bypass.is_(True))).where(deployed)
+    total, bypasses = session.execute(query).one()
+    return {"production_deploys": total or 0, "bypasses": bypasses or 0}
 
 
 def _violations_by_rule(session: Session, in_period: Any) -> dict[str, int]:
