@@ -29,7 +29,7 @@ from connector.outbox import OpenBypass, Transition
 from connector.procedure import rules
 from connector.procedure.model import Decision, Role, Stage
 from connector.procedure.rules import r9_control
-from connector.procedure.stages import TRANSITIONS
+from connector.procedure.stages import ORDER, TRANSITIONS
 from connector.services import notices
 from connector.services.changes import plan_postmortem, record_transition, register_change
 from connector.services.common import audit, enqueue, load_change, notify, refuse
@@ -176,13 +176,22 @@ def record_deploy(uow: UnitOfWork, cmd: c.RecordDeploy, ctx: ToolContext) -> str
     outcome = record_transition(uow, step, ctx)  # the ticket's Deploy: deploy time, post-mortem, fields
     if outcome != "handled":
         return outcome
-    if Stage.DEPLOYED in TRANSITIONS[stage]:
+    if _offers_deploy(stage, ctx):
         note = (
             f"Deploy: taken by the ECM Connector for the production deploy of {cmd.deploy.repository} "
             f"to {cmd.deploy.environment} ({cmd.deploy.url or cmd.deploy.deploy_id})."
         )
         enqueue(uow, row, cmd, Transition(to_status, from_status, note), cmd.origin)
     return "handled: deployed by the pipeline"
+
+
+def _offers_deploy(stage: Stage, ctx: ToolContext) -> bool:
+    """Whether the tool moves the change from `stage` to the deploy status in one step: the procedure
+    offers it there, or the tool has no status for the stages between (ServiceNow: Scheduled → Implement)."""
+    if Stage.DEPLOYED in TRANSITIONS[stage]:
+        return True
+    following = next((s for s in ORDER[ORDER.index(stage) + 1 :] if s in ctx.statuses), None)
+    return following is Stage.DEPLOYED
 
 
 def _open_bypass(
