@@ -1,6 +1,7 @@
 """The SLA pass's queries (connector/services/sla.py), read through the indexes: open post-mortems by
 `due_at`, done post-mortems whose change still misses a retroactive item by the partial index of
-open changes with their post-mortem done and a link missing, unconfirmed verbal approvals by `confirm_by`; and the alert rows that make each alert once."""
+open changes with their post-mortem done and a link missing, unconfirmed verbal approvals by
+`confirm_by`; and the alert rows that make each alert once."""
 
 from __future__ import annotations
 
