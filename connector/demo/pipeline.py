@@ -27,6 +27,7 @@ from connector.procedure.model import Stage
 
 EXAMPLE = Path(__file__).with_name("github_deployment_status.json")
 REPOSITORY = "acme/checkout"
+INSTALLATION = "31415926"  # the demo GitHub App's installation on the repository
 
 
 @cache
@@ -58,6 +59,20 @@ def deployment_status(
     return body
 
 
+def protection_rule(status_body: dict[str, Any], callback_url: str, installation_id: int) -> dict[str, Any]:
+    """The `deployment_protection_rule` request GitHub sends the App before the deployment may proceed."""
+    return {
+        "action": "requested",
+        "environment": status_body["deployment"]["environment"],
+        "event": "workflow_dispatch",
+        "deployment_callback_url": callback_url,
+        "deployment": status_body["deployment"],
+        "repository": status_body["repository"],
+        "sender": status_body["sender"],
+        "installation": {"id": installation_id, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="},
+    }
+
+
 def deployment(status_body: dict[str, Any]) -> dict[str, Any]:
     """The `deployment` delivery GitHub sends before the statuses of the same deployment (not started by a
     workflow: `workflow` and `workflow_run` are null)."""
@@ -73,6 +88,18 @@ class PipelineChapter:
     def play(self) -> None:
         self.deploy_approved_change()
         self.deploy_naming_nothing()
+        self.deploy_unapproved_change()
+
+    def ask_protection_rule(self, status: dict[str, Any]) -> dict[str, Any] | None:
+        """GitHub asks the App whether the deployment may proceed; the answer that reached its callback."""
+        run = status["deployment"]["id"]
+        callback = self.stack.github.expect_run(REPOSITORY, run, "production", installation_id=INSTALLATION)
+        self.post("deployment_protection_rule", protection_rule(status, callback, int(INSTALLATION)))
+
+        def answered() -> dict[str, Any] | None:
+            return next((a for a in self.stack.github.answers if a["run_id"] == run), None)
+
+        return self.stack.settle(answered, timeout=30)
 
     def post(self, event: str, body: dict[str, Any], delivery: str | None = None) -> dict[str, Any]:
         """POST a GitHub delivery to the service, signed with its webhook secret as GitHub signs."""
@@ -106,6 +133,13 @@ class PipelineChapter:
         story.wait_stage(key, Stage.REVIEWED)
         deployed_at = self.stack.clock().replace(microsecond=0)
         body = deployment_status(self._id(), deployed_at, payload={"change": key})
+        answer = self.ask_protection_rule(body)
+        story.say(f"  github     asks whether the deployment may proceed: {answer and answer['state']}")
+        story.expect(
+            f"GitHub's protection rule was answered through its callback: approved, {key} may be deployed",
+            bool(answer) and answer["state"] == "approved",
+            str(answer),
+        )
         answer = self.post("deployment_status", body)
         story.say(f"  github     deployment_status success to production naming {key}: {answer['outcome']}")
         facts = self.stack.settle(lambda: (f := story.facts(key)).postmortem and f.postmortem.key and f, 30)
@@ -142,7 +176,8 @@ class PipelineChapter:
         for delivery in (guid, guid, None):  # GitHub redelivers; the status is also reported again
             self.post("deployment_status", status, delivery)
         story.say("  github     deployment, deployment_status (twice, and a redelivery), naming nothing")
-        found = self.stack.settle(lambda: self._bypass_changes(), timeout=30)
+        deploy_id = f"{REPOSITORY}#{status['deployment']['id']}"
+        found = self.stack.settle(lambda: self._bypass_changes(deploy_id), timeout=30)
         story.expect("exactly one bypass change was opened in Jira", len(found or []) == 1, str(found))
         if not found:
             return None
@@ -159,7 +194,7 @@ class PipelineChapter:
         alerted = self.stack.settle(lambda: self._bypass_mails(key), timeout=30)
         story.expect("Engineering Leads and Security were alerted of the bypass at once", bool(alerted))
         self.stack.settle(lambda: False, timeout=1)  # anything still arriving would open a second one
-        story.expect("still exactly one bypass change", len(self._bypass_changes()) == 1)
+        story.expect("still exactly one bypass change", len(self._bypass_changes(deploy_id)) == 1)
         packet = self.packet(key)
         story.expect(
             f"{key}'s evidence packet marks it a bypass, with the pipeline's deploy",
@@ -171,9 +206,54 @@ class PipelineChapter:
         self.next_id += 1
         return self.next_id
 
-    def _bypass_changes(self) -> list[str]:
-        label = self.stack.connector.tools["jira"].mapping.deploys.bypass.label
-        page = self.story.person("admin").search(f'labels = "{label}"', fields=["summary"], max_results=10)
+    def deploy_unapproved_change(self) -> str:
+        story = self.story
+        story.say("Pipeline — GitHub deploys a change nobody has approved yet")
+        fields = {
+            story.field_ids["category"]: {"value": "Customer impact"},
+            story.field_ids["impact"]: "Invoices show the wrong VAT rate for every EU customer.",
+        }
+        key = story.person("eng.emma").create_issue(
+            story.section.project,
+            story.section.issue_types.change,
+            "Wrong VAT on EU invoices",
+            "",
+            fields=fields,
+        )
+        story.say(f"  eng.emma   creates {key}")
+        story.stack.settle(lambda: story.facts(key) is not None)
+        status = deployment_status(
+            self._id(), self.stack.clock().replace(microsecond=0), payload={"change": key}
+        )
+        answer = self.ask_protection_rule(status)
+        story.expect(
+            "GitHub's protection rule was answered through its callback: rejected, naming what is missing",
+            bool(answer) and answer["state"] == "rejected" and "Missing:" in answer["comment"],
+            str(answer),
+        )
+        self.post("deployment_status", status)  # deployed anyway (the rule was overridden in GitHub)
+        story.say(f"  github     deployment_status success to production naming {key}")
+        story.expect(
+            f"the deploy of unapproved {key} is a violation, commented on the ticket (R6, R9)",
+            story.commented(key, "R6", "Deployed before the change was approved and reviewed."),
+        )
+        alerted = self.stack.settle(
+            lambda: [
+                m for m in story._mails_about(key) if "Procedure violation" in str(m.get("subject", ""))
+            ],
+            timeout=30,
+        )
+        story.expect("Engineering Leads and Security were alerted of the violation", bool(alerted))
+        opened = self.stack.settle(lambda: self._bypass_changes(f"{REPOSITORY}#{status['deployment']['id']}"))
+        story.expect(f"a bypass change was opened for the deploy of unapproved {key}", len(opened or []) == 1)
+        return key
+
+    def _bypass_changes(self, deploy_id: str) -> list[str]:
+        """The changes opened in Jira for this deploy (the label that names it, beside the bypass label)."""
+        from connector.jira.actions import deploy_label
+
+        jql = f'labels = "{deploy_label(deploy_id)}"'
+        page = self.story.person("admin").search(jql, fields=["summary"], max_results=10)
         return [issue.key for issue in page.issues]
 
     def _bypass_mails(self, key: str) -> list[Any]:

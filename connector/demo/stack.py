@@ -29,6 +29,7 @@ from connector.store.checkpoints import Checkpointer, checkpointer_from_settings
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MAPPING = REPO / "mappings" / "jira-cloud.yaml"
 CONNECTOR_USER = "ecm-bot"
+GITHUB_APP_ID = "424242"  # the demo's GitHub App
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -119,6 +120,7 @@ class LocalStack:
         self._server: Any = None
         self.dispatch: DispatchLoop | None = None
         self.checkpointer: Checkpointer | None = None
+        self.github: Any = None  # the GitHub API sandbox the connector's GitHub App answers through
 
     # --- what differs per tool ---------------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class LocalStack:
             "ECM_DEPLOY_WEBHOOK_SECRET": self.deploy_secret,
             **self._tool_environ(sandbox_url),
         }
+        self.environ |= self._start_github()
         self.environ |= honoured_secrets(os.environ)
         if "ECM_ADMIN_TOKEN" not in self.environ and "ECM_ADMIN_TOKEN_FILE" not in self.environ:
             self.environ["ECM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)  # fresh: the dashboard opens with it
@@ -170,6 +173,24 @@ class LocalStack:
         self.dispatch.start()
         self.checkpointer = checkpointer_from_settings(settings, self.connector.database, self.clock)
         return self
+
+    def _start_github(self) -> dict[str, str]:
+        """The GitHub API sandbox and a fresh GitHub App key for the connector (protection rules)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        from sandbox.github.server import SandboxGitHub
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.github = SandboxGitHub(app_id=GITHUB_APP_ID, public_key=key.public_key())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        return {
+            "ECM_GITHUB_API_URL": self.github.start(),
+            "ECM_GITHUB_APP_ID": GITHUB_APP_ID,
+            "ECM_GITHUB_APP_PRIVATE_KEY": pem,
+        }
 
     def _app(self, environ: dict, start_response: Any) -> Any:
         response = self.app(environ, start_response)  # the view has committed by now
@@ -197,6 +218,8 @@ class LocalStack:
             self._server.server_close()
         if self.sandbox is not None:
             self.sandbox.stop()
+        if self.github is not None:
+            self.github.stop()
         if self.connector is not None:
             if self.checkpointer is not None:  # no jobs process here: sign where the demo ends
                 self.checkpointer.sign()

@@ -106,8 +106,8 @@ def _protection_rule(doc: JsonObject, received_at: datetime) -> ProtectionRuleRe
     repository = doc.required_obj("repository").required_text("full_name")
     deployment = doc.obj("deployment")
     callback = doc.required_text("deployment_callback_url")
-    if not callback.startswith("https://"):
-        raise MalformedBody("deployment_callback_url: expected an https URL")
+    if not callback.startswith(("https://", "http://")):
+        raise MalformedBody("deployment_callback_url: expected a URL")
     installation = doc.obj("installation")
     sha = deployment.text("sha") if deployment else None
     return ProtectionRuleRequested(

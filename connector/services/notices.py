@@ -48,6 +48,11 @@ def violation(
             f"{actor} moved {key} to {attempted.value.replace('_', ' ')}, which breaks {PROCEDURE} "
             f"({rules}). The connector moved it back to {reverted_to}."
         )
+    elif attempted is not None:  # done where the connector cannot undo it (a pipeline's deploy)
+        head = (
+            f"{actor} moved {key} to {attempted.value.replace('_', ' ')} outside the ticket, which breaks "
+            f"{PROCEDURE} ({rules}). It cannot be undone from here: the violation is recorded."
+        )
     else:
         head = f"{PROCEDURE} does not allow what {actor} asked on {key} ({rules})."
     return Notice(subject=f"[{key}] Procedure violation {rules}", body="\n".join([head, "", *lines]))
