@@ -158,6 +158,7 @@ class ReportDeploy:
     deploy: Deploy
     candidates: tuple[tuple[str, str], ...]
     origin: str
+    received_at: datetime | None = None  # when the report came in (the deploy's own time is `deploy.at`)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,10 @@ def example_ids() -> list[tuple[str, int]]:
 
 
 def _validator(event: str) -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator({"$ref": f"#/definitions/{event}_event", **schema()})
+    """GitHub's schema of `event`: `<event>_event` for events with actions, `<event>$event` without."""
+    definitions = schema()["definitions"]
+    name = f"{event}_event" if f"{event}_event" in definitions else f"{event}$event"
+    return jsonschema.Draft7Validator({"$ref": f"#/definitions/{name}", **schema()})
 
 
 def validate(event: str, body: dict[str, Any]) -> None:
@@ -66,6 +69,11 @@ def validate(event: str, body: dict[str, Any]) -> None:
         worst = jsonschema.exceptions.best_match(errors)
         where = "/".join(str(p) for p in worst.absolute_path)
         raise AssertionError(f"{event} body does not fit GitHub's schema at {where}: {worst.message[:300]}")
+
+
+def example(event: str) -> bytes:
+    """The first published example of `event` that its schema accepts, as GitHub would post it."""
+    return json.dumps(_valid_example(event)).encode()
 
 
 @functools.cache

@@ -138,7 +138,7 @@ def commands_for(
     if isinstance(event, Ignored):
         return event
     if isinstance(event, DeployReported):
-        return deploys.translate(tools, event, delivery.delivery_id)
+        return deploys.translate(tools, event, delivery.delivery_id, delivery.received_at)
     if isinstance(event, ProtectionRuleRequested):
         return protection.translate(tools, event, delivery.delivery_id)
     tool = tools.get(delivery.source)

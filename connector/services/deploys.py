@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from connector import commands as c
@@ -43,7 +44,7 @@ SERVICENOW_NUMBER = r"\bCHG\d{7,}\b"
 
 
 def translate(
-    tools: Mapping[str, ToolRuntime], event: DeployReported, origin: str
+    tools: Mapping[str, ToolRuntime], event: DeployReported, origin: str, received_at: datetime | None = None
 ) -> list[c.ReportDeploy] | Ignored:
     """The deploy to match, or why it is not one the procedure looks at (no I/O)."""
     configured = {name: t for name, t in tools.items() if t.mapping is not None and t.mapping.deploys}
@@ -65,7 +66,7 @@ def translate(
         deployer=event.deployer,
         url=event.url,
     )
-    return [c.ReportDeploy(deploy, tuple(named_keys(configured, event.texts)), origin)]
+    return [c.ReportDeploy(deploy, tuple(named_keys(configured, event.texts)), origin, received_at)]
 
 
 def named_keys(tools: Mapping[str, ToolRuntime], texts: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
@@ -107,7 +108,7 @@ def report_deploy(
         deploy_id=deploy.deploy_id,
         environment=deploy.environment,
         deployed_at=deploy.at,
-        received_at=deploy.at,
+        received_at=request.received_at or deploy.at,
         repository=deploy.repository[:200],
         sha=deploy.sha,
         ref=(deploy.ref or None) and deploy.ref[:255],

@@ -104,3 +104,16 @@ def test_the_dashboard_lists_bypasses_and_the_packet_page_marks_one(database, cl
     assert "Production deploys without an approved change (bypasses)" in page
     assert "evidence for EMG-9" in page and "Codertocat/Hello-World" in page
     assert "Production deploys reported by pipelines" in evidence and ">bypass<" in evidence
+
+
+def test_a_pipeline_report_of_a_change_deployed_from_the_ticket_is_shown_beside_it(database):
+    drive = Driver(database)
+    drive.until_deployed()  # deployed from the ticket on 1 Dec, 19:00
+    deliver(database, tools_for(drive), "deployment_status", status(payload={"change": "EMG-1"}), "g-1")
+
+    found = packet(database, "EMG-1")
+
+    assert found["change"]["deployed_at"] == "2026-12-01T19:00:00.000000Z"  # the ticket's deploy stands
+    [deploy] = found["deploys"]
+    assert (deploy["deployed_at"], deploy["outcome"]) == ("2026-12-02T15:00:00.000000Z", "recorded")
+    assert actions(database, "open_bypass") == [] and actions(database, "transition") == []

@@ -38,7 +38,7 @@ def test_unsigned_or_wrongly_signed_github_delivery_is_refused_and_nothing_is_st
 
 def test_ping_and_other_events_are_answered_and_ignored(client, database):
     for event in ("ping", "push"):
-        body = b'{"zen": "Design for failure."}'
+        body = gh.example(event)
         response = client.post("/webhooks/github", data=body, headers=gh.github_headers(event, body))
         assert response.status_code == 200 and response.get_json()["outcome"] == "ignored"
     assert [r.event_type for r in recorded(database)] == ["ping", "push"]

@@ -67,7 +67,7 @@ def test_a_protection_rule_request_names_its_callback_and_installation():
 
 @pytest.mark.parametrize("event", ["ping", "push", "deployment_review"])
 def test_other_events_are_ignored(event):
-    _, parsed = parse(event, b'{"zen": "Keep it logically awesome."}')
+    _, parsed = parse(event, gh.example(event))
 
     assert isinstance(parsed, Ignored)
 
