@@ -152,6 +152,16 @@ class SetGate:
 
 
 @dataclass(frozen=True)
+class ShowMissing:
+    """Show on the ticket, in one place kept current, the next guarded step and what it still needs
+    (Jira: one comment of the connector's, edited in place; ServiceNow: a field only it writes)."""
+
+    ACTION: ClassVar[str] = "show_missing"  # the outbox row's action
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Transition:
     """Take a step a person asked for, as the connector (the only account the guarded transition is
     offered to), unless the change moved on from `from_status` meanwhile."""
@@ -203,6 +213,7 @@ Action = (
     | RecordEvidence
     | CatchUp
     | SetGate
+    | ShowMissing
     | Transition
     | OpenBypass
     | AnswerProtectionRule

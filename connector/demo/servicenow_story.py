@@ -18,7 +18,7 @@ from connector.demo.overdue import ToolAlert
 from connector.demo.story import Story, StoryResult
 from connector.errors import Rejected
 from connector.procedure.model import Method, Role, Stage
-from connector.servicenow.actions import SN_TIME
+from connector.servicenow.actions import MISSING_FIELD, SN_TIME
 from connector.servicenow.gateway import ServiceNowGateway
 from connector.servicenow.installer import ALERT_TEXT
 
@@ -82,6 +82,10 @@ class ServiceNowStory(Story):
         """Whether the change's gate field lists `stage` (alone or for an update that fills a field)."""
         entries = (self.stack.sandbox.record(self.section.table, self.sys_id) or {}).get("u_ecm_gate", "")
         return any(entry.split("?")[0] == stage.value for entry in entries.split(","))
+
+    def missing(self) -> str:
+        """What the change's connector-owned field says the next step still needs."""
+        return (self.stack.sandbox.record(self.section.table, self.sys_id) or {}).get(MISSING_FIELD, "")
 
     def current_state(self) -> str:
         return self.person("admin").get_change(self.sys_id).state
@@ -265,6 +269,10 @@ class ServiceNowStory(Story):
             "closing before the post-mortem was done was refused by ServiceNow (R8)",
             "R8" in refused and self.current_state() == self.state[Stage.POSTMORTEM],
             refused or self.current_state(),
+        )
+        shown = self.stack.settle(lambda: "post-mortem task done" in self.missing(), timeout=30)
+        self.expect(
+            f"the change's {MISSING_FIELD} says what Close still needs (R8)", bool(shown), self.missing()
         )
         if task:
             self.person("eng.emma").update(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from connector.demo.overdue import OverdueChapter, ToolAlert
 from connector.jira.gateway import JiraGateway
 from connector.procedure.model import Stage
+from connector.services.missing import HEADING as MISSING_HEADING
 from connector.store.audit import entries, verify
 from connector.store.tables import ChangeRow, OutboxRow
 from connector.store.uow import UnitOfWork
@@ -209,6 +210,16 @@ class JiraStory(Story):
     def offered(self, who: str, key: str, transition: str) -> bool:
         return any(t.name == transition for t in self.person(who).transitions(key))
 
+    def shows_missing(self, key: str, *words: str) -> bool:
+        """The connector's one kept-current comment on what the next step needs says all of `words`."""
+        comments = self.person("admin").comments
+
+        def current() -> bool:
+            shown = [c for c in comments(key) if MISSING_HEADING in c.body]
+            return len(shown) == 1 and all(w in shown[0].body for w in words)
+
+        return bool(self.stack.settle(current, timeout=30))
+
     def commented(self, key: str, *words: str) -> bool:
         comments = self.person("admin").comments
         found = self.stack.settle(
@@ -317,6 +328,12 @@ class JiraStory(Story):
         self.record_links(key)
         self.move("eng.emma", key, self.section.statuses.postmortem)
         self.wait_stage(key, Stage.POSTMORTEM)
+        self.expect(
+            "the change shows what Close still needs, in one comment kept current (R8)",
+            self.shows_missing(
+                key, "Close (step 5) still needs:", "post-mortem task done with a report link"
+            ),
+        )
         if self.gated:  # Jira itself refuses: Close is not offered until the connector opens it
             self.expect(
                 "Jira does not offer Close before the post-mortem is done, and the change says what Close "

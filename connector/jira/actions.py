@@ -24,6 +24,7 @@ from connector.outbox import (
     RecordEvidence,
     Revert,
     SetGate,
+    ShowMissing,
     Target,
     Transition,
     UpdateFields,
@@ -239,6 +240,22 @@ class JiraActions:
         if wanted and gate_id not in wanted:
             wanted[gate_id] = value  # the loop's screen is written as a whole
         return wanted
+
+    @perform.register
+    def show_missing(self, action: ShowMissing, change: Target, idem: str) -> Result:
+        """One comment of the connector's says what the next step still needs; edited in place when that
+        changes (found by a marker fixed per change), so the issue shows it current without a new comment
+        per fact."""
+        key = _key(change)
+        marker = reference(f"missing:{key}")
+        body = _signed(action.text, marker)
+        found = next((c for c in self.gateway.comments(key) if marker in c.body), None)
+        if found is None:
+            return {"comment": self.gateway.add_comment(key, body)}
+        if found.body.strip() == body.strip():
+            return {"skipped": "shown already", "comment": found.id}
+        self.gateway.update_comment(key, found.id, body)
+        return {"comment": found.id, "updated": True}
 
     @perform.register
     def record_evidence(self, action: RecordEvidence, change: Target, idem: str) -> Result:

@@ -227,6 +227,17 @@ class JiraGateway(AdminCalls):
         with translated(f"comment on {key}", write=True):
             return str(self._jira.add_comment(key, body).id)
 
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        """Edit a comment in place (`PUT issue/{key}/comment/{id}`; the connector edits only its own,
+        which *Edit own comments* allows). No one is notified of the edit."""
+        self._call(
+            "PUT",
+            f"/rest/api/2/issue/{key}/comment/{comment_id}",
+            f"update a comment of {key}",
+            params={"notifyUsers": "false"},
+            json={"body": body},
+        )
+
     def comments(self, key: str) -> tuple[JiraComment, ...]:
         """Every comment, oldest first, read page by page: Jira Cloud answers at most 100 per request
         (`startAt` / `maxResults` / `total`), whatever is asked for."""

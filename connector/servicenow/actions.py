@@ -33,6 +33,7 @@ from connector.outbox import (
     RequestApprovals,
     Revert,
     SetGate,
+    ShowMissing,
     Target,
     Transition,
     UpdateFields,
@@ -50,6 +51,7 @@ FIELD_NOTES = {  # logical field -> how the fact reads in a work note
 }
 DATE_FIELDS = {"deployed_at": "work_start"}  # logical field -> change_request field
 ACCOUNT_TABLE = "sys_user"  # the record an event about no change (drift) is fired on
+MISSING_FIELD = "u_ecm_missing"  # the next step and what it still needs, written by the connector alone
 Result = dict[str, Any]  # what the outbox row records as done
 
 
@@ -246,6 +248,14 @@ class ServiceNowActions:
         if action.note:
             result |= self.comment(Comment(action.note), Target(change.key, sys_id), idem)
         return result
+
+    @perform.register
+    def show_missing(self, action: ShowMissing, change: Target, idem: str) -> Result:
+        """The next step and what it still needs, in the change's field only the connector writes (work
+        notes cannot be edited, so a note per fact would pile up)."""
+        sys_id = self._sys_id(change)
+        self.gateway.update_change(sys_id, {MISSING_FIELD: action.text})
+        return {"missing": MISSING_FIELD}
 
     @perform.register
     def add_label(self, action: AddLabel, change: Target, idem: str) -> Result:

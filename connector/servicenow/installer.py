@@ -19,7 +19,7 @@ from connector.errors import ConfigError
 from connector.install_plan import SECRET_PLACEHOLDER, Plan, PlanItem
 from connector.mapping import AlertKind, Mapping, expand_placeholders
 from connector.procedure.model import Stage
-from connector.servicenow.actions import ACCOUNT_TABLE
+from connector.servicenow.actions import ACCOUNT_TABLE, MISSING_FIELD
 
 if TYPE_CHECKING:  # pragma: no cover
     from connector.config import Settings
@@ -326,35 +326,21 @@ def _gate_records(sn: ServiceNowSection, account: str | None) -> list[Desired]:
         raise ConfigError("ECM_SERVICENOW_USER: required: only the connector's account may write the gate")
     quoted = account.replace("\\", "\\\\").replace("'", "\\'")
     records = [
-        Desired(
-            "table column",
-            "sys_dictionary",
-            f"{sn.table}.{GATE_FIELD}",
-            {
-                "name": sn.table,
-                "element": GATE_FIELD,
-                "internal_type": "string",
-                "max_length": "100",
-                "column_label": "ECM gate (steps the procedure allows now; set by the connector)",
-                "active": "true",
-            },
-            lookup=f"name={sn.table}^element={GATE_FIELD}",
+        *_owned_field(
+            sn,
+            quoted,
+            GATE_FIELD,
+            "100",
+            "ECM gate (steps the procedure allows now; set by the connector)",
+            "ECM Connector: only the connector's account opens and closes the steps",
         ),
-        Desired(
-            "access control",
-            "sys_security_acl",
-            f"{sn.table}.{GATE_FIELD}",
-            {
-                "name": f"{sn.table}.{GATE_FIELD}",
-                "operation": "write",
-                "type": "record",
-                "active": "true",
-                "admin_overrides": "false",
-                "advanced": "true",
-                "script": f"answer = gs.getUserName() == '{quoted}';",
-                "description": "ECM Connector: only the connector's account opens and closes the steps",
-            },
-            lookup=f"name={sn.table}.{GATE_FIELD}^operation=write",
+        *_owned_field(
+            sn,
+            quoted,
+            MISSING_FIELD,
+            "4000",
+            "ECM missing (the next step and what it still needs; set by the connector)",
+            "ECM Connector: only the connector's account says what the next step needs",
         ),
     ]
     for stage, (name, step, reason) in GATE_RULES.items():
@@ -375,6 +361,44 @@ def _gate_records(sn: ServiceNowSection, account: str | None) -> list[Desired]:
         )
         records.append(_refuse_state(sn, name, stage, body))
     return records
+
+
+def _owned_field(
+    sn: ServiceNowSection, quoted: str, element: str, length: str, label: str, why: str
+) -> list[Desired]:
+    """A column of the change table and the write ACL that keeps it the connector's account's alone."""
+    return [
+        Desired(
+            "table column",
+            "sys_dictionary",
+            f"{sn.table}.{element}",
+            {
+                "name": sn.table,
+                "element": element,
+                "internal_type": "string",
+                "max_length": length,
+                "column_label": label,
+                "active": "true",
+            },
+            lookup=f"name={sn.table}^element={element}",
+        ),
+        Desired(
+            "access control",
+            "sys_security_acl",
+            f"{sn.table}.{element}",
+            {
+                "name": f"{sn.table}.{element}",
+                "operation": "write",
+                "type": "record",
+                "active": "true",
+                "admin_overrides": "false",
+                "advanced": "true",
+                "script": f"answer = gs.getUserName() == '{quoted}';",
+                "description": why,
+            },
+            lookup=f"name={sn.table}.{element}^operation=write",
+        ),
+    ]
 
 
 def _queue_records() -> list[Desired]:

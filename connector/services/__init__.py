@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from connector import commands as c
-from connector.services import gates
+from connector.services import gates, missing
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
 from connector.services.deploys import record_deploy, register_bypass
@@ -29,6 +29,7 @@ def handle(uow: UnitOfWork, command: c.Command, ctx: ToolContext) -> str:
     outcome = HANDLERS[type(command)](uow, command, ctx)
     if not isinstance(command, c.RestoreGate):
         gates.mirror(uow, command, ctx)  # the steps the tool may offer now, where it checks them itself
+    missing.show(uow, command, ctx)  # the next step and what it still needs, kept current on the ticket
     return outcome
 
 

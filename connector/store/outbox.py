@@ -28,6 +28,7 @@ from connector.outbox import (
     RequestApprovals,
     Revert,
     SetGate,
+    ShowMissing,
     Target,
     Transition,
     UpdateFields,
@@ -99,6 +100,8 @@ def encode(target: Target, action: Action) -> Payload:
                 "state": action.state,
                 "comment": action.comment,
             }
+        case ShowMissing(text=text):
+            fields = {"text": text}
         case OpenBypass():
             fields = {
                 "summary": action.summary,
@@ -196,6 +199,7 @@ DECODERS: dict[str, Callable[[Payload], Action]] = {
     SetGate.ACTION: lambda p: SetGate(
         p["field"], tuple(p.get("open") or ()), p.get("note") or "", p.get("engineer") or ""
     ),
+    ShowMissing.ACTION: lambda p: ShowMissing(p.get("text") or ""),
     OpenBypass.ACTION: _bypass,
     AnswerProtectionRule.ACTION: lambda p: AnswerProtectionRule(
         p["callback_url"], p["installation_id"], p["environment"], p["state"], p["comment"]

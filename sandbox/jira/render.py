@@ -125,7 +125,7 @@ def comment_json(state: JiraState, comment: Comment, base: str, issue: Issue, ve
         "body": body,
         "updateAuthor": author,
         "created": jira_time(comment.created),
-        "updated": jira_time(comment.created),
+        "updated": jira_time(comment.updated or comment.created),
         "jsdPublic": True,
     }
 

@@ -52,6 +52,7 @@ class Comment:
     author: str
     body: Any
     created: datetime
+    updated: datetime | None = None  # set by an edit (`PUT issue/{key}/comment/{id}`)
 
 
 @dataclass

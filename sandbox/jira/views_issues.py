@@ -166,6 +166,26 @@ def add_comment(version: str, key: str) -> Response:
         return ok(comment_json(st, comment, base(), issue, version), 201)
 
 
+@issues.get(f"{V}/issue/<key>/comment/<comment_id>")
+def get_comment(version: str, key: str, comment_id: str) -> Response:
+    st = state()
+    with st.lock:
+        issue = ops.get_issue(st, key)
+        comment = next((c for c in issue.comments if c.id == comment_id), None)
+        if comment is None:
+            raise JiraApiError(404, [f"Can not find a comment for the id: {comment_id}."])
+        return ok(comment_json(st, comment, base(), issue, version))
+
+
+@issues.put(f"{V}/issue/<key>/comment/<comment_id>")
+def update_comment(version: str, key: str, comment_id: str) -> Response:
+    st = state()
+    with st.lock:
+        issue = ops.get_issue(st, key)
+        comment = ops.update_comment(st, actor(), issue, comment_id, body().get("body"))
+        return ok(comment_json(st, comment, base(), issue, version))
+
+
 @issues.post(f"{V}/issueLink")
 def link(version: str) -> Response:
     st = state()

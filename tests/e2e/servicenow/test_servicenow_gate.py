@@ -53,3 +53,19 @@ def test_a_gate_written_behind_the_acl_is_set_back_and_alerted(story):
     assert story.stack.settle(lambda: story.mails("procedure violation"), timeout=30)
     with pytest.raises(Rejected, match="Scheduled needs both approvals"):
         story.move("eng.emma", Stage.APPROVED, early=True)
+
+
+def test_the_change_says_what_the_next_step_needs_in_a_field_only_the_connector_writes(story):
+    story.raise_change()
+    story.move("eng.emma", Stage.AWAITING_APPROVAL)
+    story.wait_stage(Stage.AWAITING_APPROVAL)
+    assert story.stack.settle(lambda: "Approval (step 2) still needs:" in story.missing(), timeout=30)
+    story.decide("lead.liam", "approved")
+    assert story.stack.settle(
+        lambda: "Security Team" in story.missing() and "Engineering Leads" not in story.missing(), timeout=30
+    )
+    before = story.missing()
+    story.person("eng.emma").update_change(story.sys_id, {"u_ecm_missing": "nothing is missing"})  # ACL
+    assert story.missing() == before
+    story.decide("sec.sara", "approved")
+    assert story.stack.settle(lambda: "Approval (step 2): nothing is missing" in story.missing(), timeout=30)

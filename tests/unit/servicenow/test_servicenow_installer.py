@@ -47,7 +47,7 @@ def test_fresh_instance_plan_creates_everything_and_writes_nothing(fake, mapping
             "access control",
         )
     ]
-    assert counts == [10, 8, 8, 1, 1, 1]  # one event and its notification per alert kind
+    assert counts == [10, 8, 8, 1, 1, 2]  # one event and its notification per alert kind; gate, missing
     assert fake.writes == []
 
 
@@ -77,7 +77,7 @@ def test_second_plan_is_unchanged_and_second_install_writes_nothing(fake, mappin
     again = plan(mapping, fake, settings=settings)
     install(mapping, fake, settings=settings)
 
-    assert len(reported) == len(again.items) == 40  # with the bypass column, event and notification
+    assert len(reported) == len(again.items) == 42  # with the bypass column, event and notification
     assert {item.action for item in again.items} == {"unchanged"} and again.changes == ()
     assert fake.writes == []
 
@@ -218,7 +218,9 @@ def test_install_deactivates_the_journal_rule_an_older_install_created(fake, map
 def test_an_install_from_before_the_gate_gets_just_the_gate_added(fake, mapping, settings):
     install(mapping, fake, settings=settings)
     gate_names = {name for name, _, _ in GATE_RULES.values()}
-    fake.tables["sys_security_acl"].clear()
+    fake.tables["sys_security_acl"] = {
+        k: r for k, r in fake.tables["sys_security_acl"].items() if "u_ecm_gate" not in r["name"]
+    }
     fake.tables["sys_dictionary"] = {
         k: r for k, r in fake.tables["sys_dictionary"].items() if r.get("element") != "u_ecm_gate"
     }
