@@ -90,7 +90,10 @@ def _announce(uow: UnitOfWork, row: ChangeRow, cmd: c.RegisterChange, ctx: ToolC
     return "handled"
 
 
-def record_transition(uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext) -> str:
+def record_transition(
+    uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext, *, asked: bool = False
+) -> str:
+    """`asked`: the step a person asked the connector to take (`/deploy`), not one taken in the tool."""
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"
@@ -99,6 +102,8 @@ def record_transition(uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext
         return "ignored: no stage change"
     if _stale(row, cmd):
         return f"ignored: stale, the change moved on to {row.stage} after this event"
+    if ctx.performs_on_request and cmd.to_stage in GUARDED_ON_REQUEST and not asked:
+        _guard_lifted(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.APPROVED and Stage(row.stage) is Stage.AWAITING_APPROVAL:
         _approval_by_transition(uow, row, cmd, ctx)
     facts = _as_if(uow.changes.to_facts(row), cmd, ctx)
@@ -134,6 +139,28 @@ def _enter(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolCo
         plan_postmortem(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
         enqueue(uow, row, cmd, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed")
+
+
+GUARDED_ON_REQUEST = frozenset({Stage.DEPLOYED, Stage.CLOSED})  # the connector's alone where it takes them
+
+
+def _guard_lifted(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext) -> None:
+    """Where only the connector's group may take Deploy and Close (Jira Data Center), a person who took
+    one shows the installed restriction is gone: drift, alerted once per change and step. Jira Data Center
+    gives no token-authenticated read of a workflow's conditions, so this is where it shows. The step
+    itself is judged as any other."""
+    step = "Deploy" if cmd.to_stage is Stage.DEPLOYED else "Close"
+    body = (
+        f"{ctx.display(cmd.actor)} took {step} on {row.key} in Jira. Only the connector's group may take "
+        f"{step} in the installed workflow (people ask with a comment), so that restriction has been removed "
+        "or the workflow replaced. Restore the User Is In Group condition of the connector's group on Deploy "
+        "and Close, or import the workflow file `ecm install` writes again (its steps file says how)."
+    )
+    text = notices.Notice(
+        subject=f"[{row.key}] ECM configuration changed: {step} is open to people", body=body
+    )
+    notify(uow, row, cmd, ctx, "drift", text, f"guard-lifted:{cmd.to_stage.value}")
+    audit(uow, cmd, "drift-detected", check=f"{step} restricted to the connector's group", actor_took=step)
 
 
 def _stale(row: ChangeRow, cmd: c.RecordTransition) -> bool:

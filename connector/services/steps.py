@@ -54,7 +54,7 @@ def request_step(uow: Any, cmd: c.RequestStep, ctx: ToolContext) -> str:
         to_status=to_status,
         from_status=from_status,
     )
-    outcome = record_transition(uow, asked, ctx)  # the step is the asker's, judged as theirs
+    outcome = record_transition(uow, asked, ctx, asked=True)  # the step is the asker's, judged as theirs
     if outcome != "handled":
         return outcome
     note = f"{verb}: taken by the ECM Connector at the request of {ctx.display(cmd.actor)} ({cmd.origin})."
