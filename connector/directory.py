@@ -1,5 +1,10 @@
 """A directory of people read from the tool and cached for a while (group membership changes rarely;
-a minute of staleness is accepted, and the audit entry records the identity either way)."""
+a minute of staleness is accepted, and the audit entry records the identity either way).
+
+Handling a webhook never waits for the tool (with `background`): a person's display name not known yet
+is asked by a thread of its own, and a text written meanwhile names the person by a reference
+(`connector.outbox.person_ref`) that the outbox dispatcher replaces with the name when it performs the
+action (`name_of`, which may ask the tool: a 429 there is retried like any other)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from connector.errors import ConnectorError
+from connector.errors import ApiError, ConnectorError
+from connector.outbox import person_ref
 from connector.procedure.model import Groups
 
 Member = tuple[str, str, str | None]  # (identity, display name, email)
@@ -43,6 +49,8 @@ class CachedDirectory:
         self._groups = Groups()
         self._people: dict[str, Member] = {}
         self._unknown: dict[str, float] = {}  # identity -> when the tool last failed to describe it
+        self._asking: set[str] = set()  # identities a background thread is to describe
+        self._describing: threading.Thread | None = None
 
     def _refresh(self) -> None:
         with self._lock:
@@ -98,23 +106,80 @@ class CachedDirectory:
         return None
 
     def display(self, user: str) -> str:
-        """The person's display name; the identity itself when the tool cannot tell."""
-        return self.person(user)[1]
+        """The person's display name. With `background`, while it is not known: a reference the outbox
+        dispatcher replaces with the name (the tool is asked meanwhile by a thread, never by the caller);
+        else the tool is asked now, and the identity itself stands in when it cannot tell."""
+        person = self.person(user)
+        if person[1] == user and self._background and user not in self._people:
+            return person_ref(user)
+        return person[1]
+
+    def name_of(self, user: str) -> str:
+        """The person's display name, the tool asked now when it is not known (the outbox dispatcher
+        naming a person in a text it sends). A transient error of the tool propagates, so the action is
+        retried; a person the tool does not know is named by the identity."""
+        person = self._people.get(user)
+        if person is not None or self._describe is None:
+            return person[1] if person is not None else user
+        try:
+            found = self._describe(user)
+        except ApiError as error:
+            if error.retryable:
+                raise
+            found = None
+        if found is None:
+            return user
+        self._people[user] = found
+        self._unknown.pop(user, None)
+        return found[1]
 
     def person(self, user: str) -> Member:
         """(identity, display name, e-mail) as the tool tells it; the identity alone while it cannot (the
-        tool is asked again after a few seconds: a 429 must not name someone by account id for good)."""
+        tool is asked again after a few seconds: a 429 must not name someone by account id for good).
+        With `background`, a person not known yet is asked by a thread and the caller does not wait."""
         person = self._people.get(user)
         failed = self._unknown.get(user)
         retry = failed is None or self._monotonic() - failed >= RETRY_STALE_AFTER
         if person is None and self._describe is not None and retry:
-            try:
-                person = self._describe(user)
-            except Exception:  # noqa: BLE001 - a name is a courtesy; the identity still stands
-                person = None
-            if person is None:
-                self._unknown[user] = self._monotonic()
+            if self._background:
+                self._ask_later(user)
             else:
-                self._people[user] = person
-                self._unknown.pop(user, None)
+                person = self._ask(user)
         return person or (user, user, None)
+
+    def _ask(self, user: str) -> Member | None:
+        assert self._describe is not None
+        try:
+            person = self._describe(user)
+        except Exception:  # noqa: BLE001 - a name is a courtesy; the identity still stands
+            person = None
+        if person is None:
+            self._unknown[user] = self._monotonic()
+        else:
+            self._people[user] = person
+            self._unknown.pop(user, None)
+        return person
+
+    def _ask_later(self, user: str) -> None:
+        with self._lock:
+            self._asking.add(user)
+            if self._describing is None or not self._describing.is_alive():
+                self._describing = threading.Thread(
+                    target=self._ask_waiting, name="directory-describe", daemon=True
+                )
+                self._describing.start()
+
+    def _ask_waiting(self) -> None:
+        while True:
+            with self._lock:
+                if not self._asking:
+                    self._describing = None
+                    return
+                user = self._asking.pop()
+            self._ask(user)
+
+    def wait_described(self, timeout: float = 10.0) -> None:
+        """Wait for the people being asked in the background (tests)."""
+        describing = self._describing
+        if describing is not None:
+            describing.join(timeout)

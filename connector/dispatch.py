@@ -39,6 +39,7 @@ from connector.outbox import (
     Revert,
     Target,
     UpdateFields,
+    with_names,
 )
 from connector.services.reverts import reconsider_revert
 from connector.store.outbox import decode, target
@@ -165,6 +166,8 @@ class Dispatcher:
             target, action = merged_action(row, merged)
             if isinstance(action, RecordEvidence) and target.key:  # the seal is made when it is written
                 action = RecordEvidence(seal(uow.session, self.connector, row.tool, target.key))
+            if tool is not None:  # the people its texts name, named as the tool names them now
+                action = self._quickly(with_names, action, lambda user: tool.ctx.name_of(user))
             result = self._quickly(performer.perform, action, target, row.idempotency_key)
         except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
             self._failed(uow, row, error, report)

@@ -10,7 +10,9 @@ nothing (a drift alert).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -218,6 +220,26 @@ Action = (
     | OpenBypass
     | AnswerProtectionRule
 )
+
+
+PERSON_REF = re.compile(r"\[\[ecm-person:([^\]\s]{1,128})\]\]")
+
+
+def person_ref(identity: str) -> str:
+    """A person named in an action's text before the connector knows the display name: the dispatcher
+    writes the name there when it performs the action (`with_names`), so handling a webhook never waits
+    for the tool to tell a name."""
+    return f"[[ecm-person:{identity}]]"
+
+
+def with_names(action: Action, name_of: Callable[[str], str]) -> Action:
+    """`action` with every person reference in its texts replaced by that person's display name."""
+    changes = {
+        f.name: PERSON_REF.sub(lambda found: name_of(found.group(1)), value)
+        for f in dataclasses.fields(action)
+        if isinstance(value := getattr(action, f.name), str) and "[[ecm-person:" in value
+    }
+    return dataclasses.replace(action, **changes) if changes else action
 
 
 def enqueue(

@@ -79,7 +79,14 @@ class ToolContext:
         return self.directory.groups()
 
     def display(self, user: str) -> str:
+        """The person's name for a text the connector writes; never waits for the tool (a reference the
+        dispatcher fills in while the name is not known, `connector.outbox.person_ref`)."""
         return self.directory.display(user)
+
+    def name_of(self, user: str) -> str:
+        """The person's name, the tool asked now when it is not known (the outbox dispatcher, the demo)."""
+        ask = getattr(self.directory, "name_of", None)
+        return ask(user) if ask is not None else self.directory.display(user)
 
     def person(self, user: str) -> tuple[str, str, str | None]:
         """(identity, display name, e-mail) of `user`, for the record of who did what."""

@@ -103,7 +103,7 @@ class Story:
         with UnitOfWork(self.stack.connector.database) as uow:
             return [
                 f"{e.at.astimezone(self.ctx.calendar.tz):%a %d %b %H:%M:%S %Z}  "
-                f"{self.ctx.display(e.actor):16} {e.action:18} {_summary(e.data, self.ctx.display)}"
+                f"{self.ctx.name_of(e.actor):16} {e.action:18} {_summary(e.data, self.ctx.name_of)}"
                 for e in entries(uow.session, change_key=key)
             ]
 

@@ -94,3 +94,48 @@ def test_a_name_the_tool_could_not_tell_is_asked_again_later():
     assert people.display("u7") == "u7"  # the tool said 429
     clock[0] = 10
     assert people.display("u7") == "Emma Engineer"
+
+
+def test_in_the_background_a_name_not_known_is_asked_by_a_thread_and_a_reference_stands_in():
+    import threading
+
+    from connector.outbox import Comment, with_names
+
+    release, callers = threading.Event(), []
+
+    def describe(user):
+        callers.append(threading.current_thread())
+        release.wait(5)
+        return (user, "Emma Engineer", "emma@example.com")
+
+    people = CachedDirectory(Tool().members, "leads", "security", describe=describe, background=True)
+    said = people.display("u7")  # answered at once, while the tool is slow
+    assert "u7" in said and "Emma Engineer" not in said
+    assert people.person("u7") == ("u7", "u7", None)
+    release.set()
+    people.wait_described()
+    assert callers and threading.current_thread() not in callers
+    assert people.display("u7") == "Emma Engineer"
+    assert with_names(Comment(f"{said} raised EMG-1."), people.name_of) == Comment(
+        "Emma Engineer raised EMG-1."
+    )
+
+
+def test_the_dispatcher_naming_a_person_waits_out_the_tool_and_names_an_unknown_person_by_the_identity():
+    from connector.errors import NotFound, RateLimited
+
+    answers = {"u7": [RateLimited("HTTP 429", retry_after=1), ("u7", "Emma Engineer", None)]}
+
+    def describe(user):
+        if user not in answers:
+            raise NotFound("no such user")
+        answer = answers[user].pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    people = CachedDirectory(Tool().members, "leads", "security", describe=describe, background=True)
+    with pytest.raises(RateLimited):  # the action is retried later
+        people.name_of("u7")
+    assert people.name_of("u7") == "Emma Engineer"
+    assert people.name_of("gone") == "gone"
