@@ -17,6 +17,7 @@ from the deploy.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -28,8 +29,7 @@ from connector.inbound.events import DeployReported, Ignored
 from connector.mapping import KeySource
 from connector.outbox import OpenBypass, Transition
 from connector.procedure import rules
-from connector.procedure.model import Decision, Role, Stage
-from connector.procedure.rules import r9_control
+from connector.procedure.model import Change, Decision, Role, Stage
 from connector.procedure.stages import ORDER, TRANSITIONS
 from connector.services import notices
 from connector.services.changes import plan_postmortem, record_transition, register_change
@@ -39,6 +39,7 @@ from connector.store.tables import ChangeRow, DeployRow
 from connector.tools import ToolContext, ToolRuntime
 
 SUCCESS = "success"
+AFTER_DEPLOY = frozenset({Stage.DEPLOYED, Stage.POSTMORTEM, Stage.CLOSED})  # its deploy is recorded
 JIRA_KEY = r"\b{project}-\d+\b"
 SERVICENOW_NUMBER = r"\bCHG\d{7,}\b"
 
@@ -163,9 +164,9 @@ def record_deploy(uow: UnitOfWork, cmd: c.RecordDeploy, ctx: ToolContext) -> str
         return "ignored: unknown change"
     audit(uow, cmd, "deploy-reported", **cmd.deploy.evidence())
     stage = Stage(row.stage)
-    if stage not in r9_control.BEFORE_DEPLOY:
+    if stage in AFTER_DEPLOY:
         return f"recorded: the change was deployed before (it is {stage.value})"
-    facts = uow.changes.to_facts(row)
+    facts = _as_of(uow.changes.to_facts(row), cmd.at)
     found = rules.blocking(facts, Stage.DEPLOYED, cmd.at, ctx.policy, ctx.groups())
     if found:
         row.deployed_at = row.deployed_at or cmd.at  # it is in production: R6 judges the order
@@ -184,6 +185,16 @@ def record_deploy(uow: UnitOfWork, cmd: c.RecordDeploy, ctx: ToolContext) -> str
         )
         enqueue(uow, row, cmd, Transition(to_status, from_status, note), cmd.origin)
     return "handled: deployed by the pipeline"
+
+
+def _as_of(facts: Change, at: datetime) -> Change:
+    """The change as it stood when the pipeline deployed: a report that arrives late is not excused by
+    approvals or reviews recorded after the deploy."""
+    return dataclasses.replace(
+        facts,
+        approvals=tuple(a for a in facts.approvals if a.granted_at <= at),
+        reviews=tuple(r for r in facts.reviews if r.at <= at),
+    )
 
 
 def _offers_deploy(stage: Stage, ctx: ToolContext) -> bool:

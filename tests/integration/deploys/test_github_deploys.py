@@ -191,3 +191,29 @@ def test_generic_deploy_hook_naming_an_approved_change_records_its_deploy_once(d
         assert (change.stage, change.deployed_at) == ("deployed", DEPLOYED_AT)
     [deploy] = rows(database, DeployRow)
     assert (deploy.source, deploy.repository, deploy.outcome) == ("pipeline", "payments-api", "recorded")
+
+
+def test_approvals_recorded_after_the_deploy_do_not_excuse_it(database):
+    drive = reviewed(database)  # EMG-2's approvals and reviews are from 1 Dec
+    tools = tools_for(drive)
+    early = gh.deployment_status(created_at="2026-11-30T15:00:00Z", payload={"change": "EMG-2"})
+
+    deliver(database, tools, "deployment_status", early, "g-1")  # reported late, deployed before them
+
+    [violation] = [v for v in rows(database, ViolationRow) if v.to_stage == "deployed" and not v.reverted]
+    assert "R6" in violation.rules
+
+
+def test_a_deploy_of_a_rejected_change_is_a_violation_and_a_bypass(database):
+    drive = Driver(database)
+    drive.register()
+    drive.move("eng.emma", Stage.AWAITING_APPROVAL, at(1, 11))
+    drive(c.RecordRejection, "lead.liam", at(1, 12), reason="too risky", evidence="comment:1")
+    drive.move("lead.liam", Stage.REJECTED, at(1, 13))
+    tools = tools_for(drive)
+
+    deliver(database, tools, "deployment_status", status(payload={"change": "EMG-1"}), "g-1")
+
+    [violation] = [v for v in rows(database, ViolationRow) if v.to_stage == "deployed"]
+    assert violation.from_stage == "rejected" and not violation.reverted
+    assert [a.named for a in actions(database, "open_bypass")] == ["EMG-1"]
