@@ -31,6 +31,7 @@ from connector.outbox import (
 )
 
 REVERT_PREFIX = "ECM revert to "
+SUMMARY_LIMIT = 255  # Jira refuses a summary of 255 characters or more
 Result = dict[str, Any]  # what the outbox row records as done
 GATE_TRIES = 3  # a loop refused because the issue moved on is looked up again
 GATE_PREFIX = "ECM gate: "  # connector/jira/workflow.py names the gate loops so
@@ -131,7 +132,7 @@ class JiraActions:
         pm_key = self.gateway.create_issue(
             self.section.project,
             self.section.issue_types.postmortem,
-            action.summary,
+            action.summary[: SUMMARY_LIMIT - 1],
             description,
             fields=fields,
             linked_from=(link.name, key),
@@ -155,8 +156,9 @@ class JiraActions:
                 fields[self.field_ids[logical]] = self._value(
                     getattr(self.section.fields, logical).type, value
                 )
+        summary = action.summary[: SUMMARY_LIMIT - 1]
         key = self.gateway.create_issue(
-            project, self.section.issue_types.change, action.summary, action.description, fields=fields
+            project, self.section.issue_types.change, summary, action.description, fields=fields
         )
         return {"change": key}
 

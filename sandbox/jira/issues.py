@@ -26,6 +26,10 @@ SETTABLE = {
     "environment",
 }
 LIST_FIELDS = {"labels"}
+# Jira refuses a summary of 255 characters or more on create and edit ("Summary must be less than 255
+# characters."): integrations truncate to 254 for it (release-engineering/Sync2Jira#119,
+# gravitational/teleport#42825 "JIRA plugin: ensure Summary is less than 255 chars").
+SUMMARY_LIMIT = 255
 
 
 def get_issue(state: JiraState, id_or_key: str) -> Issue:
@@ -59,6 +63,8 @@ def _normalise(state: JiraState, field_id: str, value: Any) -> Any:
         if issue_type is None:
             raise bad_request(issuetype="Specify a valid issue type")
         return issue_type["id"]
+    if field_id == "summary" and isinstance(value, str) and len(value) >= SUMMARY_LIMIT:
+        raise bad_request(summary=f"Summary must be less than {SUMMARY_LIMIT} characters.")
     if field_id == "labels":
         if not isinstance(value, list) or any(" " in str(v) for v in value):
             raise bad_request(labels="The label must not contain spaces.")

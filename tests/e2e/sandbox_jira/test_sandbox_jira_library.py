@@ -150,3 +150,14 @@ def test_group_members_are_listed(cloud):
         timeout=5,
     ).json()
     assert sorted(u["displayName"] for u in page["values"]) == ["Dana Dual", "Liam Lead"]
+
+
+def test_a_summary_of_255_characters_or_more_is_refused_as_jira_refuses_it(client_for):
+    client = client_for("eng.emma")
+
+    with pytest.raises(jira.JIRAError) as refused:
+        _task(client, "x" * 255)
+
+    assert refused.value.status_code == 400
+    assert "Summary must be less than 255 characters." in refused.value.text
+    assert _task(client, "x" * 254).fields.summary == "x" * 254

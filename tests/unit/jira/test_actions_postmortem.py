@@ -38,7 +38,7 @@ class FakeJira:
         self, project: str, issue_type: str, summary: str, description: str = "", **kw: Any
     ) -> str:
         key = f"EMG-{10 + len(self.created)}"
-        self.created.append({"key": key, "type": issue_type, **kw})
+        self.created.append({"key": key, "type": issue_type, "summary": summary, **kw})
         if kw.get("linked_from"):
             link_type, from_key = kw["linked_from"]
             self.links.append((link_type, from_key, key))
@@ -75,3 +75,12 @@ def test_a_change_that_is_itself_the_postmortem_of_another_issue_still_gets_its_
     jira.links.append(("Post-Mortem", "EMG-0", "EMG-1"))  # EMG-1 is post-mortem of EMG-0
     result = actions(jira).create_postmortem(TASK, CHANGE, "idem-1")
     assert result["postmortem"] == "EMG-10" and "skipped" not in result
+
+
+def test_a_long_title_is_cut_to_the_summary_jira_takes():
+    long = CreatePostMortem("Post-mortem of EMG-1: " + "x" * 300, "What happened", TASK.due_at)
+    jira = FakeJira()
+
+    actions(jira).create_postmortem(long, CHANGE, "idem-1")
+
+    assert len(jira.created[0]["summary"]) == 254  # Jira refuses 255 characters or more
