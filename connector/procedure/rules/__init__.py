@@ -37,15 +37,18 @@ from connector.procedure.rules import (
     r9_control,
     r10_deadline,
 )
-from connector.procedure.rules.base import Check, Rule, RuleStatus, Status
+from connector.procedure.rules.base import HELD, PENDING, VIOLATED, Check, Rule, RuleStatus, Status
 from connector.procedure.rules.r8_retroactive import retroactive_items
 from connector.procedure.stages import ORDER, passed
 
 __all__ = [
+    "HELD",
+    "PENDING",
     "RULES",
     "Rule",
     "RuleStatus",
     "Status",
+    "VIOLATED",
     "blocking",
     "check_approval",
     "check_confirmation",
@@ -176,12 +179,24 @@ def evaluate(
     # (a change rejected and deployed anyway still breaks R6), so R6 then checks for itself.
     ready = change.rejection is None
     for rule, judge in BEFORE_DEPLOY_JUDGES:
-        status, evidence = judge(change, now, policy, explain)
-        statuses[rule] = RuleStatus(rule, status, evidence)
-        ready = ready and status is Status.HELD
-    statuses["R6"] = RuleStatus("R6", *r6_deploy.verdict(change, now, policy, explain, ready=ready))
+        verdict = judge(change, now, policy, explain)
+        statuses[rule] = QUIETLY_HELD[rule] if verdict == QUIET else RuleStatus(rule, *verdict)
+        ready = ready and verdict[0] is HELD
+    statuses["R6"] = _status("R6", r6_deploy.verdict(change, now, policy, explain, ready=ready))
     for rule, judge in AFTER_DEPLOY_JUDGES:
-        statuses[rule] = RuleStatus(rule, *judge(change, now, policy, explain))
+        verdict = judge(change, now, policy, explain)
+        statuses[rule] = QUIETLY_HELD[rule] if verdict == QUIET else RuleStatus(rule, *verdict)
     statuses["R9"] = r9_control.verdict(recorded, stood)
-    statuses["R10"] = RuleStatus("R10", *r10_deadline.verdict(change, now, policy, explain))
+    statuses["R10"] = _status("R10", r10_deadline.verdict(change, now, policy, explain))
     return statuses
+
+
+QUIET = (HELD, "")
+"""A rule held, its evidence not written (`explain=False`)."""
+QUIETLY_HELD: Mapping[str, RuleStatus] = MappingProxyType({rule: RuleStatus(rule, *QUIET) for rule in RULES})
+"""Each rule's quiet status, one shared by every change: most changes of an exported period hold most
+rules, and a status built anew for each costs as much as judging the rule."""
+
+
+def _status(rule: str, verdict: tuple[Status, str]) -> RuleStatus:
+    return QUIETLY_HELD[rule] if verdict == QUIET else RuleStatus(rule, *verdict)

@@ -22,6 +22,11 @@ class Status(StrEnum):
     PENDING = "pending"
 
 
+HELD, VIOLATED, PENDING = Status.HELD, Status.VIOLATED, Status.PENDING
+"""The statuses as module names: on Python 3.11 a member read through its enum class (`Status.HELD`)
+costs several times a global's read, and the export judges every rule of every change of a period."""
+
+
 class RuleStatus(NamedTuple):
     rule: str
     status: Status
@@ -81,8 +86,8 @@ def missing_of(violations: Iterable[Violation]) -> str:
 
 def open_items(change: Change, found: tuple[Violation, ...], due: Stage) -> Verdict:
     """What `found` says is missing: violated once the change has entered `due`, pending before."""
-    status = Status.VIOLATED if reached(change, due) else Status.PENDING
-    return status, ("missing: " if status is Status.VIOLATED else "open: ") + missing_of(found)
+    status = VIOLATED if reached(change, due) else PENDING
+    return status, ("missing: " if status is VIOLATED else "open: ") + missing_of(found)
 
 
 def approval_text(a: Approval, zone: tzinfo = UTC) -> str:

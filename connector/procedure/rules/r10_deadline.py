@@ -7,7 +7,7 @@ from datetime import datetime
 
 from connector.procedure.model import Change
 from connector.procedure.policy import Policy
-from connector.procedure.rules.base import Rule, Status, Verdict, at
+from connector.procedure.rules.base import HELD, PENDING, VIOLATED, Rule, Verdict, at
 
 RULE = Rule("R10", 5, "reminders before the post-mortem deadline, breach alert and escalation after")
 REQUIRED: dict = {}  # no stage waits for it: the deadline is watched, not gated
@@ -16,16 +16,16 @@ REQUIRED: dict = {}  # no stage waits for it: the deadline is watched, not gated
 def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True) -> Verdict:
     pm = change.postmortem
     if pm is None:
-        return Status.PENDING, "no post-mortem deadline yet"
+        return PENDING, "no post-mortem deadline yet"
     if pm.done_at is not None:
         on_time = pm.done_at <= pm.due_at
         if on_time and not explain:
-            return Status.HELD, ""
+            return HELD, ""
         late = "on time" if on_time else "late"
         return (
-            Status.HELD if on_time else Status.VIOLATED,
+            HELD if on_time else VIOLATED,
             f"post-mortem done {at(pm.done_at, policy.zone)}, {late}: due {at(pm.due_at, policy.zone)}",
         )
     if now > pm.due_at:
-        return Status.VIOLATED, f"post-mortem overdue since {at(pm.due_at, policy.zone)}"
-    return Status.PENDING, f"post-mortem due {at(pm.due_at, policy.zone)}"
+        return VIOLATED, f"post-mortem overdue since {at(pm.due_at, policy.zone)}"
+    return PENDING, f"post-mortem due {at(pm.due_at, policy.zone)}"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from connector.procedure.model import Change, Stage, Violation
 from connector.procedure.policy import Policy
-from connector.procedure.rules.base import Rule, Status, Verdict, at, open_items
+from connector.procedure.rules.base import HELD, Rule, Verdict, at, open_items
 
 RULE = Rule("R1", 1, "critical issue category and impact stated; leads and security notified")
 
@@ -35,10 +35,10 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     if found := requirement(change, now, policy):
         return open_items(change, found, Stage.AWAITING_APPROVAL)
     if not explain:
-        return Status.HELD, ""
+        return HELD, ""
     notified = (
         f"leads and security notified {at(change.notified_at, policy.zone)}"
         if change.notified_at
         else "no notification recorded"
     )
-    return Status.HELD, f"category '{policy.category(change.category)}', impact described; {notified}"
+    return HELD, f"category '{policy.category(change.category)}', impact described; {notified}"

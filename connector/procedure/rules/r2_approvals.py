@@ -9,9 +9,9 @@ from datetime import datetime
 from connector.procedure.model import Approval, Change, Groups, Rejection, Role, Stage, Violation
 from connector.procedure.policy import Policy
 from connector.procedure.rules.base import (
+    HELD,
     ROLE_GROUP,
     Rule,
-    Status,
     Verdict,
     approval_text,
     at,
@@ -104,7 +104,7 @@ REQUIRED = {Stage.APPROVED: requirement}
 def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True) -> Verdict:
     if change.rejection is not None:
         r = change.rejection
-        return Status.HELD, f"rejected by {r.by} {at(r.at, policy.zone)}: {r.reason}" if explain else ""
+        return HELD, f"rejected by {r.by} {at(r.at, policy.zone)}: {r.reason}" if explain else ""
     if found := requirement(change, now, policy):
         return open_items(change, found, Stage.APPROVED)
-    return Status.HELD, "; ".join(approval_text(a, policy.zone) for a in change.approvals) if explain else ""
+    return HELD, "; ".join(approval_text(a, policy.zone) for a in change.approvals) if explain else ""

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from connector.procedure.model import Approval, Change, Role, Stage, Violation
 from connector.procedure.policy import Policy
-from connector.procedure.rules.base import ROLE_GROUP, Rule, Status, Verdict
+from connector.procedure.rules.base import HELD, PENDING, ROLE_GROUP, VIOLATED, Rule, Verdict
 
 RULE = Rule("R3", 2, "no self-approval; one person cannot fill both approval roles")
 
@@ -60,10 +60,10 @@ REQUIRED = {Stage.APPROVED: requirement}
 
 def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True) -> Verdict:
     if found := requirement(change, now, policy):
-        return Status.VIOLATED, " ".join(v.message for v in found)
+        return VIOLATED, " ".join(v.message for v in found)
     if not change.approvals:
-        return Status.PENDING, "no approval recorded yet"
+        return PENDING, "no approval recorded yet"
     if not explain:
-        return Status.HELD, ""
+        return HELD, ""
     people = " and ".join(a.approver for a in change.approvals)
-    return Status.HELD, f"approved by {people}, none of them the engineer {change.engineer}"
+    return HELD, f"approved by {people}, none of them the engineer {change.engineer}"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from connector.procedure.model import Approval, Change, Method, Role, Stage, Violation
 from connector.procedure.policy import Policy
-from connector.procedure.rules.base import Rule, Status, Verdict, approval_text, at
+from connector.procedure.rules.base import HELD, PENDING, VIOLATED, Rule, Verdict, approval_text, at
 
 RULE = Rule("R4", 2, "every approval documented; verbal approvals confirmed in writing in time")
 
@@ -95,9 +95,9 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
             f"({at(a.confirmed_at, policy.zone)}, due {at(a.confirm_by, policy.zone)})."
             for a in late
         ]
-        return Status.VIOLATED, " ".join(texts)
+        return VIOLATED, " ".join(texts)
     if not change.approvals or not all(a.confirmed for a in change.approvals):
-        return Status.PENDING, "; ".join(
+        return PENDING, "; ".join(
             approval_text(a, policy.zone) for a in change.approvals
         ) or "no approval recorded yet"
-    return Status.HELD, "; ".join(approval_text(a, policy.zone) for a in change.approvals) if explain else ""
+    return HELD, "; ".join(approval_text(a, policy.zone) for a in change.approvals) if explain else ""

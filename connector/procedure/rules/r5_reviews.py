@@ -7,7 +7,7 @@ from datetime import datetime
 
 from connector.procedure.model import Change, Groups, Review, ReviewKind, Stage, Violation
 from connector.procedure.policy import Policy
-from connector.procedure.rules.base import Rule, Status, Verdict, at, name, open_items
+from connector.procedure.rules.base import HELD, Rule, Verdict, at, name, open_items
 
 RULE = Rule("R5", 3, "peer review and security review by people other than the engineer")
 REVIEW_NAME = {ReviewKind.PEER: "peer review", ReviewKind.SECURITY: "security review"}
@@ -63,7 +63,7 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     if found := requirement(change, now, policy):
         return open_items(change, found, Stage.DEPLOYED)
     if not explain:
-        return Status.HELD, ""
-    return Status.HELD, "; ".join(
+        return HELD, ""
+    return HELD, "; ".join(
         f"{r.kind} review by {r.reviewer} {at(r.at, policy.zone)} ({r.evidence})" for r in change.reviews
     )

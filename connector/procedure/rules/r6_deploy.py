@@ -8,7 +8,7 @@ from datetime import datetime
 from connector.procedure.model import Change, Stage, Violation
 from connector.procedure.policy import Policy
 from connector.procedure.rules import r1_identified, r2_approvals, r3_separation, r4_documented, r5_reviews
-from connector.procedure.rules.base import Check, Rule, Status, Verdict, at, open_items
+from connector.procedure.rules.base import HELD, VIOLATED, Check, Rule, Verdict, at, open_items
 
 RULE = Rule("R6", 4, "deploy time recorded; no deploy before approval and reviews")
 BEFORE_DEPLOY: tuple[Check, ...] = tuple(
@@ -54,8 +54,8 @@ def verdict(
     if not ready:
         early += not_ready(change, deployed, policy)
     if early:
-        return Status.VIOLATED, f"deployed {at(deployed, policy.zone)} before: " + "; ".join(early)
+        return VIOLATED, f"deployed {at(deployed, policy.zone)} before: " + "; ".join(early)
     return (
-        Status.HELD,
+        HELD,
         f"deployed {at(deployed, policy.zone)}, after both approvals and both reviews" if explain else "",
     )

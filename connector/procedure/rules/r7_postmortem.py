@@ -7,7 +7,7 @@ from datetime import datetime
 
 from connector.procedure.model import Change, Stage, Violation
 from connector.procedure.policy import Policy
-from connector.procedure.rules.base import Rule, Status, Verdict, at, open_items
+from connector.procedure.rules.base import HELD, Rule, Verdict, at, open_items
 
 RULE = Rule("R7", 5, "post-mortem task created on deploy, due in business days")
 
@@ -29,10 +29,10 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     if pm is None:
         return open_items(change, requirement(change, now, policy), Stage.DEPLOYED)
     if not explain:
-        return Status.HELD, ""
+        return HELD, ""
     people = ", ".join(pm.participants) or "none listed"
     return (
-        Status.HELD,
+        HELD,
         f"{pm.key} created {at(pm.created_at, policy.zone)}, due {at(pm.due_at, policy.zone)}, "
         f"assignee {pm.assignee or '-'}, participants {people}",
     )

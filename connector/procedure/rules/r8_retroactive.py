@@ -7,7 +7,7 @@ from datetime import datetime
 
 from connector.procedure.model import Change, Stage, Violation
 from connector.procedure.policy import Policy
-from connector.procedure.rules.base import Rule, Status, Verdict
+from connector.procedure.rules.base import HELD, PENDING, VIOLATED, Rule, Verdict
 
 RULE = Rule("R8", 5, "closing needs the post-mortem report, the pull request and the documentation")
 
@@ -46,12 +46,12 @@ def verdict(change: Change, now: datetime, policy: Policy, explain: bool = True)
     if items := retroactive_items(change, policy):
         due = change.postmortem.due_at if change.postmortem else None
         overdue = change.stage is Stage.CLOSED or (due is not None and now > due)
-        return (Status.VIOLATED if overdue else Status.PENDING), "open: " + "; ".join(items)
+        return (VIOLATED if overdue else PENDING), "open: " + "; ".join(items)
     if not explain:
-        return Status.HELD, ""
+        return HELD, ""
     docs = change.docs_url or f"close code {change.close_code}"
     return (
-        Status.HELD,
+        HELD,
         f"post-mortem report {change.postmortem.report_url}, pull request {change.pr_url}, "
         f"documentation {docs}",
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from connector.procedure.model import TERMINAL_STAGES, Change, Stage, Violation
-from connector.procedure.rules.base import Rule, RuleStatus, Status, name
+from connector.procedure.rules.base import HELD, VIOLATED, Rule, RuleStatus, name
 from connector.procedure.rules.r2_approvals import DECIDING_STAGES
 from connector.procedure.stages import ORDER, STEP, is_forward
 
@@ -51,14 +51,14 @@ def verdict(caught: Iterable[Violation], stood: Iterable[Violation]) -> RuleStat
 
     if stood:
         return RuleStatus(
-            RULE.id, Status.VIOLATED, f"{len(stood)} attempts that broke the procedure stood: {rules(stood)}"
+            RULE.id, VIOLATED, f"{len(stood)} attempts that broke the procedure stood: {rules(stood)}"
         )
     return RuleStatus(
         RULE.id,
-        Status.HELD,
+        HELD,
         f"the control worked: {len(caught)} attempts that broke the procedure were blocked or "
         f"reverted ({rules(caught)}); listed as exceptions",
     )
 
 
-NONE_BROKE = RuleStatus(RULE.id, Status.HELD, "no transition broke the procedure")
+NONE_BROKE = RuleStatus(RULE.id, HELD, "no transition broke the procedure")
