@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import insert
 
 from connector.evidence.population import COMPLIANT, NON_COMPLIANT, OPEN, csv_chunks, population
 from connector.evidence.rulebook import RuleBook, ToolRules
 from connector.procedure.policy import Policy
+from connector.store.audit import iso_utc
 from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow, ViolationRow
 
 NOW = datetime(2027, 1, 10, tzinfo=UTC)
@@ -319,3 +321,44 @@ def test_a_cell_that_would_start_a_formula_is_quoted(database):
     change["change"].update(title='=HYPERLINK("http://evil")', project="-1")
     row = one(database, change)
     assert (row["title"], row["project"]) == ('\'=HYPERLINK("http://evil")', "'-1")
+
+
+def test_every_exported_time_is_the_packets_utc_text_of_the_stored_moment(database):
+    """The export writes the stored times as the packet does (`…T…Z`, microseconds), whether the
+    database formats them (SQLite, PostgreSQL) or the row's moment is formatted in Python."""
+    change = clean(1, datetime(2026, 12, 7, 9, 30, 5, 123456, tzinfo=timezone(timedelta(hours=5))))
+    change["postmortem"]["done_at"] = datetime(2026, 12, 9, tzinfo=UTC)
+    pending = clean(2, CREATED + timedelta(days=1))
+    _open(pending, "in_review")
+    stored = {
+        **change["change"],
+        "due_at": change["postmortem"]["due_at"],
+        "done_at": datetime(2026, 12, 9, tzinfo=UTC),
+    }
+    rows = exported(database, [change, pending])
+    columns = {
+        "created_at": "created_at",
+        "deployed_at": "deployed_at",
+        "closed_at": "closed_at",
+        "postmortem_due_at": "due_at",
+        "postmortem_done_at": "done_at",
+    }
+    assert {column: rows[0][column] for column in columns} == {
+        column: iso_utc(stored[name]) for column, name in columns.items()
+    }
+    assert rows[0]["created_at"] == "2026-12-07T04:30:05.123456Z"
+    assert rows[0]["postmortem_done_at"] == "2026-12-09T00:00:00.000000Z"
+    assert [rows[1][column] for column in columns if column != "created_at"] == ["", "", "", ""]
+
+
+def test_a_stored_time_in_another_text_form_is_exported_as_the_same_moment(database):
+    """A time written without microseconds (by hand, or a tool other than the connector) is still read
+    as the moment it names."""
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps a timestamp, not its text")
+    store(database, [clean(1, CREATED)])
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE changes SET closed_at = '2026-12-09 15:00:00' WHERE id = 1")
+    with database.session() as session:
+        (row,) = csv.DictReader(io.StringIO("".join(csv_chunks(population(session, START, END, DEFAULT)))))
+    assert row["closed_at"] == "2026-12-09T15:00:00.000000Z"
