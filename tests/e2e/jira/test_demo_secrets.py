@@ -39,3 +39,19 @@ def test_secrets_set_in_the_environment_are_the_demos(tmp_path, monkeypatch):
             timeout=10,
         )
         assert gate.status_code == 404  # the gate token was taken: the question reached the lookup
+
+
+def test_the_github_webhook_secret_set_in_the_environment_signs_the_demos_github_endpoint(
+    tmp_path, monkeypatch
+):
+    from tests import github_examples as gh
+
+    monkeypatch.setenv("ECM_GITHUB_WEBHOOK_SECRET", "github-secret-chosen-by-the-person")
+    with JiraStack(tmp_path) as stack:
+        body = gh.example("ping")
+        url = f"{stack.service_url}/webhooks/github"
+        chosen = gh.github_headers("ping", body, secret="github-secret-chosen-by-the-person")
+        other = gh.github_headers("ping", body, secret=gh.GITHUB_SECRET)
+
+        assert requests.post(url, data=body, headers=chosen, timeout=10).status_code == 200
+        assert requests.post(url, data=body, headers=other, timeout=10).status_code == 401
