@@ -23,8 +23,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import tenacity
-from sqlalchemy import and_, exists, select
-from sqlalchemy.orm import aliased
 
 from connector import commands as c
 from connector import reconcile, services
@@ -125,7 +123,7 @@ class Dispatcher:
     def _one(self, report: DispatchReport) -> bool:
         first: tuple[int, str, str, str | None] | None = None
         with UnitOfWork(self.connector.database) as uow:
-            row = claim_next(uow, self.clock())
+            row = uow.outbox.claim_next(self.clock())
             if row is None:
                 return False
             (upcoming, caught_up), self._caught_up = self._caught_up, (None, None)
@@ -158,7 +156,11 @@ class Dispatcher:
                 report.done += 1
                 uow.commit()
                 return True
-        merged = following_updates(uow, row, self.clock()) if row.action == UpdateFields.ACTION else []
+        merged = (
+            uow.outbox.following_updates(row, self.clock(), MERGE_LIMIT)
+            if row.action == UpdateFields.ACTION
+            else []
+        )
         try:
             performer = tool.actions if tool is not None else self.connector.pipeline_actions(row.tool)
             if performer is None:
@@ -263,50 +265,6 @@ class Dispatcher:
             )
             uow.audit.lock()
             services.handle(uow, opened, tool.ctx)
-
-
-def claim_next(uow: UnitOfWork, now: datetime, *, lock: bool = True) -> OutboxRow | None:
-    """The oldest due action whose change has no older pending action, locked for this worker (unless
-    `lock` is false: a look at what comes next)."""
-    earlier = aliased(OutboxRow)
-    query = (
-        select(OutboxRow)
-        .where(
-            OutboxRow.status == "pending",
-            OutboxRow.next_attempt_at <= now,
-            ~exists().where(
-                and_(
-                    earlier.change_id == OutboxRow.change_id,
-                    earlier.status == "pending",
-                    earlier.id < OutboxRow.id,
-                )
-            ),
-        )
-        .order_by(OutboxRow.id)
-        .limit(1)
-    )
-    if lock:
-        query = query.with_for_update(skip_locked=True, of=OutboxRow)
-    return uow.session.scalar(query)
-
-
-def following_updates(uow: UnitOfWork, row: OutboxRow, now: datetime) -> list[OutboxRow]:
-    """The due `update_fields` rows of the same change right after `row`, up to the first other row:
-    they are performed with `row` as one update. Nobody else can claim them while `row` is pending."""
-    if row.change_id is None:
-        return []
-    later = uow.session.scalars(
-        select(OutboxRow)
-        .where(OutboxRow.change_id == row.change_id, OutboxRow.status == "pending", OutboxRow.id > row.id)
-        .order_by(OutboxRow.id)
-        .limit(MERGE_LIMIT)
-    )
-    merged: list[OutboxRow] = []
-    for candidate in later:
-        if candidate.action != UpdateFields.ACTION or candidate.next_attempt_at > now:
-            break
-        merged.append(candidate)
-    return merged
 
 
 def merged_action(row: OutboxRow, merged: list[OutboxRow]) -> tuple[Target, Action]:

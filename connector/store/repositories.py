@@ -13,12 +13,12 @@ import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
-from connector.outbox import Action, Target
+from connector.outbox import Action, Target, UpdateFields
 from connector.procedure.model import Change
 from connector.store.facts import change_facts
 from connector.store.outbox import decode, encode
@@ -232,6 +232,49 @@ class OutboxRepository:
     def depth(self) -> int:
         query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
         return self.session.scalar(query) or 0
+
+    def claim_next(self, now: datetime, *, lock: bool = True) -> OutboxRow | None:
+        """The oldest due action whose change has no older pending action, locked for this worker (unless
+        `lock` is false: a look at what comes next)."""
+        earlier = aliased(OutboxRow)
+        query = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.status == PENDING,
+                OutboxRow.next_attempt_at <= now,
+                ~exists().where(
+                    and_(
+                        earlier.change_id == OutboxRow.change_id,
+                        earlier.status == PENDING,
+                        earlier.id < OutboxRow.id,
+                    )
+                ),
+            )
+            .order_by(OutboxRow.id)
+            .limit(1)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True, of=OutboxRow)
+        return self.session.scalar(query)
+
+    def following_updates(self, row: OutboxRow, now: datetime, limit: int) -> list[OutboxRow]:
+        """The due `update_fields` rows of the same change right after `row`, up to the first other row
+        (at most `limit`): they are performed with `row` as one update. Nobody else can claim them while
+        `row` is pending."""
+        if row.change_id is None:
+            return []
+        later = self.session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.change_id == row.change_id, OutboxRow.status == PENDING, OutboxRow.id > row.id)
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        merged: list[OutboxRow] = []
+        for candidate in later:
+            if candidate.action != UpdateFields.ACTION or candidate.next_attempt_at > now:
+                break
+            merged.append(candidate)
+        return merged
 
 
 class AlertRepository:
