@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 
-from connector.errors import Rejected, Unavailable
+from connector.errors import NotFound, Rejected, Unavailable
 from connector.evidence.seal import ticket_note
 from connector.jira.gateway import JiraGateway
 from connector.mapping import JiraSection
@@ -63,6 +63,7 @@ class JiraActions:
         bypass: Bypass | None = None,
     ):
         self.gateway, self.section, self.field_ids = gateway, section, field_ids
+        self._missing_comments: dict[str, str] = {}  # change key -> the comment saying what is missing
         self.bypass = bypass
 
     @singledispatchmethod
@@ -251,9 +252,18 @@ class JiraActions:
         key = _key(change)
         marker = reference(f"missing:{key}")
         body = _signed(action.text, marker)
+        known = self._missing_comments.get(key)
+        if known is not None:  # edited in place without reading the comments again (PUT is idempotent)
+            try:
+                self.gateway.update_comment(key, known, body)
+                return {"comment": known, "updated": True}
+            except NotFound:  # deleted meanwhile: looked up again, or written afresh
+                self._missing_comments.pop(key, None)
         found = next((c for c in self.gateway.comments(key) if marker in c.body), None)
         if found is None:
-            return {"comment": self.gateway.add_comment(key, body)}
+            self._missing_comments[key] = comment_id = self.gateway.add_comment(key, body)
+            return {"comment": comment_id}
+        self._missing_comments[key] = found.id
         if found.body.strip() == body.strip():
             return {"skipped": "shown already", "comment": found.id}
         self.gateway.update_comment(key, found.id, body)
