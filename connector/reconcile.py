@@ -15,13 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm.exc import StaleDataError
-
 from connector.services import deliveries
 from connector.store.db import Database
-from connector.store.tables import WatermarkRow
-from connector.store.uow import UnitOfWork
+from connector.store.uow import CONFLICTS, UnitOfWork
 
 if TYPE_CHECKING:
     from connector.bootstrap import Connector
@@ -53,7 +49,7 @@ def reconcile(connector: Connector, tool: str) -> ReconcileReport:
     for delivery, event in runtime.adapter.history(runtime, since, started):
         try:
             report.count(deliveries.receive(connector.database, connector.tools, delivery, event))
-        except (StaleDataError, DBAPIError) as error:  # a webhook about the same change won the race
+        except CONFLICTS as error:  # a webhook about the same change won the race
             log.warning(
                 "reconcile-event-conflict",
                 extra={
@@ -84,17 +80,10 @@ def catch_up(connector: Connector, tool: str, key: str) -> ReconcileReport:
 
 def read_watermark(database: Database, tool: str, *, default: datetime) -> datetime:
     with UnitOfWork(database) as uow:
-        row = uow.session.get(WatermarkRow, f"reconcile:{tool}")
-        return datetime.fromisoformat(row.value) if row is not None else default
+        return uow.watermarks.get(f"reconcile:{tool}") or default
 
 
 def write_watermark(database: Database, tool: str, moment: datetime) -> None:
     with UnitOfWork(database) as uow:
-        row = uow.session.get(WatermarkRow, f"reconcile:{tool}", with_for_update=True)
-        if row is None:
-            uow.session.add(
-                WatermarkRow(name=f"reconcile:{tool}", value=moment.isoformat(), updated_at=moment)
-            )
-        elif datetime.fromisoformat(row.value) < moment:
-            row.value, row.updated_at = moment.isoformat(), moment
+        uow.watermarks.advance(f"reconcile:{tool}", moment)
         uow.commit()

@@ -32,6 +32,7 @@ from connector.store.tables import (
     OutboxRow,
     PostMortemRow,
     ViolationRow,
+    WatermarkRow,
 )
 
 DELIVERY_OUTCOMES = frozenset({"received", "handled", "ignored", "duplicate", "failed"})
@@ -316,6 +317,25 @@ class ViolationRepository:
         for row in found:
             self.session.delete(row)
         return sorted({rule for row in found for rule in row.rules})
+
+
+class WatermarkRepository:
+    """How far a periodic reading of the tools got: one moment per name ("reconcile:jira")."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, name: str) -> datetime | None:
+        row = self.session.get(WatermarkRow, name)
+        return datetime.fromisoformat(row.value) if row is not None else None
+
+    def advance(self, name: str, moment: datetime) -> None:
+        """Move the watermark to `moment`, never back (the row is locked until commit)."""
+        row = self.session.get(WatermarkRow, name, with_for_update=True)
+        if row is None:
+            self.session.add(WatermarkRow(name=name, value=moment.isoformat(), updated_at=moment))
+        elif datetime.fromisoformat(row.value) < moment:
+            row.value, row.updated_at = moment.isoformat(), moment
 
 
 class PeopleRepository:

@@ -16,7 +16,9 @@ import contextlib
 from collections.abc import Iterator
 from types import TracebackType
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from connector.store.audit import AuditLog
 from connector.store.db import Database
@@ -29,8 +31,13 @@ from connector.store.repositories import (
     OutboxRepository,
     PeopleRepository,
     ViolationRepository,
+    WatermarkRepository,
 )
 from connector.store.sla import SlaRepository
+
+CONFLICTS = (StaleDataError, DBAPIError)
+"""What a unit of work raises when another transaction changed the same rows first (a version that
+moved on, a lock or a unique key lost): the work is to be done again, or left to the winner."""
 
 
 class UnitOfWork:
@@ -46,6 +53,7 @@ class UnitOfWork:
     violations: ViolationRepository
     people: PeopleRepository
     sla: SlaRepository
+    watermarks: WatermarkRepository
     audit: AuditLog
 
     def __init__(self, database: Database) -> None:
@@ -62,6 +70,7 @@ class UnitOfWork:
         self.violations = ViolationRepository(self.session)
         self.people = PeopleRepository(self.session)
         self.sla = SlaRepository(self.session)
+        self.watermarks = WatermarkRepository(self.session)
         self.audit = AuditLog(self.session)
         return self
 
