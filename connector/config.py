@@ -19,10 +19,9 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from connector.errors import ConfigError
+from connector.store.url import backend_of
 
 PREFIX = "ECM_"
 SECRET_NAMES = (
@@ -96,11 +95,7 @@ class Settings(BaseSettings):
     def _database_url_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        try:
-            url = make_url(value.get_secret_value())
-        except ArgumentError:
-            raise ValueError("not a valid database URL") from None
-        if url.get_backend_name() not in SUPPORTED_DRIVERS:
+        if backend_of(value.get_secret_value()) not in SUPPORTED_DRIVERS:
             raise ValueError("not a valid database URL (use sqlite:/// or postgresql+psycopg://)")
         return value
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from connector.config import load_settings
 from connector.errors import ConfigError
-from connector.store.db import Database
+from connector.store.db import Database, DatabaseError
 
 
 def open_database(*, require_current: bool = False) -> Database:
@@ -24,7 +23,7 @@ def open_database(*, require_current: bool = False) -> Database:
         raise SystemExit(2) from None
     database = Database.from_settings(settings)
     if require_current and not database.readiness()[0]:
-        with contextlib.suppress(SQLAlchemyError):  # a failure is reported just below, in readiness()'s words
+        with contextlib.suppress(DatabaseError):  # a failure is reported just below, in readiness()'s words
             database.upgrade()
         ok, detail = database.readiness()
         if not ok:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from connector.evidence.facts import (
     deploys_of,
@@ -29,6 +27,9 @@ from connector.store.audit import entries, entry_dict, entry_hash, iso_utc, veri
 from connector.store.facts import change_facts, violation_facts
 from connector.store.people import as_of
 from connector.store.tables import ApprovalRow, ChangeRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 PACKET_VERSION = 1
 

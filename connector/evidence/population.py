@@ -15,9 +15,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import IO, Any, NamedTuple
-
-from sqlalchemy.orm import Session
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from connector.evidence.batches import Loaded, batches, iso
 from connector.evidence.rulebook import RuleBook
@@ -25,6 +23,9 @@ from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.rules import PENDING, VIOLATED, RuleStatus
 from connector.store.facts import facts_of
 from connector.store.people import Person, latest
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 BATCH = 50
 """Changes read and judged at a time. Small on purpose: the rows of a batch outlive the garbage

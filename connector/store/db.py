@@ -33,6 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from connector.config import Settings
 
+DatabaseError = SQLAlchemyError
+"""Every error the database layer raises (unreachable, refused, a statement that failed)."""
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MIGRATION_LOCK_ID = 0x45434D_4D494752  # "ECM" "MIGR": one upgrade at a time when instances start together

@@ -24,10 +24,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from connector.errors import BadSignature, MalformedBody
+from connector.store.db import DatabaseError
 from connector.store.uow import UnitOfWork
 from connector.web.errors import WebhookNotConfigured
 
@@ -55,7 +55,7 @@ class OutboxDepth(Collector):
         try:
             with UnitOfWork(self.database) as uow:
                 depth = uow.outbox.depth()
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             logger.warning("metrics-outbox-unreadable", extra={"error": type(exc).__name__})
             return
         yield GaugeMetricFamily("ecm_outbox_depth", "Outbox rows waiting to be sent", value=depth)

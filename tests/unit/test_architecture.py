@@ -10,8 +10,11 @@
    but a string constant): a tool is reached through its adapter object, never through a name.
 7. The use cases (connector/services/) do not import `sqlalchemy`: every query is a repository method
    of connector/store/, reached through the unit of work (`connector.services.ports`).
+8. Only connector/store/ (tables, repositories, unit of work, migrations) imports `sqlalchemy` outside
+   type annotations: the queries live there. What still writes its own is listed in EXCEPTIONS.
 
-Rules 1-3 count every import in a file, inside functions too; rule 4 counts what runs at import time.
+Rules 1-3 and 7 count every import in a file, inside functions too; rule 4 counts what runs at import
+time; rule 8 leaves out what is imported for annotations only (under `if TYPE_CHECKING:`).
 An exception to a rule is written in EXCEPTIONS with its reason.
 """
 
@@ -35,8 +38,33 @@ GATEWAYS = {
     "connector.servicenow.gateway": "the ServiceNow gateway: pysnow, requests",
     "connector.github.gateway": "the GitHub gateway (deployment protection rules): requests",
 }
-# (rule, module) -> why the module may break the rule. Empty: today's code keeps every rule.
-EXCEPTIONS: dict[tuple[str, str], str] = {}
+STORE = "connector.store"
+# (rule, module) -> why the module may break the rule.
+_EVIDENCE_READS = (
+    "the evidence's own queries of the store (packets, exports, summaries), not yet repositories"
+)
+EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("store", "connector.web.signin_limit"): "the admin sign-in's failed attempts: its own table and queries",
+    ("store", "connector.cli.evidence"): "counts the changes of a period before exporting them",
+    ("store", "connector.cli.audit"): "reads the audit chain's entries for its export",
+    ("store", "connector.cli.outbox"): "lists and re-queues outbox rows for an operator",
+    ("store", "connector.demo.overdue"): "the demo reads what it played back from the store",
+    ("store", "connector.demo.story"): "the demo reads what it played back from the store",
+    **{
+        ("store", f"connector.evidence.{name}"): _EVIDENCE_READS
+        for name in (
+            "batches",
+            "facts",
+            "gate",
+            "integrity",
+            "listing",
+            "overview",
+            "retention",
+            "seal",
+            "summary",
+        )
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,7 @@ class Import:
     target: str  # what it names, absolute: "a.b" for `import a.b`, "a.b.c" for `from a.b import c`
     line: int
     at_load: bool  # runs when the module is imported (not inside a function, not under TYPE_CHECKING)
+    typing_only: bool = False  # under `if TYPE_CHECKING:`: for annotations, never run
 
 
 @dataclass(frozen=True)
@@ -78,25 +107,36 @@ class Tree:
         return ".".join(parts) or None
 
 
-def _imports(module: str, package: str, body: list[ast.stmt], *, at_load: bool) -> Iterator[Import]:
+def _imports(
+    module: str, package: str, body: list[ast.stmt], *, at_load: bool, typing_only: bool = False
+) -> Iterator[Import]:
     for node in body:
         if isinstance(node, ast.Import):
-            yield from (Import(module, alias.name, node.lineno, at_load) for alias in node.names)
+            yield from (Import(module, alias.name, node.lineno, at_load, typing_only) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parent, *([node.module] if node.module else [])])
-            yield from (Import(module, f"{base}.{alias.name}", node.lineno, at_load) for alias in node.names)
+            yield from (
+                Import(module, f"{base}.{alias.name}", node.lineno, at_load, typing_only)
+                for alias in node.names
+            )
         elif isinstance(node, ast.If) and _is_type_checking(node.test):
-            yield from _imports(module, package, node.body, at_load=False)
-            yield from _imports(module, package, node.orelse, at_load=at_load)
+            yield from _imports(module, package, node.body, at_load=False, typing_only=True)
+            yield from _imports(module, package, node.orelse, at_load=at_load, typing_only=typing_only)
         else:
             deferred = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             for field in ("body", "orelse", "finalbody", "handlers", "cases"):
                 inner = getattr(node, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.AST):
-                    yield from _imports(module, package, _statements(inner), at_load=at_load and not deferred)
+                    yield from _imports(
+                        module,
+                        package,
+                        _statements(inner),
+                        at_load=at_load and not deferred,
+                        typing_only=typing_only,
+                    )
 
 
 def _statements(nodes: list[ast.AST]) -> list[ast.stmt]:
@@ -172,6 +212,18 @@ def sql_in_services_violations(tree: Tree, services: str = SERVICES) -> list[str
         for imp in tree.imports(module):
             if imp.target.split(".")[0] == "sqlalchemy":
                 found.append(f"{tree.where(imp)}: the use case {module} imports {imp.target}")
+    return sorted(set(found))
+
+
+def sql_outside_the_store_violations(tree: Tree, store: str = STORE) -> list[str]:
+    """Rule 8: modules outside the store that import sqlalchemy for more than annotations."""
+    found = []
+    for module in tree.modules:
+        if module == store or module.startswith(store + ".") or _allowed("store", module):
+            continue
+        for imp in tree.imports(module):
+            if imp.target.split(".")[0] == "sqlalchemy" and not imp.typing_only:
+                found.append(f"{tree.where(imp)}: {module} imports {imp.target}, which only the store may")
     return sorted(set(found))
 
 
@@ -316,6 +368,10 @@ def test_the_use_cases_write_no_sql():
     assert sql_in_services_violations(Tree.scan(ROOT, PACKAGES)) == []
 
 
+def test_only_the_store_writes_queries():
+    assert sql_outside_the_store_violations(Tree.scan(ROOT, PACKAGES)) == []
+
+
 def test_connector_and_jobs_modules_import_no_circle():
     assert import_cycles(Tree.scan(ROOT, PACKAGES)) == []
 
@@ -336,6 +392,7 @@ def test_the_listed_gateways_and_exceptions_name_modules_that_exist():
         "tool",
         "dispatch",
         "sql",
+        "store",
     }
 
 
@@ -420,6 +477,27 @@ def test_checker_reports_sqlalchemy_in_a_use_case_but_not_in_the_store(tmp_path)
     )
     assert sql_in_services_violations(tree, services="app.services") == [
         "app/services/changes.py:2: the use case app.services.changes imports sqlalchemy.select"
+    ]
+
+
+def test_checker_reports_sqlalchemy_outside_the_store_but_not_for_annotations(tmp_path):
+    tree = write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/store/__init__.py": "",
+            "app/store/repos.py": "from sqlalchemy import select\n",
+            "app/jobs.py": "def run():\n    from sqlalchemy import update\n",
+            "app/typed.py": (
+                "from typing import TYPE_CHECKING\n"
+                "if TYPE_CHECKING:\n    from sqlalchemy.orm import Session\n"
+            ),
+            "app/web.py": "from sqlalchemy.exc import SQLAlchemyError\n",
+        },
+    )
+    assert sql_outside_the_store_violations(tree, store="app.store") == [
+        "app/jobs.py:2: app.jobs imports sqlalchemy.update, which only the store may",
+        "app/web.py:1: app.web imports sqlalchemy.exc.SQLAlchemyError, which only the store may",
     ]
 
 
