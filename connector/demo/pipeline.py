@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -131,7 +132,7 @@ class PipelineChapter:
         self.stack.settle(lambda: len(story.facts(key).reviews) == 2)
         story.move("eng.emma", key, statuses.reviewed)
         story.wait_stage(key, Stage.REVIEWED)
-        deployed_at = self.stack.clock().replace(microsecond=0)
+        deployed_at = self.deploy_time()
         body = deployment_status(self._id(), deployed_at, payload={"change": key})
         answer = self.ask_protection_rule(body)
         story.say(f"  github     asks whether the deployment may proceed: {answer and answer['state']}")
@@ -150,10 +151,12 @@ class PipelineChapter:
         story.expect(f"{key}'s post-mortem was created on that deploy (R7)", bool(facts))
         moved = self.stack.settle(lambda: story.status(key) == statuses.deployed, timeout=30)
         story.expect(f"the connector took {key}'s Deploy step in Jira for the pipeline", bool(moved))
-        deploys = self.packet(key)["deploys"]
+        packet = self.packet(key)
+        r6 = next(r for r in packet["rules"] if r["rule"] == "R6")
         story.expect(
-            f"{key}'s evidence packet shows the pipeline's deploy beside the ticket's",
-            [d["outcome"] for d in deploys] == ["recorded"],
+            f"{key}'s evidence packet shows the pipeline's deploy beside the ticket's, R6 held",
+            [d["outcome"] for d in packet["deploys"]] == ["recorded"] and r6["status"] == "held",
+            r6["evidence"],
         )
         return key
 
@@ -201,6 +204,14 @@ class PipelineChapter:
             packet["change"]["bypass"] and [d["bypass"] for d in packet["deploys"]] == [True],
         )
         return key
+
+    def deploy_time(self) -> datetime:
+        """Now in whole seconds, as GitHub gives times, once the clock has left the second in which the
+        reviews just recorded may fall (a deploy comes after them, and R6 compares the times)."""
+        first = self.stack.clock()
+        while (now := self.stack.clock()).replace(microsecond=0) == first.replace(microsecond=0):
+            time.sleep(0.02)
+        return now.replace(microsecond=0)
 
     def _id(self) -> int:
         self.next_id += 1

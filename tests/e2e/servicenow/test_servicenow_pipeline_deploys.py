@@ -37,7 +37,7 @@ def test_deploy_of_an_approved_reviewed_change_sets_it_to_implement(story):
     story.comment("peer.pete", "/peer-reviewed")
     story.comment("sec.sara", "/security-reviewed")
     assert story.stack.settle(lambda: story.gate_allows(Stage.DEPLOYED), timeout=30)
-    deployed_at = story.stack.clock().replace(microsecond=0)
+    deployed_at = PipelineChapter(story).deploy_time()
 
     PipelineChapter(story).post(
         "deployment_status", deployment_status(5151, deployed_at, payload={"change": key})
