@@ -21,6 +21,7 @@ from connector import commands as c
 from connector.outbox import Revert
 from connector.procedure import rules
 from connector.procedure.model import Change, Stage
+from connector.procedure.stages import is_forward
 from connector.services.changes import _as_if, _enter
 from connector.services.common import audit
 from connector.services.ports import UnitOfWork
@@ -51,7 +52,14 @@ def reconsider_revert(uow: UnitOfWork, revert: OutboxRow, ctx: ToolContext, now:
         reason = f"the change is in {ctx.status_of(cmd.to_stage)} by now"
         _withdraw(uow, row, cmd, revert, reason, now)
         return reason
-    facts = _as_if(known_at(uow.changes.to_facts(row), cmd.at), cmd, ctx)
+    facts = known_at(uow.changes.to_facts(row), cmd.at)
+    # Since the step, the change went on past it (the next step's webhook came once the facts were in):
+    # the step is judged from the stage it was taken in, the one the revert would go back to.
+    came_from = ctx.stage_of(action.to_status)
+    passed = came_from is not None and is_forward(cmd.to_stage, Stage(row.stage))
+    if passed:
+        facts = dataclasses.replace(facts, stage=came_from)
+    facts = _as_if(facts, cmd, ctx)
     decision = rules.check_transition(facts, cmd.to_stage, cmd.actor, ctx.groups(), cmd.at, ctx.policy)
     if not decision.allowed:
         back_to = ctx.status_of(Stage(row.stage))
@@ -60,7 +68,8 @@ def reconsider_revert(uow: UnitOfWork, revert: OutboxRow, ctx: ToolContext, now:
         return None
     reason = "no longer a violation once the change's facts were caught up from the tool"
     _withdraw(uow, row, cmd, revert, reason, now)
-    _enter(uow, row, cmd, ctx)
+    if not passed:
+        _enter(uow, row, cmd, ctx)
     return reason
 
 
