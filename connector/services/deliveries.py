@@ -7,9 +7,9 @@ done), an event whose subject (a comment, a changelog entry) was processed befor
 delivery id is a duplicate too, the event is translated by its tool into commands, and each command is
 handled by `connector.services.handle`. The outcome is "handled", "ignored", "duplicate", or for a
 replayed event "deferred" (left to a catch-up, nothing recorded).
-A comment made after a step that waits to be judged again (its revert is pending), or on a change whose
-stored stage is not the one the webhook shows, is left to a catch-up from the tool (`_deferred`), so it
-is judged after the moves that came before it.
+A comment that would be refused, made after a step that waits to be judged again (its revert is
+pending) or on a change whose stored stage is not the one the webhook shows, is left to a catch-up from
+the tool (`_in_doubt`), so it is judged after the moves that came before it.
 """
 
 from __future__ import annotations
@@ -64,10 +64,30 @@ def process(
     # are then locked in one order by every writer (a webhook's batch holds the lock while it inserts the
     # marker a replay of the same comment inserts too; taken after it, the two would deadlock).
     uow.audit.lock()
-    replay = delivery.delivery_id.startswith(REPLAY)
     tool = tools.get(delivery.source)  # none for a pipeline's deploy report
-    if replay and tool is not None and _deferred(uow, tool, delivery, event) is not None:
-        return "deferred"  # nothing recorded: the catch-up replays it under the same delivery id
+    doubt = _in_doubt(uow, tool, delivery, event) if tool is not None else None
+    if doubt is None:
+        return _process(uow, tools, delivery, event, commands)
+    try:  # judged now; only a refusal waits for the catch-up
+        with uow.savepoint():
+            return _process(uow, tools, delivery, event, commands, refusal_waits=True)
+    except _WouldRefuse:
+        return _defer(uow, delivery, event, *doubt)
+
+
+class _WouldRefuse(Exception):
+    """The comment would be refused, on facts that are in doubt: rolled back and deferred."""
+
+
+def _process(
+    uow: UnitOfWork,
+    tools: Mapping[str, ToolRuntime],
+    delivery: Delivery,
+    event: Event,
+    commands: list[Any],
+    *,
+    refusal_waits: bool = False,
+) -> str:
     row = _record(uow, delivery)
     if row is None:
         return "duplicate"
@@ -75,29 +95,28 @@ def process(
         detail = "; ".join(_pipeline(uow, tools, request) for request in commands)
         uow.deliveries.mark(row, "handled", detail[:2000])
         return "handled"
-    tool = tools[delivery.source]  # `commands_for` ignored the delivery of a tool without a mapping
-    if not replay and (waiting := _deferred(uow, tool, delivery, event)) is not None:
-        uow.deliveries.mark(row, "handled", waiting)
-        return "handled"
     if not _first_sight(uow, delivery, event):
         uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
         return "duplicate"
-    outcomes = [services.handle(uow, command, tool.ctx) for command in commands]
+    ctx = tools[delivery.source].ctx  # `commands_for` ignored the delivery of a tool without a mapping
+    outcomes = [services.handle(uow, command, ctx) for command in commands]
+    if refusal_waits and any(outcome.startswith("refused") for outcome in outcomes):
+        raise _WouldRefuse()
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
     return "handled"
 
 
-def _deferred(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> str | None:
-    """Why a comment is left to a catch-up from the tool rather than judged now, or None. A comment is
-    judged against the change's stored stage, which may not be the one it was made in:
+def _in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> tuple[str, str] | None:
+    """Whether a comment is judged on facts in doubt, as (the catch-up's tag, why): a comment is judged
+    against the change's stored stage, which may not be the one it was made in:
     - a step taken before the comment waits to be judged again (its revert is pending: after a lost
       approval, the lead's Approve was judged early, and is withdrawn once the catch-up finds the
-      approval): the comment waits for that judgement, in a catch-up queued after the revert;
+      approval);
     - the webhook shows the issue in another stage than the stored one (a webhook before it was lost or
       is late).
-    Judged now, a review would be refused as "before approval" on a change approved in the tool. The
-    catch-up replays the change's history in order, this comment included (its subject is not marked
-    here). A comment processed before is no one's to wait for (a duplicate)."""
+    A comment that would be refused so (a review "before approval" on a change approved in the tool) is
+    left to a catch-up from the tool queued after the revert, which replays the change's history in
+    order, this comment included. A comment processed before is no one's to wait for (a duplicate)."""
     if not isinstance(event, CommentAdded):
         return None
     if event.subject_id and uow.markers.seen("subject", f"{event.tool}:{event.subject_id}"):
@@ -110,19 +129,33 @@ def _deferred(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Eve
         for row, revert in uow.outbox.pending_of(change.id, Revert.ACTION)
         if not isinstance(revert, Revert) or revert.at is None or revert.at <= event.at
     ]
-    stage = tool.ctx.stage_of(event.status) if event.status else None
-    if steps:
-        tag = f"after-revert:{steps[-1].id}"  # one catch-up after the newest of them, for every comment
-        why = f"deferred: a step before it is judged again first (revert {steps[-1].id})"
-    elif not delivery.delivery_id.startswith(REPLAY) and stage is not None and change.stage != stage.value:
-        tag = f"behind:{delivery.delivery_id}"
-        why = (
-            f"deferred: the change is {change.stage} here and {event.status} in {event.tool}; caught up first"
+    if steps:  # one catch-up after the newest of them, for every comment waiting on them
+        return (
+            f"after-revert:{steps[-1].id}",
+            f"a step before it is judged again first (revert {steps[-1].id})",
         )
-    else:
-        return None
+    stage = tool.ctx.stage_of(event.status) if event.status else None
+    if not delivery.delivery_id.startswith(REPLAY) and stage is not None and change.stage != stage.value:
+        return (
+            f"behind:{delivery.delivery_id}",
+            f"the change is {change.stage} here and {event.status} in {event.tool}",
+        )
+    return None
+
+
+def _defer(uow: UnitOfWork, delivery: Delivery, event: Event, tag: str, why: str) -> str:
+    """Queue the catch-up the comment waits for. A replayed comment leaves nothing else (the catch-up
+    replays it under the same delivery id); a webhook's delivery is recorded as deferred."""
+    change = uow.changes.get(event.tool, event.key)
+    assert change is not None  # seen by `_in_doubt` in this transaction
     outbox.enqueue(uow, change.tool, change, CatchUp(), tag, now=delivery.received_at)
-    return why
+    if delivery.delivery_id.startswith(REPLAY):
+        return "deferred"
+    row = _record(uow, delivery)
+    if row is None:
+        return "duplicate"
+    uow.deliveries.mark(row, "handled", f"deferred: {why}; caught up first")
+    return "handled"
 
 
 def _pipeline(uow: UnitOfWork, tools: Mapping[str, ToolRuntime], request: Any) -> str:

@@ -232,3 +232,71 @@ def test_a_replayed_review_made_after_a_step_that_waits_to_be_judged_again_waits
 def facts_of(database):
     with UnitOfWork(database) as uow:
         return uow.changes.to_facts(uow.changes.get("jira", "EMG-1"))
+
+
+def test_a_replayed_review_that_holds_is_recorded_at_once_though_a_step_before_it_waits_for_its_revert(
+    database, ctx
+):
+    """The engineer marked the change reviewed before any review (a violation: its revert is pending); a
+    review replayed meanwhile holds in the stage the change is in, so it is recorded now, not deferred."""
+    base = {"tool": "jira", "key": "EMG-1"}
+    steps = [
+        c.RegisterChange(
+            **base,
+            actor="eng.emma",
+            at=AT,
+            origin="d-0",
+            engineer="eng.emma",
+            title="t",
+            category="Service outage",
+            impact="checkout is down",
+            stage=Stage.AWAITING_APPROVAL,
+        ),
+        c.RecordApproval(
+            **base, actor="lead.liam", at=AT + timedelta(minutes=1), origin="d-1", evidence="c:1"
+        ),
+        c.RecordApproval(
+            **base, actor="sec.sara", at=AT + timedelta(minutes=2), origin="d-2", evidence="c:2"
+        ),
+        c.RecordTransition(
+            **base,
+            actor="lead.liam",
+            at=AT + timedelta(minutes=3),
+            origin="d-3",
+            to_stage=Stage.APPROVED,
+            to_status="Approved",
+        ),
+        c.RecordTransition(
+            **base,
+            actor="eng.emma",
+            at=AT + timedelta(minutes=4),
+            origin="d-4",
+            to_stage=Stage.IN_REVIEW,
+            to_status="In Review",
+        ),
+        c.RecordTransition(
+            **base,
+            actor="eng.emma",
+            at=AT + timedelta(minutes=5),
+            origin="d-5",
+            to_stage=Stage.REVIEWED,
+            to_status="Reviewed",
+        ),
+    ]
+    with UnitOfWork(database) as uow:
+        outcomes = [services.handle(uow, step, ctx) for step in steps]
+        uow.commit()
+    assert outcomes[-1].startswith("refused")  # reviewed before any review: reverted
+
+    def review(event, origin):
+        return [
+            c.RecordReview(**{**base, "origin": origin}, actor="peer.pete", at=event.at, kind=ReviewKind.PEER)
+        ]
+
+    later = dataclasses.replace(comment(), at=AT + timedelta(minutes=6))
+    assert (
+        deliveries.receive(database, jira(ctx, review), delivery("reconcile:comment:10042"), later)
+        == "handled"
+    )
+    assert [r.reviewer for r in facts_of(database).reviews] == ["peer.pete"]
+    assert [r.action for r in rows(database, OutboxRow)].count("catch_up") == 0
