@@ -129,8 +129,8 @@ class Dispatcher:
             (upcoming, caught_up), self._caught_up = self._caught_up, (None, None)
             if row.action in CATCH_UP_FIRST and row.tool in self.connector.tools and row.id != upcoming:
                 first = (row.id, row.action, row.tool, target_of(row.payload).key)
-            else:
-                return self._claimed(uow, row, caught_up, report)
+            else:  # the catch-up just made belongs to this row only (another may be claimed first)
+                return self._claimed(uow, row, caught_up if row.id == upcoming else None, report)
         # Outside the row's transaction (SQLite has one writer at a time); the row is claimed again next.
         self._caught_up = self._catch_up(*first)
         return True

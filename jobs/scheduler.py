@@ -35,6 +35,7 @@ class JobsConfig:
     reconcile_minutes: float = 5
     drift_hours: float = 24
     outbox_poll_seconds: float = 0.1
+    outbox_workers: int = 1  # dispatcher threads (PostgreSQL claims rows with SKIP LOCKED; SQLite: 1)
     standby_retry_seconds: float = 3
     lease_check_seconds: float = 2
     checkpoint_poll_seconds: float = 5
@@ -103,9 +104,17 @@ def _lead(
 ) -> None:
     scheduler = build_scheduler(connector, config, metrics)
     loop_stop = threading.Event()
-    loop = outbox.OutboxLoop(connector, metrics, config.outbox_poll_seconds)
-    thread = threading.Thread(target=loop.run, args=(loop_stop,), name="outbox", daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(
+            target=outbox.OutboxLoop(connector, metrics, config.outbox_poll_seconds).run,
+            args=(loop_stop,),
+            name=f"outbox-{n}",
+            daemon=True,
+        )
+        for n in range(config.outbox_workers)
+    ]
+    for thread in threads:
+        thread.start()
     scheduler.start()
     try:
         while not stop.wait(config.lease_check_seconds):
@@ -115,4 +124,5 @@ def _lead(
     finally:
         loop_stop.set()
         scheduler.shutdown(wait=True)
-        thread.join(timeout=30)
+        for thread in threads:
+            thread.join(timeout=30)

@@ -31,6 +31,15 @@ log = logging.getLogger("jobs")
     help="SLA job interval (tests and demos; the procedure needs no less than the default minute).",
 )
 @click.option(
+    "--outbox-workers",
+    envvar="ECM_OUTBOX_WORKERS",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Outbox dispatcher threads on PostgreSQL, each on another change; SQLite uses one "
+    "(env ECM_OUTBOX_WORKERS).",
+)
+@click.option(
     "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve /metrics on this port."
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
@@ -40,6 +49,7 @@ log = logging.getLogger("jobs")
 def jobs(
     reconcile_minutes: float,
     sla_seconds: float,
+    outbox_workers: int,
     metrics_port: int | None,
     metrics_host: str,
     log_format: str | None,
@@ -71,13 +81,21 @@ def jobs(
     metrics = JobMetrics()
     if metrics_port:
         start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)
+    if connector.database.dialect != "postgresql":
+        outbox_workers = 1  # one writer at a time, and no row locks to keep two workers apart
     config = JobsConfig(
         sla_seconds=sla_seconds,
         reconcile_minutes=reconcile_minutes,
+        outbox_workers=outbox_workers,
         checkpoint_poll_seconds=min(5.0, settings.audit_checkpoint_seconds),
     )
     log.info(
-        "jobs-starting", extra={"reconcile_minutes": reconcile_minutes, "tools": sorted(connector.tools)}
+        "jobs-starting",
+        extra={
+            "reconcile_minutes": reconcile_minutes,
+            "outbox_workers": outbox_workers,
+            "tools": sorted(connector.tools),
+        },
     )
     try:
         run_forever(connector, leader_lock(connector.database, settings.data_dir), config, stop, metrics)

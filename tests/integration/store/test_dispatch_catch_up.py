@@ -1,0 +1,90 @@
+"""A catch-up belongs to the row it was made for: another change's action claimed first meanwhile is
+performed as itself, not failed with that catch-up's error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from connector.dispatch import Dispatcher
+from connector.errors import Unavailable
+from connector.outbox import Action, CatchUp, Target, UpdateFields
+from connector.store.db import Database
+from connector.store.tables import OutboxRow
+from connector.store.uow import UnitOfWork
+
+from .store_rows import T0, a_change
+
+
+@dataclass
+class Recorded:
+    calls: list[tuple[str | None, Action]] = field(default_factory=list)
+
+    def perform(self, action: Action, target: Target, idem: str) -> dict[str, Any]:
+        self.calls.append((target.key, action))
+        return {"ok": True}
+
+
+@dataclass
+class Unreadable:
+    """The tool's history of a change cannot be read (Jira answers 503); reading takes ten seconds."""
+
+    clock: list
+
+    def change_history(self, runtime: Any, key: str, now: Any) -> Any:
+        self.clock[0] += timedelta(seconds=10)
+        raise Unavailable(f"get issue {key}: HTTP 503")
+
+
+@dataclass
+class Tool:
+    actions: Recorded
+    adapter: Unreadable
+    ctx: Any = None
+
+
+@dataclass
+class Connector:
+    database: Database
+    tools: dict[str, Tool]
+    clock: Any
+
+
+def test_an_action_of_another_change_due_meanwhile_is_not_failed_with_a_catch_up_error(database):
+    clock = [T0]
+    with UnitOfWork(database) as uow:
+        later, now = uow.changes.add(a_change("ECM-1")), uow.changes.add(a_change("ECM-2"))
+        update = uow.outbox.add(
+            tool="jira",
+            target=Target("ECM-1"),
+            action=UpdateFields({"peer_reviewer": "peer.pete"}),
+            idempotency_key="jira:ECM-1:update",
+            change_id=later.id,
+            now=T0,
+        )
+        update.next_attempt_at = T0 + timedelta(seconds=5)  # a retry, due while the catch-up reads
+        uow.outbox.add(
+            tool="jira",
+            target=Target("ECM-2"),
+            action=CatchUp(),
+            idempotency_key="jira:ECM-2:catch_up",
+            change_id=now.id,
+            now=T0,
+        )
+        uow.commit()
+    actions = Recorded()
+    connector = Connector(database, {"jira": Tool(actions, Unreadable(clock))}, lambda: clock[0])
+    dispatcher = Dispatcher(connector, clock=lambda: clock[0], sleep=lambda _seconds: None)
+
+    dispatcher.run(limit=3)
+
+    assert actions.calls == [("ECM-1", UpdateFields({"peer_reviewer": "peer.pete"}))]
+    with UnitOfWork(database) as uow:
+        rows = {r.idempotency_key: r for r in uow.session.scalars(select(OutboxRow))}
+        assert rows["jira:ECM-1:update"].status == "done"
+        assert rows["jira:ECM-1:update"].last_error is None
+        assert rows["jira:ECM-2:catch_up"].status == "pending"  # retried later: its own error
+        assert "HTTP 503" in (rows["jira:ECM-2:catch_up"].last_error or "")
