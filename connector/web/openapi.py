@@ -190,6 +190,30 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "violations": {"type": "array", "items": {"type": "object"}},
+            "deploys": {
+                "type": "array",
+                "description": "production deploys pipelines reported for the change (naming it, or opening "
+                "it as a bypass), beside the ticket's own `change.deployed_at`",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "deploy_id", "environment", "deployed_at", "outcome", "bypass"],
+                    "properties": {
+                        "source": {"type": "string", "enum": ["github", "pipeline"]},
+                        "deploy_id": {"type": "string"},
+                        "environment": {"type": "string"},
+                        "deployed_at": {"type": "string"},
+                        "repository": {"type": "string"},
+                        "sha": NULLABLE_STRING,
+                        "ref": NULLABLE_STRING,
+                        "version": NULLABLE_STRING,
+                        "deployer": NULLABLE_STRING,
+                        "url": NULLABLE_STRING,
+                        "named": NULLABLE_STRING,
+                        "outcome": {"type": "string", "enum": ["recorded", "violation", "bypass"]},
+                        "bypass": {"type": "boolean"},
+                    },
+                },
+            },
             "notifications": {"type": "array", "items": {"type": "object"}},
             "audit": {
                 "type": "object",
@@ -246,6 +270,11 @@ SCHEMAS: dict[str, Any] = {
             "median_verbal_confirmation_lag_hours": {"type": "number", "nullable": True},
             "median_deploy_to_postmortem_hours": {"type": "number", "nullable": True},
             "breaches": {"type": "integer"},
+            "production_deploys": {"type": "integer", "description": "reported by pipelines in the period"},
+            "bypasses": {
+                "type": "integer",
+                "description": "production deploys in the period without an approved emergency change",
+            },
             "violations_by_rule": {"type": "object", "additionalProperties": {"type": "integer"}},
             "repeat_approvers": {
                 "type": "array",
@@ -271,6 +300,10 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "key": {"type": "string"},
                         "reasons": {"type": "string"},
+                        "bypass": {
+                            "type": "string",
+                            "description": "for a bypass change, the production deploy it was opened for",
+                        },
                         "compliance": {"type": "string", "enum": ["compliant", "non-compliant", "open"]},
                     },
                 },

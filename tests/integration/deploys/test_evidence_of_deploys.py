@@ -117,3 +117,24 @@ def test_a_pipeline_report_of_a_change_deployed_from_the_ticket_is_shown_beside_
     [deploy] = found["deploys"]
     assert (deploy["deployed_at"], deploy["outcome"]) == ("2026-12-02T15:00:00.000000Z", "recorded")
     assert actions(database, "open_bypass") == [] and actions(database, "transition") == []
+
+
+def test_the_packet_and_population_with_deploys_validate_against_the_api_document(database, connector, auth):
+    from openapi_core import OpenAPI
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from connector.web.app import create_app
+    from connector.web.openapi import document
+
+    drive = reviewed(database)
+    deliver(database, tools_for(drive), "deployment_status", status(payload={"change": "EMG-2"}), "g-1")
+    app, spec = create_app(connector, config={"TESTING": True}), OpenAPI.from_dict(document())
+    for url in ("/api/changes/EMG-2/evidence", "/api/evidence/population?from=2026-11-01&to=2026-12-31"):
+        response = app.test_client().get(url, headers=auth)
+        response.make_sequence()
+        request = WerkzeugOpenAPIRequest(Request(EnvironBuilder(url, headers=auth).get_environ()))
+        spec.validate_response(request, WerkzeugOpenAPIResponse(response))
+        assert response.status_code == 200
+    assert response.json["summary"]["production_deploys"] == 1
