@@ -64,6 +64,8 @@ def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
                 if not os.environ.get("ECM_GITHUB_WEBHOOK_SECRET"):  # a secret set by the person is theirs
                     say(f"github webhook secret: {stack.github_secret}")
                 say(f"deploy hook: {stack.service_url}/webhooks/deploy")
+                if not os.environ.get("ECM_DEPLOY_WEBHOOK_SECRET"):
+                    say(f"deploy hook secret: {stack.deploy_secret}")
             say("Log in to the sandbox as any seeded person (password = user name). Ctrl-C stops.")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
