@@ -93,7 +93,9 @@ def deployment_status(
     description: str | None = None,
     ref: str = "main",
     login: str = "eng-emma",
+    commit_title: str | None = None,
 ) -> bytes:
+    """`commit_title`: the deployment was made by the workflow run of a push, titled by its commit."""
     body = copy.deepcopy(_valid_example("deployment_status"))
     status, deployment = body["deployment_status"], body["deployment"]
     status.update(state=state, environment=environment, created_at=created_at, updated_at=created_at)
@@ -103,6 +105,12 @@ def deployment_status(
     base = f"https://api.github.com/repos/{body['repository']['full_name']}/deployments/{deployment_id}"
     deployment.update(url=base, statuses_url=f"{base}/statuses")
     status.update(url=f"{base}/statuses/1", deployment_url=base)
+    if commit_title is not None:  # the one published example with a workflow run lends its run
+        run = copy.deepcopy(
+            next(e["workflow_run"] for e in examples()["deployment_status"] if e.get("workflow_run"))
+        )
+        run.update(head_sha=deployment["sha"], display_title=commit_title, event="push")
+        body["workflow_run"] = run
     validate("deployment_status", body)
     return json.dumps(body).encode()
 

@@ -148,12 +148,12 @@ def _texts(
 
 
 def _commit_message(doc: JsonObject, sha: str | None) -> str | None:
-    """The deployed commit's message, where the body gives it (a workflow run's head commit)."""
+    """The deployed commit's message, where the body gives it: the title of the workflow run of that
+    commit (`workflow_run.display_title`, a push's commit message; the schema gives no other)."""
     run = doc.obj("workflow_run")
-    commit = run.obj("head_commit") if run else None
-    if commit is None or (sha and commit.text("id") not in (None, sha)):
+    if run is None or (sha and run.text("head_sha") != sha):
         return None
-    return commit.text("message")
+    return run.text("display_title")
 
 
 def _login(user: JsonObject | None) -> str | None:

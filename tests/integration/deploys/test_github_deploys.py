@@ -217,3 +217,13 @@ def test_a_deploy_of_a_rejected_change_is_a_violation_and_a_bypass(database):
     [violation] = [v for v in rows(database, ViolationRow) if v.to_stage == "deployed"]
     assert violation.from_stage == "rejected" and not violation.reverted
     assert [a.named for a in actions(database, "open_bypass")] == ["EMG-1"]
+
+
+def test_a_change_named_only_in_the_deployed_commits_message_is_the_one_deployed(database):
+    tools = tools_for(reviewed(database))
+
+    deliver(database, tools, "deployment_status", status(commit_title="Retry card auth (EMG-2)"), "g-1")
+
+    with UnitOfWork(database) as uow:
+        assert uow.changes.get("jira", "EMG-2").stage == "deployed"
+    assert actions(database, "open_bypass") == []

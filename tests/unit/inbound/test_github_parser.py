@@ -56,6 +56,12 @@ def test_the_change_key_is_looked_for_in_payload_description_and_ref():
     assert parsed.at == datetime(2026, 12, 1, 19, tzinfo=UTC) and parsed.deployer == "eng-emma"
 
 
+def test_the_deployed_commits_message_is_read_from_its_workflow_run():
+    _, parsed = parse("deployment_status", gh.deployment_status(commit_title="Fix EMG-7: retry card auth"))
+
+    assert dict(parsed.texts)["commit_message"] == "Fix EMG-7: retry card auth"
+
+
 def test_a_protection_rule_request_names_its_callback_and_installation():
     _, parsed = parse("deployment_protection_rule", gh.protection_rule(payload={"change": "EMG-3"}))
 
