@@ -55,9 +55,7 @@ QUICK_ATTEMPTS = 3
 QUICK_WAIT_CAP = 2.0  # seconds: longer waits are scheduled, not slept
 MAX_ATTEMPTS = 8  # scheduled attempts before an action is marked dead
 MERGE_LIMIT = 20  # following update_fields rows of one change performed with the claimed one
-CATCH_UP_FIRST = frozenset(
-    {Revert.ACTION, CatchUp.ACTION}
-)  # actions preceded by reading the change from the tool
+CATCH_UP_FIRST = (Revert, CatchUp)  # actions preceded by reading the change from the tool
 
 
 class wait_retry_after(tenacity.wait.wait_base):
@@ -121,33 +119,38 @@ class Dispatcher:
         return report
 
     def _one(self, report: DispatchReport) -> bool:
-        first: tuple[int, str, str, str | None] | None = None
+        first: tuple[int, Action, str, str | None] | None = None
         with UnitOfWork(self.connector.database) as uow:
             row = uow.outbox.claim_next(self.clock())
             if row is None:
                 return False
             (upcoming, caught_up), self._caught_up = self._caught_up, (None, None)
-            if row.action in CATCH_UP_FIRST and row.tool in self.connector.tools and row.id != upcoming:
-                first = (row.id, row.action, row.tool, target_of(row.payload).key)
+            action = _typed(row)
+            if isinstance(action, CATCH_UP_FIRST) and row.tool in self.connector.tools and row.id != upcoming:
+                first = (row.id, action, row.tool, target_of(row.payload).key)
             else:  # the catch-up just made belongs to this row only (another may be claimed first)
-                return self._claimed(uow, row, caught_up if row.id == upcoming else None, report)
+                return self._claimed(uow, row, action, caught_up if row.id == upcoming else None, report)
         # Outside the row's transaction (SQLite has one writer at a time); the row is claimed again next.
         self._caught_up = self._catch_up(*first)
         return True
 
-    def _claimed(self, uow: UnitOfWork, row: OutboxRow, caught_up: Any, report: DispatchReport) -> bool:
+    def _claimed(
+        self, uow: UnitOfWork, row: OutboxRow, action: Action | None, caught_up: Any, report: DispatchReport
+    ) -> bool:
+        """Perform the claimed row, decided by the type of its action (None: one that cannot be read,
+        which fails as it is performed)."""
         tool = self.connector.tools.get(row.tool)
         if isinstance(caught_up, Exception):
             self._failed(uow, row, caught_up, report)
             uow.commit()
             return True
-        if row.action == CatchUp.ACTION:  # done by the catch-up itself
+        if isinstance(action, CatchUp):  # done by the catch-up itself
             row.status, row.done_at, row.last_error = "done", self.clock(), None
             row.result = {"caught_up": caught_up.outcomes if caught_up is not None else {}}
             report.done += 1
             uow.commit()
             return True
-        if row.action == Revert.ACTION and tool is not None:
+        if isinstance(action, Revert) and tool is not None:
             uow.audit.lock()  # the same lock order as every other writer: chain, then change
             reason = reconsider_revert(uow, row, tool.ctx, self.clock())
             if reason is not None:
@@ -158,7 +161,7 @@ class Dispatcher:
                 return True
         merged = (
             uow.outbox.following_updates(row, self.clock(), MERGE_LIMIT)
-            if row.action == UpdateFields.ACTION
+            if isinstance(action, UpdateFields)
             else []
         )
         try:
@@ -182,14 +185,14 @@ class Dispatcher:
         uow.commit()
         return True
 
-    def _catch_up(self, row_id: int, action: str, tool: str, key: str | None) -> tuple[int | None, Any]:
+    def _catch_up(self, row_id: int, action: Action, tool: str, key: str | None) -> tuple[int | None, Any]:
         """Before a revert or a catch-up row: (its id, the catch-up's report or the error that stopped
         it). The change's facts are read from the tool and replayed, each event in a transaction of its
         own; the row is then claimed again (a revert is judged again, `services.reverts`)."""
         try:
             return row_id, self._quickly(reconcile.catch_up, self.connector, tool, key)
         except Exception as error:  # noqa: BLE001 - classified: retried, recorded, or judged on what is known
-            if _retryable(error) or action == CatchUp.ACTION:
+            if _retryable(error) or isinstance(action, CatchUp):
                 return row_id, error
             log.warning("revert-catch-up-failed", extra={"outbox_id": row_id, "error": str(error)[:300]})
             return row_id, None  # judged again on what is known
@@ -265,6 +268,14 @@ class Dispatcher:
             )
             uow.audit.lock()
             services.handle(uow, opened, tool.ctx)
+
+
+def _typed(row: OutboxRow) -> Action | None:
+    """The row's typed action, or None when it cannot be read (it then fails when it is performed)."""
+    try:
+        return decode(row.action, row.payload)[1]
+    except (LookupError, TypeError, ValueError):  # an unknown action, a payload missing what it needs
+        return None
 
 
 def merged_action(row: OutboxRow, merged: list[OutboxRow]) -> tuple[Target, Action]:
