@@ -273,3 +273,61 @@ class PipelineChapter:
             for m in self.story._mails_about(key)
             if "without an approved emergency change" in str(m.get("subject", ""))
         ]
+
+
+class ServiceNowPipelineChapter(PipelineChapter):
+    """The same deploys on ServiceNow: the approved change is set to Implement through the installed gate,
+    and a deploy naming nothing opens one emergency change_request flagged in the installed bypass column."""
+
+    def play(self) -> None:
+        self.deploy_approved_change()
+        self.deploy_naming_nothing()
+
+    def deploy_approved_change(self) -> str:
+        story = self.story
+        story.say("Pipeline — GitHub deploys an approved, reviewed change to production")
+        key = story.create_change("Card payments declined", "TLS rotation", "Payments fail in the EU")
+        story.move("eng.emma", Stage.AWAITING_APPROVAL)
+        story.wait_stage(Stage.AWAITING_APPROVAL)
+        story.decide("lead.liam", "approved")
+        story.decide("sec.sara", "approved")
+        self.stack.settle(lambda: len(story.facts().approvals) == 2)
+        story.move("eng.emma", Stage.APPROVED)
+        story.wait_stage(Stage.APPROVED)
+        story.comment("peer.pete", "/peer-reviewed")
+        story.comment("sec.sara", "/security-reviewed")
+        self.stack.settle(lambda: story.gate_allows(Stage.DEPLOYED), timeout=30)
+        deployed_at = self.deploy_time()
+        self.post("deployment_status", deployment_status(self._id(), deployed_at, payload={"change": key}))
+        story.say(f"  github     deployment_status success to production naming {key}")
+        recorded = story.wait_stage(Stage.DEPLOYED) and story.facts().deployed_at == deployed_at
+        story.expect(f"the pipeline's deploy is {key}'s deploy, at the pipeline's time (R6)", recorded)
+        implement = story.state[Stage.DEPLOYED]
+        moved = self.stack.settle(lambda: story.current_state() == implement, timeout=30)
+        story.expect(f"the connector set {key} to Implement in ServiceNow for the pipeline", bool(moved))
+        return key
+
+    def deploy_naming_nothing(self) -> str | None:
+        story = self.story
+        story.say("Pipeline — GitHub deploys to production naming no emergency change (a bypass)")
+        status = deployment_status(self._id(), self.deploy_time())
+        self.post("deployment", deployment(status))
+        for _ in range(2):
+            self.post("deployment_status", status)
+        story.say("  github     deployment, deployment_status (twice), naming nothing")
+        marker = f"ecm-deploy:{REPOSITORY}#{status['deployment']['id']}"
+
+        def opened() -> list[Any]:
+            return self.stack.sandbox.records(story.section.table, correlation_id=marker)
+
+        found = self.stack.settle(opened, timeout=30) or []
+        flagged = [r for r in found if r.get("u_ecm_bypass") == "true"]
+        story.expect("exactly one bypass change_request, flagged u_ecm_bypass, was opened", len(flagged) == 1)
+        if not flagged:
+            return None
+        number = flagged[0]["number"]
+        mailed = self.stack.settle(lambda: story.mails(f"without an approved emergency change: {number}"), 30)
+        story.expect("Engineering Leads and Security were alerted of the bypass at once", bool(mailed))
+        self.stack.settle(lambda: False, timeout=1)
+        story.expect("still exactly one bypass change_request", len(opened()) == 1)
+        return number

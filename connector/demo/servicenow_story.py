@@ -104,6 +104,11 @@ class ServiceNowStory(Story):
 
     # --- the story --------------------------------------------------------------------------------
 
+    def pipeline(self) -> None:
+        from connector.demo.pipeline import ServiceNowPipelineChapter
+
+        ServiceNowPipelineChapter(self).play()
+
     def play(self) -> StoryResult:
         self.raise_change()
         self.approve()
