@@ -93,7 +93,8 @@ def _announce(uow: UnitOfWork, row: ChangeRow, cmd: c.RegisterChange, ctx: ToolC
 def record_transition(
     uow: UnitOfWork, cmd: c.RecordTransition, ctx: ToolContext, *, asked: bool = False
 ) -> str:
-    """`asked`: the step a person asked the connector to take (`/deploy`), not one taken in the tool."""
+    """`asked`: a step the connector takes itself for whoever asked (`/deploy`, a pipeline's deploy), not
+    one a person took in the tool."""
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"

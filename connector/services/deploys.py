@@ -175,7 +175,7 @@ def record_deploy(uow: UnitOfWork, cmd: c.RecordDeploy, ctx: ToolContext) -> str
     step = c.RecordTransition(
         cmd.tool, cmd.key, cmd.actor, cmd.at, cmd.origin, to_stage=Stage.DEPLOYED, to_status=to_status
     )
-    outcome = record_transition(uow, step, ctx)  # the ticket's Deploy: deploy time, post-mortem, fields
+    outcome = record_transition(uow, step, ctx, asked=True)  # the ticket's Deploy, taken by the connector
     if outcome != "handled":
         return outcome
     if _offers_deploy(stage, ctx):

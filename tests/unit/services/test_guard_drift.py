@@ -53,3 +53,21 @@ def test_a_deploy_the_connector_took_on_request_is_no_drift(ctx, run):
     assert run(c.RequestStep, "eng.emma", at(1, 19), to_stage=Stage.DEPLOYED) == "handled"
     assert run.facts().stage is Stage.DEPLOYED
     assert drift_alerts(run) == []
+
+
+def test_a_pipelines_deploy_the_connector_takes_on_data_center_is_no_drift(ctx, run):
+    from .test_deploys import report
+
+    run.ctx = dataclasses.replace(ctx, performs_on_request=True, recipients_by_kind={"drift": ("leads",)})
+    register(run)
+    move(run, "eng.emma", Stage.AWAITING_APPROVAL)
+    run(c.RecordApproval, "lead.liam", at(1, 12), evidence="comment:1")
+    run(c.RecordApproval, "sec.sara", at(1, 13), evidence="comment:2")
+    move(run, "lead.liam", Stage.APPROVED, hour=14)
+    move(run, "eng.emma", Stage.IN_REVIEW, hour=15)
+    run(c.RecordReview, "peer.pete", at(1, 16), kind=ReviewKind.PEER, evidence="comment:3")
+    run(c.RecordReview, "sec.sara", at(1, 17), kind=ReviewKind.SECURITY, evidence="comment:4")
+    move(run, "eng.emma", Stage.REVIEWED, hour=18)
+    report(run, "EMG-1")
+    assert run.facts().stage is Stage.DEPLOYED
+    assert drift_alerts(run) == []
