@@ -26,7 +26,12 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    CursorResult,
     DateTime,
+    Select,
     String,
     Table,
     case,
@@ -131,14 +136,14 @@ def _bypass(deploys: list[Any]) -> str:
     return "; ".join(f"{d.repository} to {d.environment} ({d.deploy_id})" for d in deploys) if deploys else ""
 
 
-def _partitions(connection: Any, query: Any, size: int) -> Iterator[list[Any]]:
+def _partitions(connection: Connection, query: Select[Any], size: int) -> Iterator[list[Any]]:
     result = connection.execute(query.execution_options(yield_per=size))
     record = _record(result)
     for partition in result.partitions():
         yield list(map(record._make, partition))
 
 
-def _stream(connection: Any, query: Any, size: int) -> Iterator[Any]:
+def _stream(connection: Connection, query: Select[Any], size: int) -> Iterator[Any]:
     return itertools.chain.from_iterable(_partitions(connection, query, size))
 
 
@@ -176,12 +181,12 @@ def _columns(table: Table, dialect: str, skipped: frozenset[str] = frozenset()) 
     ]
 
 
-def _utc_text(column: Any) -> Any:
+def _utc_text(column: Column[Any]) -> ColumnElement[Any]:
     """`'2026-01-02 03:04:05.000000' || '+00:00'`, parsed (`fromisoformat`) as aware UTC; NULL stays NULL."""
     return type_coerce(type_coerce(column, String()).concat(literal("+00:00", String())), PLAIN_TIME)
 
 
-def _plain_time(column: Any) -> Any:
+def _plain_time(column: Column[Any]) -> ColumnElement[Any]:
     return type_coerce(column, PLAIN_TIME)
 
 
@@ -189,33 +194,36 @@ AS_TEXT = {"changes": ("created_at", "deployed_at", "closed_at"), "postmortems":
 """The times the export's row shows, read a second time as `iso()`'s text, `<name>_iso`."""
 
 
-def _as_text(table: Table, dialect: str) -> list[Any]:
+def _as_text(table: Table, dialect: str) -> list[ColumnElement[Any]]:
     text = ISO_TEXT.get(dialect, _no_text)
     return [text(table.c[name]).label(name + "_iso") for name in AS_TEXT.get(table.name, ())]
 
 
-def _sqlite_iso(column: Any) -> Any:
+def _sqlite_iso(column: Column[Any]) -> ColumnElement[Any]:
     """`2026-01-02 03:04:05.000000` (naive UTC, as `UTCDateTime` stores it) -> `2026-01-02T03:04:05.000000Z`;
     NULL for any other text, which `iso()` then writes from the moment."""
     return case((func.length(column) == 26, func.replace(column, " ", "T").concat("Z")), else_=None)
 
 
-def _postgresql_iso(column: Any) -> Any:
+def _postgresql_iso(column: Column[Any]) -> ColumnElement[Any]:
     return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 
 
-def _no_text(column: Any) -> Any:
+def _no_text(column: Column[Any]) -> ColumnElement[Any]:
     return literal(None, String())
 
 
 ISO_TEXT = {"sqlite": _sqlite_iso, "postgresql": _postgresql_iso}
 
 
-TIMES: dict[str, Callable[[Any], Any]] = {"sqlite": _utc_text, "postgresql": _plain_time}
+TIMES: dict[str, Callable[[Column[Any]], ColumnElement[Any]]] = {
+    "sqlite": _utc_text,
+    "postgresql": _plain_time,
+}
 """How each database's times are read as aware UTC without `UTCDateTime` (see the module's docstring)."""
 
 
-def _record(result: Any) -> type[tuple[Any, ...]]:
+def _record(result: CursorResult[Any]) -> type[tuple[Any, ...]]:
     return _record_of(tuple(result.keys()))
 
 

@@ -11,7 +11,7 @@ the same update (ServiceNow's close code, `ctx.gate_documented_by`), a close mis
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from datetime import datetime
 
 from connector import commands as c
 from connector.outbox import SetGate
@@ -20,6 +20,7 @@ from connector.procedure.model import Change, Decision, Stage, Violation
 from connector.procedure.rules import RULES
 from connector.procedure.stages import STEP, is_forward
 from connector.services.common import audit, enqueue, load_change, refuse
+from connector.services.ports import UnitOfWork
 from connector.store.tables import ChangeRow
 from connector.tools import ToolContext
 
@@ -37,7 +38,7 @@ OPENED_IF = (
 )
 
 
-def gate_entries(facts: Change, now: Any, ctx: ToolContext) -> tuple[list[str], dict[Stage, tuple]]:
+def gate_entries(facts: Change, now: datetime, ctx: ToolContext) -> tuple[list[str], dict[Stage, tuple]]:
     """The gate field's entries (`approved`, `closed?close_code`, ...) and what blocks each step."""
     found: dict[Stage, tuple[Violation, ...]] = {s: blocking(facts, s, now, ctx.policy) for s in GATE_STAGES}
     entries = [stage.value for stage in GATE_STAGES if not found[stage]]
@@ -49,7 +50,7 @@ def gate_entries(facts: Change, now: Any, ctx: ToolContext) -> tuple[list[str], 
     return entries, found
 
 
-def mirror(uow: Any, command: c.Command, ctx: ToolContext, *, force: bool = False) -> None:
+def mirror(uow: UnitOfWork, command: c.Command, ctx: ToolContext, *, force: bool = False) -> None:
     """Enqueue `set_gate` when the gate's entries differ from the ones last mirrored (or `force`)."""
     if not ctx.gate_field:
         return
@@ -75,7 +76,7 @@ def mirror(uow: Any, command: c.Command, ctx: ToolContext, *, force: bool = Fals
     audit(uow, command, "gate-set", open=entries, previous=last)
 
 
-def _change_of(uow: Any, command: c.Command) -> ChangeRow | None:
+def _change_of(uow: UnitOfWork, command: c.Command) -> ChangeRow | None:
     """The change a command is about: by its key, or (a post-mortem update) by its post-mortem's key."""
     row = uow.changes.get(command.tool, command.key)
     if row is None and isinstance(command, c.UpdatePostMortem):
@@ -88,12 +89,12 @@ def _opened(entry: str) -> str:
     return OPENED_IF if "?" in entry else OPENED[Stage(entry)]
 
 
-def last_mirrored(uow: Any, row: ChangeRow) -> list[str] | None:
+def last_mirrored(uow: UnitOfWork, row: ChangeRow) -> list[str] | None:
     action = uow.outbox.last(row.id, SetGate.ACTION)
     return list(action.open) if isinstance(action, SetGate) else None
 
 
-def restore_gate(uow: Any, cmd: c.RestoreGate, ctx: ToolContext) -> str:
+def restore_gate(uow: UnitOfWork, cmd: c.RestoreGate, ctx: ToolContext) -> str:
     """A gate field written by someone else: a violation of R9, alerted, and the field set back."""
     row = load_change(uow, cmd)
     if row is None or not ctx.gate_field:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connector.procedure.model import Decision, Stage
+
+if TYPE_CHECKING:
+    from connector.commands import Deploy
+    from connector.store.tables import ChangeRow
 
 PROCEDURE = "ENG-PROC-004"
 
@@ -26,7 +30,7 @@ def _when(moment: datetime) -> str:
     return f"{text} ({moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
 
 
-def created(row: Any, engineer: str) -> Notice:
+def created(row: ChangeRow, engineer: str) -> Notice:
     return Notice(
         subject=f"[{row.key}] Emergency change raised: {row.title or row.key}",
         body=(
@@ -58,7 +62,7 @@ def violation(
     return Notice(subject=f"[{key}] Procedure violation {rules}", body="\n".join([head, "", *lines]))
 
 
-def postmortem(row: Any, engineer: str, due: datetime) -> Notice:
+def postmortem(row: ChangeRow, engineer: str, due: datetime) -> Notice:
     return Notice(
         subject=f"Post-mortem of {row.key}: {row.title or row.key}"[:250],
         body=(
@@ -128,7 +132,7 @@ def unconfirmed_verbal(key: str, approver: str, due: datetime) -> Notice:
     )
 
 
-def _deploy_facts(deploy: Any) -> str:
+def _deploy_facts(deploy: Deploy) -> str:
     lines = [
         f"Deployed: {_when(deploy.at)} to {deploy.environment}",
         f"Repository / service: {deploy.repository}",
@@ -148,14 +152,14 @@ def _deploy_facts(deploy: Any) -> str:
     return "\n".join(lines)
 
 
-def bypass_impact(deploy: Any) -> str:
+def bypass_impact(deploy: Deploy) -> str:
     return (
         f"Deployed to {deploy.environment} without an approved emergency change ({deploy.repository}, "
         f"{deploy.sha or deploy.version or deploy.deploy_id}). State the critical issue and its impact."
     )
 
 
-def bypass_change(deploy: Any, named: str | None) -> Notice:
+def bypass_change(deploy: Deploy, named: str | None) -> Notice:
     """The retroactive change a production deploy without an approved one opens (its summary, description)."""
     why = f"It named {named}, which was not approved." if named else "It named no emergency change."
     return Notice(
@@ -172,7 +176,7 @@ def bypass_change(deploy: Any, named: str | None) -> Notice:
     )
 
 
-def bypass_alert(row: Any, deploy: Any, named: str | None) -> Notice:
+def bypass_alert(row: ChangeRow, deploy: Deploy, named: str | None) -> Notice:
     return Notice(
         subject=f"[{row.key}] Production deploy without an approved emergency change",
         body=(

@@ -13,10 +13,11 @@ import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import Table, and_, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
+from sqlalchemy.sql.dml import ReturningInsert
 
 from connector.outbox import Action, Target, UpdateFields
 from connector.procedure.model import Change
@@ -57,14 +58,14 @@ def _insert_unless_duplicate(session: Session, row: RowT) -> RowT | None:
 
 
 @functools.lru_cache(maxsize=32)
-def _insert_statement(dialect: str, table: Any, columns: tuple[str, ...]) -> Any:
+def _insert_statement(dialect: str, table: Table, columns: tuple[str, ...]) -> ReturningInsert[Any]:
     """Built once per table and column set, so SQLAlchemy's compiled-statement cache is hit every time."""
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 @functools.lru_cache(maxsize=8)
-def _insert_many_statement(dialect: str, table: Any) -> Any:
+def _insert_many_statement(dialect: str, table: Table) -> ReturningInsert[Any]:
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     return insert(table).on_conflict_do_nothing().returning(table.c.source, table.c.delivery_id)
 

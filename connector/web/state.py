@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from flask import current_app
+
+if TYPE_CHECKING:
+    from connector.config import Settings
+    from connector.services.intake import Intake
+    from connector.store.db import Database
+    from connector.tools import ToolRuntime
 
 EXTENSION = "ecm"
 
@@ -13,16 +20,16 @@ EXTENSION = "ecm"
 class Connector(Protocol):
     """The composition root the web layer needs (see connector/bootstrap.py)."""
 
-    settings: Any
-    database: Any
-    tools: Any  # tool name -> its runtime, for `connector.services.deliveries.receive`
+    settings: Settings
+    database: Database
+    tools: Mapping[str, ToolRuntime]  # tool name -> its runtime, for `connector.services.deliveries.receive`
 
 
 @dataclass(frozen=True)
 class WebState:
     connector: Connector
     insecure_no_signature: bool
-    intake: Any  # connector.services.intake.Intake: this process's one writer of deliveries
+    intake: Intake  # this process's one writer of deliveries
 
 
 def web_state() -> WebState:
