@@ -64,6 +64,8 @@ def process(
     # are then locked in one order by every writer (a webhook's batch holds the lock while it inserts the
     # marker a replay of the same comment inserts too; taken after it, the two would deadlock).
     uow.audit.lock()
+    if delivery.delivery_id.startswith(REPLAY) and _postmortem_not_known_yet(uow, event, commands):
+        return "deferred"  # nothing recorded: replayed again by the next reconciliation
     tool = tools.get(delivery.source)  # none for a pipeline's deploy report
     doubt = _in_doubt(uow, tool, delivery, event) if tool is not None else None
     if doubt is None:
@@ -95,6 +97,9 @@ def _process(
         detail = "; ".join(_pipeline(uow, tools, request) for request in commands)
         uow.deliveries.mark(row, "handled", detail[:2000])
         return "handled"
+    if _postmortem_not_known_yet(uow, event, commands):
+        uow.deliveries.mark(row, "ignored", "a post-mortem the connector does not know (yet); not marked")
+        return "ignored"
     if not _first_sight(uow, delivery, event):
         uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
         return "duplicate"
@@ -104,6 +109,18 @@ def _process(
         raise _WouldRefuse()
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
     return "handled"
+
+
+def _postmortem_not_known_yet(uow: UnitOfWork, event: Event, commands: list[Any]) -> bool:
+    """An update of a post-mortem the connector has not recorded: its create's answer was lost (Jira
+    made it after the connector gave up) or is not committed yet, and the engineer already wrote the
+    report or moved it to Done. The update is not marked as processed, so reconciliation replays it
+    once the post-mortem is recorded (a Post-Mortem issue the connector never made stays ignored)."""
+    return (
+        bool(commands)
+        and all(isinstance(command, c.UpdatePostMortem) for command in commands)
+        and uow.changes.postmortem(event.tool, event.key) is None
+    )
 
 
 def _in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> tuple[str, str] | None:

@@ -300,3 +300,70 @@ def test_a_replayed_review_that_holds_is_recorded_at_once_though_a_step_before_i
     )
     assert [r.reviewer for r in facts_of(database).reviews] == ["peer.pete"]
     assert [r.action for r in rows(database, OutboxRow)].count("catch_up") == 0
+
+
+def test_an_update_of_a_post_mortem_not_recorded_yet_is_replayed_once_its_create_is_recorded(database, ctx):
+    """The connector's create of the post-mortem timed out and Jira made it anyway; the engineer wrote the
+    report and moved it to Done before the retry found it. The update is not lost: it is left unmarked
+    and recorded when reconciliation replays it after the post-mortem is known."""
+    from connector.inbound.events import IssueUpdated
+    from connector.store.tables import PostMortemRow
+
+    with UnitOfWork(database) as uow:
+        change = ChangeRow(
+            tool="jira",
+            key="EMG-1",
+            engineer="eng.emma",
+            stage="postmortem",
+            created_at=AT,
+            updated_at=AT,
+            deployed_at=AT,
+        )
+        change.postmortem = PostMortemRow(due_at=AT + timedelta(days=3), assignee="eng.emma", participants=[])
+        uow.changes.add(change)
+        uow.commit()
+    done = IssueUpdated(
+        tool="jira",
+        key="EMG-9",
+        remote_id="10009",
+        issue_type="Post-Mortem",
+        actor="eng.emma",
+        at=AT + timedelta(minutes=1),
+        status="Done",
+        subject_id="changelog:10090",
+    )
+
+    def update(event, origin):
+        return [
+            c.UpdatePostMortem(
+                tool="jira",
+                key=event.key,
+                actor=event.actor,
+                at=event.at,
+                origin=origin,
+                done=True,
+                report_url="https://wiki.example.com/pm/1",
+            )
+        ]
+
+    webhook = Delivery("jira", "w-1", "jira:issue_updated", "EMG-9", AT, body=b"{}")
+    replay = Delivery("jira", "reconcile:changelog:10090", "jira:issue_updated", "EMG-9", AT, body=b"{}")
+    assert deliveries.receive(database, jira(ctx, update), webhook, done) == "ignored"
+    assert deliveries.receive(database, jira(ctx, update), replay, done) == "deferred"
+    assert rows(database, MarkerRow) == []
+
+    with UnitOfWork(database) as uow:  # the retry of the create found it
+        found = c.RecordPostMortemCreated(
+            tool="jira",
+            key="EMG-1",
+            actor="ecm-bot",
+            at=AT + timedelta(minutes=2),
+            origin="outbox:1",
+            postmortem_key="EMG-9",
+        )
+        services.handle(uow, found, ctx)
+        uow.commit()
+    assert deliveries.receive(database, jira(ctx, update), replay, done) == "handled"
+    with UnitOfWork(database) as uow:
+        postmortem = uow.changes.get("jira", "EMG-1").postmortem
+        assert postmortem.report_url == "https://wiki.example.com/pm/1" and postmortem.done_at is not None
