@@ -26,7 +26,10 @@ Printed at the end, from Jira, the outbox and the proxy:
   than one for a violator), and violations that were not reverted,
 - 5xx answers to webhooks (given by `ecm serve`, seen by the proxy),
 - post-mortems per deployed change (exactly 1 expected), dead and pending outbox rows,
+- whether `ecm audit verify` accepts the run's audit chain, and scripted faults that never fired,
 - lifecycles that reached Closed, and the wall time.
+`tests/e2e/soak/test_soak.py` runs it with 60 changes (and the first post-mortem creates held past the
+read timeout) and asserts what the procedure requires; `soak(work, url, SoakOptions(...))` is the entry.
 Exit status 0 when every figure is as the procedure expects, 1 otherwise.
 """
 
@@ -74,9 +77,16 @@ STEP_SECONDS = 120.0  # how long a person waits for Jira to offer the next step
 CONNECTOR_PATHS = ("/rest/api/2/*", "/rest/api/3/search/jql", "/rest/api/3/group/member")
 
 
-def fault_config(seed: int, rate: float = 0.2, timeouts: float = 0.02, hold: float = 11.0) -> dict[str, Any]:
+def fault_config(
+    seed: int,
+    rate: float = 0.2,
+    timeouts: float = 0.02,
+    hold: float = 11.0,
+    first: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
     """Faults on the connector's calls only: `rate` of them 429/502/503, `timeouts` held for `hold`
-    seconds (past the connector's 10 s read timeout) and then performed."""
+    seconds (past the connector's 10 s read timeout) and then performed; the rules of `first` before
+    them (a scripted fault: `count` the next matching requests)."""
     kinds = [
         {"kind": "status", "status": 429, "retry_after": 1},
         {"kind": "status", "status": 503},
@@ -90,9 +100,13 @@ def fault_config(seed: int, rate: float = 0.2, timeouts: float = 0.02, hold: flo
         ("/rest/api/2/issue/*", "GET"),
     ]
     rules = [
-        {"path": path, "method": method, "kind": "timeout", "seconds": hold, "rate": timeouts}
-        for path, method in held
-    ] + rules
+        *first,
+        *(
+            {"path": path, "method": method, "kind": "timeout", "seconds": hold, "rate": timeouts}
+            for path, method in held
+        ),
+        *rules,
+    ]
     hooks = {"drop": 0.10, "duplicate": 0.08, "reorder": 0.05, "delay": 0.05, "delay_seconds": 1.0}
     return {"seed": seed, "rules": rules, "webhooks": hooks}
 
@@ -311,8 +325,10 @@ class RoundRobin:
 class Processes:
     """The sandbox, two `ecm serve`, `ecm jobs`; each in a process group of its own (killed as one)."""
 
-    def __init__(self, work: Path, database_url: str, seed: int) -> None:
-        self.work, self.database_url, self.seed = work, database_url, seed
+    def __init__(
+        self, work: Path, database_url: str, seed: int, first_faults: tuple[dict[str, Any], ...] = ()
+    ) -> None:
+        self.work, self.database_url, self.seed, self.first_faults = work, database_url, seed, first_faults
         self.secret = secrets.token_hex(16)
         self.log = (work / "processes.log").open("a")
         self.jira_url = ""
@@ -371,7 +387,9 @@ class Processes:
         self.jobs = self._start([ECM, "jobs"], self.environment("jobs"))
         for _, url in self.web:
             wait_until(lambda url=url: answers(f"{url}/healthz"), 60, f"ecm serve at {url}")
-        admin("POST", self.jira_url, "/_sandbox/faults", json=fault_config(self.seed))
+        admin(
+            "POST", self.jira_url, "/_sandbox/faults", json=fault_config(self.seed, first=self.first_faults)
+        )
 
     def _serve(self, n: int) -> tuple[subprocess.Popen, str]:
         port = free_port()
@@ -392,6 +410,17 @@ class Processes:
         wait_until(lambda: answers(f"{self.web[n][1]}/healthz"), 60, "ecm serve restart")
         assert self.proxy is not None
         self.proxy.replace(url, self.web[n][1])
+
+    def audit_verifies(self) -> bool:
+        """`ecm audit verify` over the run's database, signing key and anchor file: exit status 0."""
+        done = subprocess.run(
+            [ECM, "audit", "verify"],
+            env=self.environment("audit"),
+            stdout=self.log,
+            stderr=self.log,
+            check=False,
+        )
+        return done.returncode == 0
 
     def stop(self) -> None:
         if self.proxy is not None:
@@ -439,7 +468,8 @@ class Figures:
     closed: int = 0
     errors: list[str] = field(default_factory=list)
     compliant_reverts: int = 0
-    missed_reverts: int = 0
+    missed_reverts: int = 0  # violations not reverted within a minute, as the violator waits
+    never_reverted: int = 0  # violations the connector did not move back at all
     false_alerts: int = 0
     webhook_5xx: int = 0
     webhook_late: int = 0
@@ -447,6 +477,8 @@ class Figures:
     postmortems: Counter[int] = field(default_factory=Counter)  # post-mortems per deployed change
     outbox: dict[str, int] = field(default_factory=dict)
     redone: int = 0
+    audit_verified: bool | None = None
+    scripted_left: int = 0  # scripted faults (`first`) that never fired
     wall_seconds: float = 0.0
     examples: list[str] = field(default_factory=list)
 
@@ -456,12 +488,15 @@ class Figures:
             self.closed == self.changes
             and not self.compliant_reverts
             and not self.missed_reverts
+            and not self.never_reverted
             and not self.false_alerts
             and not self.webhook_5xx
             and not self.webhook_late
             and set(self.postmortems) <= {1}
             and not self.outbox.get("dead")
             and not self.outbox.get("pending")
+            and self.audit_verified is not False
+            and not self.scripted_left
         )
 
     def render(self) -> str:
@@ -469,13 +504,15 @@ class Figures:
         lines = [
             f"lifecycles closed (and stayed) {self.closed}/{self.changes}",
             f"reverts of compliant steps     {self.compliant_reverts}",
-            f"violations not reverted        {self.missed_reverts}",
+            f"violations not reverted        {self.missed_reverts} in a minute, {self.never_reverted} at all",
             f"false violation alerts         {self.false_alerts}",
             f"5xx answers to webhooks        {self.webhook_5xx} (answers by status: {self.webhook_answers})",
             f"webhooks answered after 5 s    {self.webhook_late}",
             f"post-mortems per deployed chg  {pm}",
             f"outbox rows                    {self.outbox}",
             f"steps taken again by people    {self.redone}",
+            f"audit chain verifies           {self.audit_verified}",
+            f"scripted faults not fired      {self.scripted_left}",
             f"wall time                      {self.wall_seconds:.0f} s",
         ]
         lines += [f"error: {e}" for e in self.errors[:10]]
@@ -501,7 +538,7 @@ def measure(jira_url: str, lifecycles: list[Lifecycle], database_url: str) -> Fi
             continue
         issue = admin("GET", jira_url, f"/rest/api/3/issue/{life.key}", params={"expand": "changelog"})
         figures.closed += life.closed and issue["fields"]["status"]["name"] == CLOSED  # and stayed so
-        reviewed_before, violating = False, False
+        reviewed_before, violating, moved_back = False, False, False
         for history in sorted(issue["changelog"]["histories"], key=lambda h: h["created"]):
             for item in history["items"]:
                 if item.get("field") != "status":
@@ -513,9 +550,13 @@ def measure(jira_url: str, lifecycles: list[Lifecycle], database_url: str) -> Fi
                 if not violating:  # the connector moved back a step that broke no rule
                     figures.compliant_reverts += 1
                     figures.examples.append(f"{life.key}: {item['fromString']} -> {item['toString']}")
+                moved_back = moved_back or violating
                 violating = False
         if life.violator and not life.violation_reverted:
             figures.missed_reverts += 1
+        if life.violator and reviewed_before and not moved_back:
+            figures.never_reverted += 1
+            figures.examples.append(f"{life.key}: the early Reviewed was never moved back")
         extra = violations[life.key] - (1 if life.violator else 0)
         if extra > 0:
             figures.false_alerts += extra
@@ -577,6 +618,7 @@ class SoakOptions:
     violators: float = 0.2
     seed: int = 1
     kills: bool = True
+    first_faults: tuple[dict[str, Any], ...] = ()  # scripted faults before the random ones
 
 
 def field_ids(jira_url: str) -> dict[str, str]:
@@ -591,7 +633,7 @@ def field_ids(jira_url: str) -> dict[str, str]:
 
 def soak(work: Path, database_url: str, options: SoakOptions, say: Callable[[str], None] = print) -> Figures:
     started = time.monotonic()
-    processes = Processes(work, database_url, options.seed)
+    processes = Processes(work, database_url, options.seed, options.first_faults)
     try:
         processes.start()
         say(f"jira sandbox {processes.jira_url}; ecm serve {[u for _, u in processes.web]}")
@@ -617,6 +659,9 @@ def soak(work: Path, database_url: str, options: SoakOptions, say: Callable[[str
         figures.webhook_answers = dict(processes.proxy.answers)
         figures.webhook_5xx = sum(n for status, n in processes.proxy.answers.items() if status >= 500)
         figures.webhook_late = processes.proxy.late
+        faults = admin("GET", processes.jira_url, "/_sandbox/state", params={"only": "faults"})["faults"]
+        figures.scripted_left = sum(rule.get("count") or 0 for rule in faults["rules"])
+        figures.audit_verified = processes.audit_verifies()
     finally:
         processes.stop()
     figures.wall_seconds = time.monotonic() - started
