@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
-from sqlalchemy import select
 
 from connector.cli.db import open_database
 from connector.store.outbox import target
-from connector.store.tables import ChangeRow, OutboxRow
+from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
 
 STATUSES = ("pending", "dead", "done")
@@ -29,15 +28,7 @@ def list_rows(status: str | None, limit: int) -> None:
     database = open_database(require_current=True)
     try:
         with UnitOfWork(database) as uow:
-            query = (
-                select(OutboxRow, ChangeRow.key)
-                .outerjoin(ChangeRow, ChangeRow.id == OutboxRow.change_id)
-                .order_by(OutboxRow.id.desc())
-                .limit(limit)
-            )
-            if status:
-                query = query.where(OutboxRow.status == status)
-            rows = [_cells(row, key) for row, key in uow.session.execute(query)]
+            rows = [_cells(row, key) for row, key in uow.outbox.newest(limit, status=status)]
     finally:
         database.dispose()
     click.echo(
@@ -54,7 +45,7 @@ def retry(row_id: int) -> None:
     database = open_database(require_current=True)
     try:
         with UnitOfWork(database) as uow:
-            row = uow.session.get(OutboxRow, row_id, with_for_update=True)
+            row = uow.outbox.get(row_id, for_update=True)
             if row is None:
                 raise click.ClickException(f"no outbox row {row_id}")
             if row.status != "dead":

@@ -235,6 +235,22 @@ class OutboxRepository:
         query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
         return self.session.scalar(query) or 0
 
+    def get(self, row_id: int, *, for_update: bool = False) -> OutboxRow | None:
+        """The row, locked until commit with `for_update`."""
+        return self.session.get(OutboxRow, row_id, with_for_update=for_update)
+
+    def newest(self, limit: int, *, status: str | None = None) -> list[tuple[OutboxRow, str | None]]:
+        """The newest rows (of one status), each with the key of its change (None without one)."""
+        query = (
+            select(OutboxRow, ChangeRow.key)
+            .outerjoin(ChangeRow, ChangeRow.id == OutboxRow.change_id)
+            .order_by(OutboxRow.id.desc())
+            .limit(limit)
+        )
+        if status:
+            query = query.where(OutboxRow.status == status)
+        return [(row, key) for row, key in self.session.execute(query)]
+
     def claim_next(self, now: datetime, *, lock: bool = True) -> OutboxRow | None:
         """The oldest due action whose change has no older pending action, locked for this worker (unless
         `lock` is false: a look at what comes next)."""

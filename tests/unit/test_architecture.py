@@ -47,7 +47,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("store", "connector.web.signin_limit"): "the admin sign-in's failed attempts: its own table and queries",
     ("store", "connector.cli.evidence"): "counts the changes of a period before exporting them",
     ("store", "connector.cli.audit"): "reads the audit chain's entries for its export",
-    ("store", "connector.cli.outbox"): "lists and re-queues outbox rows for an operator",
     ("store", "connector.demo.overdue"): "the demo reads what it played back from the store",
     ("store", "connector.demo.story"): "the demo reads what it played back from the store",
     **{
