@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import IO
 
 import click
-from sqlalchemy import func, select
 
 from connector.cli.db import open_database
 from connector.config import load_settings
 from connector.errors import ConfigError
 from connector.store.audit import entries, entry_dict, verify
 from connector.store.audit_verify import verify_log
-from connector.store.checkpoints import Anchor, AnchorError
+from connector.store.checkpoints import Anchor, AnchorError, any_checkpoint
 from connector.store.signing import SigningKeyError, load_public_key, public_pem
-from connector.store.tables import CheckpointRow
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 OUTPUT = click.File("w", encoding="utf-8")
@@ -68,7 +66,7 @@ def verify_command(public_key_file: Path | None, anchor_file: Path | None) -> No
 
 def _verify_unsigned(session, anchor: Anchor) -> None:
     """No signing key exists yet: only a log that was never checkpointed can be verified."""
-    if session.scalar(select(func.count()).select_from(CheckpointRow)) or anchor.exists():
+    if any_checkpoint(session) or anchor.exists():
         raise click.UsageError("the log has signed checkpoints: give the audit public key with --public-key")
     result = verify(session)
     if not result.ok:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from sqlalchemy import func, select
 
 from connector.cli.db import open_database
 from connector.config import load_settings
@@ -21,8 +20,8 @@ from connector.evidence.population import population, write_csv, write_json
 from connector.evidence.render_html import packet_page, read_packet
 from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
+from connector.store.repositories import ChangeRepository
 from connector.store.signing import SigningKeyError, load_public_key
-from connector.store.tables import ChangeRow
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 OUTPUT = click.File("w", encoding="utf-8", lazy=True)
@@ -158,12 +157,8 @@ def _population(start: datetime, end: datetime, fmt: str, out: IO[str]) -> None:
     try:
         with database.session() as session:  # one session: SQLite allows one transaction at a time
             header = {"summary": summary(session, first, last, rulebook.clock())} if fmt == "json" else {}
-            total = session.scalar(
-                select(func.count())
-                .select_from(ChangeRow)
-                .where(ChangeRow.created_at >= first, ChangeRow.created_at < last)
-            )
-            rows = _with_progress(population(session, first, last, rulebook), total or 0)
+            total = ChangeRepository(session).created_between(first, last)
+            rows = _with_progress(population(session, first, last, rulebook), total)
             count = write_csv(rows, out) if fmt == "csv" else write_json(rows, out, header)
     finally:
         database.dispose()

@@ -119,6 +119,11 @@ class Anchor:
         return self.path.exists()
 
 
+def any_checkpoint(session: Session) -> bool:
+    """Has the log a signed checkpoint stored?"""
+    return session.scalar(select(CheckpointRow.seq).limit(1)) is not None
+
+
 def stored_checkpoints(session: Session) -> list[Checkpoint]:
     rows = session.scalars(select(CheckpointRow).order_by(CheckpointRow.seq))
     return [Checkpoint.from_row(row) for row in rows]

@@ -89,6 +89,11 @@ class ChangeRepository:
     def to_facts(self, row: ChangeRow) -> Change:
         return change_facts(row)
 
+    def created_between(self, start: datetime, end: datetime) -> int:
+        """How many changes were created in [start, end)."""
+        query = select(func.count()).where(ChangeRow.created_at >= start, ChangeRow.created_at < end)
+        return self.session.scalar(query) or 0
+
     def postmortem(self, tool: str, key: str) -> PostMortemRow | None:
         """The post-mortem whose task in the tool has this key (its change is `.change`)."""
         query = select(PostMortemRow).join(ChangeRow).where(ChangeRow.tool == tool, PostMortemRow.key == key)

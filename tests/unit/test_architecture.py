@@ -45,8 +45,6 @@ _EVIDENCE_READS = (
 )
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("store", "connector.web.signin_limit"): "the admin sign-in's failed attempts: its own table and queries",
-    ("store", "connector.cli.evidence"): "counts the changes of a period before exporting them",
-    ("store", "connector.cli.audit"): "reads the audit chain's entries for its export",
     ("store", "connector.demo.overdue"): "the demo reads what it played back from the store",
     ("store", "connector.demo.story"): "the demo reads what it played back from the store",
     **{
