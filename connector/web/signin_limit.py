@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
-
 from connector.store.db import Database
-from connector.store.tables import SignInFailureRow
+from connector.store.signins import SignInFailures
 
 LIMIT = 5
 WINDOW = timedelta(minutes=15)
@@ -29,24 +27,13 @@ class SignInLimit:
 
     def retry_after(self, client: str, now: datetime) -> int | None:
         """Seconds to wait before this client may try again; None while it may try now."""
-        with self.database.session() as session:
-            recent = session.execute(
-                select(func.count(), func.min(SignInFailureRow.at)).where(
-                    SignInFailureRow.client == client, SignInFailureRow.at > now - self.window
-                )
-            ).one()
-        count, oldest = recent
-        if count < self.limit:
+        count, oldest = SignInFailures(self.database).since(client, now - self.window)
+        if count < self.limit or oldest is None:
             return None
         return max(1, int((oldest + self.window - now).total_seconds()) + 1)
 
     def failed(self, client: str, now: datetime) -> None:
-        with self.database.session() as session:
-            session.execute(delete(SignInFailureRow).where(SignInFailureRow.at <= now - self.window))
-            session.add(SignInFailureRow(client=client[:200], at=now))
-            session.commit()
+        SignInFailures(self.database).add(client, now, forget_until=now - self.window)
 
     def succeeded(self, client: str) -> None:
-        with self.database.session() as session:
-            session.execute(delete(SignInFailureRow).where(SignInFailureRow.client == client))
-            session.commit()
+        SignInFailures(self.database).clear(client)

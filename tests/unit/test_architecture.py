@@ -44,7 +44,6 @@ _EVIDENCE_READS = (
     "the evidence's own queries of the store (packets, exports, summaries), not yet repositories"
 )
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("store", "connector.web.signin_limit"): "the admin sign-in's failed attempts: its own table and queries",
     ("store", "connector.demo.overdue"): "the demo reads what it played back from the store",
     ("store", "connector.demo.story"): "the demo reads what it played back from the store",
     **{
