@@ -159,6 +159,11 @@ class Dispatcher:
                 report.done += 1
                 uow.commit()
                 return True
+            uow.commit()  # judged; performed without holding the chain's lock, which webhooks wait on
+            claimed = uow.outbox.claim_again(row.id)
+            if claimed is None:  # another worker took it meanwhile
+                return True
+            row = claimed
         merged = (
             uow.outbox.following_updates(row, self.clock(), MERGE_LIMIT)
             if isinstance(action, UpdateFields)

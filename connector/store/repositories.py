@@ -280,6 +280,12 @@ class OutboxRepository:
             query = query.with_for_update(skip_locked=True, of=OutboxRow)
         return self.session.scalar(query)
 
+    def claim_again(self, row_id: int) -> OutboxRow | None:
+        """The row, locked for this worker again after its transaction was committed, if it is still
+        pending and no other worker holds it."""
+        query = select(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.status == PENDING)
+        return self.session.scalar(query.with_for_update(skip_locked=True, of=OutboxRow))
+
     def following_updates(self, row: OutboxRow, now: datetime, limit: int) -> list[OutboxRow]:
         """The due `update_fields` rows of the same change right after `row`, up to the first other row
         (at most `limit`): they are performed with `row` as one update. Nobody else can claim them while

@@ -88,3 +88,89 @@ def test_an_action_of_another_change_due_meanwhile_is_not_failed_with_a_catch_up
         assert rows["jira:ECM-1:update"].last_error is None
         assert rows["jira:ECM-2:catch_up"].status == "pending"  # retried later: its own error
         assert "HTTP 503" in (rows["jira:ECM-2:catch_up"].last_error or "")
+
+
+@dataclass
+class NoHistory:
+    def change_history(self, runtime: Any, key: str, now: Any) -> Any:
+        return iter(())
+
+
+@dataclass
+class ChainFree:
+    """Performs an action after asking, from another connection, whether the audit chain's lock is free."""
+
+    database: Database
+    free: list[bool] = field(default_factory=list)
+
+    def perform(self, action: Action, target: Target, idem: str) -> dict[str, Any]:
+        import time
+
+        from sqlalchemy import text
+
+        from connector.store.audit import ADVISORY_LOCK_ID
+
+        free = False
+        for _ in range(40):  # other test runs on the server may take the same lock for a moment
+            with self.database.session() as session:
+                query = text("SELECT pg_try_advisory_xact_lock(:id)")
+                free = bool(session.execute(query, {"id": ADVISORY_LOCK_ID}).scalar())
+                session.rollback()
+            if free:
+                break
+            time.sleep(0.05)
+        self.free.append(free)
+        return {"reverted_to": "Awaiting Approval"}
+
+
+def test_a_revert_still_due_is_performed_without_holding_the_audit_chains_lock(database):
+    """Webhooks take the chain's lock first: a revert whose call to Jira holds it would hold every
+    webhook's answer for as long as Jira takes (a held request: ten seconds)."""
+    import pytest
+
+    from connector import commands as c
+    from connector import services
+    from connector.procedure.model import Stage
+    from tests.fakes import jira_context
+
+    if database.dialect != "postgresql":
+        pytest.skip("the chain's lock is PostgreSQL's advisory lock; SQLite has one writer at a time")
+    ctx = jira_context()
+    base = {"tool": "jira", "key": "EMG-1"}
+    with UnitOfWork(database) as uow:
+        services.handle(
+            uow,
+            c.RegisterChange(
+                **base,
+                actor="eng.emma",
+                at=T0,
+                origin="d-0",
+                engineer="eng.emma",
+                title="t",
+                category="Service outage",
+                impact="checkout is down",
+                stage=Stage.AWAITING_APPROVAL,
+            ),
+            ctx,
+        )
+        approve = c.RecordTransition(
+            **base,
+            actor="eng.emma",
+            at=T0 + timedelta(minutes=1),
+            origin="d-1",
+            to_stage=Stage.APPROVED,
+            to_status="Approved",
+        )
+        assert services.handle(uow, approve, ctx).startswith("refused")  # no approval at all: reverted
+        uow.commit()
+    actions = ChainFree(database)
+    tool = Tool(actions, NoHistory(), ctx)  # type: ignore[arg-type]
+    connector = Connector(database, {"jira": tool}, lambda: T0 + timedelta(minutes=2))
+    dispatcher = Dispatcher(connector, clock=lambda: T0 + timedelta(minutes=2), sleep=lambda _seconds: None)
+
+    dispatcher.run(limit=20)
+
+    with UnitOfWork(database) as uow:
+        revert = uow.session.scalars(select(OutboxRow).where(OutboxRow.action == "revert")).one()
+        assert (revert.status, revert.result) == ("done", {"reverted_to": "Awaiting Approval"})
+    assert actions.free and all(actions.free), actions.free
