@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from connector.evidence.batches import Loaded, batches, iso
 from connector.evidence.rulebook import RuleBook
 from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.rules import PENDING, VIOLATED, RuleStatus
+from connector.store.batches import Loaded, batches, iso
 from connector.store.facts import facts_of
 from connector.store.people import Person, latest
 

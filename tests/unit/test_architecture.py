@@ -49,7 +49,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     **{
         ("store", f"connector.evidence.{name}"): _EVIDENCE_READS
         for name in (
-            "batches",
             "facts",
             "gate",
             "integrity",
