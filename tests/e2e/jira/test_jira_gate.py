@@ -7,29 +7,10 @@ from __future__ import annotations
 import jira
 import pytest
 
-from connector.demo.stack import JiraStack
-from connector.demo.story import JiraStory
 from connector.procedure.model import Stage
+from tests.e2e.jira.people import client
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with JiraStack(tmp_path_factory.mktemp("jira-gate")) as running:
-        yield running
-
-
-@pytest.fixture
-def story(stack):
-    return JiraStory(stack, say=lambda _line: None)
-
-
-def client(story, name: str) -> jira.JIRA:
-    url = story.stack.sandbox.url
-    made = jira.JIRA(url, basic_auth=(f"{name}@example.com", name), get_server_info=False, max_retries=0)
-    made.deploymentType = "Cloud"
-    return made
 
 
 def reviewed_change(story) -> str:

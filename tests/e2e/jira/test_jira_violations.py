@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connector.demo.stack import JiraStack
-from connector.demo.story import JiraStory
 from connector.procedure.model import Role, Stage
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with JiraStack(tmp_path_factory.mktemp("jira-violations")) as running:
-        yield running
-
-
-@pytest.fixture
-def story(stack):
-    return JiraStory(stack, say=lambda _line: None)
 
 
 def _awaiting_approval(story, engineer="eng.emma"):
