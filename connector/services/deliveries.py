@@ -129,8 +129,8 @@ def _in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Eve
     - a step taken before the comment waits to be judged again (its revert is pending: after a lost
       approval, the lead's Approve was judged early, and is withdrawn once the catch-up finds the
       approval);
-    - the webhook shows the issue in another stage than the stored one (a webhook before it was lost or
-      is late).
+    - a webhook's comment: a webhook before it may have been lost or be late (the webhook shows the issue
+      in another stage than the stored one, or shows no stage at all).
     A comment that would be refused so (a review "before approval" on a change approved in the tool) is
     left to a catch-up from the tool queued after the revert, which replays the change's history in
     order, this comment included. A comment processed before is no one's to wait for (a duplicate)."""
@@ -151,13 +151,17 @@ def _in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Eve
             f"after-revert:{steps[-1].id}",
             f"a step before it is judged again first (revert {steps[-1].id})",
         )
+    if delivery.delivery_id.startswith(REPLAY):
+        return None  # replayed in the tool's order: judged as it comes
     stage = tool.ctx.stage_of(event.status) if event.status else None
-    if not delivery.delivery_id.startswith(REPLAY) and stage is not None and change.stage != stage.value:
+    if stage is not None and change.stage != stage.value:
         return (
             f"behind:{delivery.delivery_id}",
             f"the change is {change.stage} here and {event.status} in {event.tool}",
         )
-    return None
+    # A webhook before it may be lost or late where this one does not show it (Jira's comment_created
+    # carries no status): a refusal is decided on the tool's history, replayed in order.
+    return f"behind:{delivery.delivery_id}", "a refusal is decided after a catch-up from the tool"
 
 
 def _defer(uow: UnitOfWork, delivery: Delivery, event: Event, tag: str, why: str) -> str:

@@ -367,3 +367,61 @@ def test_an_update_of_a_post_mortem_not_recorded_yet_is_replayed_once_its_create
     with UnitOfWork(database) as uow:
         postmortem = uow.changes.get("jira", "EMG-1").postmortem
         assert postmortem.report_url == "https://wiki.example.com/pm/1" and postmortem.done_at is not None
+
+
+def test_a_webhook_review_that_would_be_refused_is_decided_on_the_tools_history_first(database, ctx):
+    """The Approve move's webhook was lost and Jira's comment_created shows no status: the review that
+    would be refused as "before approval" is left to a catch-up, whose replay of the lost move comes
+    first; the review is then recorded, nothing is refused."""
+    base = {"tool": "jira", "key": "EMG-1"}
+    with UnitOfWork(database) as uow:
+        for step in (
+            c.RegisterChange(
+                **base,
+                actor="eng.emma",
+                at=AT,
+                origin="d-0",
+                engineer="eng.emma",
+                title="t",
+                category="Service outage",
+                impact="checkout is down",
+                stage=Stage.AWAITING_APPROVAL,
+            ),
+            c.RecordApproval(
+                **base, actor="lead.liam", at=AT + timedelta(minutes=1), origin="d-1", evidence="c:1"
+            ),
+            c.RecordApproval(
+                **base, actor="sec.sara", at=AT + timedelta(minutes=2), origin="d-2", evidence="c:2"
+            ),
+        ):
+            services.handle(uow, step, ctx)
+        uow.commit()
+
+    def review(event, origin):
+        return [
+            c.RecordReview(**{**base, "origin": origin}, actor="peer.pete", at=event.at, kind=ReviewKind.PEER)
+        ]
+
+    later = dataclasses.replace(comment(), at=AT + timedelta(minutes=6))
+    assert later.status is None
+    assert deliveries.receive(database, jira(ctx, review), delivery("w-9"), later) == "handled"
+    assert rows(database, ViolationRow) == [] and rows(database, MarkerRow) == []
+    assert [r.action for r in rows(database, OutboxRow)].count("catch_up") == 1
+
+    with UnitOfWork(database) as uow:  # the catch-up replays the lost move, then the comment
+        approve = c.RecordTransition(
+            **base,
+            actor="lead.liam",
+            at=AT + timedelta(minutes=3),
+            origin="reconcile:changelog:1",
+            to_stage=Stage.APPROVED,
+            to_status="Approved",
+        )
+        assert services.handle(uow, approve, ctx) == "handled"
+        uow.commit()
+    assert (
+        deliveries.receive(database, jira(ctx, review), delivery("reconcile:comment:10042"), later)
+        == "handled"
+    )
+    assert [r.reviewer for r in facts_of(database).reviews] == ["peer.pete"]
+    assert rows(database, ViolationRow) == []
