@@ -60,6 +60,7 @@ def log_in(browser, stack):
     browser.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/dashboard"))
+    wait_for_heading(browser, "Emergency changes")  # the address changes before the page has loaded
 
 
 def test_person_signs_in_sees_the_changes_and_an_overdue_postmortem_in_red(browser, screenshot, stack):
