@@ -49,6 +49,20 @@ def register(event, origin: str) -> list[c.Command]:
     return [c.RegisterChange(**fields, title="t", category="Service outage", impact="checkout is down")]
 
 
+def raised(base: dict) -> c.RegisterChange:
+    """Emma raises the change, with its category and impact, and asks for approval."""
+    return c.RegisterChange(
+        **base,
+        actor="eng.emma",
+        at=AT,
+        engineer="eng.emma",
+        title="t",
+        category="Service outage",
+        impact="checkout is down",
+        stage=Stage.AWAITING_APPROVAL,
+    )
+
+
 def jira(ctx, translate=register) -> dict[str, ToolRuntime]:
     return {"jira": ToolRuntime("jira", None, ctx, translate, None, None, JIRA)}
 
@@ -168,17 +182,7 @@ def test_a_replayed_review_made_after_a_step_that_waits_to_be_judged_again_waits
     is judged as it comes, since the revert's judgement needs it."""
     base = {"tool": "jira", "key": "EMG-1", "origin": "d-0"}
     with UnitOfWork(database) as uow:
-        register_cmd = c.RegisterChange(
-            **base,
-            actor="eng.emma",
-            at=AT,
-            engineer="eng.emma",
-            title="t",
-            category="Service outage",
-            impact="checkout is down",
-            stage=Stage.AWAITING_APPROVAL,
-        )
-        services.handle(uow, register_cmd, ctx)
+        services.handle(uow, raised(base), ctx)
         approve = c.RecordTransition(
             **{**base, "origin": "d-1"},
             actor="lead.liam",
@@ -241,17 +245,7 @@ def test_a_replayed_review_that_holds_is_recorded_at_once_though_a_step_before_i
     review replayed meanwhile holds in the stage the change is in, so it is recorded now, not deferred."""
     base = {"tool": "jira", "key": "EMG-1"}
     steps = [
-        c.RegisterChange(
-            **base,
-            actor="eng.emma",
-            at=AT,
-            origin="d-0",
-            engineer="eng.emma",
-            title="t",
-            category="Service outage",
-            impact="checkout is down",
-            stage=Stage.AWAITING_APPROVAL,
-        ),
+        raised({**base, "origin": "d-0"}),
         c.RecordApproval(
             **base, actor="lead.liam", at=AT + timedelta(minutes=1), origin="d-1", evidence="c:1"
         ),
@@ -376,17 +370,7 @@ def test_a_webhook_review_that_would_be_refused_is_decided_on_the_tools_history_
     base = {"tool": "jira", "key": "EMG-1"}
     with UnitOfWork(database) as uow:
         for step in (
-            c.RegisterChange(
-                **base,
-                actor="eng.emma",
-                at=AT,
-                origin="d-0",
-                engineer="eng.emma",
-                title="t",
-                category="Service outage",
-                impact="checkout is down",
-                stage=Stage.AWAITING_APPROVAL,
-            ),
+            raised({**base, "origin": "d-0"}),
             c.RecordApproval(
                 **base, actor="lead.liam", at=AT + timedelta(minutes=1), origin="d-1", evidence="c:1"
             ),
