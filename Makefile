@@ -22,12 +22,17 @@ lint: install
 
 # What the tests run besides Python: Debian's Chromium for the browser tests, Node.js for the ServiceNow
 # scripts the sandbox executes, and GitHub's published webhook examples and schemas (npm, pinned by
-# tests/fixtures/github/package-lock.json) for the deployment tests; installed when missing (nothing is
-# downloaded at test time).
+# tests/fixtures/github/package-lock.json) for the deployment tests; each installed only when missing (a
+# machine's own Node.js may bring npm with it, and Debian's npm package conflicts with it), nothing is
+# downloaded at test time.
 GITHUB_FIXTURES = tests/fixtures/github
 tools:
-	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nodejs npm >/dev/null)
+	@missing=""; \
+	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	  command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	  command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	  test -z "$$missing" || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null)
 	@test -d $(GITHUB_FIXTURES)/node_modules/@octokit/webhooks-examples || \
 	  (cd $(GITHUB_FIXTURES) && npm ci --no-audit --no-fund --silent)
 

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -49,7 +50,11 @@ def _secret():
 
 
 def wait_for_heading(browser, text):
-    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "h1").text == text)
+    # The heading found may belong to the page being left: asked for its text once the next page has
+    # replaced it, the browser calls it stale, and the wait asks again.
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: b.find_element(By.TAG_NAME, "h1").text == text
+    )
 
 
 def log_in(browser, stack):
