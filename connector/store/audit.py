@@ -27,7 +27,10 @@ from sqlalchemy.orm import Session
 from connector.store.tables import AuditRow
 
 GENESIS_HASH = "0" * 64
-ADVISORY_LOCK_ID = 0x45434D_4155444954  # "ECM" "AUDIT": one lock for all appends
+# The chain's lock on PostgreSQL: a transaction-scoped advisory lock whose key is taken from the schema the
+# connection writes to, since each schema of a database holds a chain of its own (an installation beside
+# a benchmark's or a test run's schema); one key for every schema would make them wait on each other.
+CHAIN_LOCK_KEY = "hashtextextended('ecm-audit:' || current_schema(), 0)"
 STREAM_BATCH = 500
 
 
@@ -86,7 +89,7 @@ class AuditLog:
         A transaction that will lock a change row and append to the chain takes this first, so every
         writer takes the two locks in the same order and two deliveries for one change never deadlock."""
         if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+            self.session.execute(text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})"))
 
     def append(
         self,

@@ -104,21 +104,13 @@ class ChainFree:
     free: list[bool] = field(default_factory=list)
 
     def perform(self, action: Action, target: Target, idem: str) -> dict[str, Any]:
-        import time
-
         from sqlalchemy import text
 
-        from connector.store.audit import ADVISORY_LOCK_ID
+        from connector.store.audit import CHAIN_LOCK_KEY
 
-        free = False
-        for _ in range(40):  # other test runs on the server may take the same lock for a moment
-            with self.database.session() as session:
-                query = text("SELECT pg_try_advisory_xact_lock(:id)")
-                free = bool(session.execute(query, {"id": ADVISORY_LOCK_ID}).scalar())
-                session.rollback()
-            if free:
-                break
-            time.sleep(0.05)
+        with self.database.session() as session:
+            free = bool(session.execute(text(f"SELECT pg_try_advisory_xact_lock({CHAIN_LOCK_KEY})")).scalar())
+            session.rollback()
         self.free.append(free)
         return {"reverted_to": "Awaiting Approval"}
 
