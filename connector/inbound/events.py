@@ -7,6 +7,7 @@ field ids and comment bodies as the tool sent them. The tool's translator (`conn
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,7 +44,7 @@ class IssueEvent:
     actor: str  # authenticated actor: Jira accountId (Cloud) or user name (DC); ServiceNow user_name
     at: datetime
     status: str | None = None  # status name / state value now
-    fields: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False)
+    fields: Mapping[str, str | None] = field(default_factory=dict, compare=False, hash=False)
     parent_key: str | None = None  # Post-Mortem's change (Jira link) / change_task's change_request
     # What happened, named stably across webhook and reconciliation ("comment:10042", "changelog:10234"):
     # the same subject arriving twice, by whatever route, is processed once.

@@ -32,7 +32,7 @@ from connector.inbound.events import (
     IssueUpdated,
 )
 from connector.inbound.reader import JsonObject, load_object
-from connector.inbound.render import comment_text, render_value
+from connector.inbound.render import RenderedFields, comment_text
 from connector.inbound.signatures import header
 
 TOOL = "jira"
@@ -156,12 +156,10 @@ def _issue_common(doc: JsonObject, actor: str, received_at: datetime) -> dict:
 
 def issue_facts(issue: JsonObject) -> dict[str, Any]:
     """What every event about `issue` says of it: key, id, type, status, parent, and its fields rendered
-    as text (every customfield_* and `SYSTEM_FIELDS`)."""
+    as text (every customfield_* and `SYSTEM_FIELDS`, each rendered when first read)."""
     fields = issue.obj("fields") or JsonObject({}, f"{issue.path}.fields")
-    rendered = {
-        name: render_value(fields.raw(name)) for name in fields.names() if name.startswith("customfield_")
-    }
-    rendered.update({name: render_value(fields.raw(name)) for name in SYSTEM_FIELDS if fields.has(name)})
+    raw = {name: fields.raw(name) for name in fields.names() if name.startswith("customfield_")}
+    raw.update({name: fields.raw(name) for name in SYSTEM_FIELDS if fields.has(name)})
     issue_type = fields.obj("issuetype")
     status = fields.obj("status")
     parent = fields.obj("parent")
@@ -171,7 +169,7 @@ def issue_facts(issue: JsonObject) -> dict[str, Any]:
         "remote_id": issue.required_text("id"),
         "issue_type": (issue_type.text("name") if issue_type else None) or "",
         "status": status.text("name") if status else None,
-        "fields": rendered,
+        "fields": RenderedFields(raw),  # each rendered when the translator reads it
         "parent_key": parent.text("key") if parent else None,
     }
 

@@ -3,17 +3,47 @@
 A select option gives its value, a user its accountId (Cloud) or name (Data Center), a list its items joined
 by ", ", a document-format (ADF) body its text. Anything else that is structured is rendered as compact JSON,
 so the translator always reads a string.
+
+An issue's fields reach the events as `RenderedFields`: each is rendered when it is first read, so a
+delivery that no mapping acts on (or that reads three of its forty custom fields) renders only what is read.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 LIST_SEPARATOR = ", "
 # Keys tried in order on a JSON object: the first one present names the value.
 IDENTITY_KEYS = ("accountId", "value", "name", "key", "displayName", "id")
 ADF_BLOCKS = frozenset({"paragraph", "heading", "codeBlock", "blockquote", "listItem", "panel", "rule"})
+
+
+class RenderedFields(Mapping[str, str | None]):
+    """Field values as JSON gave them, read as `render_value` renders them (each once, when first read)."""
+
+    __slots__ = ("_raw", "_rendered")
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._raw = raw
+        self._rendered: dict[str, str | None] = {}
+
+    def __getitem__(self, name: str) -> str | None:
+        try:
+            return self._rendered[name]
+        except KeyError:
+            text = self._rendered[name] = render_value(self._raw[name])  # an unknown name: KeyError
+            return text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 def render_value(value: Any) -> str | None:

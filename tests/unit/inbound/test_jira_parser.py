@@ -169,6 +169,16 @@ def test_issue_fields_are_rendered_as_strings():
     assert event.issue_type == event.fields["issuetype"] == "Task"
 
 
+def test_the_fields_read_as_a_mapping_of_every_custom_and_system_field():
+    _, event = parse("webhook-cloud-issue-created-many-fields.json")
+    fields = dict(event.fields)
+    assert fields == event.fields and len(fields) == len(event.fields)
+    assert "customfield_10073" in event.fields and event.fields.get("customfield_99999") is None
+    assert {"status", "reporter", "summary", "issuetype"} <= set(fields)
+    assert all(value is None or isinstance(value, str) for value in fields.values())
+    assert "'customfield_10073': '1'" in repr(event.fields)
+
+
 def test_server_users_are_named_by_user_name():
     _, event = parse("webhook-server-issue-updated-many-fields.json")
     assert event.fields["reporter"] == "mickmister"
