@@ -1,15 +1,16 @@
-"""Group commit: the webhook deliveries of one process are written by one writer thread, a batch per
-transaction, and each request is answered once its batch is on disk.
+"""Group commit: the webhook deliveries of one process are written a batch per transaction, and each
+request is answered once its batch is on disk.
 
     intake = Intake(connector)                    # one per process (per gunicorn worker), after the fork
     outcome = intake.receive(delivery, event)     # "handled" | "ignored" | "duplicate", once committed
 
-A request thread translates its event (no I/O), queues the delivery and waits. The writer takes
-everything queued (up to `max_batch`), writes it in one transaction, commits it — one fsync for the
-batch — and then releases every request of the batch with its outcome. While it commits, new deliveries
-queue for the next batch: under load a batch grows to what arrived during one commit; a delivery alone
-waits for nothing but its own commit. The writer thread starts with the first delivery and ends after
-`idle_seconds` without one.
+A request thread translates its event (no I/O) and queues the delivery. If no batch is being written, that
+thread writes one itself: everything queued (up to `max_batch`), in one transaction, one commit — one fsync
+for the batch — and then releases every request of the batch with its outcome. Requests that arrive while
+a batch is written queue and wait; when the batch is committed its writer hands the writing on to the
+oldest of them, which writes the next batch (its own delivery and everything queued meanwhile). Under load
+a batch grows to what arrived during one commit; a delivery alone waits for nothing but its own commit and
+is written by its own thread, with no hand-over to another thread on the way.
 
 On a SQLite file the writers of several processes take turns through a file lock
 (`Database.writer_turn`) rather than SQLite's busy handler.
@@ -55,9 +56,15 @@ class Pending:
     delivery: Delivery
     event: Event | Ignored
     commands: list[Any] | Ignored
-    done: threading.Event = field(default_factory=threading.Event)
     outcome: str | None = None
     error: BaseException | None = None
+    done: bool = False  # written (or failed) with its batch
+    writes: bool = False  # handed the writing of the next batch
+    # Held from the start; released once, when the delivery is done or its request is to write a batch.
+    _wake: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._wake.acquire()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -65,39 +72,65 @@ class Pending:
 
 
 class Intake:
-    def __init__(self, connector: Connector, *, max_batch: int = 256, idle_seconds: float = 10.0) -> None:
+    def __init__(self, connector: Connector, *, max_batch: int = 256) -> None:
         self.connector = connector
         self.max_batch = max_batch
-        self.idle_seconds = idle_seconds
         self._queue: deque[Pending] = deque()
-        self._ready = threading.Condition()
-        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._writing = False  # a request thread is writing a batch
 
     def receive(self, delivery: Delivery, event: Event | Ignored) -> str:
-        """Queue the delivery for the writer and wait until its batch is committed; its outcome."""
+        """Queue the delivery and return its outcome once its batch is committed (written by this thread
+        when no other is writing)."""
         pending = Pending(delivery, event, deliveries.commands_for(self.connector.tools, delivery, event))
-        with self._ready:
+        with self._lock:
             self._queue.append(pending)
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._run, name="ecm-intake", daemon=True)
-                self._writer.start()
-            self._ready.notify()
-        if not pending.done.wait(WAIT_SECONDS):
-            raise TimeoutError(f"delivery {delivery.delivery_id} not written within {WAIT_SECONDS:.0f} s")
+            pending.writes, self._writing = not self._writing, True
+        while not pending.done:
+            if pending.writes:
+                self._write_until_done(pending)
+            elif not pending._wake.acquire(timeout=WAIT_SECONDS):
+                self._give_up(pending)
         if pending.error is not None:
             raise pending.error
         assert pending.outcome is not None
         return pending.outcome
 
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queue:
-                    if not self._ready.wait(self.idle_seconds) and not self._queue:
-                        self._writer = None
-                        return
-                batch = self._take()
-            self._write(batch)
+    def _write_until_done(self, mine: Pending) -> None:
+        """Write batches until `mine` is written, then hand the writing on."""
+        try:
+            while not mine.done:
+                with self._lock:
+                    batch = self._take()
+                try:
+                    self._write(batch)
+                finally:
+                    for pending in batch:
+                        pending.done = True
+                        if pending is not mine:
+                            pending._wake.release()
+        finally:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        """The writing to the oldest delivery still queued, or to the next one that arrives."""
+        with self._lock:
+            if not self._queue:
+                self._writing = False
+                return
+            following = self._queue[0]
+            following.writes = True
+        following._wake.release()
+
+    def _give_up(self, pending: Pending) -> None:
+        """Waited `WAIT_SECONDS`: a delivery still queued leaves the queue unwritten and its request
+        hears so (the tool sends it again); one handed the writing meanwhile writes."""
+        with self._lock:
+            if pending.writes or pending.done:
+                return
+            if pending in self._queue:  # else it is in the batch being written, its outcome not yet known
+                self._queue.remove(pending)
+        raise TimeoutError(f"delivery {pending.delivery.delivery_id} not written within {WAIT_SECONDS:.0f} s")
 
     def _take(self) -> list[Pending]:
         """Up to `max_batch` queued deliveries, a repeated delivery id left queued for the next batch."""
@@ -132,9 +165,6 @@ class Intake:
             )
             for pending in batch:
                 pending.outcome, pending.error = None, pending.error or exc
-        finally:
-            for pending in batch:
-                pending.done.set()
 
     def _process(self, uow: UnitOfWork, pending: Pending) -> None:
         try:  # flushed or rolled back; the next delivery then starts from the database, as alone

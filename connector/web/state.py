@@ -29,7 +29,7 @@ class Connector(Protocol):
 class WebState:
     connector: Connector
     insecure_no_signature: bool
-    intake: Intake  # this process's one writer of deliveries
+    intake: Intake  # this process's group commit of deliveries
 
 
 def web_state() -> WebState:

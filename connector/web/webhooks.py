@@ -2,7 +2,7 @@
 verify → parse → receive → status.
 
 Receiving (record, dedupe, translate, handle, commit) is `connector.services.deliveries.process`, run by the
-process's one writer (`connector.services.intake`), which commits the deliveries that arrive together in one
+process's group commit (`connector.services.intake`), which commits the deliveries that arrive together in one
 transaction and answers each request once its transaction is committed.
 
 401 (bad or missing signature, nothing stored), 400 (malformed body), 413 (over 1 MiB), 503 (no secret

@@ -159,12 +159,26 @@ def test_when_the_batch_cannot_be_committed_every_request_hears_it_and_nothing_i
     assert rows(database, DeliveryRow) == []
 
 
-def test_the_writer_ends_when_idle_and_starts_again_with_the_next_delivery(database, ctx):
-    intake = Intake(Connector(database, jira(ctx)), idle_seconds=0.05)
-    assert intake.receive(*ignored_delivery("a")) == "ignored"
-    writer = intake._writer
-    writer.join(5)
-    assert not writer.is_alive() and intake._writer is None
+def test_after_a_batch_that_failed_the_next_delivery_is_written(database, ctx):
+    intake = Intake(Connector(database, jira(ctx)))
+
+    def refuse(_conn):
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    event.listen(database.engine, "commit", refuse)
+    with pytest.raises(OperationalError):
+        intake.receive(*ignored_delivery("a"))
+    event.remove(database.engine, "commit", refuse)
+    assert intake.receive(*ignored_delivery("a")) == "ignored"  # sent again by the tool
     assert intake.receive(*ignored_delivery("b")) == "ignored"
     with database.session() as session:
         assert sorted(session.scalars(select(DeliveryRow.delivery_id))) == ["a", "b"]
+
+
+def test_deliveries_from_many_threads_are_each_answered_once_committed(database, ctx):
+    intake = Intake(Connector(database, jira(ctx)), max_batch=4)
+    work = [ignored_delivery(f"i-{n}") for n in range(60)] + [comment_delivery(f"c-{n}") for n in range(10)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(lambda item: intake.receive(*item), work))
+    assert outcomes == ["ignored"] * 60 + ["handled"] * 10
+    assert len(rows(database, DeliveryRow)) == 70
