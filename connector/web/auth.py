@@ -20,12 +20,14 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, abort, has_request_context, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask import Request as FlaskRequest
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from connector.web.errors import error_response
 from connector.web.state import current_connector
 
 SESSION_FLAG = "admin"
+WEBHOOKS = "/webhooks/"  # the deliveries' paths (connector/web/webhooks.py): no session
 CSRF_KEY = "csrf"
 
 
@@ -126,7 +128,13 @@ def check_csrf() -> None:
 
 
 class HttpsAwareSessions(SecureCookieSessionInterface):
-    """The session cookie is marked Secure whenever the request came over https."""
+    """The session cookie is marked Secure whenever the request came over https. A webhook delivery has
+    no session: its cookie (if a tool sent one) is not read, and nothing is signed for it."""
+
+    def open_session(self, app: Flask, request: FlaskRequest) -> SessionMixin | None:
+        if request.path.startswith(WEBHOOKS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
