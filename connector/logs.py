@@ -21,6 +21,7 @@ authorization, cookie, api key) are replaced by `***`, at any depth, before anyt
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -48,10 +49,17 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+@functools.lru_cache(maxsize=4096)
+def _secret(key: str) -> bool:
+    return bool(SECRET_KEY.search(key))
+
+
 def redact(value: Any, key: str = "") -> Any:
     """`value` with every secret-looking key's value masked, recursively through dicts and lists."""
-    if key and SECRET_KEY.search(key):
+    if key and _secret(key):
         return MASK
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, dict):
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -61,14 +69,29 @@ def redact(value: Any, key: str = "") -> Any:
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The context and `extra` fields of a record, redacted."""
-    fields = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
-    return redact({**_context.get(), **fields})
+    fields = _context.get().copy()
+    for k, v in vars(record).items():
+        if k not in _STANDARD_ATTRS and not k.startswith("_"):
+            fields[k] = v
+    return {k: redact(v, str(k)) for k, v in fields.items()}
+
+
+_second: tuple[int, str] = (0, "")  # the last second written, as ISO text: most lines share it
+
+
+def _timestamp(created: float, msecs: float) -> str:
+    """`created` as ISO 8601 in UTC with milliseconds (`2026-12-01T20:20:24.308+00:00`)."""
+    global _second
+    second, cached = int(created), _second
+    if cached[0] != second:
+        cached = _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{int(msecs):03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": _timestamp(record.created, record.msecs),
             "level": record.levelname.lower(),
             "event": record.getMessage(),
             "logger": record.name,
