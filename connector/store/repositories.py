@@ -151,8 +151,9 @@ class DeliveryRepository:
             )
         if not values:
             return set()
-        statement = _insert_many_statement(self.session.get_bind().dialect.name, DeliveryRow.__table__)
-        return {(source, delivery_id) for source, delivery_id in self.session.execute(statement, values)}
+        connection = self.session.connection()  # Core on the session's connection: no ORM bulk machinery
+        statement = _insert_many_statement(connection.dialect.name, DeliveryRow.__table__)
+        return {(source, delivery_id) for source, delivery_id in connection.execute(statement, values)}
 
     def mark(self, row: DeliveryRow, outcome: str, detail: str | None = None) -> None:
         if outcome not in DELIVERY_OUTCOMES:
