@@ -3,11 +3,11 @@ compared in the same run, on the same server, with its bare `/healthz`.
 
     .venv/bin/python bench/gate.py [--rate 200] [--seconds 15] [--connections 4] [--workers 2] [--threads 4]
 
-The load comes from `wrk` (apt-get install -y wrk). wrk 4 has no fixed-rate mode (wrk2's `-R`), so a Lua
-script paces the connections: each wrk thread plans its n-th request at start + n × threads / rate on a
-monotonic clock (LuaJIT's ffi `clock_gettime`), and `delay()` waits until then. Latency is wrk's (send to
-last byte); a request that falls behind its plan is sent at once, so the achieved rate is printed beside the
-target.
+The load comes from `wrk` (installed with apt-get install -y wrk when missing). wrk 4 has no fixed-rate
+mode (wrk2's `-R`), so a Lua script paces the connections: each wrk thread plans its n-th request at
+start + n × threads / rate on a monotonic clock (LuaJIT's ffi `clock_gettime`), and `delay()` waits until
+then. Latency is wrk's (send to last byte); a request that falls behind its plan is sent at once, so the
+achieved rate is printed beside the target.
 The SQLite database holds one reviewed change with both approvals and both reviews (the gate reads it, its
 approvals and reviews, and judges R1-R6 every time). Loopback only; the run is bounded by --seconds.
 """
@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +32,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.load import ensure_wrk  # noqa: E402
 from connector.config import Settings  # noqa: E402
 from connector.store.db import Database  # noqa: E402
 from connector.store.tables import ApprovalRow, ChangeRow, ReviewRow  # noqa: E402
@@ -150,7 +150,7 @@ def wrk(url: str, path: str, token: str, args: argparse.Namespace, script: Path)
     threads = min(2, args.connections)
     interval_ms = 1000.0 * threads / args.rate  # between two requests of one thread
     command = [
-        "wrk",
+        args.wrk,
         "--latency",
         "-t",
         str(threads),
@@ -185,8 +185,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    args.wrk = ensure_wrk()
     token = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="ecm-bench-gate-") as tmp:
         workdir = Path(tmp)

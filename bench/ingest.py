@@ -31,7 +31,6 @@ import json
 import os
 import resource
 import secrets
-import shutil
 import signal
 import socket
 import statistics
@@ -46,6 +45,10 @@ import requests
 from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.load import ensure_wrk  # noqa: E402
+
 BODY_FILE = ROOT / "tests/fixtures/jira/webhooks/webhook-issue-updated-resolved.json"
 SECRET = "bench-webhook-secret"
 POSTGRES_URL = os.environ.get("ECM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -144,21 +147,6 @@ class Run:
     @property
     def rate(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("wrk not found: apt-get install -y wrk")
-    installer = ["apt-get", "install", "-y", "wrk"]
-    if os.geteuid() != 0:
-        installer = ["sudo", *installer]
-    subprocess.run(installer, check=True, stdout=subprocess.DEVNULL)
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is still missing after apt-get install -y wrk")
-    return found
 
 
 def free_port() -> int:
