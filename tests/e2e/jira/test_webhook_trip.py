@@ -3,7 +3,8 @@
 A step taken too early in the Jira sandbox (Approve with only the lead's approval) is answered by a
 revert. The connector's files on the call stack are read where the trip changes hands: in the view as it
 hands the delivery to the intake, in the batch's writer (a request thread) as the revert is queued, and
-in the dispatcher as the revert's transition is sent to Jira. Their sequence must be the page's list, in its order.
+in the dispatcher as the revert's transition is sent to Jira. Their sequence must be the page's list, in
+its order.
 """
 
 from __future__ import annotations
