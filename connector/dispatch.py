@@ -1,8 +1,10 @@
 """The outbox dispatcher: performs pending outbound actions through the tool's actions, in order per
 change, with retries (tenacity) that honour Retry-After, and marks an action dead after a limit.
 
-Retries happen in two layers of one policy: a few quick in-process attempts (seconds), then the row
-is rescheduled with exponential backoff and jitter, so a long outage never blocks other changes.
+Retries happen in three layers of one policy (connector/retries.py): each gateway call of an action
+made again on its own when that repeats nothing (a read, an idempotent write, a 429), a few quick
+attempts of the whole action (seconds), then the row rescheduled with exponential backoff and jitter
+(from 1 s), so a long outage never blocks other changes.
 Rows are claimed one at a time with `FOR UPDATE SKIP LOCKED` on PostgreSQL; only the oldest pending
 row of a change can be claimed, so actions of one change run in order even with several workers.
 A claimed `update_fields` row takes the change's `update_fields` rows queued right after it along:
@@ -25,8 +27,7 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 
 from connector import commands as c
-from connector import reconcile, services
-from connector.errors import ApiError
+from connector import reconcile, retries, services
 from connector.evidence.seal import seal
 from connector.outbox import (
     Action,
@@ -51,40 +52,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("connector.dispatch")
 
-QUICK_ATTEMPTS = 3
-QUICK_WAIT_CAP = 2.0  # seconds: longer waits are scheduled, not slept
-MAX_ATTEMPTS = 8  # scheduled attempts before an action is marked dead
+MAX_ATTEMPTS = retries.SCHEDULED_ATTEMPTS  # scheduled attempts before an action is marked dead
 MERGE_LIMIT = 20  # following update_fields rows of one change performed with the claimed one
 CATCH_UP_FIRST = (Revert, CatchUp)  # actions preceded by reading the change from the tool
-
-
-class wait_retry_after(tenacity.wait.wait_base):
-    """Exponential backoff with jitter, but never shorter than the tool's Retry-After."""
-
-    def __init__(self, initial: float, maximum: float) -> None:
-        self.backoff = tenacity.wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        delay = self.backoff(retry_state)
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None and outcome.failed else None
-        retry_after = getattr(error, "retry_after", None) or 0.0
-        return max(delay, retry_after)
-
-
-def _retryable(error: BaseException) -> bool:
-    return isinstance(error, ApiError) and error.retryable
-
-
-QUICK_WAIT = wait_retry_after(initial=0.2, maximum=QUICK_WAIT_CAP)
-SCHEDULED_WAIT = wait_retry_after(initial=5.0, maximum=1800.0)
+# The policy's names, as the dispatcher has always offered them (connector/retries.py holds them).
+wait_retry_after, QUICK_WAIT, _retryable = retries.wait_retry_after, retries.QUICK_WAIT, retries.retryable
+SCHEDULED_WAIT = retries.SCHEDULED_WAIT
 
 
 def scheduled_delay(attempts: int, error: BaseException) -> float:
     state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
     state.attempt_number = attempts
     state.outcome = tenacity.Future.construct(attempts, error, True)
-    return SCHEDULED_WAIT(state)
+    return SCHEDULED_WAIT(state)  # read here, so a test may scale it down
 
 
 @dataclass
@@ -203,16 +183,17 @@ class Dispatcher:
             return row_id, None  # judged again on what is known
 
     def _quickly(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call` made again a few times while it fails transiently, each of its gateway calls retried on
+        its own meanwhile (connector/retries.py)."""
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(QUICK_ATTEMPTS),
+            stop=tenacity.stop_after_attempt(retries.QUICK_ATTEMPTS),
             wait=QUICK_WAIT,
-            retry=tenacity.retry_if_exception(
-                lambda e: _retryable(e) and (getattr(e, "retry_after", 0) or 0) <= QUICK_WAIT_CAP
-            ),
+            retry=tenacity.retry_if_exception(retries.for_the_action),
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(call, *args)
+        with retries.each_call_retried(self.sleep):
+            return retrying(call, *args)
 
     def _failed(self, uow: UnitOfWork, row: OutboxRow, error: BaseException, report: DispatchReport) -> None:
         row.attempts += 1

@@ -37,6 +37,7 @@ class ApiError(ConnectorError):
     """A call to Jira or ServiceNow failed. `retryable` tells the outbox dispatcher what to do."""
 
     retryable = False
+    retried_alone = False  # already made again on its own by connector/retries.py
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
         super().__init__(message)

@@ -1,6 +1,7 @@
 """The Jira gateway: the only module (with `admin.py`) that talks to Jira, through the `jira` library.
 
-`JiraGateway` builds the client once, with no retries (retries live in the outbox dispatcher), no
+`JiraGateway` builds the client once, with no retries of its own (the outbox dispatcher's policy,
+`connector/retries.py`, makes each call again on its own where that repeats nothing), no
 `serverInfo` call and an explicit timeout. Every library or transport error leaves as the connector's
 own `ApiError` family (`connector.errors`), never as `JIRAError` or a `requests` exception. Results are
 frozen dataclasses; field values are rendered as plain strings by the webhook parser's renderer
@@ -25,6 +26,7 @@ from connector import __version__
 from connector.errors import ApiError, AuthFailed, ConfigError, NotFound, RateLimited, Rejected, Unavailable
 from connector.inbound.render import comment_text, render_value
 from connector.jira.admin import AdminCalls
+from connector.retries import one_call
 
 FLAVORS = ("cloud", "datacenter")
 DEFAULT_TIMEOUT = (3.05, 10.0)
@@ -35,6 +37,11 @@ STATUS_ERRORS: dict[int, type[ApiError]] = {401: AuthFailed, 403: AuthFailed, 40
 # Names the connector in Jira's access logs (and lets the tests tell its requests from other clients').
 USER_AGENT = f"ecm-connector/{__version__}"
 COMMENT_PAGE = 100  # the most Jira Cloud returns per comment page
+# Calls made again on their own after a transient failure when the dispatcher retries each call
+# (connector/retries.py): reads, and PUTs, which set what they set however often they are sent. A POST
+# (a comment, an issue, a transition, a mail) is made again on its own only after a 429, which Jira
+# refused without performing it; after a 5xx its action looks before writing again.
+REPEATABLE = frozenset({"GET", "PUT"})
 OWN_FIELDS = ("issuetype", "status", "reporter", "assignee", "summary", "labels", "issuelinks")
 
 
@@ -182,8 +189,11 @@ class JiraGateway(AdminCalls):
     def _call(
         self, method: str, path: str, action: str, *, params: dict | None = None, json: Any = None
     ) -> Any:
-        with translated(action, write=method != "GET"):
-            response = self._jira._session.request(method, f"{self.url}{path}", params=params, json=json)
+        def send() -> requests.Response:
+            with translated(action, write=method != "GET"):
+                return self._jira._session.request(method, f"{self.url}{path}", params=params, json=json)
+
+        response = one_call(send, repeatable=method in REPEATABLE)
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -209,8 +219,11 @@ class JiraGateway(AdminCalls):
         return self._call("GET", f"/rest/api/2/issue/{key}", f"get issue {key}", params=params) or {}
 
     def transitions(self, key: str) -> tuple[Transition, ...]:
-        with translated(f"list transitions of {key}"):
-            found = self._jira.transitions(key)
+        def send() -> list[dict[str, Any]]:
+            with translated(f"list transitions of {key}"):
+                return self._jira.transitions(key)
+
+        found = one_call(send, repeatable=True)
         return tuple(Transition(str(t["id"]), t["name"], (t.get("to") or {}).get("name", "")) for t in found)
 
     def transition(
@@ -224,8 +237,11 @@ class JiraGateway(AdminCalls):
         self._call("POST", f"/rest/api/2/issue/{key}/transitions", f"transition {key}", json=body)
 
     def add_comment(self, key: str, body: str) -> str:
-        with translated(f"comment on {key}", write=True):
-            return str(self._jira.add_comment(key, body).id)
+        def send() -> str:
+            with translated(f"comment on {key}", write=True):
+                return str(self._jira.add_comment(key, body).id)
+
+        return one_call(send, repeatable=False)
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         """Edit a comment in place (`PUT issue/{key}/comment/{id}`; the connector edits only its own,
