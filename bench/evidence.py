@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import resource
 import secrets
 import statistics
@@ -121,11 +122,34 @@ def fill(database: Database, count: int, *, open_only: bool = False, batch: int 
                     conn.execute(insert(table.__table__), rows)
 
 
+SERVER_CPU: list[float] = []  # the database server's CPU seconds of each streamed export, when readable
+
+
 def streamed_export(database: Database, out: io.TextIOBase) -> int:
     with database.session() as session:
+        backend = _backend(session)
+        before = _cpu_of(backend)
         for chunk in csv_chunks(population(session, START, NOW, RuleBook(clock=lambda: NOW))):
             out.write(chunk)
+        if before is not None and (after := _cpu_of(backend)) is not None:
+            SERVER_CPU.append(after - before)
         return out.lines - 1  # less the header
+
+
+def _backend(session) -> int | None:
+    """The PostgreSQL backend's process id (on this host, its CPU time is in /proc); None on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _cpu_of(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process on this host (fields 14 and 15 of /proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def naive_export(database: Database, out: io.TextIOBase) -> int:
@@ -166,10 +190,11 @@ class Sink(io.TextIOBase):
         return len(text)
 
 
-def timed(run, database) -> tuple[float, int]:
-    start = time.perf_counter()
+def timed(run, database) -> tuple[float, float, int]:
+    """Wall clock and this process's CPU seconds of one run, and the rows it wrote."""
+    start, cpu = time.perf_counter(), time.process_time()
     rows = run(database, Sink())
-    return time.perf_counter() - start, rows
+    return time.perf_counter() - start, time.process_time() - cpu, rows
 
 
 def peak(run, database) -> float:
@@ -213,16 +238,23 @@ def bench_export(databases: Databases, count: int, runs: int, naive: bool) -> No
     print(f"Population export, CSV, {count:,} changes on {large.dialect}", end=" ")
     print(f"(memory at {count // 10:,} and {count:,}):")
     for name, run in (("streamed", streamed_export), ("naive", naive_export))[: 2 if naive else 1]:
-        times = []
+        times, cpus, load = [], [], os.getloadavg()[0]
+        del SERVER_CPU[:]
         for _ in range(runs if name == "streamed" else 1):
-            seconds, rows = timed(run, large)
+            seconds, cpu, rows = timed(run, large)
             assert rows == count, (name, rows)
             times.append(seconds)
+            cpus.append(cpu)
         seconds = statistics.median(times)
         each = f" (runs {', '.join(f'{t:.2f}' for t in times)})" if len(times) > 1 else ""
+        server = f", database server {statistics.median(SERVER_CPU):.2f} s" if SERVER_CPU else ""
         print(
             f"  {name:9} {seconds:6.2f} s  {count / seconds:8,.0f} rows/s  "
             f"peak {peak(run, small):7.1f} MiB -> {peak(run, large):7.1f} MiB{each}"
+        )
+        print(
+            f"  {'':9} CPU median: this process {statistics.median(cpus):.2f} s{server}; "
+            f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
         )
 
 

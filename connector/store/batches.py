@@ -1,10 +1,12 @@
 """Changes of a period read in batches as plain rows, with their children, for the population export.
 
-One query streams the changes (`yield_per`), and one query per child table (approvals, reviews,
-post-mortems, the count of recorded violations) streams their rows alongside, joined to the changes of
-the period and in the same order: each change takes the rows that follow for it (`_Following`). Four
-queries whatever the number of changes, no list of ids sent per batch, and nothing kept beyond a batch.
-Rows are plain named tuples, never ORM objects, and nothing enters the session.
+One query streams the changes (`yield_per`) with what each has one of: its post-mortem (joined) and the
+count of its recorded violations (a subquery). One query per child table with many rows a change
+(approvals, reviews) and one for the bypass deploys stream their rows alongside, joined to the changes
+of the period and in the same order: each change takes the rows that follow for it (`_Following`).
+Four queries whatever the number of changes, no list of ids sent per batch, and nothing kept beyond a
+batch. Rows are plain named tuples, never ORM objects, and nothing enters the session. A server-side
+cursor is fetched `FETCH` rows a round trip, judged `size` at a time.
 
 Times are read as aware UTC datetimes, as `store.facts.facts_of` takes them, without the per-value
 `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the query reads them with a `+00:00`
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    JSON,
     Column,
     ColumnElement,
     Connection,
@@ -35,6 +38,7 @@ from sqlalchemy import (
     String,
     Table,
     case,
+    cast,
     func,
     literal,
     select,
@@ -58,7 +62,13 @@ CHANGES: Table = ChangeRow.__table__
 # not in the facts nor the row (a child's own id only orders its rows)
 UNREAD = frozenset({"remote_id", "remote_status", "stage_changed_at", "updated_at", "version"})
 UNREAD_OF_A_CHILD = frozenset({"id"})
-CHILDREN = {"approvals": ApprovalRow, "reviews": ReviewRow, "postmortems": PostMortemRow}
+CHILDREN = {"approvals": ApprovalRow, "reviews": ReviewRow}
+POSTMORTEMS: Table = PostMortemRow.__table__
+POSTMORTEM_READ = ("key", "created_at", "due_at", "assignee", "participants", "done_at", "report_url")
+FETCH = {"postgresql": 500}
+"""Rows fetched a round trip from a server-side cursor, by database (default: the batch). PostgreSQL
+answers a `FETCH FORWARD` only when asked, so at 50 rows a fetch the export waited on ~11,000 round trips;
+SQLite reads in process, where a larger fetch only keeps more rows alive (see `population.BATCH`)."""
 
 
 class Loaded(NamedTuple):
@@ -72,16 +82,41 @@ class Loaded(NamedTuple):
     bypass: str = ""  # the production deploy it was opened for, when it is a bypass change
 
 
+class PostMortemRecord(NamedTuple):
+    """A change's post-mortem as the export reads it: from the change's own row (joined, one to one)."""
+
+    key: str | None
+    created_at: datetime | None
+    due_at: datetime
+    assignee: str | None
+    participants: list[str] | None
+    done_at: datetime | None
+    report_url: str | None
+    due_at_iso: str | None
+    done_at_iso: str | None
+
+
 def batches(session: Session, start: datetime, end: datetime, size: int) -> Iterator[list[Loaded]]:
     """Changes created in [start, end), oldest first, `size` at a time."""
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":  # psycopg then gives aware UTC datetimes
         connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+    fetch = FETCH.get(dialect, size)
     period = (CHANGES.c.created_at >= start, CHANGES.c.created_at < end)
     order = (CHANGES.c.created_at, CHANGES.c.id)
+    counted = ViolationRow.__table__
+    violations = (
+        select(func.count()).where(counted.c.change_id == CHANGES.c.id).scalar_subquery().label("violations")
+    )
     changes = (
-        select(*_columns(CHANGES, dialect, UNREAD), *_as_text(CHANGES, dialect))
+        select(
+            *_columns(CHANGES, dialect, UNREAD),
+            *_as_text(CHANGES, dialect),
+            violations,
+            *_postmortem_columns(dialect),  # last: `_postmortem_of` takes them from the end of the row
+        )
+        .outerjoin(POSTMORTEMS, POSTMORTEMS.c.change_id == CHANGES.c.id)
         .where(*period)
         .order_by(*order)
     )
@@ -92,18 +127,8 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
         .order_by(*order, row.__table__.c.id)
         for name, row in CHILDREN.items()
     }
-    counted = ViolationRow.__table__
-    violations = (
-        select(CHANGES.c.id.label("change_id"), func.count().label("count"))
-        .select_from(counted)
-        .join(CHANGES, CHANGES.c.id == counted.c.change_id)
-        .where(*period)
-        .group_by(CHANGES.c.id)
-        .order_by(*order)
-    )
-    found = {name: _Following(_stream(connection, query, size)) for name, query in children.items()}
-    approvals, reviews, postmortems = found["approvals"], found["reviews"], found["postmortems"]
-    counts = _Following(_stream(connection, violations, size))
+    found = {name: _Following(_stream(connection, query, size, fetch)) for name, query in children.items()}
+    approvals, reviews = found["approvals"], found["reviews"]
     deployed = DeployRow.__table__
     bypasses = (
         select(
@@ -116,19 +141,45 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
         .where(*period)
         .order_by(*order, deployed.c.id)
     )
-    opened = _Following(_stream(connection, bypasses, size))
-    for rows in _partitions(connection, changes, size):
+    opened = _Following(_stream(connection, bypasses, size, fetch))
+    for rows in _partitions(connection, changes, size, fetch):
         yield [
             Loaded(
                 row,
                 approvals.of(row.id),
                 reviews.of(row.id),
-                postmortems.one(row.id),
-                counted.count if (counted := counts.one(row.id)) else 0,
+                None if row.pm_due_at is None else _postmortem_of(row),
+                row.violations,
                 _bypass(opened.of(row.id)),
             )
             for row in rows
         ]
+
+
+def _postmortem_columns(dialect: str) -> list[ColumnElement[Any]]:
+    """The post-mortem's columns on its change's row, `pm_<name>`, in `PostMortemRecord`'s order.
+    Participants are NULL when there are none (most post-mortems), so the driver parses no JSON for them."""
+    time = TIMES.get(dialect)
+    columns: list[ColumnElement[Any]] = []
+    for name in POSTMORTEM_READ:
+        column = POSTMORTEMS.c[name]
+        if name == "participants":
+            read = type_coerce(case((cast(column, String()) == "[]", None), else_=column), JSON())
+        elif time and isinstance(column.type, UTCDateTime):
+            read = time(column)
+        else:
+            read = column
+        columns.append(read.label("pm_" + name))
+    text = ISO_TEXT.get(dialect, _no_text)
+    columns += [text(POSTMORTEMS.c[name]).label(f"pm_{name}_iso") for name in AS_TEXT["postmortems"]]
+    return columns
+
+
+_POSTMORTEM_WIDTH = len(PostMortemRecord._fields)
+
+
+def _postmortem_of(row: Any) -> PostMortemRecord:
+    return PostMortemRecord._make(row[-_POSTMORTEM_WIDTH:])
 
 
 def _bypass(deploys: list[Any]) -> str:
@@ -136,15 +187,22 @@ def _bypass(deploys: list[Any]) -> str:
     return "; ".join(f"{d.repository} to {d.environment} ({d.deploy_id})" for d in deploys) if deploys else ""
 
 
-def _partitions(connection: Connection, query: Select[Any], size: int) -> Iterator[list[Any]]:
-    result = connection.execute(query.execution_options(yield_per=size))
+def _partitions(connection: Connection, query: Select[Any], size: int, fetch: int) -> Iterator[list[Any]]:
+    """The query's rows as records, `size` at a time, fetched `fetch` at a time."""
+    result = connection.execute(query.execution_options(yield_per=fetch))
     record = _record(result)
+    if fetch == size:
+        for partition in result.partitions():
+            yield list(map(record._make, partition))
+        return
     for partition in result.partitions():
-        yield list(map(record._make, partition))
+        rows = list(map(record._make, partition))
+        for first in range(0, len(rows), size):
+            yield rows[first : first + size]
 
 
-def _stream(connection: Connection, query: Select[Any], size: int) -> Iterator[Any]:
-    return itertools.chain.from_iterable(_partitions(connection, query, size))
+def _stream(connection: Connection, query: Select[Any], size: int, fetch: int) -> Iterator[Any]:
+    return itertools.chain.from_iterable(_partitions(connection, query, size, fetch))
 
 
 class _Following:
