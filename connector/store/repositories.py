@@ -13,13 +13,23 @@ import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, delete, exists, func, select
+from sqlalchemy import Table, and_, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 from sqlalchemy.sql.dml import ReturningInsert
 
-from connector.outbox import Action, Target, UpdateFields
+from connector.outbox import (
+    Action,
+    AddLabel,
+    Comment,
+    Notify,
+    Revert,
+    SetGate,
+    ShowMissing,
+    Target,
+    UpdateFields,
+)
 from connector.procedure.model import Change
 from connector.store.facts import change_facts
 from connector.store.outbox import decode, encode
@@ -68,6 +78,19 @@ def _insert_statement(dialect: str, table: Table, columns: tuple[str, ...]) -> R
 def _insert_many_statement(dialect: str, table: Table) -> ReturningInsert[Any]:
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     return insert(table).on_conflict_do_nothing().returning(table.c.source, table.c.delivery_id)
+
+
+# The actions a revert may pass in its change's queue: the gate field, the "what is missing" comment,
+# other fields, labels, comments and mails. None moves the change's status or reads it back, and each
+# writes what it was queued with whichever status the issue is in by then.
+REVERT_PASSES = (
+    SetGate.ACTION,
+    ShowMissing.ACTION,
+    UpdateFields.ACTION,
+    AddLabel.ACTION,
+    Comment.ACTION,
+    Notify.ACTION,
+)
 
 
 class ChangeRepository:
@@ -259,7 +282,9 @@ class OutboxRepository:
 
     def claim_next(self, now: datetime, *, lock: bool = True) -> OutboxRow | None:
         """The oldest due action whose change has no older pending action, locked for this worker (unless
-        `lock` is false: a look at what comes next)."""
+        `lock` is false: a look at what comes next). A revert does not wait for the older actions that
+        only write beside the status (REVERT_PASSES): a violation is moved back without waiting out
+        their retries; it keeps its place behind a status move, a catch-up or another revert."""
         earlier = aliased(OutboxRow)
         query = (
             select(OutboxRow)
@@ -271,6 +296,7 @@ class OutboxRepository:
                         earlier.change_id == OutboxRow.change_id,
                         earlier.status == PENDING,
                         earlier.id < OutboxRow.id,
+                        or_(OutboxRow.action != Revert.ACTION, earlier.action.not_in(REVERT_PASSES)),
                     )
                 ),
             )
