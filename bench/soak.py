@@ -133,6 +133,7 @@ class Lifecycle:
     closed: bool = False
     redone: int = 0  # steps taken again after the connector moved them back
     violation_reverted: bool | None = None
+    revert_seconds: float = 0.0  # how long the violator waited to see the early Reviewed moved back
     error: str = ""
 
 
@@ -218,8 +219,10 @@ class People:
         self.go(key, "In Review", result)
         if result.violator:  # the one step that breaks the procedure: reviewed before any review
             self.move("eng.emma", key, "Reviewed")
+            moved = time.monotonic()
             back = self.wait(lambda: self.status(key) == "In Review", 60)
             result.violation_reverted = bool(back)
+            result.revert_seconds = time.monotonic() - moved
         self.comment("peer.pete", key, "/peer-reviewed")
         self.comment("sec.sara", key, "/security-reviewed")
         self.go(key, "Reviewed", result)
@@ -470,6 +473,7 @@ class Figures:
     compliant_reverts: int = 0
     missed_reverts: int = 0  # violations not reverted within a minute, as the violator waits
     never_reverted: int = 0  # violations the connector did not move back at all
+    slowest_revert: float = 0.0  # seconds, the longest a violator waited (60 when not seen in time)
     false_alerts: int = 0
     webhook_5xx: int = 0
     webhook_late: int = 0
@@ -505,6 +509,7 @@ class Figures:
             f"lifecycles closed (and stayed) {self.closed}/{self.changes}",
             f"reverts of compliant steps     {self.compliant_reverts}",
             f"violations not reverted        {self.missed_reverts} in a minute, {self.never_reverted} at all",
+            f"slowest revert a violator saw  {self.slowest_revert:.0f} s",
             f"false violation alerts         {self.false_alerts}",
             f"5xx answers to webhooks        {self.webhook_5xx} (answers by status: {self.webhook_answers})",
             f"webhooks answered after 5 s    {self.webhook_late}",
@@ -539,21 +544,29 @@ def measure(jira_url: str, lifecycles: list[Lifecycle], database_url: str) -> Fi
         issue = admin("GET", jira_url, f"/rest/api/3/issue/{life.key}", params={"expand": "changelog"})
         figures.closed += life.closed and issue["fields"]["status"]["name"] == CLOSED  # and stayed so
         reviewed_before, violating, moved_back = False, False, False
+        moves: list[str] = []  # every status move, as Jira's changelog tells it (for the examples)
         for history in sorted(issue["changelog"]["histories"], key=lambda h: h["created"]):
             for item in history["items"]:
                 if item.get("field") != "status":
                     continue
+                by = "ecm" if (history.get("author") or {}).get("accountId") == bot_id else "person"
+                moves.append(f"{history['created'][11:23]} {by} {item['fromString']}->{item['toString']}")
                 if (history.get("author") or {}).get("accountId") != bot_id:  # a person's step
                     violating = life.violator and item["toString"] == "Reviewed" and not reviewed_before
                     reviewed_before = reviewed_before or item["toString"] == "Reviewed"
                     continue
                 if not violating:  # the connector moved back a step that broke no rule
                     figures.compliant_reverts += 1
-                    figures.examples.append(f"{life.key}: {item['fromString']} -> {item['toString']}")
+                    figures.examples.append(
+                        f"{life.key}: {item['fromString']} -> {item['toString']} (moves: {'; '.join(moves)})"
+                    )
                 moved_back = moved_back or violating
                 violating = False
+        if life.violator:
+            figures.slowest_revert = max(figures.slowest_revert, life.revert_seconds)
         if life.violator and not life.violation_reverted:
             figures.missed_reverts += 1
+            figures.examples.append(f"{life.key}: the early Reviewed not moved back within 60 s")
         if life.violator and reviewed_before and not moved_back:
             figures.never_reverted += 1
             figures.examples.append(f"{life.key}: the early Reviewed was never moved back")
