@@ -52,6 +52,8 @@ SYSTEM_FIELDS = (
     "parent",
 )
 
+_SYSTEM_FIELDS = frozenset(SYSTEM_FIELDS)
+
 IGNORED_EVENTS: dict[str, str] = {
     "jira:issue_deleted": "issue deleted: the change's history stays in the connector",
     "comment_updated": "comment edited: only new comments are commands or evidence",
@@ -158,8 +160,6 @@ def issue_facts(issue: JsonObject) -> dict[str, Any]:
     """What every event about `issue` says of it: key, id, type, status, parent, and its fields rendered
     as text (every customfield_* and `SYSTEM_FIELDS`, each rendered when first read)."""
     fields = issue.obj("fields") or JsonObject({}, f"{issue.path}.fields")
-    raw = {name: fields.raw(name) for name in fields.names() if name.startswith("customfield_")}
-    raw.update({name: fields.raw(name) for name in SYSTEM_FIELDS if fields.has(name)})
     issue_type = fields.obj("issuetype")
     status = fields.obj("status")
     parent = fields.obj("parent")
@@ -169,9 +169,14 @@ def issue_facts(issue: JsonObject) -> dict[str, Any]:
         "remote_id": issue.required_text("id"),
         "issue_type": (issue_type.text("name") if issue_type else None) or "",
         "status": status.text("name") if status else None,
-        "fields": RenderedFields(raw),  # each rendered when the translator reads it
+        "fields": RenderedFields(fields.mapping(), _copied),  # each rendered when the translator reads it
         "parent_key": parent.text("key") if parent else None,
     }
+
+
+def _copied(name: str, value: Any) -> bool:
+    """Which of an issue's fields an event carries: every customfield_*, and `SYSTEM_FIELDS` that are set."""
+    return name.startswith("customfield_") or (name in _SYSTEM_FIELDS and value is not None)
 
 
 def field_changes(items: list[JsonObject]) -> tuple[FieldChange, ...]:

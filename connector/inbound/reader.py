@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from connector.errors import MalformedBody
@@ -70,6 +72,10 @@ class JsonObject:
 
     def names(self) -> list[str]:
         return list(self._data)
+
+    def mapping(self) -> Mapping[str, Any]:
+        """The object as JSON gave it, read-only: for rendering only."""
+        return MappingProxyType(self._data)
 
     def raw(self, key: str) -> Any:
         """The value as JSON gave it (str, number, bool, None, list or dict): for rendering only."""

@@ -11,7 +11,7 @@ delivery that no mapping acts on (or that reads three of its forty custom fields
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 LIST_SEPARATOR = ", "
@@ -21,26 +21,32 @@ ADF_BLOCKS = frozenset({"paragraph", "heading", "codeBlock", "blockquote", "list
 
 
 class RenderedFields(Mapping[str, str | None]):
-    """Field values as JSON gave them, read as `render_value` renders them (each once, when first read)."""
+    """The fields of `raw` (values as JSON gave them) that `keep(name, value)` keeps, read as
+    `render_value` renders them: each rendered once, when first read; nothing is copied up front."""
 
-    __slots__ = ("_raw", "_rendered")
+    __slots__ = ("_keep", "_raw", "_rendered")
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self._raw = raw
+    def __init__(
+        self, raw: Mapping[str, Any], keep: Callable[[str, Any], bool] = lambda _n, _v: True
+    ) -> None:
+        self._raw, self._keep = raw, keep
         self._rendered: dict[str, str | None] = {}
 
     def __getitem__(self, name: str) -> str | None:
         try:
             return self._rendered[name]
         except KeyError:
-            text = self._rendered[name] = render_value(self._raw[name])  # an unknown name: KeyError
+            value = self._raw[name]  # an unknown name: KeyError
+            if not self._keep(name, value):
+                raise KeyError(name) from None
+            text = self._rendered[name] = render_value(value)
             return text
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
+        return (name for name, value in self._raw.items() if self._keep(name, value))
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return sum(1 for _ in self)
 
     def __repr__(self) -> str:
         return repr(dict(self))
