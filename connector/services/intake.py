@@ -21,7 +21,8 @@ What a batch does, in one transaction:
   once for the batch (the lock every writer takes first). One that raises is rolled back alone and its
   request gets the error (a 5xx, so the tool sends it again); the others go on.
 - Deliveries known to be ignored are recorded with their outcome in one multi-row
-  `INSERT … ON CONFLICT DO NOTHING` (a delivery id recorded before is a duplicate).
+  `INSERT … ON CONFLICT DO NOTHING` (a delivery id recorded before is a duplicate); a batch of nothing
+  else is that one statement in a transaction of its own, without a unit of work.
 - A delivery id queued twice is left for the next batch, so it is decided once the first one is.
 If the transaction or its commit fails, every request of the batch gets the error; nothing of it is
 stored. `deliveries.receive` (one delivery, its own transaction) stays what reconciliation uses.
@@ -39,6 +40,7 @@ from typing import Any, Protocol
 from connector.inbound.events import Delivery, Event, Ignored
 from connector.services import deliveries
 from connector.store.db import Database
+from connector.store.repositories import record_deliveries
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
 
@@ -148,17 +150,21 @@ class Intake:
         return batch
 
     def _write(self, batch: list[Pending]) -> None:
+        acting = [p for p in batch if not isinstance(p.commands, Ignored)]
+        ignored = [p for p in batch if isinstance(p.commands, Ignored)]
+        database = self.connector.database
         try:
-            with self.connector.database.writer_turn(), UnitOfWork(self.connector.database) as uow:
-                acting = [p for p in batch if not isinstance(p.commands, Ignored)]
-                ignored = [p for p in batch if isinstance(p.commands, Ignored)]
-                if acting:
+            with database.writer_turn():
+                if not acting:  # the common batch: one statement, no unit of work
+                    self._mark_ignored(ignored, record_deliveries(database, self._ignored_rows(ignored)))
+                    return
+                with UnitOfWork(database) as uow:
                     uow.audit.lock()  # first, as every writer does: one lock order
-                for pending in acting:
-                    self._process(uow, pending)
-                if ignored:
-                    self._record_ignored(uow, ignored)
-                uow.commit()
+                    for pending in acting:
+                        self._process(uow, pending)
+                    if ignored:
+                        self._mark_ignored(ignored, uow.deliveries.record_many(self._ignored_rows(ignored)))
+                    uow.commit()
         except Exception as exc:  # the whole batch is lost: every request hears so
             logger.warning(
                 "intake-batch-failed", extra={"deliveries": len(batch), "error": type(exc).__name__}
@@ -176,8 +182,8 @@ class Intake:
             pending.error = exc
 
     @staticmethod
-    def _record_ignored(uow: UnitOfWork, batch: list[Pending]) -> None:
-        rows = [
+    def _ignored_rows(batch: list[Pending]) -> list[dict[str, Any]]:
+        return [
             {
                 "source": p.delivery.source,
                 "delivery_id": p.delivery.delivery_id,
@@ -190,6 +196,9 @@ class Intake:
             }
             for p in batch
         ]
-        stored = uow.deliveries.record_many(rows)
+
+    @staticmethod
+    def _mark_ignored(batch: list[Pending], stored: set[tuple[str, str]]) -> None:
+        """Outcomes once the batch is committed: "ignored", or "duplicate" for an id recorded before."""
         for pending in batch:
             pending.outcome = "ignored" if pending.key in stored else "duplicate"

@@ -13,7 +13,7 @@ import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, delete, exists, func, or_, select
+from sqlalchemy import Connection, Table, and_, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
@@ -31,6 +31,7 @@ from connector.outbox import (
     UpdateFields,
 )
 from connector.procedure.model import Change
+from connector.store.db import Database
 from connector.store.facts import change_facts
 from connector.store.outbox import decode, encode
 from connector.store.people import remember
@@ -162,27 +163,45 @@ class DeliveryRepository:
         `event_type`, `issue_key`, `body`, `received_at`, `outcome`, `detail`), in one multi-row
         `INSERT … ON CONFLICT DO NOTHING RETURNING`; the (source, delivery_id) of those inserted, the
         others being recorded before."""
-        values = []
-        for row in rows:
-            if row["outcome"] not in DELIVERY_OUTCOMES:
-                raise ValueError(
-                    f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {row['outcome']!r}"
-                )
-            body = row["body"]
-            values.append(
-                {**row, "body": body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body}
-            )
+        values = _delivery_values(rows)
         if not values:
             return set()
-        connection = self.session.connection()  # Core on the session's connection: no ORM bulk machinery
-        statement = _insert_many_statement(connection.dialect.name, DeliveryRow.__table__)
-        return {(source, delivery_id) for source, delivery_id in connection.execute(statement, values)}
+        return _insert_deliveries(self.session.connection(), values)  # Core on the session's connection
 
     def mark(self, row: DeliveryRow, outcome: str, detail: str | None = None) -> None:
         if outcome not in DELIVERY_OUTCOMES:
             raise ValueError(f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {outcome!r}")
         row.outcome = outcome
         row.detail = detail
+
+
+def record_deliveries(database: Database, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """`DeliveryRepository.record_many` in a transaction of its own, committed, on a connection of the
+    pool without an ORM session (the webhook intake's batch of ignored deliveries: one statement)."""
+    values = _delivery_values(rows)
+    if not values:
+        return set()
+    with database.engine.begin() as connection:
+        return _insert_deliveries(connection, values)
+
+
+def _delivery_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    values = []
+    for row in rows:
+        if row["outcome"] not in DELIVERY_OUTCOMES:
+            raise ValueError(
+                f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {row['outcome']!r}"
+            )
+        body = row["body"]
+        values.append(
+            {**row, "body": body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body}
+        )
+    return values
+
+
+def _insert_deliveries(connection: Connection, values: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    statement = _insert_many_statement(connection.dialect.name, DeliveryRow.__table__)
+    return {(source, delivery_id) for source, delivery_id in connection.execute(statement, values)}
 
 
 class MarkerRepository:
