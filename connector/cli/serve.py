@@ -28,9 +28,19 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn workers.")
 @click.option(
-    "--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker."
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="gunicorn workers. Default: 2 on SQLite (one writer at a time); on PostgreSQL one per CPU core, "
+    "2 to 8.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker; the deliveries that arrive together are committed together.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn (one process).")
 @click.option(
@@ -42,7 +52,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 def serve(
     host: str,
     port: int,
-    workers: int,
+    workers: int | None,
     threads: int,
     dev: bool,
     insecure_no_signature: bool,
@@ -51,12 +61,14 @@ def serve(
     """Serve the webhook endpoints, /healthz, /readyz and /metrics."""
     from connector.config import load_settings
     from connector.logs import configure_logging
+    from connector.store.url import backend_of
 
     try:
         settings = load_settings()
     except ConfigError as exc:
         _fail(f"configuration error: {exc}")
     configure_logging(log_format or settings.log_format.value, settings.log_level)
+    workers = workers or default_workers(backend_of(settings.effective_database_url))
     if not dev and workers > 1:
         _prepare_multiprocess_metrics(settings.data_dir / "metrics")
     _upgrade_and_check(settings)
@@ -110,6 +122,14 @@ def _app_factory(settings: Any, insecure: bool) -> Callable[[], Any]:
         return create_app(connector, insecure_no_signature=insecure)
 
     return build
+
+
+def default_workers(dialect: str, cores: int | None = None) -> int:
+    """Two on SQLite, whose writes take turns whatever the number of processes; on PostgreSQL one per
+    core (a worker's Python runs on one core at a time), at least two and at most eight."""
+    if dialect != "postgresql":
+        return 2
+    return max(2, min(8, cores or os.cpu_count() or 2))
 
 
 def _upgrade_and_check(settings: Any) -> None:
