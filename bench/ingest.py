@@ -1,9 +1,10 @@
 """Webhook ingest benchmark: signed Jira deliveries driven by `wrk` against `ecm serve`, compared in the
 same run with a bare Flask endpoint answering 204 on the same gunicorn set-up, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--workers 2] [--threads 4] [--rounds 3] [--seconds 6]
+    .venv/bin/python bench/ingest.py [--workers 2] [--threads 8] [--rounds 3] [--seconds 6]
                                      [--wrk-threads 1] [--connections 8] [--rate 200]
                                      [--backends sqlite,postgres] [--before DIR]
+    .venv/bin/python bench/ingest.py --scale [--rounds 3] [--seconds 6] [--connections 8]
 
 Per database: both servers are started, then `wrk` runs against the bare endpoint and `ecm serve` in turn,
 `--rounds` times (A/B alternated in one run, so the machine's load falls on both alike). Then a second
@@ -20,6 +21,14 @@ per request (`<run>-<wrk thread>-<counter>`: none repeats). Every id answered 2x
 response body by the script; after the `ecm serve` runs each of them must be in the deliveries table, or
 the script fails. PostgreSQL runs in a schema of its own, dropped after. `wrk` comes from the Debian
 package (installed with apt-get when missing).
+
+`--scale` (PostgreSQL, in a database of its own so its statistics are the run's alone): two `ecm serve`,
+separate gunicorn masters on ports of their own, and two `ecm jobs` (one takes the leader lock, the other
+stands by) on the one database. Each round runs one server alone (`--connections`, then twice as many),
+then both at once, each behind its own `wrk` (wrk cannot spread one run over two hosts), their req/s
+summed. Beside each run: PostgreSQL's commits per second (`pg_stat_database`), the CPU of the server
+processes serving the database (their pids from `pg_stat_activity`, CPU from `/proc`) and its
+connections (sampled every 0.25 s, how many are active).
 """
 
 from __future__ import annotations
@@ -37,12 +46,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, make_url, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -228,57 +238,80 @@ class Wrk:
         seconds: float,
         rate: float = 0.0,
     ) -> Run:
-        ids_file = self.workdir / f"{run_id}.ids"
+        shape = {"threads": threads, "connections": connections, "seconds": seconds, "rate": rate}
+        return self.run_together([(server, run_id, label)], **shape)[0]
+
+    def run_together(
+        self,
+        targets: list[tuple[Server, str, str]],
+        *,
+        threads: int,
+        connections: int,
+        seconds: float,
+        rate: float = 0.0,
+    ) -> list[Run]:
+        """One `wrk` per (server, run id, label), all at once; their figures in that order. The CPU of the
+        `wrk` processes is their sum, given on each run."""
         script = self.paced if rate else self.closed
         interval = f"{1000.0 / rate:.6f}" if rate else "0"
-        command = [
-            self.binary,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds:g}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            server.url,
-            "--",
-            str(BODY_FILE),
-            self.signature,
-            run_id,
-            interval,
-        ]
-        server_before = server.cpu()
+        servers_before = [server.cpu() for server, _, _ in targets]
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = subprocess.run(
-            command, env={**os.environ, "ECM_BENCH_IDS": str(ids_file)}, capture_output=True, text=True
-        )
+        started = []
+        for server, run_id, _ in targets:
+            ids_file = self.workdir / f"{run_id}.ids"
+            command = [
+                self.binary,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds:g}s",
+                "--latency",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                server.url,
+                "--",
+                str(BODY_FILE),
+                self.signature,
+                run_id,
+                interval,
+            ]
+            env = {**os.environ, "ECM_BENCH_IDS": str(ids_file)}
+            process = subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            started.append((process, ids_file))
+        outputs = [(process, *process.communicate(), ids_file) for process, ids_file in started]
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server_after = server.cpu()
-        by_process = sorted(
-            (server_after[pid] - server_before.get(pid, 0.0) for pid in server_after), reverse=True
-        )
-        if result.returncode != 0 or "ECM_BENCH " not in result.stdout:
-            raise SystemExit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-        figures = json.loads(result.stdout.split("ECM_BENCH ", 1)[1].splitlines()[0])
-        ids = set(ids_file.read_text().split())
-        self.accepted.setdefault(server.url, set()).update(ids)
         wrk_cpu = (children_after.ru_utime - children_before.ru_utime) + (
             children_after.ru_stime - children_before.ru_stime
         )
-        return Run(
-            server=server.name,
-            label=label,
-            requests=figures["requests"],
-            ok=figures["ok"],
-            seconds=figures["seconds"],
-            p50_ms=figures["p50_us"] / 1000,
-            p99_ms=figures["p99_us"] / 1000,
-            errors=figures["requests"] - figures["ok"] + sum(figures["errors"].values()),
-            wrk_cpu=wrk_cpu,
-            server_cpu=sum(by_process),
-            busiest=by_process[:2],
-        )
+        runs = []
+        for (server, _, label), before, (process, stdout, stderr, ids_file) in zip(
+            targets, servers_before, outputs, strict=True
+        ):
+            after = server.cpu()
+            by_process = sorted((after[pid] - before.get(pid, 0.0) for pid in after), reverse=True)
+            if process.returncode != 0 or "ECM_BENCH " not in stdout:
+                raise SystemExit(f"wrk failed ({process.returncode}):\n{stdout}\n{stderr}")
+            figures = json.loads(stdout.split("ECM_BENCH ", 1)[1].splitlines()[0])
+            self.accepted.setdefault(server.url, set()).update(ids_file.read_text().split())
+            runs.append(
+                Run(
+                    server=server.name,
+                    label=label,
+                    requests=figures["requests"],
+                    ok=figures["ok"],
+                    seconds=figures["seconds"],
+                    p50_ms=figures["p50_us"] / 1000,
+                    p99_ms=figures["p99_us"] / 1000,
+                    errors=figures["requests"] - figures["ok"] + sum(figures["errors"].values()),
+                    wrk_cpu=wrk_cpu,
+                    server_cpu=sum(by_process),
+                    busiest=by_process[:2],
+                )
+            )
+        return runs
 
 
 def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, wrk: Wrk) -> list[Run]:
@@ -357,6 +390,181 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, wrk: Wr
         if server.env.get("ECM_DATABASE_SCHEMA"):
             drop_schema(POSTGRES_URL, server.env["ECM_DATABASE_SCHEMA"])
     return runs
+
+
+class PostgresWatch:
+    """What PostgreSQL does for one database during a run: its commits (`pg_stat_database.xact_commit`),
+    the CPU seconds of the server processes that serve it (found in `pg_stat_activity`, read from
+    `/proc`), and its client connections, sampled every 0.25 s (how many, how many active)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        self.stop = threading.Event()
+
+    def backends(self) -> dict[int, float]:
+        with self.engine.connect() as connection:
+            pids = connection.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).all()
+        cpu = {}
+        for pid in pids:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:  # gone, or the server is on another machine
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return cpu
+
+    def commits(self) -> int:
+        query = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        with self.engine.connect() as connection:
+            return int(connection.scalar(text(query)))
+
+    def __enter__(self) -> PostgresWatch:
+        self.samples: list[tuple[int, int]] = []
+        self.cpu_before, self.commits_before = self.backends(), self.commits()
+        self.started = time.monotonic()
+        self.stop.clear()
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+        self.sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        query = (
+            "SELECT count(*), count(*) FILTER (WHERE state = 'active') FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        while not self.stop.wait(0.25):
+            with self.engine.connect() as connection:
+                total, active = connection.execute(text(query)).one()
+            self.samples.append((total, active))
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.sampler.join()
+        self.seconds = time.monotonic() - self.started
+        after = self.backends()
+        self.cpu = sum(after[pid] - self.cpu_before.get(pid, 0.0) for pid in after)
+        self.commit_rate = (self.commits() - self.commits_before) / self.seconds
+
+    def line(self) -> str:
+        connections = max((total for total, _ in self.samples), default=0)
+        active = statistics.median(a for _, a in self.samples) if self.samples else 0
+        return (
+            f"PostgreSQL: {self.commit_rate:,.0f} commits/s, its backends {self.cpu:.2f} CPU s "
+            f"({self.cpu / self.seconds:.2f} of a core), {connections} connections, median "
+            f"{active:g} active"
+        )
+
+
+def bench_scale(args: argparse.Namespace, workdir: Path, wrk: Wrk) -> list[Run]:
+    """PostgreSQL, a database of its own: one `ecm serve` against two (separate gunicorn masters, each on
+    its own port and data directory, each driven by its own `wrk`, both at once), beside an `ecm jobs`
+    leader and its standby on the same database."""
+    database = f"ecm_bench_{secrets.token_hex(4)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    url = str(make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False))
+    common = {**os.environ, "ECM_DATABASE_URL": url, "ECM_JIRA_WEBHOOK_SECRET": SECRET}
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "ECM_MAPPINGS", "ECM_LOG_LEVEL", "ECM_LOG_FORMAT"):
+        common.pop(name, None)
+    common.pop("ECM_DATABASE_SCHEMA", None)
+    ecm = str(Path(sys.executable).with_name("ecm"))
+    sizing = ["--workers", str(args.workers), "--threads", str(args.threads)]
+    run_prefix = f"bench-{secrets.token_hex(4)}"
+    shape = {"threads": args.wrk_threads, "connections": args.connections, "seconds": args.seconds}
+    runs: list[Run] = []
+    servers: list[Server] = []
+    jobs: list[subprocess.Popen] = []
+    watch = PostgresWatch(url)
+    try:
+        for name in ("a", "b"):
+            port = free_port()
+            env = {**common, "ECM_DATA_DIR": str(workdir / f"scale-{name}")}
+            command = [ecm, "serve", "--port", str(port), *sizing]
+            servers.append(Server(f"web-{name}", command, env, workdir / f"scale-{name}.log", port))
+        for name in ("1", "2"):
+            env = {**common, "ECM_DATA_DIR": str(workdir / f"jobs-{name}")}
+            log = (workdir / f"jobs-{name}.log").open("w")
+            jobs.append(subprocess.Popen([ecm, "jobs"], env=env, stdout=log, stderr=subprocess.STDOUT))
+        print(f"  scale: {leaders(workdir)}")
+        first, second = servers
+        for server in servers:
+            wrk.run(
+                server, f"{run_prefix}-{server.name}-warm", "warm-up", threads=1, connections=8, seconds=1
+            )
+        print(f"  load average before the runs: {load_average()}")
+        for round_number in range(1, args.rounds + 1):
+            label = f"round {round_number}"
+            with watch:
+                runs.append(
+                    wrk.run(first, f"{run_prefix}-{first.name}-r{round_number}", f"one, {label}", **shape)
+                )
+            print_run("scale", runs[-1])
+            print(f"           {watch.line()}")
+            wide = {**shape, "connections": 2 * args.connections}
+            with watch:
+                run_id = f"{run_prefix}-{first.name}-r{round_number}w"
+                runs.append(wrk.run(first, run_id, f"one 2x conns, {label}", **wide))
+            print_run("scale", runs[-1])
+            print(f"           {watch.line()}")
+            targets = [(s, f"{run_prefix}-{s.name}-r{round_number}t", f"two, {label}") for s in servers]
+            with watch:
+                pair = wrk.run_together(targets, **shape)
+            runs.extend(pair)
+            for run in pair:
+                print_run("scale", run)
+            total = sum(run.rate for run in pair)
+            print(f"           together {total:,.1f} req/s; {watch.line()}")
+        print(f"  load average after the runs: {load_average()}")
+        print(f"  scale: {leaders(workdir)}")
+    finally:
+        for server in servers:
+            server.stop()
+        for process in jobs:
+            process.send_signal(signal.SIGTERM)
+        for process in jobs:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    for server in servers:
+        verify_recorded(server.name, url, None, run_prefix, wrk.accepted.get(server.url, set()))
+    watch.engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+    return runs
+
+
+def leaders(workdir: Path) -> str:
+    """Which `ecm jobs` holds the leader lock, read from their logs."""
+    deadline = time.monotonic() + 30
+    while True:
+        states = []
+        for name in ("1", "2"):
+            text_ = (workdir / f"jobs-{name}.log").read_text()
+            state = (
+                "leader" if "leader-acquired" in text_ else "standby" if "leader-standby" in text_ else "?"
+            )
+            states.append(f"jobs {name} {state}")
+        if "?" not in " ".join(states) or time.monotonic() > deadline:
+            return ", ".join(states)
+        time.sleep(0.5)
+
+
+def scale_summary(runs: list[Run]) -> None:
+    rounds = sorted({r.label.split(", ")[1] for r in runs})
+    one = [next(r.rate for r in runs if r.label == f"one, {n}") for n in rounds]
+    wide = [next(r.rate for r in runs if r.label == f"one 2x conns, {n}") for n in rounds]
+    two = [sum(r.rate for r in runs if r.label == f"two, {n}") for n in rounds]
+    print(
+        f"scale: one ecm serve {statistics.median(one):,.0f} req/s ({statistics.median(wide):,.0f} with "
+        f"twice the connections), two {statistics.median(two):,.0f} req/s together: "
+        f"{statistics.median(two) / statistics.median(one):.2f}x (medians of {len(rounds)} rounds)"
+    )
 
 
 def verify_recorded(name: str, url: str, schema: str | None, run_prefix: str, accepted: set[str]) -> None:
@@ -456,7 +664,9 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="gunicorn workers, both servers (ecm's default)"
     )
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker, both servers")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="threads per worker, both servers (ecm's default)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="A/B alternations per database")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each wrk run")
     parser.add_argument("--wrk-threads", type=int, default=1)
@@ -466,6 +676,11 @@ def main() -> None:
     parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--before", metavar="DIR", help="also run `ecm serve` from this source tree")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="PostgreSQL only: one `ecm serve` against two, with an `ecm jobs` leader and standby",
+    )
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -481,6 +696,9 @@ def main() -> None:
     results: dict[str, list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="ecm-bench-") as tmp:
         wrk = Wrk(binary, Path(tmp))
+        if args.scale:
+            scale_summary(bench_scale(args, Path(tmp), wrk))
+            return
         for backend in args.backends.split(","):
             results[backend.strip()] = bench_backend(backend.strip(), args, Path(tmp), wrk)
     print()
