@@ -54,7 +54,19 @@ def _unexpected(exc: Exception) -> tuple[Response, int]:
     return error_response(500, "internal server error", detail)
 
 
+def _refuse_nul() -> tuple[Response, int] | None:
+    """A NUL character is in no key, status or name of Jira or ServiceNow, and PostgreSQL cannot hold one
+    in a text value: a path or query parameter carrying it is refused with a 400 before any view
+    queries with it (a 500 from the database otherwise)."""
+    if "\x00" in request.path or any(
+        "\x00" in name or "\x00" in value for name, value in request.args.items(multi=True)
+    ):
+        return error_response(400, "bad request", "the address must not contain a NUL character (%00)")
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul)
     app.register_error_handler(BadSignature, _bad_signature)
     app.register_error_handler(MalformedBody, _malformed)
     app.register_error_handler(WebhookNotConfigured, _not_configured)

@@ -115,6 +115,28 @@ def test_a_mistyped_parameter_is_a_400_naming_it_not_silently_the_default(
     assert response.status_code == 400 and response.get_json()["detail"].startswith(detail)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/changes/EMG-1%00/gate?to=approved",
+        "/api/changes/EMG-1/gate?to=approved&tool=jira%00",
+        "/api/changes/EMG-1%00/evidence",
+        "/api/changes?stage=identified%00",
+        "/dashboard/changes/EMG-1%00/evidence",
+    ],
+)
+def test_a_nul_character_in_the_address_is_a_400_on_every_database(client, auth, database, url):
+    """PostgreSQL cannot hold a NUL in a text value; a query with one was a 500 there and a 404 on SQLite."""
+    Driver(database).until_deployed()
+    client.application.testing = False  # answer as in production
+    response = client.get(url, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "bad request",
+        "detail": "the address must not contain a NUL character (%00)",
+    }
+
+
 def test_a_crash_in_the_admin_api_says_it_was_logged_and_nothing_about_deliveries(client, auth, database):
     table = ChangeRow.__tablename__
     with database.engine.begin() as connection:  # the database loses a table under the service
