@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connector import commands as c
+from connector import outbox
 from connector.outbox import UpdateFields
 from connector.procedure import rules
 from connector.procedure.model import (
@@ -14,7 +15,7 @@ from connector.procedure.model import (
     Role,
 )
 from connector.services import notices
-from connector.services.common import answer, audit, enqueue, load_change, refuse
+from connector.services.common import answer, audit, load_change, refuse
 from connector.services.ports import UnitOfWork
 from connector.store.tables import (
     ApprovalRow,
@@ -64,7 +65,7 @@ def record_approval(uow: UnitOfWork, cmd: c.RecordApproval, ctx: ToolContext, *,
     )
     row.updated_at = cmd.at
     field = "lead_approver" if role is Role.LEAD else "security_approver"
-    enqueue(uow, row, cmd, UpdateFields({field: approver}), f"approval:{role.value}")
+    outbox.enqueue(uow, row.tool, row, UpdateFields({field: approver}), f"approval:{role.value}", now=cmd.at)
     audit(
         uow,
         cmd,
@@ -142,6 +143,6 @@ def record_review(uow: UnitOfWork, cmd: c.RecordReview, ctx: ToolContext) -> str
     row.reviews.append(ReviewRow(reviewer=cmd.actor, kind=cmd.kind.value, at=cmd.at, evidence=cmd.evidence))
     row.updated_at = cmd.at
     reviewer = UpdateFields({f"{cmd.kind.value}_reviewer": cmd.actor})
-    enqueue(uow, row, cmd, reviewer, f"review:{cmd.kind.value}")
+    outbox.enqueue(uow, row.tool, row, reviewer, f"review:{cmd.kind.value}", now=cmd.at)
     audit(uow, cmd, "review-recorded", reviewer=cmd.actor, kind=cmd.kind.value, evidence=cmd.evidence)
     return "handled"

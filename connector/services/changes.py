@@ -5,17 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from connector import commands as c
-from connector.outbox import CatchUp, CreatePostMortem, RecordEvidence, RequestApprovals, UpdateFields
+from connector import outbox
+from connector.outbox import CatchUp, CreatePostMortem, RecordEvidence, RequestApprovals, Revert, UpdateFields
 from connector.procedure import rules
-from connector.procedure.model import (
-    Change,
-    PostMortem,
-    Stage,
-)
+from connector.procedure.model import Change, Decision, PostMortem, Stage
 from connector.procedure.stages import is_forward
 from connector.services import notices
 from connector.services.approvals import record_approval
-from connector.services.common import answer, audit, enqueue, load_change, notify, refuse
+from connector.services.common import answer, audit, load_change, notify, refuse
 from connector.services.ports import UnitOfWork
 from connector.store.tables import (
     ChangeRow,
@@ -75,7 +72,7 @@ def register_change(uow: UnitOfWork, cmd: c.RegisterChange, ctx: ToolContext) ->
         **({} if cmd.complete else {"incomplete": True}),
     )
     if not cmd.complete:  # judged and announced once the tool has told the rest (`catch_up`)
-        enqueue(uow, row, cmd, CatchUp(), "register")
+        outbox.enqueue(uow, row.tool, row, CatchUp(), "register", now=cmd.at)
         return "handled: registered, reading the rest from the tool"
     return _announce(uow, row, cmd, ctx)
 
@@ -110,11 +107,30 @@ def record_transition(
     facts = _as_if(uow.changes.to_facts(row), cmd, ctx)
     decision = rules.check_transition(facts, cmd.to_stage, cmd.actor, ctx.groups(), cmd.at, ctx.policy)
     if not decision.allowed:
-        return refuse(
-            uow, row, cmd, ctx, decision, revert_to=ctx.status_of(Stage(row.stage)), attempted=cmd.to_stage
-        )
+        return _move_back(uow, row, cmd, ctx, decision)
     _enter(uow, row, cmd, ctx)
     return "handled"
+
+
+def _move_back(
+    uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext, decision: Decision
+) -> str:
+    """A step the rules refuse is moved back to the change's stage, the violation's text on the revert.
+    The revert is queued before the violation's alert, so the tool hears of the move back first."""
+    back = ctx.status_of(Stage(row.stage))
+    text = notices.violation(row.key, decision, ctx.display(cmd.actor), cmd.to_stage, back)
+    revert = Revert(
+        back,
+        cmd.to_status,
+        text.body,
+        # what was judged, so that the revert is judged again when it is performed (`services.reverts`)
+        attempted=cmd.to_stage.value,
+        actor=cmd.actor,
+        at=cmd.at,
+        origin=cmd.origin,
+    )
+    outbox.enqueue(uow, row.tool, row, revert, cmd.origin, now=cmd.at)
+    return refuse(uow, row, cmd, ctx, decision, reverted_to=back, attempted=cmd.to_stage)
 
 
 def _enter(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext) -> None:
@@ -131,15 +147,19 @@ def _enter(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolCo
         row.deployed_at = cmd.at
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
-        enqueue(uow, row, cmd, RecordEvidence(), "close")  # packet hash + checkpoint on the ticket
+        outbox.enqueue(
+            uow, row.tool, row, RecordEvidence(), "close", now=cmd.at
+        )  # packet hash + checkpoint on the ticket
     if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.requests_approvals:
         groups = [ctx.group_names["leads"], ctx.group_names["security"]]
-        enqueue(uow, row, cmd, RequestApprovals(tuple(groups)), "approvals")
+        outbox.enqueue(uow, row.tool, row, RequestApprovals(tuple(groups)), "approvals", now=cmd.at)
     audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
         plan_postmortem(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
-        enqueue(uow, row, cmd, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed")
+        outbox.enqueue(
+            uow, row.tool, row, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed", now=cmd.at
+        )
 
 
 GUARDED_ON_REQUEST = frozenset({Stage.DEPLOYED, Stage.CLOSED})  # the connector's alone where it takes them
@@ -189,7 +209,7 @@ def plan_postmortem(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolCo
     row.postmortem = PostMortemRow(due_at=due, assignee=row.engineer, participants=participants)
     text = notices.postmortem(row, ctx.display(row.engineer), due)
     task = CreatePostMortem(text.subject, text.body, due, row.engineer, tuple(participants))
-    enqueue(uow, row, cmd, task, "once")
+    outbox.enqueue(uow, row.tool, row, task, "once", now=cmd.at)
     audit(
         uow,
         cmd,
@@ -233,7 +253,9 @@ def record_link(uow: UnitOfWork, cmd: c.RecordLink, ctx: ToolContext) -> str:
     setattr(row, attr, cmd.url)
     row.updated_at = cmd.at
     if cmd.origin.startswith("comment:") and cmd.kind in ("pr", "docs"):
-        enqueue(uow, row, cmd, UpdateFields({attr: cmd.url}), f"{cmd.kind}:{cmd.origin}")
+        outbox.enqueue(
+            uow, row.tool, row, UpdateFields({attr: cmd.url}), f"{cmd.kind}:{cmd.origin}", now=cmd.at
+        )
     audit(uow, cmd, "link-recorded", kind=cmd.kind, url=cmd.url)
     return "handled"
 

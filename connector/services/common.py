@@ -1,4 +1,5 @@
-"""Shared steps of the use cases: load, audit, enqueue outbox actions, alert, refuse, answer."""
+"""Shared steps of the use cases: load, audit, alert, refuse, answer. An outbox action is queued with
+`connector.outbox.enqueue`, in the transaction of the decision."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from connector import commands as c
 from connector import outbox
-from connector.outbox import Action, Comment, Notify, Revert
+from connector.outbox import Comment, Notify
 from connector.procedure.model import (
     Decision,
     Stage,
@@ -37,11 +38,6 @@ def audit(uow: UnitOfWork, command: c.Command, action: str, **data: Any) -> None
     )
 
 
-def enqueue(uow: UnitOfWork, row: ChangeRow, command: c.Command, action: Action, tag: str) -> None:
-    """Queue `action` about the change once per `tag` (the idempotency key is `outbox.enqueue`'s)."""
-    outbox.enqueue(uow, row.tool, row, action, tag, now=command.at)
-
-
 def notify(
     uow: UnitOfWork,
     row: ChangeRow,
@@ -64,7 +60,7 @@ def notify(
     if not uow.alerts.add(alert):
         return
     notice = Notify(kind, text.subject, text.body, tuple(users), tuple(groups), at=command.at)
-    enqueue(uow, row, command, notice, f"{kind}:{tag}")
+    outbox.enqueue(uow, row.tool, row, notice, f"{kind}:{tag}", now=command.at)
 
 
 def refuse(
@@ -74,10 +70,11 @@ def refuse(
     ctx: ToolContext,
     decision: Decision,
     *,
-    revert_to: str | None = None,
+    reverted_to: str | None = None,
     attempted: Stage | None = None,
 ) -> str:
-    """Record a violation, answer on the ticket, alert leads and security; revert when asked."""
+    """Record a violation, answer on the ticket, alert leads and security. A step moved back
+    (`reverted_to`) is answered by its revert, which its use case queued first (`changes._move_back`)."""
     details = [dataclasses.asdict(v) for v in decision.violations]
     uow.violations.add(
         ViolationRow(
@@ -88,24 +85,12 @@ def refuse(
             to_stage=attempted.value if attempted else None,
             rules=list(decision.rules),
             details=details,
-            reverted=revert_to is not None,
+            reverted=reverted_to is not None,
         )
     )
-    text = notices.violation(row.key, decision, ctx.display(command.actor), attempted, revert_to)
-    if revert_to is not None:
-        revert = Revert(
-            revert_to,
-            getattr(command, "to_status", None),
-            text.body,
-            # what was judged, so that the revert is judged again when it is performed
-            attempted=attempted.value if attempted else None,
-            actor=command.actor,
-            at=command.at,
-            origin=command.origin,
-        )
-        enqueue(uow, row, command, revert, command.origin)
-    else:
-        enqueue(uow, row, command, Comment(text.body), command.origin)
+    text = notices.violation(row.key, decision, ctx.display(command.actor), attempted, reverted_to)
+    if reverted_to is None:
+        outbox.enqueue(uow, row.tool, row, Comment(text.body), command.origin, now=command.at)
     notify(uow, row, command, ctx, "violation", text, command.origin)
     audit(
         uow,
@@ -114,12 +99,12 @@ def refuse(
         rules=list(decision.rules),
         details=details,
         attempted=attempted.value if attempted else None,
-        reverted_to=revert_to,
+        reverted_to=reverted_to,
     )
     return "refused: " + ",".join(decision.rules)
 
 
 def answer(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext, text: notices.Notice) -> str:
-    enqueue(uow, row, cmd, Comment(text.body), f"answer:{cmd.origin}")
+    outbox.enqueue(uow, row.tool, row, Comment(text.body), f"answer:{cmd.origin}", now=cmd.at)
     audit(uow, cmd, "command-answered", reason=text.subject)
     return "refused: " + text.subject

@@ -5,8 +5,8 @@
 One transaction: the delivery is recorded (a delivery id seen before is a duplicate, nothing more is
 done), an event whose subject (a comment, a changelog entry) was processed before under another
 delivery id is a duplicate too, the event is translated by its tool into commands, and each command is
-handled by `connector.services.handle`. The outcome is "handled", "ignored", "duplicate", or for a
-replayed event "deferred" (left to a catch-up, nothing recorded).
+handled by `handle`: the use case its type names in `HANDLERS`. The outcome is "handled", "ignored",
+"duplicate", or for a replayed event "deferred" (left to a catch-up, nothing recorded).
 A comment that would be refused, made after a step that waits to be judged again (its revert is
 pending) or on a change whose stored stage is not the one the webhook shows, is left to a catch-up from
 the tool (`_in_doubt`), so it is judged after the moves that came before it.
@@ -14,11 +14,11 @@ the tool (`_in_doubt`), so it is judged after the moves that came before it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from connector import commands as c
-from connector import outbox, services
+from connector import outbox
 from connector.inbound.events import (
     CommentAdded,
     Delivery,
@@ -28,11 +28,17 @@ from connector.inbound.events import (
     ProtectionRuleRequested,
 )
 from connector.outbox import CatchUp, Revert
-from connector.services import deploys, protection
+from connector.services import deploys, gates, missing, protection
+from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
+from connector.services.changes import answer_command, record_link, record_transition, register_change
+from connector.services.deploys import record_deploy, register_bypass
+from connector.services.people import remember_people
+from connector.services.postmortems import record_postmortem_created, update_postmortem
+from connector.services.steps import request_step
 from connector.store.db import Database
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
-from connector.tools import ToolRuntime
+from connector.tools import ToolContext, ToolRuntime
 
 REPLAY = "reconcile:"  # the delivery ids of events rebuilt from the tool (reconciliation, a catch-up)
 
@@ -46,6 +52,35 @@ def receive(
         outcome = process(uow, tools, delivery, event, commands)
         uow.commit()
     return outcome
+
+
+def handle(uow: UnitOfWork, command: c.Command, ctx: ToolContext) -> str:
+    """Apply one command (a delivery's, or one the dispatcher builds from a tool's answer) inside the
+    caller's unit of work: "handled", "ignored: …" or "refused: …"."""
+    remember_people(uow, command, ctx)  # who they are, as the tool names them now
+    outcome = HANDLERS[type(command)](uow, command, ctx)
+    if not isinstance(command, c.RestoreGate):
+        gates.mirror(uow, command, ctx)  # the steps the tool may offer now, where it checks them itself
+    missing.show(uow, command, ctx)  # the next step and what it still needs, kept current on the ticket
+    return outcome
+
+
+HANDLERS: dict[type, Callable[..., str]] = {  # the use case by the command's type
+    c.RegisterChange: register_change,
+    c.RecordTransition: record_transition,
+    c.RecordApproval: record_approval,
+    c.ConfirmApproval: confirm_approval,
+    c.RecordRejection: record_rejection,
+    c.RecordReview: record_review,
+    c.RecordLink: record_link,
+    c.RecordPostMortemCreated: record_postmortem_created,
+    c.UpdatePostMortem: update_postmortem,
+    c.AnswerCommand: answer_command,
+    c.RestoreGate: gates.restore_gate,
+    c.RequestStep: request_step,
+    c.RecordDeploy: record_deploy,
+    c.RegisterBypass: register_bypass,
+}
 
 
 def process(
@@ -104,7 +139,7 @@ def _process(
         uow.deliveries.mark(row, "duplicate", f"already processed: {event.subject_id}")
         return "duplicate"
     ctx = tools[delivery.source].ctx  # `commands_for` ignored the delivery of a tool without a mapping
-    outcomes = [services.handle(uow, command, ctx) for command in commands]
+    outcomes = [handle(uow, command, ctx) for command in commands]
     if refusal_waits and any(outcome.startswith("refused") for outcome in outcomes):
         raise _WouldRefuse()
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
@@ -182,7 +217,7 @@ def _defer(uow: UnitOfWork, delivery: Delivery, event: Event, tag: str, why: str
 def _pipeline(uow: UnitOfWork, tools: Mapping[str, ToolRuntime], request: Any) -> str:
     if isinstance(request, c.ReviewDeployment):
         return protection.review_deployment(uow, tools, request)
-    return deploys.report_deploy(uow, tools, request, services.handle)
+    return deploys.report_deploy(uow, tools, request, handle)
 
 
 def commands_for(

@@ -33,7 +33,7 @@ from connector.procedure.model import Change, Decision, Role, Stage
 from connector.procedure.stages import ORDER, TRANSITIONS
 from connector.services import notices
 from connector.services.changes import plan_postmortem, record_transition, register_change
-from connector.services.common import audit, enqueue, load_change, notify, refuse
+from connector.services.common import audit, load_change, notify, refuse
 from connector.services.ports import UnitOfWork
 from connector.store.tables import ChangeRow, DeployRow
 from connector.tools import ToolContext, ToolRuntime
@@ -183,7 +183,7 @@ def record_deploy(uow: UnitOfWork, cmd: c.RecordDeploy, ctx: ToolContext) -> str
             f"Deploy: taken by the ECM Connector for the production deploy of {cmd.deploy.repository} "
             f"to {cmd.deploy.environment} ({cmd.deploy.url or cmd.deploy.deploy_id})."
         )
-        enqueue(uow, row, cmd, Transition(to_status, from_status, note), cmd.origin)
+        outbox.enqueue(uow, row.tool, row, Transition(to_status, from_status, note), cmd.origin, now=cmd.at)
     return "handled: deployed by the pipeline"
 
 

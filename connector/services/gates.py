@@ -14,12 +14,13 @@ import dataclasses
 from datetime import datetime
 
 from connector import commands as c
+from connector import outbox
 from connector.outbox import SetGate
 from connector.procedure.gate import GATE_STAGES, blocking
 from connector.procedure.model import Change, Decision, Stage, Violation
 from connector.procedure.rules import RULES
 from connector.procedure.stages import STEP, is_forward
-from connector.services.common import audit, enqueue, load_change, refuse
+from connector.services.common import audit, load_change, refuse
 from connector.services.ports import UnitOfWork
 from connector.store.tables import ChangeRow
 from connector.tools import ToolContext
@@ -72,7 +73,7 @@ def mirror(uow: UnitOfWork, command: c.Command, ctx: ToolContext, *, force: bool
         if missing:
             lines.append(f"{STEP_NAMES[following]} still needs: " + "; ".join(missing) + ".")
     action = SetGate(ctx.gate_field, tuple(entries), "\n".join(lines), engineer)
-    enqueue(uow, row, command, action, f"{command.origin}:{','.join(entries) or '-'}")
+    outbox.enqueue(uow, row.tool, row, action, f"{command.origin}:{','.join(entries) or '-'}", now=command.at)
     audit(uow, command, "gate-set", open=entries, previous=last)
 
 

@@ -10,11 +10,11 @@ import hashlib
 from typing import Any
 
 from connector import commands as c
+from connector import outbox
 from connector.outbox import ShowMissing
 from connector.procedure.gate import GATE_STAGES, blocking
 from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.stages import STEP, is_forward
-from connector.services.common import enqueue
 from connector.store.tables import ChangeRow
 from connector.tools import ToolContext
 
@@ -57,4 +57,4 @@ def show(uow: Any, command: c.Command, ctx: ToolContext) -> None:
     if isinstance(last, ShowMissing) and last.text == text:
         return
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    enqueue(uow, row, command, ShowMissing(text), f"{command.origin}:{digest}")
+    outbox.enqueue(uow, row.tool, row, ShowMissing(text), f"{command.origin}:{digest}", now=command.at)

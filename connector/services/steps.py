@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from connector import commands as c
+from connector import outbox
 from connector.outbox import Transition
 from connector.procedure.gate import blocking
 from connector.procedure.model import Stage
 from connector.procedure.stages import TRANSITIONS
 from connector.services.changes import record_transition
-from connector.services.common import answer, audit, enqueue, load_change
+from connector.services.common import answer, audit, load_change
 from connector.services.notices import Notice
 from connector.tools import ToolContext
 
@@ -58,7 +59,7 @@ def request_step(uow: Any, cmd: c.RequestStep, ctx: ToolContext) -> str:
     if outcome != "handled":
         return outcome
     note = f"{verb}: taken by the ECM Connector at the request of {ctx.display(cmd.actor)} ({cmd.origin})."
-    enqueue(uow, row, cmd, Transition(to_status, from_status, note), cmd.origin)
+    outbox.enqueue(uow, row.tool, row, Transition(to_status, from_status, note), cmd.origin, now=cmd.at)
     audit(uow, cmd, "step-requested", to_stage=cmd.to_stage.value, status=to_status)
     return "handled"
 
