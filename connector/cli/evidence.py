@@ -13,13 +13,13 @@ import click
 
 from connector.cli.db import open_database
 from connector.config import load_settings
-from connector.evidence.facts import ChangeNotFound
 from connector.evidence.integrity import verify_packet
 from connector.evidence.packet import build_packet
 from connector.evidence.population import population, write_csv, write_json
 from connector.evidence.render_html import packet_page, read_packet
 from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
+from connector.store.evidence import ChangeNotFound
 from connector.store.repositories import ChangeRepository
 from connector.store.signing import SigningKeyError, load_public_key
 

@@ -23,8 +23,8 @@ import click
 
 from connector.cli.db import open_database
 from connector.cli.evidence import _rulebook
-from connector.evidence.facts import ChangeNotFound
 from connector.evidence.gate import STAGE_NAMES, gate
+from connector.store.evidence import ChangeNotFound
 
 TIMEOUT_SECONDS = 10.0
 

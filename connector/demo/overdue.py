@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from connector.services.sla import run_sla
-from connector.store.tables import ChangeRow, OutboxRow
+from connector.store.demo import pending_actions
 from connector.store.uow import UnitOfWork
 
 
@@ -108,13 +106,7 @@ class OverdueChapter:
     def pending(self, key: str) -> int:
         """The change's outbox actions not yet performed (the comment that follows an alert, say)."""
         with UnitOfWork(self.stack.connector.database) as uow:
-            query = (
-                select(func.count())
-                .select_from(OutboxRow)
-                .join(ChangeRow, ChangeRow.id == OutboxRow.change_id)
-                .where(ChangeRow.key == key, OutboxRow.status == "pending")
-            )
-            return uow.session.scalar(query) or 0
+            return pending_actions(uow.session, key)
 
     def seen(self, key: str, kind: str) -> list[ToolAlert]:
         return [a for a in self.story.alerts_in_tool(key) if a.kind == kind]

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from connector.demo.overdue import OverdueChapter, ToolAlert
 from connector.jira.gateway import JiraGateway
+from connector.outbox import RecordEvidence
 from connector.procedure.model import Stage
 from connector.services.missing import HEADING as MISSING_HEADING
 from connector.store.audit import entries, verify
-from connector.store.tables import ChangeRow, OutboxRow
+from connector.store.demo import action_status
 from connector.store.uow import UnitOfWork
 
 
@@ -81,12 +80,7 @@ class Story:
 
         def seal_status() -> str | None:
             with UnitOfWork(self.stack.connector.database) as uow:
-                query = (
-                    select(OutboxRow.status)
-                    .join(ChangeRow, ChangeRow.id == OutboxRow.change_id)
-                    .where(OutboxRow.action == "record_evidence", ChangeRow.key == self.result.key)
-                )
-                return uow.session.scalar(query)
+                return action_status(uow.session, self.result.key, RecordEvidence.ACTION)
 
         status = self.stack.settle(lambda: seal_status() == "done", timeout=30) and "done"
         self.expect("the evidence seal is written on the ticket at close", bool(status), seal_status() or "")

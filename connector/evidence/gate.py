@@ -7,17 +7,16 @@ change, and an answer is as fresh as the connector's facts about it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
-
-from connector.evidence.facts import ChangeNotFound
 from connector.evidence.rulebook import RuleBook
 from connector.procedure.gate import GATE_STAGES, blocking
 from connector.procedure.model import Stage
+from connector.store.evidence import one_change
 from connector.store.facts import change_facts
-from connector.store.tables import ChangeRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 STAGE_NAMES = tuple(stage.value for stage in GATE_STAGES)
 
@@ -41,7 +40,7 @@ def gate(
     Raises `UnknownStage` for a bad `to` (checked first: no lookup for a malformed question) and
     `ChangeNotFound` for a key the connector has not recorded."""
     stage = gate_stage(to)
-    facts = change_facts(_one_change(session, key, tool))
+    facts = change_facts(one_change(session, key, tool))
     found = blocking(facts, stage, book.clock(), book.for_tool(facts.tool).policy)
     return {
         "key": facts.key,
@@ -51,19 +50,3 @@ def gate(
         "allowed": not found,
         "violations": [dataclasses.asdict(v) | {"missing": list(v.missing)} for v in found],
     }
-
-
-def _one_change(session: Session, key: str, tool: str | None) -> ChangeRow:
-    """The change with its approvals, reviews and post-mortem in one query (a pipeline asks often)."""
-    query = (
-        select(ChangeRow)
-        .where(ChangeRow.key == key, *([ChangeRow.tool == tool] if tool else []))
-        .options(
-            joinedload(ChangeRow.approvals), joinedload(ChangeRow.reviews), joinedload(ChangeRow.postmortem)
-        )
-        .order_by(ChangeRow.id)
-    )
-    rows = session.scalars(query).unique().all()
-    if not rows:
-        raise ChangeNotFound(f"no emergency change {key!r} is recorded" + (f" in {tool}" if tool else ""))
-    return rows[0]

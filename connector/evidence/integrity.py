@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from connector.store.audit import canonical_json, entry_dict, entry_hash
-from connector.store.checkpoints import Checkpoint
+from connector.store.audit import canonical_json, entry_dict, entry_hash, segment
+from connector.store.checkpoints import Checkpoint, covering_checkpoint
 from connector.store.signing import key_id, verify_signature
-from connector.store.tables import AuditRow, CheckpointRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 UNHASHED = ("generated_at", "integrity")
 
@@ -41,13 +41,11 @@ def integrity(session: Session, packet: dict[str, Any]) -> dict[str, Any]:
     section: dict[str, Any] = {"packet_hash": packet_hash(packet), "checkpoint": None, "proof": []}
     if not seqs:
         return section
-    query = select(CheckpointRow).where(CheckpointRow.seq >= max(seqs)).order_by(CheckpointRow.seq).limit(1)
-    covering = session.scalar(query)
+    covering = covering_checkpoint(session, max(seqs))
     if covering is None:
         return section
-    segment = select(AuditRow).where(AuditRow.seq.between(min(seqs), covering.seq)).order_by(AuditRow.seq)
-    section["checkpoint"] = Checkpoint.from_row(covering).as_json()
-    section["proof"] = [entry_dict(row) for row in session.scalars(segment)]
+    section["checkpoint"] = covering.as_json()
+    section["proof"] = [entry_dict(row) for row in segment(session, min(seqs), covering.seq)]
     return section
 
 

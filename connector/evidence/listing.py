@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session, selectinload
+from typing import TYPE_CHECKING, Any
 
 from connector.evidence.packet import iso
-from connector.procedure.model import TERMINAL_STAGES, Stage
-from connector.store.tables import ChangeRow, PostMortemRow
+from connector.procedure.model import Stage
+from connector.store.reports import STATUSES, changes_page
+from connector.store.tables import ChangeRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MAX_LIMIT = 500
 MAX_ID = 2**31 - 1  # change ids (and so offsets and cursors) are 32-bit integers in the database
 TOOLS = ("jira", "servicenow")
-STATUSES = {
-    "open": ChangeRow.stage.not_in([s.value for s in TERMINAL_STAGES]),
-    "finished": ChangeRow.stage.in_([s.value for s in TERMINAL_STAGES]),
-}
 
 
 class BadFilter(ValueError):
@@ -51,25 +48,17 @@ class ChangeFilter:
             raise BadFilter(f"cursor: must be a change id (a whole number from 1 to {MAX_ID})")
 
 
-def overdue_condition(now: datetime) -> Any:
-    return and_(PostMortemRow.done_at.is_(None), PostMortemRow.due_at < now)
-
-
 def list_changes(session: Session, wanted: ChangeFilter, now: datetime) -> dict[str, Any]:
-    query = select(ChangeRow).options(selectinload(ChangeRow.postmortem)).order_by(ChangeRow.id.desc())
-    if wanted.stage:
-        query = query.where(ChangeRow.stage == wanted.stage)
-    if wanted.status:
-        query = query.where(STATUSES[wanted.status])
-    if wanted.tool:
-        query = query.where(ChangeRow.tool == wanted.tool)
-    if wanted.overdue:
-        query = query.join(PostMortemRow).where(overdue_condition(now))
-    if wanted.cursor is not None:
-        query = query.where(ChangeRow.id < wanted.cursor)
-    else:
-        query = query.offset(wanted.offset)
-    rows = list(session.scalars(query.limit(wanted.limit + 1)))
+    rows = changes_page(
+        session,
+        limit=wanted.limit + 1,
+        stage=wanted.stage,
+        status=wanted.status,
+        tool=wanted.tool,
+        overdue_at=now if wanted.overdue else None,
+        offset=wanted.offset,
+        cursor=wanted.cursor,
+    )
     page, more = rows[: wanted.limit], len(rows) > wanted.limit
     return {
         "items": [change_item(row, now) for row in page],

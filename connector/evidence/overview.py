@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
-
-from connector.evidence.listing import STATUSES, change_item
+from connector.evidence.listing import change_item
 from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
 from connector.procedure.stages import ORDER
+from connector.store import reports
 from connector.store.people import latest
-from connector.store.tables import ApprovalRow, ChangeRow, DeployRow, PostMortemRow, ViolationRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 PAGE = 50
 RECENT = 20
@@ -26,14 +26,7 @@ def overview(session: Session, rulebook: RuleBook) -> dict[str, Any]:
         "now": now,
         "stages": open_by_stage(session),
         "open_changes": [
-            change_item(row, now)
-            for row in session.scalars(
-                select(ChangeRow)
-                .where(STATUSES["open"])
-                .options(selectinload(ChangeRow.postmortem))
-                .order_by(ChangeRow.id.desc())
-                .limit(PAGE)
-            )
+            change_item(row, now) for row in reports.changes_page(session, limit=PAGE, status="open")
         ],
         "postmortems": open_postmortems(session, rulebook, now),
         "unconfirmed": unconfirmed_verbal(session, rulebook, now),
@@ -48,21 +41,13 @@ def overview(session: Session, rulebook: RuleBook) -> dict[str, Any]:
 
 
 def open_by_stage(session: Session) -> list[tuple[str, int]]:
-    query = select(ChangeRow.stage, func.count()).where(STATUSES["open"]).group_by(ChangeRow.stage)
-    counts = dict(session.execute(query).all())
+    counts = reports.open_by_stage(session)
     return [(stage.value, counts.get(stage.value, 0)) for stage in ORDER if stage.value in counts]
 
 
 def open_postmortems(session: Session, rulebook: RuleBook, now: datetime) -> list[dict[str, Any]]:
-    query = (
-        select(PostMortemRow, ChangeRow)
-        .join(ChangeRow)
-        .where(PostMortemRow.done_at.is_(None))
-        .order_by(PostMortemRow.due_at)
-        .limit(PAGE)
-    )
     found = []
-    for pm, change in session.execute(query):
+    for pm, change in reports.open_postmortems(session, PAGE):
         overdue = pm.due_at < now
         # Before the deadline: business time left. After it: plain time since (a count of business
         # days over weeks of neglect costs a walk over every day, and says nothing more to the reader).
@@ -84,13 +69,6 @@ def open_postmortems(session: Session, rulebook: RuleBook, now: datetime) -> lis
 
 
 def unconfirmed_verbal(session: Session, rulebook: RuleBook, now: datetime) -> list[dict[str, Any]]:
-    query = (
-        select(ApprovalRow, ChangeRow.key, ChangeRow.url, ChangeRow.tool)
-        .join(ChangeRow)
-        .where(ApprovalRow.method == "verbal", ApprovalRow.confirmed_at.is_(None))
-        .order_by(ApprovalRow.confirm_by)
-        .limit(PAGE)
-    )
     return [
         {
             "key": key,
@@ -103,17 +81,11 @@ def unconfirmed_verbal(session: Session, rulebook: RuleBook, now: datetime) -> l
             "time_zone": str(rulebook.for_tool(tool).calendar.tz),
             "overdue": a.confirm_by is not None and a.confirm_by < now,
         }
-        for a, key, url, tool in session.execute(query)
+        for a, key, url, tool in reports.unconfirmed_verbal(session, PAGE)
     ]
 
 
 def recent_violations(session: Session) -> list[dict[str, Any]]:
-    query = (
-        select(ViolationRow, ChangeRow.key, ChangeRow.url)
-        .join(ChangeRow, ChangeRow.id == ViolationRow.change_id)
-        .order_by(ViolationRow.at.desc())
-        .limit(RECENT)
-    )
     return [
         {
             "key": key,
@@ -124,19 +96,12 @@ def recent_violations(session: Session) -> list[dict[str, Any]]:
             "reverted": v.reverted,
             "message": "; ".join(d.get("message", "") for d in v.details or ()),
         }
-        for v, key, url in session.execute(query)
+        for v, key, url in reports.recent_violations(session, RECENT)
     ]
 
 
 def recent_bypasses(session: Session) -> list[dict[str, Any]]:
     """Production deploys without an approved change, newest first, with the change opened for each."""
-    query = (
-        select(DeployRow, ChangeRow.key, ChangeRow.url)
-        .outerjoin(ChangeRow, ChangeRow.id == DeployRow.bypass_change_id)
-        .where(DeployRow.bypass.is_(True))
-        .order_by(DeployRow.deployed_at.desc())
-        .limit(RECENT)
-    )
     return [
         {
             "key": key,
@@ -149,5 +114,5 @@ def recent_bypasses(session: Session) -> list[dict[str, Any]]:
             "named": d.named_key,
             "evidence": d.url,
         }
-        for d, key, url in session.execute(query)
+        for d, key, url in reports.recent_bypasses(session, RECENT)
     ]

@@ -13,17 +13,17 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from connector.evidence.facts import (
+from connector.evidence.integrity import integrity
+from connector.evidence.rulebook import CONTROLS, RuleBook
+from connector.procedure.rules import RULES
+from connector.store.audit import entries, entry_dict, entry_hash, iso_utc, verify
+from connector.store.evidence import (
     deploys_of,
     find_change,
     notifications_of,
     stood_attempts,
     violations_of,
 )
-from connector.evidence.integrity import integrity
-from connector.evidence.rulebook import CONTROLS, RuleBook
-from connector.procedure.rules import RULES
-from connector.store.audit import entries, entry_dict, entry_hash, iso_utc, verify
 from connector.store.facts import change_facts, violation_facts
 from connector.store.people import as_of
 from connector.store.tables import ApprovalRow, ChangeRow

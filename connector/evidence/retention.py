@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from connector.store.audit import extent
 
-from connector.store.tables import AuditRow
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MIN_YEARS = 6
 
@@ -52,6 +53,5 @@ class RetentionReport:
 
 def retention_report(session: Session, years: int, now: datetime) -> RetentionReport:
     limit = horizon(now, years)
-    total, oldest = session.execute(select(func.count(), func.min(AuditRow.at))).one()
-    past = session.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.at < limit)) or 0
-    return RetentionReport(years, limit, total or 0, oldest, past)
+    total, oldest, past = extent(session, limit)
+    return RetentionReport(years, limit, total, oldest, past)

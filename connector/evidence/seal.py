@@ -11,28 +11,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from connector.evidence.integrity import packet_hash
 from connector.evidence.packet import build_packet
 from connector.evidence.rulebook import RuleBook
-from connector.store.checkpoints import Checkpoint
-from connector.store.tables import CheckpointRow
+from connector.store.checkpoints import newest_checkpoint
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from connector.bootstrap import Connector
 
 
 def seal(session: Session, connector: Connector, tool: str, key: str) -> dict[str, Any]:
     packet = build_packet(session, key, RuleBook.from_connector(connector), tool=tool, whole_chain=False)
-    newest = session.scalar(select(CheckpointRow).order_by(CheckpointRow.seq.desc()).limit(1))
+    newest = newest_checkpoint(session)
     entries = packet["audit"]["entries"]
     return {
         "packet_hash": packet_hash(packet),
         "entries": len(entries),
         "last_seq": entries[-1]["seq"] if entries else None,
-        "checkpoint": Checkpoint.from_row(newest).as_json() if newest else None,
+        "checkpoint": newest.as_json() if newest else None,
     }
 
 

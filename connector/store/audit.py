@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from connector.store.tables import AuditRow
@@ -177,3 +177,16 @@ def entries(
     if end is not None:
         query = query.where(AuditRow.at < end)
     yield from session.scalars(query.execution_options(yield_per=STREAM_BATCH))
+
+
+def segment(session: Session, first: int, last: int) -> list[AuditRow]:
+    """The entries from seq `first` to seq `last`, both included, in seq order."""
+    query = select(AuditRow).where(AuditRow.seq.between(first, last)).order_by(AuditRow.seq)
+    return list(session.scalars(query))
+
+
+def extent(session: Session, before: datetime) -> tuple[int, datetime | None, int]:
+    """(entries, the oldest entry's time, entries older than `before`) of the whole log."""
+    total, oldest = session.execute(select(func.count(), func.min(AuditRow.at))).one()
+    past = session.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.at < before)) or 0
+    return total or 0, oldest, past

@@ -124,6 +124,19 @@ def any_checkpoint(session: Session) -> bool:
     return session.scalar(select(CheckpointRow.seq).limit(1)) is not None
 
 
+def newest_checkpoint(session: Session) -> Checkpoint | None:
+    """The last checkpoint signed, or None before the first."""
+    row = session.scalar(select(CheckpointRow).order_by(CheckpointRow.seq.desc()).limit(1))
+    return Checkpoint.from_row(row) if row is not None else None
+
+
+def covering_checkpoint(session: Session, seq: int) -> Checkpoint | None:
+    """The first checkpoint at or after entry `seq`: the one whose signed hash covers it."""
+    query = select(CheckpointRow).where(CheckpointRow.seq >= seq).order_by(CheckpointRow.seq).limit(1)
+    row = session.scalar(query)
+    return Checkpoint.from_row(row) if row is not None else None
+
+
 def stored_checkpoints(session: Session) -> list[Checkpoint]:
     rows = session.scalars(select(CheckpointRow).order_by(CheckpointRow.seq))
     return [Checkpoint.from_row(row) for row in rows]

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from connector.evidence.facts import ChangeNotFound
 from connector.evidence.gate import UnknownStage, gate
 from connector.evidence.listing import BadFilter, ChangeFilter, list_changes
 from connector.evidence.packet import build_packet
@@ -20,6 +19,7 @@ from connector.evidence.population import csv_chunks, json_chunks, population
 from connector.evidence.render_html import packet_page
 from connector.evidence.rulebook import RuleBook
 from connector.evidence.summary import summary
+from connector.store.evidence import ChangeNotFound
 from connector.web.auth import require_gate_token, require_token
 from connector.web.errors import error_response
 from connector.web.openapi import document, documented_parameters

@@ -13,10 +13,10 @@ from typing import Any
 from flask import Blueprint, Response, redirect, request, session, url_for
 
 from connector.evidence.charts import bar_chart
-from connector.evidence.facts import ChangeNotFound
 from connector.evidence.overview import overview
 from connector.evidence.packet import build_packet, iso
 from connector.evidence.render_html import packet_page, render
+from connector.store.evidence import ChangeNotFound
 from connector.web.admin import rulebook
 from connector.web.auth import SESSION_FLAG, check_csrf, csrf_token, require_login, token_matches
 from connector.web.errors import error_response

@@ -40,26 +40,7 @@ GATEWAYS = {
 }
 STORE = "connector.store"
 # (rule, module) -> why the module may break the rule.
-_EVIDENCE_READS = (
-    "the evidence's own queries of the store (packets, exports, summaries), not yet repositories"
-)
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("store", "connector.demo.overdue"): "the demo reads what it played back from the store",
-    ("store", "connector.demo.story"): "the demo reads what it played back from the store",
-    **{
-        ("store", f"connector.evidence.{name}"): _EVIDENCE_READS
-        for name in (
-            "facts",
-            "gate",
-            "integrity",
-            "listing",
-            "overview",
-            "retention",
-            "seal",
-            "summary",
-        )
-    },
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

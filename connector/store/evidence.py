@@ -1,4 +1,6 @@
-"""Reading one change and what surrounds it from the store: violations, notifications, audit entries."""
+"""The evidence's reads of one change and what surrounds it: the change with its approvals, reviews and
+post-mortem (for a packet, or in one query for the pipeline gate), its violations, deploys, the attempts
+that stood, and the notifications sent."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from connector.outbox import Notify, Revert
 from connector.store.outbox import decode
@@ -30,8 +32,28 @@ def find_change(session: Session, key: str, tool: str | None = None) -> ChangeRo
         query = query.where(ChangeRow.tool == tool)
     row = session.scalars(query.limit(1)).first()
     if row is None:
-        raise ChangeNotFound(f"no emergency change {key!r} is recorded" + (f" in {tool}" if tool else ""))
+        raise ChangeNotFound(_not_recorded(key, tool))
     return row
+
+
+def one_change(session: Session, key: str, tool: str | None = None) -> ChangeRow:
+    """The change with its approvals, reviews and post-mortem in one query (a pipeline asks often)."""
+    query = (
+        select(ChangeRow)
+        .where(ChangeRow.key == key, *([ChangeRow.tool == tool] if tool else []))
+        .options(
+            joinedload(ChangeRow.approvals), joinedload(ChangeRow.reviews), joinedload(ChangeRow.postmortem)
+        )
+        .order_by(ChangeRow.id)
+    )
+    rows = session.scalars(query).unique().all()
+    if not rows:
+        raise ChangeNotFound(_not_recorded(key, tool))
+    return rows[0]
+
+
+def _not_recorded(key: str, tool: str | None) -> str:
+    return f"no emergency change {key!r} is recorded" + (f" in {tool}" if tool else "")
 
 
 def violations_of(session: Session, change_id: int) -> list[ViolationRow]:
