@@ -12,7 +12,7 @@ down gets its breach at the next run, not the reminders it missed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -77,13 +77,12 @@ def _due_alerts(
     with UnitOfWork(database) as uow:
         horizon = _horizon(calendar, reminders.before, now)
         found: list[tuple[int, list[Alert]]] = []
-        candidates = uow.sla.postmortems_due(tool.name, horizon)
-        sent = uow.sla.alerted(change.id for _, change in candidates)
-        for pm, change in candidates:
+        for pm, change, sent in uow.sla.postmortems_due(tool.name, horizon):
             report.checked += 1
             items = retroactive_items(facts_of(change, (), (), pm), tool.ctx.policy)  # R8 reads no approval
-            alerts = postmortem_alerts(change.key, pm.due_at, items, now, calendar, reminders)
-            alerts = [a for a in alerts if (change.id, a.threshold) not in sent] if items else []
+            if not items:
+                continue
+            alerts = postmortem_alerts(change.key, pm.due_at, items, now, calendar, reminders, sent)
             if alerts:
                 found.append((change.id, alerts))
         for approval, change in uow.sla.verbal_unconfirmed(tool.name, now):
@@ -111,9 +110,10 @@ def postmortem_alerts(
     now: datetime,
     calendar: BusinessCalendar,
     reminders: Reminders,
+    sent: Container[str] = frozenset(),
 ) -> list[Alert]:
-    """The alerts whose threshold has come (decided by the procedure core), with their words (the
-    deadline in the calendar's zone, where it was set)."""
+    """The alerts whose threshold has come (decided by the procedure core) and is not among the `sent`
+    ones, with their words (the deadline in the calendar's zone, where it was set)."""
     due = calendar.local(due)
     thresholds = due_thresholds(
         due, now, calendar, _points(reminders), escalate=reminders.escalate_every_business_day
@@ -123,7 +123,7 @@ def postmortem_alerts(
         "breach": lambda t: notices.breach(key, due, items),
         "escalation": lambda t: notices.breach(key, due, items, t.escalation),
     }
-    return [Alert(t.kind, t.name, texts[t.kind](t)) for t in thresholds]
+    return [Alert(t.kind, t.name, texts[t.kind](t)) for t in thresholds if t.name not in sent]
 
 
 # --- sending, exactly once ----------------------------------------------------------------------------
