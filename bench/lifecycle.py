@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,8 +85,13 @@ class RunResult:
     to_linked_ms: list[float] = field(default_factory=list)
     connector_calls: Counter[str] = field(default_factory=Counter)
     people_calls: Counter[str] = field(default_factory=Counter)
-    max_webhook_backlog: int = 0
-    deliveries: int = 0
+    max_webhook_backlog: int | None = 0
+    deliveries: int | None = 0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU used during the run, by process
+    drained_seconds: float = 0.0  # from the first start to the webhooks and outbox drained
+    max_outbox_backlog: int = 0  # outbox rows pending, largest seen every 0.25 s
+    outbox_rows: int = 0  # outbox rows written during the run
+    stages_ms: dict[str, list[float]] = field(default_factory=dict)  # deploy -> post-mortem, by leg
 
     def per_lifecycle(self, calls: Counter[str]) -> float:
         return sum(calls.values()) / self.started if self.started else 0.0
@@ -100,8 +106,8 @@ def format_report(results: list[RunResult]) -> str:
     lines = [
         "| run | started | closed clean | violations | lifecycles/s | PM created p50 / p99 / max ms "
         "| PM linked p50 / p99 ms | connector calls / lifecycle | people calls / lifecycle "
-        "| webhooks / lifecycle | max webhook backlog |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| webhooks / lifecycle | max webhook backlog | outbox rows / lifecycle | max outbox backlog |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         created, linked = r.to_created_ms, r.to_linked_ms
@@ -112,7 +118,8 @@ def format_report(results: list[RunResult]) -> str:
             f"{_ms(max(created, default=None))} "
             f"| {_ms(percentile(linked, 50))} / {_ms(percentile(linked, 99))} "
             f"| {r.per_lifecycle(r.connector_calls):.1f} | {r.per_lifecycle(r.people_calls):.1f} "
-            f"| {r.deliveries / r.started if r.started else 0:.1f} | {r.max_webhook_backlog} |"
+            f"| {_per(r.deliveries, r.started)} | {_or_dash(r.max_webhook_backlog)} "
+            f"| {_per(r.outbox_rows, r.started)} | {r.max_outbox_backlog} |"
         )
     endpoints = sorted({e for r in results for e in r.connector_calls})
     names = " | ".join(r.name for r in results)
@@ -123,9 +130,41 @@ def format_report(results: list[RunResult]) -> str:
             f"{r.connector_calls[endpoint] / r.started:.2f}" if r.started else "-" for r in results
         )
         lines.append(f"| `{endpoint}` | {cells} |")
+    legs = list(dict.fromkeys(leg for r in results for leg in r.stages_ms))
+    if legs:
+        lines += ["", f"| deploy → post-mortem, by leg (p50 / p99 ms) | {names} |"]
+        lines.append("|---|" + "---:|" * len(results))
+        for leg in legs:
+            cells = " | ".join(
+                f"{_ms(percentile(times, 50))} / {_ms(percentile(times, 99))}"
+                for times in (r.stages_ms.get(leg, []) for r in results)
+            )
+            lines.append(f"| {leg} | {cells} |")
+    processes = list(dict.fromkeys(p for r in results for p in r.cpu_seconds))
+    lines += ["", f"| CPU seconds per lifecycle (share of the run's wall time × 2 cores) | {names} |"]
+    lines.append("|---|" + "---:|" * len(results))
+    for process in processes:
+        cells = " | ".join(_cpu(r, process) for r in results)
+        lines.append(f"| {process} | {cells} |")
     for r in results:
         lines += [f"{r.name}: error: {e}" for e in r.errors[:5]]
     return "\n".join(lines)
+
+
+def _or_dash(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _per(count: int | None, started: int) -> str:
+    return "-" if count is None or not started else f"{count / started:.1f}"
+
+
+def _cpu(r: RunResult, process: str) -> str:
+    seconds = r.cpu_seconds.get(process)
+    if seconds is None or not r.started:
+        return "-"
+    share = seconds / (r.drained_seconds * 2) if r.drained_seconds else 0.0
+    return f"{seconds / r.started:.3f} ({share:.0%})"
 
 
 # --- instruments around the stack ---------------------------------------------------------------------
@@ -210,15 +249,34 @@ class EventWatch:
 # --- the lifecycle driver -----------------------------------------------------------------------------
 
 
+@dataclass
+class Target:
+    """What the people need of a stack: Jira's URL, the mapping's Jira section and field ids, and the
+    connector's database (read where two issues meet)."""
+
+    jira_url: str
+    section: Any
+    field_ids: dict[str, str]
+    engine: Any
+
+    @classmethod
+    def of(cls, stack: Any) -> Target:
+        tool = stack.connector.tools["jira"]
+        return cls(
+            stack.sandbox.url, tool.mapping.jira, tool.actions.field_ids, stack.connector.database.engine
+        )
+
+
 class Lifecycle:
     """One emergency change from raise to close as the seeded people, with no violation. Webhooks of one
     issue are delivered in order, so the people wait for the connector only where two issues meet: the
-    post-mortem's creation, and its Done before the change is closed."""
+    post-mortem's creation, and its Done before the change is closed. With a `watch` (in process) the
+    post-mortem's creation is seen on the sandbox's event hook; without one, in the connector's database
+    (the post-mortem's key recorded), every 20 ms."""
 
-    def __init__(self, stack: Any, watch: EventWatch) -> None:
-        tool = stack.connector.tools["jira"]
-        self.stack, self.watch = stack, watch
-        self.section, self.field_ids = tool.mapping.jira, tool.actions.field_ids
+    def __init__(self, target: Target, watch: EventWatch | None) -> None:
+        self.target, self.watch = target, watch
+        self.section, self.field_ids = target.section, target.field_ids
         self.local = threading.local()
 
     def person(self, name: str) -> Any:
@@ -226,14 +284,20 @@ class Lifecycle:
 
         people = self.local.__dict__.setdefault("people", {})
         if name not in people:
-            people[name] = JiraGateway(self.stack.sandbox.url, user=f"{name}@example.com", token=name)
+            people[name] = JiraGateway(self.target.jira_url, user=f"{name}@example.com", token=name)
         return people[name]
 
-    def move(self, who: str, key: str, status: str) -> None:
+    def move(self, who: str, key: str, status: str, deadline: float | None = None) -> None:
+        """Take the transition to `status`; until `deadline`, wait (every 50 ms) while Jira does not offer it
+        yet (Deploy and Close open once the connector has set the change's gate field)."""
         gateway = self.person(who)
-        chosen = next((t for t in gateway.transitions(key) if t.to_status == status), None)
-        if chosen is None:
-            raise RuntimeError(f"{who} is offered no transition of {key} to {status}")
+        while True:
+            chosen = next((t for t in gateway.transitions(key) if t.to_status == status), None)
+            if chosen is not None:
+                break
+            if deadline is None or time.perf_counter() > deadline:
+                raise RuntimeError(f"{who} is offered no transition of {key} to {status}")
+            time.sleep(0.05)
         gateway.transition(key, chosen.id)
 
     def comment(self, who: str, key: str, text: str) -> None:
@@ -256,8 +320,11 @@ class Lifecycle:
         self.comment("peer.pete", key, "/peer-reviewed")
         self.comment("sec.sara", key, "/security-reviewed")
         self.move("eng.emma", key, s.reviewed)
-        self.move("eng.emma", key, s.deployed)
-        pm = self.watch.wait_postmortem(key, max(0.0, deadline - time.perf_counter()))
+        self.move("eng.emma", key, s.deployed, deadline)
+        if self.watch is not None:
+            pm = self.watch.wait_postmortem(key, max(0.0, deadline - time.perf_counter()))
+        else:
+            pm = self._recorded(key, deadline)
         if pm is None or not self._known(key, pm, deadline):
             raise TimeoutError(f"{key}: no post-mortem recorded before the deadline")
         self.comment("eng.emma", key, f"/pr https://git.example.com/acme/checkout/pull/{number}")
@@ -267,7 +334,7 @@ class Lifecycle:
         self.move("eng.emma", pm, self.section.postmortem_statuses.done)
         if not self._done(key, deadline):
             raise TimeoutError(f"{key}: post-mortem not recorded done before the deadline")
-        self.move("eng.emma", key, s.closed)
+        self.move("eng.emma", key, s.closed, deadline)
         return key
 
     def _known(self, key: str, pm: str, deadline: float) -> bool:
@@ -276,6 +343,18 @@ class Lifecycle:
 
         query = select(PostMortemRow.key).join(ChangeRow).where(ChangeRow.key == key)
         return self._until(lambda connection: connection.scalar(query) == pm, deadline)
+
+    def _recorded(self, key: str, deadline: float) -> str | None:
+        """The post-mortem's key once the connector recorded it (created in Jira); None at the deadline."""
+        from connector.store.tables import ChangeRow, PostMortemRow
+
+        query = select(PostMortemRow.key).join(ChangeRow).where(ChangeRow.key == key)
+        while time.perf_counter() < deadline:
+            with self.target.engine.connect() as connection:
+                if pm := connection.scalar(query):
+                    return pm
+            time.sleep(0.02)
+        return None
 
     def _done(self, key: str, deadline: float) -> bool:
         """The connector recorded the post-mortem done: webhooks of two issues may arrive in any order
@@ -287,7 +366,7 @@ class Lifecycle:
 
     def _until(self, check: Callable[[Any], bool], deadline: float) -> bool:
         while time.perf_counter() < deadline:
-            with self.stack.connector.database.engine.connect() as connection:
+            with self.target.engine.connect() as connection:
                 if check(connection):
                     return True
             time.sleep(0.02)
@@ -305,16 +384,19 @@ class Bench:
         app.wsgi_app = self.counter
         deployed = stack.connector.tools["jira"].mapping.jira.statuses.deployed
         self.watch = EventWatch(stack.sandbox.state, deployed)
-        self.lifecycle = Lifecycle(stack, self.watch)
+        self.lifecycle = Lifecycle(Target.of(stack), self.watch)
 
     def run(self, name: str, count: int, rate: float | None, threads: int = 64) -> RunResult:
         """`count` lifecycles, one after another (rate None) or started at `rate` per second."""
         result = RunResult(name)
-        before = self.counter.split()
+        before = self.calls()
+        cpu = self.cpu()
         delivered = self.deliveries()
         start = time.perf_counter()
         deadline = start + self.max_seconds
         backlog = _Sampler(self.backlog)
+        outbox = _Sampler(self.outbox_pending)
+        rows = self.outbox_rows()
         keys: list[str] = []
 
         def one(number: int) -> None:
@@ -335,23 +417,47 @@ class Bench:
                     future.result()
             result.seconds = time.perf_counter() - start
         self.drain(deadline + 30)
+        result.drained_seconds = time.perf_counter() - start
         result.max_webhook_backlog = backlog.stop()
+        result.max_outbox_backlog = outbox.stop()
+        result.outbox_rows = self.outbox_rows() - rows
         result.deliveries = self.deliveries() - delivered
         self._outcomes(result, keys)
-        after = self.counter.split()
+        after = self.calls()
         result.connector_calls, result.people_calls = after[0] - before[0], after[1] - before[1]
+        result.cpu_seconds = {name: seconds - cpu.get(name, 0.0) for name, seconds in self.cpu().items()}
         return result
+
+    def calls(self) -> tuple[Counter[str], Counter[str]]:
+        """(the connector's Jira calls, the people's) by endpoint, so far."""
+        return self.counter.split()
+
+    def engine(self) -> Any:
+        """The connector's database."""
+        return self.stack.connector.database.engine
+
+    def outbox_pending(self) -> int:
+        from connector.store.tables import OutboxRow
+
+        query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
+        with self.engine().connect() as connection:
+            return connection.scalar(query) or 0
+
+    def outbox_rows(self) -> int:
+        from connector.store.tables import OutboxRow
+
+        with self.engine().connect() as connection:
+            return connection.scalar(select(func.count()).select_from(OutboxRow)) or 0
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far by process (here: the one process that holds everything)."""
+        return {"bench process (everything)": time.process_time()}
 
     def _outcomes(self, result: RunResult, keys: list[str]) -> None:
         from connector.store.tables import ChangeRow, ViolationRow
 
-        w = self.watch
-        for key in keys:
-            if key in w.created_at:
-                result.to_created_ms.append((w.created_at[key] - w.deployed_at[key]) * 1000)
-            if key in w.linked_at:
-                result.to_linked_ms.append((w.linked_at[key] - w.deployed_at[key]) * 1000)
-        with self.stack.connector.database.engine.connect() as connection:
+        self._latencies(result, keys)
+        with self.engine().connect() as connection:
             query = select(ChangeRow.key, ChangeRow.stage).where(ChangeRow.key.in_(keys))
             stages = {key: stage for key, stage in connection.execute(query)}
             violated = connection.execute(
@@ -364,6 +470,14 @@ class Bench:
         result.not_closed = sum(1 for key in keys if stages.get(key) != "closed")
         bad = {key for key, _n in violated}
         result.completed = sum(1 for key in keys if stages.get(key) == "closed" and key not in bad)
+
+    def _latencies(self, result: RunResult, keys: list[str]) -> None:
+        w = self.watch
+        for key in keys:
+            if key in w.created_at:
+                result.to_created_ms.append((w.created_at[key] - w.deployed_at[key]) * 1000)
+            if key in w.linked_at:
+                result.to_linked_ms.append((w.linked_at[key] - w.deployed_at[key]) * 1000)
 
     def backlog(self) -> int:
         """Webhooks queued in the sandbox or being sent."""
@@ -383,7 +497,7 @@ class Bench:
         pending = select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
         while time.perf_counter() < until:
             self.deliver_pending(max(0.1, until - time.perf_counter()))
-            with self.stack.connector.database.engine.connect() as connection:
+            with self.engine().connect() as connection:
                 if not connection.scalar(pending) and not self.backlog():
                     return
             time.sleep(0.1)
@@ -407,10 +521,219 @@ class _Sampler:
         return self.peak
 
 
+# --- the connector as deployed: every part a process of its own (--processes) ---------------------------
+
+
+class DeployedStack:
+    """The Jira sandbox (`ecm sandbox jira`), `ecm serve` (gunicorn) and `ecm jobs` (the outbox dispatcher,
+    SLA, reconciliation at its default interval), each a process of its own as bench/soak.py starts them
+    (bench/processes.py), on one database; this process plays the people (a thread pool) and reads the
+    results from the sandbox over HTTP and from the database. The connector's processes connect to
+    PostgreSQL as `application_name` `ecm-bench-<tag>`, so their backends' CPU can be told apart."""
+
+    def __init__(
+        self, work: Path, database_url: str | None, workers: int, threads: int, outbox_workers: int | None
+    ) -> None:
+        from bench.processes import Processes, database
+
+        self.tag = secrets.token_hex(3)
+        self.url, self._drop = database(database_url, work, prefix="bench")
+        environ = {"ECM_LOG_LEVEL": "WARNING", "PGAPPNAME": f"ecm-bench-{self.tag}"}
+        if outbox_workers:
+            environ["ECM_OUTBOX_WORKERS"] = str(outbox_workers)
+        self.processes = Processes(work, self.url, environ=environ)
+        self.options = ("--workers", str(workers), "--threads", str(threads), "--log-format", "text")
+        self.target: Target | None = None
+
+    def start(self) -> None:
+        from bench.processes import free_port
+        from bench.soak import field_ids
+        from connector.mapping import load_mapping
+
+        p = self.processes
+        p.start_sandbox()
+        port = free_port()
+        p.public_url = f"http://127.0.0.1:{port}"  # the webhook goes straight to ecm serve
+        p.install()
+        p.start_web(0, port=port, options=self.options)
+        p.start_jobs()
+        p.wait_web()
+        section = load_mapping(ROOT / "mappings" / "jira-cloud.yaml").jira
+        self.target = Target(p.jira_url, section, field_ids(p.jira_url), create_engine(self.url))
+
+    def stop(self) -> None:
+        self.processes.stop()
+        if self.target is not None:
+            self.target.engine.dispose()
+        self._drop()
+
+
+class DeployedBench(Bench):
+    """`Bench` against a `DeployedStack`: calls counted by the sandbox per user (`/_sandbox/state`), the
+    times read from Jira after the run (the change's changelog entry to Deployed, the post-mortem issue's
+    `created`; both millisecond clocks of the sandbox) and from the outbox row that created it."""
+
+    def __init__(self, stack: DeployedStack, max_seconds: float) -> None:
+        assert stack.target is not None
+        self.stack, self.max_seconds = stack, max_seconds
+        self.jira_url = stack.target.jira_url
+        self.watch = None
+        self.lifecycle = Lifecycle(stack.target, None)
+
+    def run(self, name: str, count: int, rate: float | None, threads: int = 64) -> RunResult:
+        result = super().run(name, count, rate, threads)
+        result.max_webhook_backlog = None  # the sandbox's queue is not visible from here
+        return result
+
+    def calls(self) -> tuple[Counter[str], Counter[str]]:
+        from bench.processes import admin
+
+        state = admin("GET", self.jira_url, "/_sandbox/state", params={"only": "requestCountsByUser"})
+        connector: Counter[str] = Counter()
+        people: Counter[str] = Counter()
+        for user, endpoints in state["requestCountsByUser"].items():
+            if user == "admin":  # this bench reading the sandbox
+                continue
+            for endpoint, n in endpoints.items():
+                route = endpoint.replace("<any('2','3'):version>", "{2,3}")
+                (connector if user == CONNECTOR_USER else people)[route] += n
+        return connector, people
+
+    def cpu(self) -> dict[str, float]:
+        p = self.stack.processes
+        groups = {"Jira sandbox": p.sandbox, "ecm serve (gunicorn)": p.web[0][0], "ecm jobs": p.jobs}
+        seconds = {name: _group_cpu(process.pid) for name, process in groups.items() if process is not None}
+        seconds["PostgreSQL backends of the connector"] = _backends_cpu(
+            self.engine(), f"ecm-bench-{self.stack.tag}"
+        )
+        seconds["bench process (the people)"] = time.process_time()
+        return seconds
+
+    def backlog(self) -> int:
+        return 0
+
+    def engine(self) -> Any:
+        return self.stack.target.engine
+
+    def deliveries(self) -> int:
+        """Jira webhooks the connector recorded so far."""
+        from connector.store.tables import DeliveryRow
+
+        query = select(func.count()).select_from(DeliveryRow).where(DeliveryRow.source == "jira")
+        with self.engine().connect() as connection:
+            return connection.scalar(query) or 0
+
+    def deliver_pending(self, timeout: float) -> None:
+        from bench.processes import admin
+
+        admin("POST", self.jira_url, "/_sandbox/deliver")
+
+    def _latencies(self, result: RunResult, keys: list[str]) -> None:
+        from bench.processes import admin
+        from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow, PostMortemRow
+
+        queued = (
+            select(ChangeRow.key, PostMortemRow.key, OutboxRow.done_at)
+            .join(PostMortemRow, PostMortemRow.change_id == ChangeRow.id)
+            .join(OutboxRow, OutboxRow.change_id == ChangeRow.id)
+            .where(ChangeRow.key.in_(keys), OutboxRow.action == "create_postmortem")
+        )
+        received = select(DeliveryRow.issue_key, DeliveryRow.received_at, DeliveryRow.body).where(
+            DeliveryRow.issue_key.in_(keys), DeliveryRow.event_type == "jira:issue_updated"
+        )
+        with self.engine().connect() as connection:
+            rows = {key: (pm, done) for key, pm, done in connection.execute(queued)}
+            deployed_received = {
+                key: at for key, at, body in connection.execute(received) if _reports_deployed(body)
+            }
+        legs: dict[str, list[float]] = {
+            "Deployed in Jira → its webhook received by ecm serve": [],
+            "received → post-mortem created in Jira (recorded, queued, dispatched by ecm jobs)": [],
+            "post-mortem created → its outbox row done (link, comment)": [],
+        }
+        for key in keys:
+            if key not in rows or not rows[key][0] or key not in deployed_received:
+                continue
+            (pm, done_at), queued_at = rows[key], deployed_received[key]
+            deployed = _deployed_at(admin("GET", self.jira_url, f"/rest/api/3/issue/{key}?expand=changelog"))
+            created = _jira_time(
+                admin("GET", self.jira_url, f"/rest/api/3/issue/{pm}?fields=created")["fields"]["created"]
+            )
+            if deployed is None:
+                continue
+            result.to_created_ms.append((created - deployed).total_seconds() * 1000)
+            first, second, third = legs
+            legs[first].append((queued_at - deployed).total_seconds() * 1000)
+            legs[second].append((created - queued_at).total_seconds() * 1000)
+            if done_at is not None:
+                legs[third].append((done_at - created).total_seconds() * 1000)
+        result.stages_ms = legs
+
+
+def _reports_deployed(body: str | None) -> bool:
+    """A stored `jira:issue_updated` body whose changelog moves the status to Deployed."""
+    import json
+
+    try:
+        items = (json.loads(body or "{}").get("changelog") or {}).get("items") or []
+    except ValueError:
+        return False
+    return any(i.get("fieldId") == "status" and i.get("toString") == "Deployed" for i in items)
+
+
+def _jira_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def _deployed_at(issue: dict[str, Any]) -> datetime | None:
+    """When the change's status became Deployed, by its changelog."""
+    for history in issue["changelog"]["histories"]:
+        if any(i.get("field") == "status" and i.get("toString") == "Deployed" for i in history["items"]):
+            return _jira_time(history["created"])
+    return None
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _group_cpu(group: int) -> float:
+    """CPU seconds of the living processes of a process group (a gunicorn master and its workers)."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        fields = _stat(pid)
+        if fields is not None and int(fields[2]) == group:
+            total += _seconds(fields)
+    return total
+
+
+def _backends_cpu(engine: Any, application: str) -> float:
+    """CPU seconds of the PostgreSQL backends connected as `application` (on this host); 0 on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    with engine.connect() as connection:
+        pids = connection.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": application}
+        ).all()
+    return sum(_seconds(fields) for pid in pids if (fields := _stat(pid)) is not None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=20.0, help="lifecycles started per second")
-    parser.add_argument("--count", type=int, default=200, help="lifecycles in the loaded run")
+    parser.add_argument(
+        "--rate", default="20", help="lifecycles started per second; several (1,5,10,20) run in turn"
+    )
+    parser.add_argument("--count", type=int, default=200, help="lifecycles in each loaded run")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="instead of --count: seconds of starts at each rate"
+    )
     parser.add_argument("--max-seconds", type=float, default=120.0, help="bound of each run")
     parser.add_argument("--baseline", type=int, default=5, help="lifecycles one after another first")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary directory")
@@ -420,40 +743,82 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         help="Jira: serve webhooks from `ecm serve` with this many gunicorn workers in other processes "
-        "(0: the stack's in-process server)",
+        "(0: the stack's in-process server; with --processes: default 2)",
+    )
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="Jira: the sandbox, ecm serve and ecm jobs each a process of its own, as deployed",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="with --processes: ecm serve's threads per worker"
+    )
+    parser.add_argument(
+        "--outbox-workers", type=int, default=None, help="with --processes: ecm jobs' dispatcher threads"
     )
     args = parser.parse_args(argv)
-    if args.rate <= 0 or args.count < 1 or args.baseline < 0 or args.service_workers < 0:
+    rates = [float(r) for r in args.rate.split(",")]
+    if min(rates) <= 0 or args.count < 1 or args.baseline < 0 or args.service_workers < 0:
         parser.error("--rate must be > 0, --count >= 1, --baseline >= 0, --service-workers >= 0")
-    if args.service_workers and args.target != "jira":
-        parser.error("--service-workers runs the Jira target only")
-    schema = f"bench_{secrets.token_hex(4)}" if (args.database_url or "").startswith("postgresql") else None
+    if (args.service_workers or args.processes) and args.target != "jira":
+        parser.error("--service-workers and --processes run the Jira target only")
     with tempfile.TemporaryDirectory(prefix="ecm-bench-") as data_dir:
-        stack_type, bench_type = _target(args.target)
-        stack = stack_type(Path(data_dir), database_url=args.database_url, database_schema=schema)
-        service: ServiceProcess | None = None
-        try:
-            stack.start()
-            if args.service_workers:
-                service = ServiceProcess(stack, args.service_workers).start()
-            bench = bench_type(stack, args.max_seconds)
-            results = [bench.run("first lifecycle (cold)", 1, None)]
-            if args.baseline:
-                results.append(bench.run(f"serial ×{args.baseline}", args.baseline, None))
-            results.append(bench.run(f"loaded {args.rate:g}/s ×{args.count}", args.count, args.rate))
-            if stack.dispatch and stack.dispatch.errors:
-                print(f"outbox dispatcher errors: {stack.dispatch.errors[:3]}")
-        finally:
-            if service is not None:
-                service.stop()
-            stack.stop()
-            if schema:
-                _drop_schema(args.database_url, schema)
-    database = "PostgreSQL" if schema else ("SQLite" if not args.database_url else args.database_url)
-    where = f"ecm serve, {args.service_workers} workers" if args.service_workers else "in-process server"
+        if args.processes:
+            results, where = _deployed(Path(data_dir), args, rates)
+        else:
+            results, where = _in_process(Path(data_dir), args, rates)
+    database = "SQLite" if not args.database_url else "PostgreSQL"
     print(f"target: {args.target}, database: {database}, service: {where}")
     print(format_report(results))
     return 0 if all(r.completed == r.started for r in results) else 1
+
+
+def _runs(bench: Bench, args: argparse.Namespace, rates: list[float]) -> list[RunResult]:
+    results = [bench.run("first lifecycle (cold)", 1, None)]
+    if args.baseline:
+        results.append(bench.run(f"serial ×{args.baseline}", args.baseline, None))
+    for rate in rates:
+        count = max(1, round(rate * args.duration)) if args.duration else args.count
+        results.append(bench.run(f"loaded {rate:g}/s ×{count}", count, rate))
+    return results
+
+
+def _deployed(work: Path, args: argparse.Namespace, rates: list[float]) -> tuple[list[RunResult], str]:
+    workers = args.service_workers or 2
+    stack = DeployedStack(work, args.database_url, workers, args.threads, args.outbox_workers)
+    try:
+        stack.start()
+        results = _runs(DeployedBench(stack, args.max_seconds), args, rates)
+    finally:
+        stack.stop()
+    dispatchers = args.outbox_workers or "default"
+    where = (
+        f"processes: ecm sandbox jira, ecm serve ({workers} workers × {args.threads} threads), "
+        f"ecm jobs ({dispatchers} outbox workers)"
+    )
+    return results, where
+
+
+def _in_process(work: Path, args: argparse.Namespace, rates: list[float]) -> tuple[list[RunResult], str]:
+    schema = f"bench_{secrets.token_hex(4)}" if (args.database_url or "").startswith("postgresql") else None
+    stack_type, bench_type = _target(args.target)
+    stack = stack_type(work, database_url=args.database_url, database_schema=schema)
+    service: ServiceProcess | None = None
+    try:
+        stack.start()
+        if args.service_workers:
+            service = ServiceProcess(stack, args.service_workers).start()
+        results = _runs(bench_type(stack, args.max_seconds), args, rates)
+        if stack.dispatch and stack.dispatch.errors:
+            print(f"outbox dispatcher errors: {stack.dispatch.errors[:3]}")
+    finally:
+        if service is not None:
+            service.stop()
+        stack.stop()
+        if schema:
+            _drop_schema(args.database_url, schema)
+    where = f"ecm serve, {args.service_workers} workers" if args.service_workers else "in-process server"
+    return results, where
 
 
 class ServiceProcess:

@@ -39,10 +39,6 @@ import argparse
 import itertools
 import os
 import random
-import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -60,11 +56,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import CONNECTOR, admin, database  # noqa: E402
+from bench.processes import Processes as Deployed  # noqa: E402
 from connector.jira.gateway import JiraGateway  # noqa: E402
 
-ECM = str(Path(sys.executable).with_name("ecm"))
-MAPPING = ROOT / "mappings" / "jira-cloud.yaml"
-CONNECTOR = "ecm-bot"
 PROJECT, CHANGE, POSTMORTEM = "EMG", "Emergency Change", "Post-Mortem"
 PATH = ("Identified", "Awaiting Approval", "Approved", "In Review", "Reviewed", "Deployed", "Post-Mortem")
 CLOSED = "Closed"
@@ -243,28 +238,6 @@ class People:
 # --- the processes -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code < 500
-    except requests.RequestException:
-        return False
-
-
-def wait_until(check: Callable[[], Any], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not happen within {seconds:.0f} s")
-
-
 class Quiet(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         return None  # Jira gave up on a slow answer: counted as late, not printed
@@ -325,141 +298,41 @@ class RoundRobin:
         self.server.server_close()
 
 
-class Processes:
-    """The sandbox, two `ecm serve`, `ecm jobs`; each in a process group of its own (killed as one)."""
+class Processes(Deployed):
+    """The sandbox, two `ecm serve` behind the round-robin proxy, `ecm jobs` (reconciliation every 6 s),
+    and the faults of the run set in the sandbox."""
 
     def __init__(
         self, work: Path, database_url: str, seed: int, first_faults: tuple[dict[str, Any], ...] = ()
     ) -> None:
-        self.work, self.database_url, self.seed, self.first_faults = work, database_url, seed, first_faults
-        self.secret = secrets.token_hex(16)
-        self.log = (work / "processes.log").open("a")
-        self.jira_url = ""
+        super().__init__(work, database_url, environ={"ECM_RECONCILE_MINUTES": "0.1"})
+        self.seed, self.first_faults = seed, first_faults
         self.proxy: RoundRobin | None = None
-        self.sandbox: subprocess.Popen | None = None
-        self.web: list[tuple[subprocess.Popen, str]] = []
-        self.jobs: subprocess.Popen | None = None
-
-    def environment(self, role: str) -> dict[str, str]:
-        data = self.work / role
-        data.mkdir(exist_ok=True)
-        assert self.proxy is not None
-        return {
-            **os.environ,
-            "ECM_DATABASE_URL": self.database_url,
-            "ECM_DATA_DIR": str(data),
-            "ECM_JIRA_URL": self.jira_url,
-            "ECM_JIRA_USER": f"{CONNECTOR}@example.com",
-            "ECM_JIRA_TOKEN": CONNECTOR,
-            "ECM_JIRA_WEBHOOK_SECRET": self.secret,
-            "ECM_PUBLIC_URL": self.proxy.url,
-            "ECM_MAPPINGS": str(MAPPING),
-            "ECM_LOG_FORMAT": "text",
-            "ECM_RECONCILE_MINUTES": "0.1",
-            "ECM_AUDIT_SIGNING_KEY_FILE": str(self.work / "audit-signing.key"),
-            "ECM_AUDIT_ANCHOR": str(self.work / "audit-anchors.jsonl"),
-        }
-
-    def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        return subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log, start_new_session=True)
 
     def start(self) -> None:
-        port = free_port()
-        self.jira_url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "ECM_JIRA_WEBHOOK_SECRET": self.secret}
-        self.sandbox = self._start([ECM, "sandbox", "jira", "--port", str(port)], env)
-        wait_until(lambda: answers(f"{self.jira_url}/rest/api/2/serverInfo"), 30, "the Jira sandbox start")
+        self.start_sandbox()
         self.proxy = RoundRobin([])
-        subprocess.run(
-            [ECM, "db", "upgrade"],
-            env=self.environment("install"),
-            check=True,
-            stdout=self.log,
-            stderr=self.log,
-        )
-        subprocess.run(
-            [ECM, "install", "--mapping", str(MAPPING)],
-            env=self.environment("install"),
-            check=True,
-            stdout=self.log,
-            stderr=self.log,
-        )
+        self.public_url = self.proxy.url
+        self.install()
         for n in range(2):
-            self.web.append(self._serve(n))
+            self.start_web(n)
         self.proxy.backends = [url for _, url in self.web]
-        self.jobs = self._start([ECM, "jobs"], self.environment("jobs"))
-        for _, url in self.web:
-            wait_until(lambda url=url: answers(f"{url}/healthz"), 60, f"ecm serve at {url}")
+        self.start_jobs()
+        self.wait_web()
         admin(
             "POST", self.jira_url, "/_sandbox/faults", json=fault_config(self.seed, first=self.first_faults)
         )
 
-    def _serve(self, n: int) -> tuple[subprocess.Popen, str]:
-        port = free_port()
-        command = [ECM, "serve", "--port", str(port), "--workers", "1"]
-        return self._start(command, self.environment(f"web{n}")), f"http://127.0.0.1:{port}"
-
-    def kill_jobs(self, pause: float) -> None:
-        assert self.jobs is not None
-        _kill(self.jobs)
-        time.sleep(pause)
-        self.jobs = self._start([ECM, "jobs"], self.environment("jobs"))
-
     def kill_web(self, n: int, pause: float) -> None:
-        process, url = self.web[n]
-        _kill(process)
-        time.sleep(pause)
-        self.web[n] = self._serve(n)
-        wait_until(lambda: answers(f"{self.web[n][1]}/healthz"), 60, "ecm serve restart")
+        old = self.web[n][1]
+        new = self.restart_web(n, pause)
         assert self.proxy is not None
-        self.proxy.replace(url, self.web[n][1])
-
-    def audit_verifies(self) -> bool:
-        """`ecm audit verify` over the run's database, signing key and anchor file: exit status 0."""
-        done = subprocess.run(
-            [ECM, "audit", "verify"],
-            env=self.environment("audit"),
-            stdout=self.log,
-            stderr=self.log,
-            check=False,
-        )
-        return done.returncode == 0
+        self.proxy.replace(old, new)
 
     def stop(self) -> None:
         if self.proxy is not None:
             self.proxy.stop()
-        for process in [p for p, _ in self.web] + [self.jobs, self.sandbox]:
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in [p for p, _ in self.web] + [self.jobs, self.sandbox]:
-            if process is None:
-                continue
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _kill(process)
-        self.log.close()
-
-
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    process.wait(timeout=10)
-
-
-def admin(method: str, jira_url: str, path: str, **kwargs: Any) -> Any:
-    """An admin's call to the sandbox on REST API v3 or `/_sandbox/*` (no faults there), retried the
-    way a person's browser would be on the rare 429 of search."""
-    for attempt in range(20):
-        answer = requests.request(method, jira_url + path, auth=("admin", "admin"), timeout=30, **kwargs)
-        if answer.status_code in (429, 502, 503):
-            time.sleep(0.2 * (attempt + 1))
-            continue
-        answer.raise_for_status()
-        return answer.json() if answer.content else None
-    raise RuntimeError(f"{method} {path} kept failing")
+        super().stop()
 
 
 # --- what happened --------------------------------------------------------------------------------------
@@ -722,31 +595,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(figures.render())
     return 0 if figures.ok else 1
-
-
-def database(url: str | None, work: Path) -> tuple[str, Callable[[], None]]:
-    """A migrated database for the run: a schema of its own on PostgreSQL (dropped by the callable), or
-    a SQLite file in `work`."""
-    if not url:
-        return f"sqlite:///{work / 'ecm.sqlite3'}", lambda: None
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    if base.drivername == "postgresql":
-        base = base.set(drivername="postgresql+psycopg")
-    schema = f"soak_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
-
-    scoped = base.update_query_dict({"options": f"-csearch_path={schema}"})
-    return scoped.render_as_string(hide_password=False), drop
 
 
 if __name__ == "__main__":

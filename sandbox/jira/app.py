@@ -79,6 +79,8 @@ def create_app(
                 return _fault_response(fault.status, fault.retry_after)
         if request.path not in ANONYMOUS:
             g.actor = authenticate(state, request.headers.get("Authorization", ""))
+            with state.lock:
+                state.caller_counts[(g.actor.name, f"{request.method} {rule}")] += 1
         return None
 
     @app.errorhandler(JiraApiError)

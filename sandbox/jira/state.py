@@ -149,6 +149,7 @@ class JiraState:
         self.mails: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.request_counts: Counter[str] = Counter()
+        self.caller_counts: Counter[tuple[str, str]] = Counter()  # (user name, "METHOD rule"), authenticated
         self.search_lag = 0.0  # seconds until a change reaches search/jql (see sandbox.jira.search)
         self.search_index: dict[str, list[tuple[float, Issue]]] = {}  # issue id -> (visible at, copy)
         self.base_url = "http://127.0.0.1"

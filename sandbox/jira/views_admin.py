@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Blueprint, Response, request
 
 from sandbox.jira import webhooks
@@ -96,6 +98,7 @@ def sandbox_state() -> Response:
             "mails": lambda: st.mails,
             "deliveries": lambda: st.deliveries,
             "requestCounts": lambda: dict(st.request_counts),
+            "requestCountsByUser": lambda: _by_user(st.caller_counts),
             "webhooks": lambda: [webhooks.webhook_json(st, h, base()) for h in st.webhooks.values()],
             "faults": lambda: ctx().faults.describe(),
         }
@@ -103,6 +106,15 @@ def sandbox_state() -> Response:
         if unknown:
             raise bad_request(f"Unknown state parts: {sorted(unknown)}; known: {sorted(parts)}")
         return ok({name: part() for name, part in parts.items() if not only or name in only})
+
+
+def _by_user(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Authenticated requests by user name, then by "METHOD rule" (requests a fault answered, and
+    anonymous ones, are in `requestCounts` only)."""
+    users: dict[str, dict[str, int]] = {}
+    for (user, endpoint), n in counts.items():
+        users.setdefault(user, {})[endpoint] = n
+    return users
 
 
 @admin.post("/_sandbox/faults")

@@ -196,3 +196,16 @@ def test_the_state_endpoint_answers_only_the_parts_asked_for_and_names_an_unknow
     assert set(parts) == {"mails", "issues"}
     wrong = requests.get(f"{cloud.url}/_sandbox/state", params={"only": "mails,bodies"}, timeout=5)
     assert wrong.status_code == 400 and "bodies" in wrong.json()["errorMessages"][0]
+
+
+def test_the_state_counts_each_users_requests_by_endpoint(cloud):
+    requests.get(f"{cloud.url}/rest/api/3/myself", auth=("admin", "admin"), timeout=5)
+    for _ in range(2):
+        requests.get(f"{cloud.url}/rest/api/2/issue/EMG-999", auth=("eng.emma", "eng.emma"), timeout=5)
+    by_user = requests.get(
+        f"{cloud.url}/_sandbox/state", params={"only": "requestCountsByUser"}, timeout=5
+    ).json()["requestCountsByUser"]
+    issue = "GET /rest/api/<any('2','3'):version>/issue/<key>"
+    assert by_user["eng.emma"] == {issue: 2}  # answered 404, still a request of hers
+    assert by_user["admin"]["GET /rest/api/<any('2','3'):version>/myself"] == 1
+    assert issue not in by_user["admin"]
