@@ -28,9 +28,10 @@ SUPPORTED_METHODS = {"sha256": hashlib.sha256}
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header's value, whatever the case of its name (Flask's headers and plain dicts alike)."""
+    """A header's value, whatever the case of its name (Flask's headers and plain dicts alike). Only a
+    plain dict is searched again by lower case: the servers' header mappings look names up that way."""
     value = headers.get(name)
-    if value is not None:
+    if value is not None or not isinstance(headers, dict):
         return value
     wanted = name.lower()
     return next((v for k, v in headers.items() if k.lower() == wanted), None)
