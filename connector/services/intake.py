@@ -22,7 +22,8 @@ What a batch does, in one transaction:
   request gets the error (a 5xx, so the tool sends it again); the others go on.
 - Deliveries known to be ignored are recorded with their outcome in one multi-row
   `INSERT … ON CONFLICT DO NOTHING` (a delivery id recorded before is a duplicate); a batch of nothing
-  else is that one statement in a transaction of its own, without a unit of work.
+  else is that one statement in a transaction of its own, without a unit of work, on a connection the
+  intake keeps between batches (`DeliveryWriter`).
 - A delivery id queued twice is left for the next batch, so it is decided once the first one is.
 If the transaction or its commit fails, every request of the batch gets the error; nothing of it is
 stored. `deliveries.receive` (one delivery, its own transaction) stays what reconciliation uses.
@@ -40,7 +41,7 @@ from typing import Any, Protocol
 from connector.inbound.events import Delivery, Event, Ignored
 from connector.services import deliveries
 from connector.store.db import Database
-from connector.store.repositories import record_deliveries
+from connector.store.repositories import DeliveryWriter
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
 
@@ -80,6 +81,7 @@ class Intake:
         self._queue: deque[Pending] = deque()
         self._lock = threading.Lock()
         self._writing = False  # a request thread is writing a batch
+        self._ignored_writer = DeliveryWriter(connector.database)  # used by the one writing
 
     def receive(self, delivery: Delivery, event: Event | Ignored) -> str:
         """Queue the delivery and return its outcome once its batch is committed (written by this thread
@@ -156,7 +158,7 @@ class Intake:
         try:
             with database.writer_turn():
                 if not acting:  # the common batch: one statement, no unit of work
-                    self._mark_ignored(ignored, record_deliveries(database, self._ignored_rows(ignored)))
+                    self._mark_ignored(ignored, self._ignored_writer.record(self._ignored_rows(ignored)))
                     return
                 with UnitOfWork(database) as uow:
                     uow.audit.lock()  # first, as every writer does: one lock order

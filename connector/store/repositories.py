@@ -175,14 +175,29 @@ class DeliveryRepository:
         row.detail = detail
 
 
-def record_deliveries(database: Database, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """`DeliveryRepository.record_many` in a transaction of its own, committed, on a connection of the
-    pool without an ORM session (the webhook intake's batch of ignored deliveries: one statement)."""
-    values = _delivery_values(rows)
-    if not values:
-        return set()
-    with database.engine.begin() as connection:
-        return _insert_deliveries(connection, values)
+class DeliveryWriter:
+    """`DeliveryRepository.record_many`, each call a transaction of its own, committed, on one connection
+    kept between calls (the webhook intake's batches of ignored deliveries: one statement each, with no
+    pool checkout, no ping of the server and no ORM session). One caller at a time. A call that fails
+    closes the connection; the next one takes a new one from the pool."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._connection: Connection | None = None
+
+    def record(self, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        values = _delivery_values(rows)
+        if not values:
+            return set()
+        connection, self._connection = self._connection or self.database.engine.connect(), None
+        try:
+            with connection.begin():
+                stored = _insert_deliveries(connection, values)
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return stored
 
 
 def _delivery_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
