@@ -623,8 +623,9 @@ def summary(backend: str, runs: list[Run]) -> None:
         per_round = ", ".join(
             f"{r.rate / b.rate:.2f}" for b, r in zip(rounds["bare"], rounds[name], strict=True)
         )
+        cpu = statistics.median(1000 * r.server_cpu / r.ok for r in rounds[name] if r.ok)
         print(
-            f"{backend}: {name:<6} median {rate:>7,.0f} req/s, p99 {p99:>6.1f} ms: "
+            f"{backend}: {name:<6} median {rate:>7,.0f} req/s, p99 {p99:>6.1f} ms, {cpu:.2f} CPU ms/request: "
             f"{rate / bare:.2f}x the bare endpoint (rounds: {per_round})"
         )
     for run in runs:
