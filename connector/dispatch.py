@@ -40,6 +40,7 @@ from connector.outbox import (
     UpdateFields,
     with_names,
 )
+from connector.reconcile import ReconcileReport
 from connector.services.reverts import reconsider_revert
 from connector.store.outbox import decode, target
 from connector.store.outbox import target as target_of
@@ -55,6 +56,7 @@ log = logging.getLogger("connector.dispatch")
 MAX_ATTEMPTS = retries.SCHEDULED_ATTEMPTS  # scheduled attempts before an action is marked dead
 MERGE_LIMIT = 20  # following update_fields rows of one change performed with the claimed one
 CATCH_UP_FIRST = (Revert, CatchUp)  # actions preceded by reading the change from the tool
+CaughtUp = ReconcileReport | Exception | None  # a catch-up's report, the error that stopped it, or none made
 # The policy's names, as the dispatcher has always offered them (connector/retries.py holds them).
 wait_retry_after, QUICK_WAIT, _retryable = retries.wait_retry_after, retries.QUICK_WAIT, retries.retryable
 SCHEDULED_WAIT = retries.SCHEDULED_WAIT
@@ -89,7 +91,7 @@ class Dispatcher:
     ) -> None:
         self.connector, self.clock, self.max_attempts = connector, clock, max_attempts
         self.sleep = sleep or tenacity.nap.sleep
-        self._caught_up: tuple[int | None, Any] = (None, None)  # (row id, catch-up report or error)
+        self._caught_up: tuple[int | None, CaughtUp] = (None, None)  # (row id, catch-up report or error)
 
     def run(self, limit: int = 100) -> DispatchReport:
         """Dispatch due actions until none is left or `limit` were tried."""
@@ -115,7 +117,12 @@ class Dispatcher:
         return True
 
     def _claimed(
-        self, uow: UnitOfWork, row: OutboxRow, action: Action | None, caught_up: Any, report: DispatchReport
+        self,
+        uow: UnitOfWork,
+        row: OutboxRow,
+        action: Action | None,
+        caught_up: CaughtUp,
+        report: DispatchReport,
     ) -> bool:
         """Perform the claimed row, decided by the type of its action (None: one that cannot be read,
         which fails as it is performed)."""
@@ -170,7 +177,9 @@ class Dispatcher:
         uow.commit()
         return True
 
-    def _catch_up(self, row_id: int, action: Action, tool: str, key: str | None) -> tuple[int | None, Any]:
+    def _catch_up(
+        self, row_id: int, action: Action, tool: str, key: str | None
+    ) -> tuple[int | None, CaughtUp]:
         """Before a revert or a catch-up row: (its id, the catch-up's report or the error that stopped
         it). The change's facts are read from the tool and replayed, each event in a transaction of its
         own; the row is then claimed again (a revert is judged again, `services.reverts`)."""

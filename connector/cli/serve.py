@@ -14,12 +14,15 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from gunicorn.app.base import BaseApplication
 
 from connector.errors import ConfigError, MappingError
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 logger = logging.getLogger(__name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -112,7 +115,7 @@ class ConnectorServer(BaseApplication):
         return self.factory()
 
 
-def _app_factory(settings: Any, insecure: bool) -> Callable[[], Any]:
+def _app_factory(settings: Settings, insecure: bool) -> Callable[[], Any]:
     def build() -> Any:
         from connector.bootstrap import bootstrap, warm
         from connector.web.app import create_app
@@ -132,7 +135,7 @@ def default_workers(dialect: str, cores: int | None = None) -> int:
     return max(2, min(8, cores or os.cpu_count() or 2))
 
 
-def _upgrade_and_check(settings: Any) -> None:
+def _upgrade_and_check(settings: Settings) -> None:
     """`ecm db upgrade`, then build the connector once so a bad mapping stops here, not in every worker."""
     from connector.bootstrap import bootstrap
     from connector.store.db import Database

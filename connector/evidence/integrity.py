@@ -49,7 +49,7 @@ def integrity(session: Session, packet: dict[str, Any]) -> dict[str, Any]:
     return section
 
 
-def verify_packet(packet: Any, public_key: Ed25519PublicKey) -> list[str]:
+def verify_packet(packet: object, public_key: Ed25519PublicKey) -> list[str]:
     """What does not hold in `packet`, in words; [] when its hash, checkpoint and proof all hold."""
     if not isinstance(packet, dict) or not isinstance(packet.get("integrity"), dict):
         return ["not an evidence packet with an integrity section"]

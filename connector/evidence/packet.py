@@ -26,7 +26,7 @@ from connector.store.evidence import (
 )
 from connector.store.facts import change_facts, violation_facts
 from connector.store.people import as_of
-from connector.store.tables import ApprovalRow, ChangeRow
+from connector.store.tables import ApprovalRow, AuditRow, ChangeRow, DeployRow, ViolationRow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -142,7 +142,7 @@ def _identities(row: ChangeRow, violations: Iterable[Any], audit: Iterable[dict]
     return {identity for identity in found if identity}
 
 
-def _deploy(d: Any, change_id: int) -> dict[str, Any]:
+def _deploy(d: DeployRow, change_id: int) -> dict[str, Any]:
     """A production deploy a pipeline reported, as the packet shows it beside the ticket's deploy."""
     return {
         "source": d.source,
@@ -161,7 +161,7 @@ def _deploy(d: Any, change_id: int) -> dict[str, Any]:
     }
 
 
-def _exception(v: Any, stood: set[int]) -> dict[str, Any]:
+def _exception(v: ViolationRow, stood: set[int]) -> dict[str, Any]:
     """An attempt that broke the procedure, as an exception of R9: what the control did with it."""
     outcome = "reverted" if v.reverted else "blocked"
     if v.id in stood:
@@ -225,7 +225,7 @@ def _approval(a: ApprovalRow) -> dict[str, Any]:
     }
 
 
-def _audit_entry(row: Any) -> dict[str, Any]:
+def _audit_entry(row: AuditRow) -> dict[str, Any]:
     return {**entry_dict(row), "hash_ok": entry_hash(row) == row.hash}
 
 

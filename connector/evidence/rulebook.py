@@ -6,13 +6,17 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connector.mapping import default_policy
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Groups, Violation
 from connector.procedure.policy import Policy
 from connector.procedure.rules import RuleStatus, evaluate
+
+if TYPE_CHECKING:
+    from connector.bootstrap import Connector
+    from connector.config import Settings
 
 CONTROLS = ("SOC 2 CC8.1", "HIPAA 45 CFR 164.312(b)")
 NO_GROUPS = Groups()  # membership was judged when each approval and review was recorded
@@ -53,7 +57,7 @@ class RuleBook:
         return evaluate(change, NO_GROUPS, now, rules.policy, recorded, stood, explain=explain)
 
     @classmethod
-    def from_connector(cls, connector: Any) -> RuleBook:
+    def from_connector(cls, connector: Connector) -> RuleBook:
         """From a bootstrapped `Connector` (its tools' contexts) or anything with `settings`/`database`."""
         tools = {
             name: ToolRules(runtime.ctx.policy, runtime.ctx.calendar, runtime.ctx.groups)
@@ -63,7 +67,7 @@ class RuleBook:
         return cls(tools, clock)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RuleBook:
+    def from_settings(cls, settings: Settings) -> RuleBook:
         """From the mapping files alone (no tool is contacted): what the command line uses."""
         from connector.mapping import load_mapping
 

@@ -4,11 +4,14 @@ per rule and run; a repeat after a lost answer is refused by GitHub and recorded
 from __future__ import annotations
 
 from functools import singledispatchmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.errors import Rejected
 from connector.github.gateway import GitHubGateway
 from connector.outbox import Action, AnswerProtectionRule, Target
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 Result = dict[str, Any]
 
@@ -34,7 +37,7 @@ class GitHubActions:
         return {"state": action.state, "environment": action.environment}
 
 
-def actions_from_settings(settings: Any) -> GitHubActions:
+def actions_from_settings(settings: Settings) -> GitHubActions:
     from connector.github.gateway import gateway_from_settings
 
     return GitHubActions(gateway_from_settings(settings))

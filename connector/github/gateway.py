@@ -23,14 +23,18 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from connector.errors import ApiError, AuthFailed, ConfigError, NotFound, RateLimited, Rejected, Unavailable
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 API_VERSION = "2022-11-28"
 ACCEPT = "application/vnd.github+json"
@@ -50,7 +54,7 @@ class GitHubGateway:
         app_id: str,
         private_key_pem: str,
         timeout: Timeout = (3.05, 10),
-        clock: Any = time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_url, self.app_id, self.timeout, self.clock = api_url.rstrip("/"), app_id, timeout, clock
         try:
@@ -142,7 +146,7 @@ def _error(action: str, response: requests.Response) -> ApiError:
     return (kind or (Unavailable if status >= 500 else Rejected))(text, status=status)
 
 
-def gateway_from_settings(settings: Any) -> GitHubGateway:
+def gateway_from_settings(settings: Settings) -> GitHubGateway:
     if not settings.github_app_id or settings.github_app_private_key is None:
         raise ConfigError(
             "ECM_GITHUB_APP_ID and ECM_GITHUB_APP_PRIVATE_KEY: required to answer protection rules"

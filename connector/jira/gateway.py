@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from jira import JIRA, JIRAError
@@ -27,6 +27,9 @@ from connector.errors import ApiError, AuthFailed, ConfigError, NotFound, RateLi
 from connector.inbound.render import comment_text, render_value
 from connector.jira.admin import AdminCalls
 from connector.retries import one_call
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 FLAVORS = ("cloud", "datacenter")
 DEFAULT_TIMEOUT = (3.05, 10.0)
@@ -458,7 +461,7 @@ def _links(raw_links: list[dict]) -> Iterator[JiraLink]:
                 yield JiraLink(name, direction, other["key"])
 
 
-def gateway_from_settings(settings: Any) -> JiraGateway:
+def gateway_from_settings(settings: Settings) -> JiraGateway:
     """The gateway `ECM_JIRA_URL`, `ECM_JIRA_USER`, `ECM_JIRA_TOKEN` and `ECM_JIRA_FLAVOR` describe."""
     if not settings.jira_url:
         raise ConfigError("ECM_JIRA_URL: not set (the base URL of your Jira)")

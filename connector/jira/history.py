@@ -27,7 +27,7 @@ from connector.inbound.reader import JsonObject
 from connector.tools import ToolRuntime
 
 if TYPE_CHECKING:
-    pass
+    from connector.jira.gateway import JiraGateway
 
 Replayed = tuple[Delivery, Event | Ignored]
 
@@ -77,7 +77,7 @@ def jira_deliveries(tool: ToolRuntime, since: datetime, now: datetime) -> Iterat
             return
 
 
-def jira_one_issue(tool: Any, key: str, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
+def jira_one_issue(tool: ToolRuntime, key: str, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
     """Everything one change's webhooks would have said: its creation, every changelog entry and comment,
     and the same of its post-mortem issue."""
     raw = tool.gateway.issue_with_history(key)
@@ -98,7 +98,7 @@ class _Raw:
     raw: dict[str, Any]
 
 
-def _with_every_comment(gateway: Any, issue: Any) -> dict[str, Any]:
+def _with_every_comment(gateway: JiraGateway, issue: Any) -> dict[str, Any]:
     """The issue as search returned it, with every comment: Jira Cloud embeds only the latest 100
     (`total` counts all), so a busy issue's others are read from its comment pages."""
     raw = issue.raw

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pysnow
@@ -23,6 +23,9 @@ from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 
 from connector.errors import ApiError, AuthFailed, ConfigError, NotFound, RateLimited, Rejected, Unavailable
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 Timeout = float | tuple[float, float]
@@ -444,7 +447,7 @@ class ServiceNowGateway:
         return tuple(dict.fromkeys(m.get("user") for m in members if m.get("user")))
 
 
-def gateway_from_settings(settings: Any) -> ServiceNowGateway:
+def gateway_from_settings(settings: Settings) -> ServiceNowGateway:
     """The gateway for `ECM_SERVICENOW_URL` / `_USER` / `_PASSWORD`; ConfigError names what is missing."""
     for name in ("servicenow_url", "servicenow_user", "servicenow_password"):
         if not getattr(settings, name, None):

@@ -214,7 +214,9 @@ def _defer(uow: UnitOfWork, delivery: Delivery, event: Event, tag: str, why: str
     return "handled"
 
 
-def _pipeline(uow: UnitOfWork, tools: Mapping[str, ToolRuntime], request: Any) -> str:
+def _pipeline(
+    uow: UnitOfWork, tools: Mapping[str, ToolRuntime], request: c.ReportDeploy | c.ReviewDeployment
+) -> str:
     if isinstance(request, c.ReviewDeployment):
         return protection.review_deployment(uow, tools, request)
     return deploys.report_deploy(uow, tools, request, handle)

@@ -7,14 +7,15 @@ ServiceNow). Queued only when the wording changed, so facts that change nothing 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from datetime import datetime
 
 from connector import commands as c
 from connector import outbox
 from connector.outbox import ShowMissing
 from connector.procedure.gate import GATE_STAGES, blocking
-from connector.procedure.model import TERMINAL_STAGES, Stage
+from connector.procedure.model import TERMINAL_STAGES, Change, Stage
 from connector.procedure.stages import STEP, is_forward
+from connector.services.ports import UnitOfWork
 from connector.store.tables import ChangeRow
 from connector.tools import ToolContext
 
@@ -23,7 +24,7 @@ ASK = {Stage.DEPLOYED: "deploy", Stage.CLOSED: "close"}  # comment words where t
 HEADING = "ECM Connector: the next step of ENG-PROC-004 and what it still needs (kept up to date here)"
 
 
-def wording(row: ChangeRow, facts: Any, now: Any, ctx: ToolContext) -> str:
+def wording(row: ChangeRow, facts: Change, now: datetime, ctx: ToolContext) -> str:
     """The text for a change: its next guarded step, and each missing item or that nothing is missing."""
     stage = Stage(row.stage)
     following = next((s for s in GATE_STAGES if is_forward(stage, s)), None)
@@ -44,7 +45,7 @@ def wording(row: ChangeRow, facts: Any, now: Any, ctx: ToolContext) -> str:
     return "\n".join(lines)
 
 
-def show(uow: Any, command: c.Command, ctx: ToolContext) -> None:
+def show(uow: UnitOfWork, command: c.Command, ctx: ToolContext) -> None:
     """Enqueue `show_missing` when the wording differs from the one last shown for the change."""
     row = uow.changes.get(command.tool, command.key)
     if row is None and isinstance(command, c.UpdatePostMortem):

@@ -5,8 +5,6 @@ answered with what is missing. Nothing here moves the change before the procedur
 
 from __future__ import annotations
 
-from typing import Any
-
 from connector import commands as c
 from connector import outbox
 from connector.outbox import Transition
@@ -16,12 +14,14 @@ from connector.procedure.stages import TRANSITIONS
 from connector.services.changes import record_transition
 from connector.services.common import answer, audit, load_change
 from connector.services.notices import Notice
+from connector.services.ports import UnitOfWork
+from connector.store.tables import ChangeRow
 from connector.tools import ToolContext
 
 VERBS = {Stage.DEPLOYED: "Deploy", Stage.CLOSED: "Close"}
 
 
-def request_step(uow: Any, cmd: c.RequestStep, ctx: ToolContext) -> str:
+def request_step(uow: UnitOfWork, cmd: c.RequestStep, ctx: ToolContext) -> str:
     row = load_change(uow, cmd)
     if row is None:
         return "ignored: unknown change"
@@ -64,5 +64,7 @@ def request_step(uow: Any, cmd: c.RequestStep, ctx: ToolContext) -> str:
     return "handled"
 
 
-def _answer(uow: Any, row: Any, cmd: c.Command, ctx: ToolContext, body: str, subject: str = "") -> str:
+def _answer(
+    uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext, body: str, subject: str = ""
+) -> str:
     return answer(uow, row, cmd, ctx, Notice(subject=subject or body[:120], body=body))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -32,6 +32,9 @@ from connector.store.audit import iso_utc
 from connector.store.db import Database
 from connector.store.signing import key_id, sign
 from connector.store.tables import AuditRow, CheckpointRow
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 PAYLOAD_FIELDS = ("seq", "hash", "at", "prev_seq", "key_id")
 
@@ -214,7 +217,7 @@ class Checkpointer:
 
 
 def checkpointer_from_settings(
-    settings: Any, database: Database, clock: Callable[[], datetime]
+    settings: Settings, database: Database, clock: Callable[[], datetime]
 ) -> Checkpointer:
     """The service's checkpointer: the key from ECM_AUDIT_SIGNING_KEY_FILE (created in the data directory
     when unset and missing, with a warning), the anchor from ECM_AUDIT_ANCHOR."""

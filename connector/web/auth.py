@@ -17,7 +17,7 @@ import os
 import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, abort, has_request_context, redirect, request, session, url_for
 from flask import Request as FlaskRequest
@@ -25,6 +25,9 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from connector.web.errors import error_response
 from connector.web.state import current_connector
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 SESSION_FLAG = "admin"
 WEBHOOKS = "/webhooks/"  # the deliveries' paths (connector/web/webhooks.py): no session
@@ -144,7 +147,7 @@ def _not_configured(exc: AdminNotConfigured) -> tuple[Response, int]:
     return error_response(503, "admin token not configured", str(exc))
 
 
-def init_app(app: Flask, settings: Any) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """SECRET_KEY from ECM_SECRET_KEY, else derived from the admin token; cookie flags for the session."""
     secret = os.environ.get("ECM_SECRET_KEY") or app.config.get("SECRET_KEY")
     token = getattr(settings, "admin_token", None)

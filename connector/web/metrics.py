@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from connector.errors import BadSignature, MalformedBody
-from connector.store.db import DatabaseError
+from connector.store.db import Database, DatabaseError
 from connector.store.uow import UnitOfWork
 from connector.web.errors import WebhookNotConfigured
 
@@ -48,7 +48,7 @@ bp = Blueprint("metrics", __name__)
 class OutboxDepth(Collector):
     """Reads the pending outbox rows at scrape time; a database error leaves the gauge out."""
 
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -62,7 +62,7 @@ class OutboxDepth(Collector):
 
 
 class WebMetrics:
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Database) -> None:
         self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         self.registry = CollectorRegistry()
         owned = None if self.multiprocess else self.registry  # multiprocess values live in the directory
