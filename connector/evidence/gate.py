@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from connector.evidence.rulebook import RuleBook
 from connector.procedure.gate import GATE_STAGES, blocking
 from connector.procedure.model import Stage
-from connector.store.evidence import one_change
+from connector.store.evidence import find_change
 from connector.store.facts import change_facts
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def gate(
     Raises `UnknownStage` for a bad `to` (checked first: no lookup for a malformed question) and
     `ChangeNotFound` for a key the connector has not recorded."""
     stage = gate_stage(to)
-    facts = change_facts(one_change(session, key, tool))
+    facts = change_facts(find_change(session, key, tool))
     found = blocking(facts, stage, book.clock(), book.for_tool(facts.tool).policy)
     return {
         "key": facts.key,

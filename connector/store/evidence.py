@@ -1,5 +1,5 @@
 """The evidence's reads of one change and what surrounds it: the change with its approvals, reviews and
-post-mortem (for a packet, or in one query for the pipeline gate), its violations, deploys, the attempts
+post-mortem (for a packet and for the pipeline gate), its violations, deploys, the attempts
 that stood, and the notifications sent."""
 
 from __future__ import annotations
@@ -9,17 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from connector.outbox import Notify, Revert
 from connector.store.outbox import decode
 from connector.store.tables import AlertRow, ChangeRow, DeployRow, OutboxRow, ViolationRow
-
-LOADED = (
-    selectinload(ChangeRow.approvals),
-    selectinload(ChangeRow.reviews),
-    selectinload(ChangeRow.postmortem),
-)
 
 
 class ChangeNotFound(LookupError):
@@ -27,17 +21,7 @@ class ChangeNotFound(LookupError):
 
 
 def find_change(session: Session, key: str, tool: str | None = None) -> ChangeRow:
-    query = select(ChangeRow).where(ChangeRow.key == key).options(*LOADED).order_by(ChangeRow.id)
-    if tool:
-        query = query.where(ChangeRow.tool == tool)
-    row = session.scalars(query.limit(1)).first()
-    if row is None:
-        raise ChangeNotFound(_not_recorded(key, tool))
-    return row
-
-
-def one_change(session: Session, key: str, tool: str | None = None) -> ChangeRow:
-    """The change with its approvals, reviews and post-mortem in one query (a pipeline asks often)."""
+    """The change with its approvals, reviews and post-mortem, in one query (a pipeline asks often)."""
     query = (
         select(ChangeRow)
         .where(ChangeRow.key == key, *([ChangeRow.tool == tool] if tool else []))
@@ -48,12 +32,8 @@ def one_change(session: Session, key: str, tool: str | None = None) -> ChangeRow
     )
     rows = session.scalars(query).unique().all()
     if not rows:
-        raise ChangeNotFound(_not_recorded(key, tool))
+        raise ChangeNotFound(f"no emergency change {key!r} is recorded" + (f" in {tool}" if tool else ""))
     return rows[0]
-
-
-def _not_recorded(key: str, tool: str | None) -> str:
-    return f"no emergency change {key!r} is recorded" + (f" in {tool}" if tool else "")
 
 
 def violations_of(session: Session, change_id: int) -> list[ViolationRow]:
