@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connector.errors import ConfigError
 from connector.store.url import backend_of
@@ -86,7 +86,12 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = 60.0  # ... or once the oldest unsigned entry is this old
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, **_: Any) -> tuple:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        **_: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only what `load_settings` passes in: it reads the environment once, itself."""
         return (init_settings,)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from connector.config import Settings
 from connector.demo.stack import JiraStack
 from connector.demo.story import DOCS_URL, PR_URL, JiraStory
 from connector.jira import installer
@@ -38,7 +39,7 @@ class DataCenterStack(JiraStack):
         del environ["ECM_JIRA_WEBHOOK_SECRET"]  # Data Center 9 cannot sign
         return {**environ, "ECM_JIRA_WEBHOOK_TOKEN": self.secret}
 
-    def install(self, settings: Any) -> None:
+    def install(self, settings: Settings) -> None:
         mapping = load_mapping(self.mapping_path)
         self._install(mapping, settings)
         statuses = {mapping.jira.statuses.status_of(stage): stage for stage in ALL_STAGES}
@@ -48,11 +49,11 @@ class DataCenterStack(JiraStack):
         self._install(mapping, settings)
         self._import_workflow(mapping)
 
-    def _install(self, mapping: Mapping, settings: Any) -> None:
+    def _install(self, mapping: Mapping, settings: Settings) -> None:
         super().install(settings)
         self.steps_seen.append((self.data_dir / f"ecm-{mapping.jira.project}-install-steps.txt").read_text())
 
-    def _missing_statuses(self, mapping: Mapping, settings: Any) -> list[str]:
+    def _missing_statuses(self, mapping: Mapping, settings: Settings) -> list[str]:
         assert self.connector is not None
         gateway = self.connector.tools["jira"].gateway
         found = installer.plan(mapping, gateway, settings=settings).items

@@ -20,7 +20,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from connector.bootstrap import Clock, Connector, bootstrap
-from connector.config import load_settings
+from connector.config import Settings, load_settings
 from connector.demo.clock import DemoClock
 from connector.dispatch import Dispatcher
 from connector.mapping import load_mapping
@@ -198,7 +198,7 @@ class LocalStack:
             self.dispatch.wake()
         return response
 
-    def install(self, settings: Any) -> None:
+    def install(self, settings: Settings) -> None:
         """`ecm install` of the mapping against the sandbox, as an admin would run it."""
         assert self.connector is not None
         tool = self.connector.tools[self.tool]

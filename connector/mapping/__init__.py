@@ -13,12 +13,12 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from connector.errors import MappingError
 
@@ -90,7 +90,7 @@ class Mapping(Model):
 
     @field_validator("jira", "servicenow")
     @classmethod
-    def _section_matches_target(cls, section: Model | None, info: Any) -> Model | None:
+    def _section_matches_target(cls, section: Model | None, info: ValidationInfo) -> Model | None:
         target = info.data.get("target")
         if target is None:
             return section
@@ -188,7 +188,7 @@ MESSAGES = {  # pydantic error type -> what an admin reads
 YAML_BOOLEANS = "YAML reads yes/no/on/off as true/false; put the value in quotes"
 
 
-def _describe(error: Any) -> tuple[str, str]:
+def _describe(error: ErrorDetails) -> tuple[str, str]:
     """(dotted path, message) of one pydantic error."""
     loc = [str(part) for part in error["loc"]]
     kind, ctx = error["type"], error.get("ctx") or {}

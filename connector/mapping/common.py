@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping as EnvMapping
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from connector.errors import MappingError
@@ -119,7 +119,7 @@ class Calendar(Model):
 
     @field_validator("subdivision")
     @classmethod
-    def _known_subdivision(cls, code: str | None, info: Any) -> str | None:
+    def _known_subdivision(cls, code: str | None, info: ValidationInfo) -> str | None:
         country = info.data.get("country")
         if code is None or country is None:
             return code
@@ -193,7 +193,7 @@ class Recipients(Model):
 
     @field_validator("*")
     @classmethod
-    def _procedure_minimum(cls, chosen: tuple[Recipient, ...], info: Any) -> tuple[Recipient, ...]:
+    def _procedure_minimum(cls, chosen: tuple[Recipient, ...], info: ValidationInfo) -> tuple[Recipient, ...]:
         if not chosen:
             raise ValueError("name at least one recipient")
         needed, rule = REQUIRED_RECIPIENTS.get(AlertKind(info.field_name), (set(), ""))

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from connector.mapping.common import Model, Recipient
 
@@ -102,7 +101,7 @@ class Deploys(Model):
 
     @field_validator("alert")
     @classmethod
-    def _procedure_minimum(cls, chosen: tuple[Recipient, ...], info: Any) -> tuple[Recipient, ...]:
+    def _procedure_minimum(cls, chosen: tuple[Recipient, ...], info: ValidationInfo) -> tuple[Recipient, ...]:
         if missing := sorted({R.LEADS, R.SECURITY} - set(chosen)):
             raise ValueError(f"must include {', '.join(missing)} (ENG-PROC-004 R9: bypasses are violations)")
         return tuple(dict.fromkeys(chosen))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping as EnvMapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from connector.procedure.model import Stage
 
@@ -132,7 +132,7 @@ class JiraFields(Model):
 
     @field_validator("*")
     @classmethod
-    def _expected_shape(cls, field: JiraField, info: Any) -> JiraField:
+    def _expected_shape(cls, field: JiraField, info: ValidationInfo) -> JiraField:
         kind, issue = EXPECTED_FIELDS[info.field_name]
         if field.type is not kind:
             raise at_key("type", f"must be {kind} for {info.field_name} (got {field.type})")

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -31,6 +31,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
     from connector.config import Settings
 
 DatabaseError = SQLAlchemyError
@@ -118,7 +122,7 @@ def newest_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def alembic_config(connection: Any = None) -> Config:
+def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic configuration built in code (no alembic.ini); `connection` is handed to env.py."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -141,7 +145,7 @@ def _create_engine(url: URL, schema: str | None, echo: bool) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
+from sqlalchemy import Connection
 from sqlalchemy.types import TypeDecorator
 
 from connector.store.tables import Base
@@ -20,7 +21,7 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def run_migrations(connection: Any) -> None:
+def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
