@@ -4,6 +4,11 @@ without violations, against the connector's web service and outbox dispatcher (o
     .venv/bin/python bench/lifecycle.py [--rate 20] [--count 200] [--max-seconds 120] [--baseline 5]
                                         [--database-url URL]   # default: SQLite in a temporary directory
                                         [--target jira|servicenow]   # servicenow: lifecycle_servicenow.py
+                                        [--processes [--rate 1,5,10,20 --duration 10]]   # as deployed
+
+With `--processes` (`DeployedStack`, `DeployedBench`) the sandbox, `ecm serve` and `ecm jobs` are processes
+of their own and this one plays the people; the figures then come from Jira and the database after the
+run (see `DeployedBench`), with the time by leg and each process's CPU per lifecycle.
 
 Reports, for a baseline (lifecycles one after another, nothing else running) and for the loaded run
 (`--count` lifecycles started at `--rate` per second from a thread pool):
@@ -91,6 +96,7 @@ class RunResult:
     drained_seconds: float = 0.0  # from the first start to the webhooks and outbox drained
     max_outbox_backlog: int = 0  # outbox rows pending, largest seen every 0.25 s
     outbox_rows: int = 0  # outbox rows written during the run
+    webhook_view_ms: float | None = None  # ecm serve's mean time in the Jira webhook view (--processes)
     stages_ms: dict[str, list[float]] = field(default_factory=dict)  # deploy -> post-mortem, by leg
 
     def per_lifecycle(self, calls: Counter[str]) -> float:
@@ -140,6 +146,8 @@ def format_report(results: list[RunResult]) -> str:
                 for times in (r.stages_ms.get(leg, []) for r in results)
             )
             lines.append(f"| {leg} | {cells} |")
+        views = " | ".join(_ms(r.webhook_view_ms) for r in results)
+        lines.append(f"| ecm serve: mean time in the Jira webhook view (ms) | {views} |")
     processes = list(dict.fromkeys(p for r in results for p in r.cpu_seconds))
     lines += ["", f"| CPU seconds per lifecycle (share of the run's wall time × 2 cores) | {names} |"]
     lines.append("|---|" + "---:|" * len(results))
@@ -274,10 +282,14 @@ class Lifecycle:
     post-mortem's creation is seen on the sandbox's event hook; without one, in the connector's database
     (the post-mortem's key recorded), every 20 ms."""
 
-    def __init__(self, target: Target, watch: EventWatch | None) -> None:
+    def __init__(
+        self, target: Target, watch: EventWatch | None, poll: float = 0.02, offer: float = 0.05
+    ) -> None:
         self.target, self.watch = target, watch
         self.section, self.field_ids = target.section, target.field_ids
         self.local = threading.local()
+        self.poll, self.offer = poll, offer  # seconds between looks: the database, Jira's transitions
+        self.keys: list[str] = []  # every change raised, in order
 
     def person(self, name: str) -> Any:
         from connector.jira.gateway import JiraGateway
@@ -297,7 +309,7 @@ class Lifecycle:
                 break
             if deadline is None or time.perf_counter() > deadline:
                 raise RuntimeError(f"{who} is offered no transition of {key} to {status}")
-            time.sleep(0.05)
+            time.sleep(self.offer)
         gateway.transition(key, chosen.id)
 
     def comment(self, who: str, key: str, text: str) -> None:
@@ -312,6 +324,7 @@ class Lifecycle:
             "Connection pool exhausted after the release.",
             fields={f["category"]: {"value": "Service outage"}, f["impact"]: "Checkout fails in the EU."},
         )
+        self.keys.append(key)
         self.move("eng.emma", key, s.awaiting_approval)
         self.comment("lead.liam", key, "/approve")
         self.comment("sec.sara", key, "/approve")
@@ -353,7 +366,7 @@ class Lifecycle:
             with self.target.engine.connect() as connection:
                 if pm := connection.scalar(query):
                     return pm
-            time.sleep(0.02)
+            time.sleep(self.poll)
         return None
 
     def _done(self, key: str, deadline: float) -> bool:
@@ -369,7 +382,7 @@ class Lifecycle:
             with self.target.engine.connect() as connection:
                 if check(connection):
                     return True
-            time.sleep(0.02)
+            time.sleep(self.poll)
         return False
 
 
@@ -578,12 +591,30 @@ class DeployedBench(Bench):
         self.stack, self.max_seconds = stack, max_seconds
         self.jira_url = stack.target.jira_url
         self.watch = None
-        self.lifecycle = Lifecycle(stack.target, None)
+        # people look every 100 ms (the database) and 250 ms (Jira's transitions), not every 20 ms: the
+        # latencies are read from Jira and the database afterwards, and hundreds of people waiting at once
+        # would otherwise be most of the sandbox's and the database's work
+        self.lifecycle = Lifecycle(stack.target, None, poll=0.1, offer=0.25)
 
     def run(self, name: str, count: int, rate: float | None, threads: int = 64) -> RunResult:
+        self.first_raised, view = len(self.lifecycle.keys), self.handler_seconds()
         result = super().run(name, count, rate, threads)
         result.max_webhook_backlog = None  # the sandbox's queue is not visible from here
+        seconds, answered = (a - b for a, b in zip(self.handler_seconds(), view, strict=True))
+        result.webhook_view_ms = seconds / answered * 1000 if answered else None
         return result
+
+    def handler_seconds(self) -> tuple[float, float]:
+        """(sum, count) of `ecm serve`'s time in the Jira webhook view, from its /metrics."""
+        import requests
+
+        text = requests.get(self.stack.processes.web[0][1] + "/metrics", timeout=10).text
+        values = {"sum": 0.0, "count": 0.0}
+        for line in text.splitlines():
+            for part in values:
+                if line.startswith(f"ecm_handler_seconds_{part}{{") and 'source="jira"' in line:
+                    values[part] += float(line.rsplit(" ", 1)[1])
+        return values["sum"], values["count"]
 
     def calls(self) -> tuple[Counter[str], Counter[str]]:
         from bench.processes import admin
@@ -629,8 +660,11 @@ class DeployedBench(Bench):
         admin("POST", self.jira_url, "/_sandbox/deliver")
 
     def _latencies(self, result: RunResult, keys: list[str]) -> None:
+        """Every change raised in the run that got its post-mortem, closed by the deadline or not."""
         from bench.processes import admin
         from connector.store.tables import ChangeRow, DeliveryRow, OutboxRow, PostMortemRow
+
+        keys = list(self.lifecycle.keys[self.first_raised :])
 
         queued = (
             select(ChangeRow.key, PostMortemRow.key, OutboxRow.done_at)
