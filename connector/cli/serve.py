@@ -22,6 +22,9 @@ from gunicorn.app.base import BaseApplication
 from connector.errors import ConfigError, MappingError
 
 if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
+
     from connector.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -159,7 +162,7 @@ def _prepare_multiprocess_metrics(default: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
 
 
-def _child_exit(_server: Any, worker: Any) -> None:
+def _child_exit(_server: Arbiter, worker: Worker) -> None:
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 

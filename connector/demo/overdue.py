@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connector.services.sla import run_sla
 from connector.store.demo import pending_actions
 from connector.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from connector.demo.story import Story
+    from connector.mapping.common import Reminders
+    from connector.procedure.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Point:
     label: str
 
 
-def points(due: datetime, calendar: Any, reminders: Any) -> list[Point]:
+def points(due: datetime, calendar: BusinessCalendar, reminders: Reminders) -> list[Point]:
     """Each reminder point of the mapping, the deadline, and the end of the next business day (the
     first escalation), in time order."""
     found = []
@@ -56,7 +61,7 @@ def points(due: datetime, calendar: Any, reminders: Any) -> list[Point]:
 
 
 class OverdueChapter:
-    def __init__(self, story: Any, wait: float = 15.0) -> None:
+    def __init__(self, story: Story, wait: float = 15.0) -> None:
         """`wait`: how long a notification may take to arrive (retries included) before it counts as lost."""
         self.story, self.stack, self.wait = story, story.stack, wait
         self.tool = self.stack.connector.tools[story.tool]

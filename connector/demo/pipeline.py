@@ -22,9 +22,12 @@ import uuid
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.procedure.model import Stage
+
+if TYPE_CHECKING:
+    from connector.demo.story import Story
 
 EXAMPLE = Path(__file__).with_name("github_deployment_status.json")
 REPOSITORY = "acme/checkout"
@@ -82,7 +85,7 @@ def deployment(status_body: dict[str, Any]) -> dict[str, Any]:
 
 
 class PipelineChapter:
-    def __init__(self, story: Any) -> None:
+    def __init__(self, story: Story) -> None:
         self.story, self.stack = story, story.stack
         self.next_id = 9_000_000 + secrets.randbelow(10**8) * 100  # GitHub's deployment ids, unique a run
 

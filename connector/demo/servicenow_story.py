@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.demo.overdue import ToolAlert
 from connector.demo.story import Story, StoryResult
@@ -22,6 +22,9 @@ from connector.servicenow.actions import MISSING_FIELD, SN_TIME
 from connector.servicenow.gateway import ServiceNowGateway
 from connector.servicenow.installer import ALERT_TEXT
 
+if TYPE_CHECKING:
+    from connector.demo.stack import LocalStack
+
 REPORT_URL = "https://wiki.example.com/postmortems/checkout-eu"
 GUARDED = frozenset({Stage.APPROVED, Stage.DEPLOYED, Stage.CLOSED})  # the installed gate rules' states
 
@@ -30,7 +33,7 @@ class ServiceNowStory(Story):
     tool = "servicenow"
     tool_name = "ServiceNow"
 
-    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+    def __init__(self, stack: LocalStack, say: Callable[[str], None] = print) -> None:
         super().__init__(stack, say)
         self.url = stack.sandbox.base_url
         self.section = stack.connector.tools["servicenow"].mapping.servicenow

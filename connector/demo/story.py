@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.demo.overdue import OverdueChapter, ToolAlert
 from connector.jira.gateway import JiraGateway
@@ -20,6 +20,9 @@ from connector.services.missing import HEADING as MISSING_HEADING
 from connector.store.audit import entries, verify
 from connector.store.demo import action_status
 from connector.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from connector.demo.stack import LocalStack
 
 
 @dataclass
@@ -50,7 +53,7 @@ class Story:
     tool = ""
     tool_name = ""  # as people call it
 
-    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+    def __init__(self, stack: LocalStack, say: Callable[[str], None] = print) -> None:
         self.stack, self.say = stack, say
         self.result = StoryResult()
         self.ctx = stack.connector.tools[self.tool].ctx
@@ -118,7 +121,7 @@ class JiraStory(Story):
     tool = "jira"
     tool_name = "Jira"
 
-    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+    def __init__(self, stack: LocalStack, say: Callable[[str], None] = print) -> None:
         super().__init__(stack, say)
         self.jira_url = stack.sandbox.url
         tool = stack.connector.tools["jira"]

@@ -8,7 +8,7 @@ as well; the OpenAPI document at /api/openapi.json describes them all and is pub
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
@@ -37,7 +37,10 @@ def rulebook() -> RuleBook:
     return RuleBook.from_connector(current_connector())
 
 
-def _int(name: str, default: Any) -> Any:
+T = TypeVar("T", int, None)
+
+
+def _int(name: str, default: T) -> int | T:
     """A whole number, as the OpenAPI document says; absent means `default`, anything else is a 400."""
     value = request.args.get(name)
     if value is None:
