@@ -27,7 +27,7 @@ from connector.inbound.events import (
     Ignored,
     ProtectionRuleRequested,
 )
-from connector.outbox import CatchUp, Revert
+from connector.outbox import CatchUp, Revert, Target
 from connector.services import deploys, gates, missing, protection
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
@@ -101,6 +101,8 @@ def process(
     uow.audit.lock()
     if delivery.delivery_id.startswith(REPLAY) and _postmortem_not_known_yet(uow, event, commands):
         return "deferred"  # nothing recorded: replayed again by the next reconciliation
+    if _first_heard_of_in_a_comment(uow, event, commands):
+        return _read_first(uow, delivery, event)
     tool = tools.get(delivery.source)  # none for a pipeline's deploy report
     doubt = _in_doubt(uow, tool, delivery, event) if tool is not None else None
     if doubt is None:
@@ -156,6 +158,41 @@ def _postmortem_not_known_yet(uow: UnitOfWork, event: Event, commands: list[Any]
         and all(isinstance(command, c.UpdatePostMortem) for command in commands)
         and uow.changes.postmortem(event.tool, event.key) is None
     )
+
+
+def _first_heard_of_in_a_comment(uow: UnitOfWork, event: Event, commands: list[Any]) -> bool:
+    """A change the connector first hears of from a comment that does not carry its fields (Jira's
+    comment_created): the webhooks of its creation and its moves are late or lost. Registered in the
+    status the comment shows, it would stand in a stage it was never seen entering, its earlier moves
+    would be history (stale) and the approvals made before them judged against that stage: refused,
+    every later step then reverted. Its history is read from the tool first."""
+    return (
+        isinstance(event, CommentAdded)
+        and bool(commands)
+        and isinstance(commands[0], c.RegisterChange)
+        and not commands[0].complete
+        and uow.changes.get(event.tool, event.key) is None
+    )
+
+
+def _read_first(uow: UnitOfWork, delivery: Delivery, event: Event) -> str:
+    """Queue the catch-up that replays the change's history in order, its creation first and this
+    comment in its place; nothing of the comment is recorded before (its subject is not marked)."""
+    uow.outbox.add(
+        tool=event.tool,
+        target=Target(event.key, event.remote_id or None),
+        action=CatchUp(),
+        idempotency_key=f"{event.tool}:{event.key}:{CatchUp.ACTION}:first-heard:{delivery.delivery_id}",
+        change_id=None,
+        now=delivery.received_at,
+    )
+    if delivery.delivery_id.startswith(REPLAY):
+        return "deferred"
+    row = _record(uow, delivery)
+    if row is None:
+        return "duplicate"
+    uow.deliveries.mark(row, "handled", "deferred: first heard of in a comment; its history is read first")
+    return "handled"
 
 
 def _in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> tuple[str, str] | None:
