@@ -6,8 +6,8 @@ Three layers of one policy (tenacity), from the shortest:
   twice: a read or an idempotent write after any transient failure, any call after a 429, which Jira
   did not perform. So an action of five calls does not fail as a whole when one of them is answered
   429 or 502; the action's own look before writing covers what is left (a POST answered 5xx).
-- each action: the dispatcher performs the action again a few times (`quickly`), for what one call
-  cannot retry on its own.
+- each action: the dispatcher performs the action again a few times for what one call could not retry
+  on its own (`for_the_action`).
 - scheduled: the row is tried again later, with exponential backoff and jitter (`SCHEDULED_WAIT`),
   so a long outage never holds other changes.
 
