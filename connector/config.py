@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         return self.audit_anchor or self.data_dir / "audit-anchors.jsonl"
 
     @property
+    def github_app_missing(self) -> tuple[str, ...]:
+        """The settings of the GitHub App that answers deployment protection rules that are not set."""
+        missing = ("ECM_GITHUB_APP_ID",) if not self.github_app_id else ()
+        return missing + (("ECM_GITHUB_APP_PRIVATE_KEY",) if self.github_app_private_key is None else ())
+
+    @property
     def mapping_files(self) -> tuple[Path, ...]:
         return tuple(Path(p.strip()) for p in self.mappings.split(",") if p.strip())
 

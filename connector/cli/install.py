@@ -92,12 +92,31 @@ def doctor(mapping_file: Path) -> None:
     """Check connectivity, permissions, groups, the webhook and the installed rules; exit 1 if one fails."""
 
     def work(adapter: ToolAdapter, mapping: Mapping, gateway: Any, settings: Settings) -> int:
-        checks = adapter.doctor(mapping, gateway, settings=settings)
+        checks = [*adapter.doctor(mapping, gateway, settings=settings), *pipeline_checks(mapping, settings)]
         for check in checks:
             click.echo(_render(check))
         return 0 if all(c.ok for c in checks) else 1
 
     _run(mapping_file, work)
+
+
+def pipeline_checks(mapping: Mapping, settings: Settings) -> list[Check]:
+    """What answering GitHub's deployment protection rules needs: with GitHub's webhook accepted and a
+    deploys: section, the GitHub App that answers them (without it a rule is recorded, never answered)."""
+    if not mapping.deploys or settings.github_webhook_secret is None:
+        return []
+    missing = settings.github_app_missing
+    if not missing:
+        return [Check("github app (deployment protection rules)", True, f"app {settings.github_app_id}")]
+    return [
+        Check(
+            "github app (deployment protection rules)",
+            False,
+            "not configured: a deployment protection rule is recorded but never answered, and GitHub "
+            "fails the waiting deployment after 30 days",
+            f"set {' and '.join(missing)} (the GitHub App installed as the protection rule)",
+        )
+    ]
 
 
 COMMANDS = [plan, install, doctor]

@@ -14,7 +14,7 @@ the tool (`_in_doubt`), so it is judged after the moves that came before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from connector import commands as c
@@ -260,15 +260,20 @@ def _pipeline(
 
 
 def commands_for(
-    tools: Mapping[str, ToolRuntime], delivery: Delivery, event: Event | Ignored
+    tools: Mapping[str, ToolRuntime],
+    delivery: Delivery,
+    event: Event | Ignored,
+    *,
+    github_app_missing: Sequence[str] = (),
 ) -> list[Any] | Ignored:
-    """The commands the delivery's tool translates its event into, or why it is ignored (no I/O)."""
+    """The commands the delivery's tool translates its event into, or why it is ignored (no I/O).
+    `github_app_missing`: the GitHub App settings not set (`Settings.github_app_missing`)."""
     if isinstance(event, Ignored):
         return event
     if isinstance(event, DeployReported):
         return deploys.translate(tools, event, delivery.delivery_id, delivery.received_at)
     if isinstance(event, ProtectionRuleRequested):
-        return protection.translate(tools, event, delivery.delivery_id)
+        return protection.translate(tools, event, delivery.delivery_id, app_missing=github_app_missing)
     tool = tools.get(delivery.source)
     if tool is None:
         return Ignored(f"no {delivery.source} mapping is configured")

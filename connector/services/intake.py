@@ -86,7 +86,13 @@ class Intake:
     def receive(self, delivery: Delivery, event: Event | Ignored) -> str:
         """Queue the delivery and return its outcome once its batch is committed (written by this thread
         when no other is writing)."""
-        pending = Pending(delivery, event, deliveries.commands_for(self.connector.tools, delivery, event))
+        commands = deliveries.commands_for(
+            self.connector.tools,
+            delivery,
+            event,
+            github_app_missing=self.connector.settings.github_app_missing,
+        )
+        pending = Pending(delivery, event, commands)
         with self._lock:
             self._queue.append(pending)
             pending.writes, self._writing = not self._writing, True

@@ -8,7 +8,8 @@ GitHub has it, and given once per rule and run.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 
 from connector import commands as c
 from connector import outbox
@@ -23,15 +24,37 @@ from connector.tools import ToolRuntime
 
 GITHUB = "github"
 
+log = logging.getLogger(__name__)
+
 
 def translate(
-    tools: Mapping[str, ToolRuntime], event: ProtectionRuleRequested, origin: str
+    tools: Mapping[str, ToolRuntime],
+    event: ProtectionRuleRequested,
+    origin: str,
+    *,
+    app_missing: Sequence[str] = (),
 ) -> list[c.ReviewDeployment] | Ignored:
+    """The rule to review, or why it is not. `app_missing`: the GitHub App settings that are not set (then
+    no answer could ever be given, so none is queued: the delivery is recorded as ignored saying so)."""
     configured = {name: t for name, t in tools.items() if t.mapping is not None and t.mapping.deploys}
     if not configured:
         return Ignored("no mapping has a deploys: section")
     if not event.installation_id:
         return Ignored("deployment_protection_rule without an installation: only a GitHub App answers it")
+    if app_missing:
+        # Only the App can answer ("Creating custom deployment protection rules", docs.github.com/en/
+        # actions/managing-workflow-runs-and-deployments/managing-deployments/creating-custom-deployment-
+        # protection-rules). Unanswered, the job waits: "If a job is not approved within 30 days, it will
+        # automatically fail" ("Reviewing deployments", docs.github.com/en/actions/managing-workflow-runs-
+        # and-deployments/managing-deployments/reviewing-deployments). A queued answer would only die
+        # after its retries; the admin is told now instead, and the deployment can be reviewed by hand.
+        why = (
+            "protection rule received but the GitHub App is not configured: set "
+            f"{' and '.join(app_missing)}; the deployment to {event.environment} of {event.repository} "
+            "waits unanswered (GitHub fails it after 30 days) unless reviewed in GitHub"
+        )
+        log.error("protection-rule-unanswerable", extra={"detail": why, "deploy_id": event.deploy_id})
+        return Ignored(why)
     return [
         c.ReviewDeployment(
             deploy_id=event.deploy_id,

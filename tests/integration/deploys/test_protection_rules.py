@@ -4,20 +4,23 @@ change it names may be deployed now, rejected naming what is missing, once, retr
 from __future__ import annotations
 
 import json
+import logging
 
 import responses
 from sqlalchemy import select
 
 from connector.bootstrap import Connector
+from connector.cli.install import pipeline_checks
 from connector.config import Settings
 from connector.dispatch import Dispatcher
 from connector.inbound.github import parse_github
 from connector.procedure.model import Stage
 from connector.services import deliveries
-from connector.store.tables import OutboxRow
+from connector.services.intake import Intake
+from connector.store.tables import DeliveryRow, OutboxRow
 from connector.store.uow import UnitOfWork
 from tests import github_examples as gh
-from tests.integration.deploys.test_github_deploys import DEPLOYED_AT, reviewed, tools_for
+from tests.integration.deploys.test_github_deploys import DEPLOYED_AT, MAPPING, reviewed, tools_for
 from tests.integration.evidence.evidence_lifecycle import Driver, at
 from tests.unit.github.test_github_gateway import (
     CALLBACK,
@@ -106,3 +109,37 @@ def test_a_repeated_request_is_answered_once_and_an_outage_is_retried(database):
 
     [row] = answers(database)
     assert row.status == "pending" and row.attempts == 1 and "HTTP 503" in row.last_error
+
+
+def test_without_the_github_app_a_rule_is_recorded_unanswered_and_the_admin_is_told(database, caplog):
+    drive = reviewed(database)
+    connector = Connector(Settings(), database, tools_for(drive), lambda: DEPLOYED_AT)
+    body = gh.protection_rule(payload={"change": "EMG-2"})
+    parsed_delivery, parsed = parse_github(
+        gh.github_headers("deployment_protection_rule", body, "p-9"), body, received_at=DEPLOYED_AT
+    )
+
+    with caplog.at_level(logging.ERROR, logger="connector.services.protection"):
+        assert Intake(connector).receive(parsed_delivery, parsed) == "ignored"
+
+    assert answers(database) == []  # no row that could only die after its retries
+    with UnitOfWork(database) as uow:
+        [row] = uow.session.scalars(select(DeliveryRow).where(DeliveryRow.delivery_id == "p-9"))
+        detail = row.detail
+    assert "GitHub App is not configured" in detail
+    assert "ECM_GITHUB_APP_ID and ECM_GITHUB_APP_PRIVATE_KEY" in detail
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "ECM_GITHUB_APP_PRIVATE_KEY" in record.detail
+
+
+def test_doctor_names_the_github_app_settings_a_protection_rule_needs():
+    mapping = MAPPING
+    without = pipeline_checks(mapping, Settings(github_webhook_secret="s", github_app_id="123456"))
+    with_app = pipeline_checks(
+        mapping, Settings(github_webhook_secret="s", github_app_id="123456", github_app_private_key=PEM)
+    )
+
+    [check] = without
+    assert not check.ok and check.fix.startswith("set ECM_GITHUB_APP_PRIVATE_KEY")
+    assert [c.ok for c in with_app] == [True]
+    assert pipeline_checks(mapping, Settings()) == []  # GitHub's webhook is not accepted at all

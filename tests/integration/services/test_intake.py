@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
+from connector.config import Settings
 from connector.inbound.events import Delivery, Ignored
 from connector.services.intake import Intake
 from connector.store.tables import ChangeRow, DeliveryRow
@@ -23,6 +24,7 @@ from .test_deliveries import AT, comment, jira, register, rows
 class Connector:
     database: object
     tools: dict
+    settings: Settings = field(default_factory=Settings)
 
 
 def ignored_delivery(delivery_id: str) -> tuple[Delivery, Ignored]:
