@@ -79,6 +79,21 @@ def replay(database, ctx, *commands: c.Command) -> None:
         uow.commit()
 
 
+def registered(origin: str, stage: Stage) -> c.RegisterChange:
+    """The change as Jira created it, first known to the connector from `origin`, in `stage`."""
+    return c.RegisterChange(
+        **BASE,
+        actor="eng.emma",
+        at=AT,
+        origin=origin,
+        engineer="eng.emma",
+        title="t",
+        category="Service outage",
+        impact="checkout is down",
+        stage=stage,
+    )
+
+
 def test_the_first_comment_heard_of_a_change_waits_for_its_history_from_the_tool(database, ctx):
     assert deliveries.receive(database, tools(ctx), webhook("w-1"), review_comment()) == "handled"
 
@@ -95,17 +110,7 @@ def test_its_approvals_replayed_from_the_history_are_recorded_and_its_comment_af
     replay(
         database,
         ctx,
-        c.RegisterChange(
-            **BASE,
-            actor="eng.emma",
-            at=AT,
-            origin="reconcile:created:10001",
-            engineer="eng.emma",
-            title="t",
-            category="Service outage",
-            impact="checkout is down",
-            stage=Stage.IDENTIFIED,
-        ),
+        registered("reconcile:created:10001", Stage.IDENTIFIED),
         c.RecordTransition(
             **BASE,
             actor="eng.emma",
@@ -159,17 +164,7 @@ def test_a_later_comment_on_a_change_already_known_is_handled_as_before(database
     replay(
         database,
         ctx,
-        c.RegisterChange(
-            **BASE,
-            actor="eng.emma",
-            at=AT,
-            origin="w-0",
-            engineer="eng.emma",
-            title="t",
-            category="Service outage",
-            impact="checkout is down",
-            stage=Stage.IN_REVIEW,
-        ),
+        registered("w-0", Stage.IN_REVIEW),
     )
     later = dataclasses.replace(review_comment(), subject_id="comment:10047")
     assert deliveries.receive(database, tools(ctx), webhook("w-2"), later) == "handled"
