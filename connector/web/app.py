@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask
 
-from connector.services.intake import Intake
+from connector.services.deliveries import Intake
 from connector.web import admin, auth, dashboard, errors, health, metrics, webhooks
 from connector.web.state import EXTENSION, Connector, WebState
 

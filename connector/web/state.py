@@ -10,7 +10,7 @@ from flask import current_app
 
 if TYPE_CHECKING:
     from connector.config import Settings
-    from connector.services.intake import Intake
+    from connector.services.deliveries import Intake
     from connector.store.db import Database
     from connector.tools import ToolRuntime
 

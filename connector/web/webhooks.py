@@ -1,9 +1,9 @@
 """`POST /webhooks/jira`, `/webhooks/servicenow`, `/webhooks/github` and `/webhooks/deploy`: raw bytes →
 verify → parse → receive → status.
 
-Receiving (record, dedupe, translate, handle, commit) is `connector.services.deliveries.process`, run by the
-process's group commit (`connector.services.intake`), which commits the deliveries that arrive together in one
-transaction and answers each request once its transaction is committed.
+Receiving (record, dedupe, translate, handle, commit) is `connector.services.deliveries`: the process's group
+commit (`Intake`) commits the deliveries that arrive together in one transaction and answers each request once
+its transaction is committed.
 
 401 (bad or missing signature, nothing stored), 400 (malformed body), 413 (over 1 MiB), 503 (no secret
 configured), 200 with the outcome otherwise: handled, ignored (recorded) or duplicate (not processed again).

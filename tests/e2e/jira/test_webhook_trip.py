@@ -22,7 +22,7 @@ from connector.demo.story import JiraStory
 from connector.jira.gateway import JiraGateway
 from connector.outbox import Revert
 from connector.procedure.model import Stage
-from connector.services.intake import Intake
+from connector.services.deliveries import Intake
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +54,8 @@ def connector_files(stack: traceback.StackSummary) -> list[str]:
 
 
 def from_the_intake(files: list[str]) -> list[str]:
-    """A batch is written by a request thread (itself delivering one): its stack from the intake on."""
-    return files[files.index("connector/services/intake.py") :]
+    """A batch is written by a request thread (itself delivering one): its stack from the deliveries on."""
+    return files[files.index("connector/services/deliveries.py") :]
 
 
 @pytest.fixture

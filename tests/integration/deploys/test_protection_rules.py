@@ -16,7 +16,7 @@ from connector.dispatch import Dispatcher
 from connector.inbound.github import parse_github
 from connector.procedure.model import Stage
 from connector.services import deliveries
-from connector.services.intake import Intake
+from connector.services.deliveries import Intake
 from connector.store.tables import DeliveryRow, OutboxRow
 from connector.store.uow import UnitOfWork
 from tests import github_examples as gh

@@ -1,4 +1,4 @@
-"""Group commit (`connector.services.intake`): deliveries that arrive together are written in one
+"""Group commit (`connector.services.deliveries.Intake`): deliveries that arrive together are written in one
 transaction, each request answered once that transaction is committed, with the outcomes
 `deliveries.receive` gives one at a time."""
 
@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from connector.config import Settings
 from connector.inbound.events import Delivery, Ignored
-from connector.services.intake import Intake
+from connector.services.deliveries import Intake
 from connector.store.tables import ChangeRow, DeliveryRow
 
 from .test_deliveries import AT, comment, jira, register, rows
