@@ -127,7 +127,8 @@ def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # Neither format writes the thread, the process or the caller's file and line: the records leave
-    # them out (the "Optimization" section of the logging documentation).
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # Neither format writes the thread or the caller's file and line: the records leave them out (the
+    # "Optimization" section of the logging documentation). The process id stays: gunicorn's own
+    # error log writes it (`[%(process)d]`) and fails to format a record without it.
+    logging.logThreads = logging.logMultiprocessing = False
     logging._srcfile = None

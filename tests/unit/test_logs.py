@@ -95,3 +95,13 @@ def test_an_unknown_format_is_refused() -> None:
 
 def test_redact_leaves_ordinary_values_alone() -> None:
     assert redact({"issue_key": "ECM-1", "n": [1, 2]}) == {"issue_key": "ECM-1", "n": [1, 2]}
+
+
+def test_gunicorns_own_lines_still_format_once_logging_is_configured(stream: io.StringIO, capsys) -> None:
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    configure_logging("json", stream=stream)
+    Logger(Config()).info("Listening at: %s (%s)", "http://127.0.0.1:8080", 4242)
+
+    assert "Logging error" not in capsys.readouterr().err
