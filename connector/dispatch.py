@@ -45,7 +45,7 @@ from connector.services.reverts import reconsider_revert
 from connector.store.outbox import decode, target
 from connector.store.outbox import target as target_of
 from connector.store.tables import OutboxRow
-from connector.store.uow import UnitOfWork
+from connector.store.uow import CONFLICTS, UnitOfWork
 from connector.tools import ToolRuntime
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ class Dispatcher:
         try:
             return row_id, self._quickly(reconcile.catch_up, self.connector, tool, key)
         except Exception as error:  # noqa: BLE001 - classified: retried, recorded, or judged on what is known
-            if _retryable(error) or isinstance(action, CatchUp):
+            if _again(error) or isinstance(action, CatchUp):
                 return row_id, error
             log.warning("revert-catch-up-failed", extra={"outbox_id": row_id, "error": str(error)[:300]})
             return row_id, None  # judged again on what is known
@@ -207,7 +207,7 @@ class Dispatcher:
     def _failed(self, uow: UnitOfWork, row: OutboxRow, error: BaseException, report: DispatchReport) -> None:
         row.attempts += 1
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if _retryable(error) and row.attempts < self.max_attempts:
+        if _again(error) and row.attempts < self.max_attempts:
             row.next_attempt_at = self.clock() + timedelta(seconds=scheduled_delay(row.attempts, error))
             report.retried += 1
             log.warning(
@@ -263,6 +263,12 @@ class Dispatcher:
             )
             uow.audit.lock()
             services.handle(uow, opened, tool.ctx)
+
+
+def _again(error: BaseException) -> bool:
+    """Worth another scheduled attempt: the tool's transient failure, or another transaction that won
+    the race for the same rows (a catch-up's replay beside a webhook of the same change)."""
+    return _retryable(error) or isinstance(error, CONFLICTS)
 
 
 def _typed(row: OutboxRow) -> Action | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from connector.inbound.events import Delivery, Event, Ignored
 from connector.services import deliveries
 from connector.store.db import Database
 from connector.store.uow import CONFLICTS, UnitOfWork
@@ -71,8 +72,34 @@ def catch_up(connector: Connector, tool: str, key: str) -> ReconcileReport:
     report = ReconcileReport()
     runtime = connector.tools[tool]
     for delivery, event in runtime.adapter.change_history(runtime, key, connector.clock()):
-        report.count(deliveries.receive(connector.database, connector.tools, delivery, event))
+        report.count(_receive_racing(connector, delivery, event))
     return report
+
+
+CONFLICT_ATTEMPTS = 3
+
+
+def _receive_racing(connector: Connector, delivery: Delivery, event: Event | Ignored) -> str:
+    """One replayed event of a catch-up, received again when a webhook of the same change won the race
+    for its rows (that webhook has committed by then: the event is then a duplicate, or judged after
+    it). A catch-up must not stop half-way: the revert after it would be judged on half the facts. The
+    conflict of the last attempt propagates; the dispatcher retries the row later."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return deliveries.receive(connector.database, connector.tools, delivery, event)
+        except CONFLICTS as error:
+            log.warning(
+                "catch-up-event-conflict",
+                extra={
+                    "delivery_id": delivery.delivery_id,
+                    "issue_key": delivery.issue_key,
+                    "attempt": attempt,
+                    "error": str(error)[:200],
+                },
+            )
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 # --- the watermark -------------------------------------------------------------------------------------

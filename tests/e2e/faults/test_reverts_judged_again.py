@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from connector.demo.stack import DispatchLoop, JiraStack
 from connector.procedure.model import Stage
@@ -80,6 +81,48 @@ def test_an_approval_whose_webhook_was_lost_is_found_before_the_approve_step_is_
 
         actions = [e.action for e in entries(uow.session, change_key=key)]
     assert "violation" in actions and actions.index("violation-withdrawn") > actions.index("violation")
+
+
+def test_a_catch_up_that_loses_a_race_for_its_rows_is_finished_before_the_revert_is_judged(
+    stack, monkeypatch
+):
+    """The lost approval's replay meets a webhook of the same change writing the same rows (a unique key
+    or a lock lost): the replay is made again, not given up with the revert judged on half the facts."""
+    import connector.reconcile as reconcile_module
+
+    receive, raced = reconcile_module.deliveries.receive, []
+
+    def racing(database, tools, delivery, event):
+        if delivery.delivery_id.startswith("reconcile:comment:") and not raced:
+            raced.append(delivery.delivery_id)
+            raise IntegrityError("INSERT INTO markers ...", {}, Exception("duplicate key value"))
+        return receive(database, tools, delivery, event)
+
+    monkeypatch.setattr(reconcile_module.deliveries, "receive", racing)
+    story = people(stack)
+    statuses = story.section.statuses
+    key = story.person("eng.emma").create_issue(
+        story.section.project,
+        story.section.issue_types.change,
+        "Checkout down",
+        "",
+        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
+    )
+    story.move("eng.emma", key, statuses.awaiting_approval)
+    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
+    lose_the_next_comment(stack)
+    story.comment("sec.sara", key, "/approve")
+    stack.sandbox.deliver_pending()
+
+    story.move("lead.liam", key, statuses.approved)
+
+    assert story.wait_stage(key, Stage.APPROVED)
+    assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 20)
+    assert raced, "the catch-up replayed no comment"
+    assert story.status(key) == statuses.approved
+    assert connector_status_changes(stack.sandbox, key) == []
+    assert len(story.facts(key).approvals) == 2
+    assert violations_of(stack, key) == (0, 0)
 
 
 def test_a_real_violation_is_still_reverted_after_the_catch_up(stack):
