@@ -6,11 +6,12 @@ key = doc.obj("issue", required=True).text("key", required=True)
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from connector.errors import MalformedBody
 
@@ -24,10 +25,10 @@ def load_object(body: bytes) -> JsonObject:
     before it is parsed, so neither the parser nor a later walk over it (rich text) runs out of stack."""
     if _deeper_than(body, MAX_DEPTH):
         raise MalformedBody(f"body is nested deeper than {MAX_DEPTH} levels")
+    # orjson parses a Jira body in about a third of the standard library's time, and as strict JSON: no
+    # NaN, no lone surrogate (PostgreSQL could not store one either). Its errors are ValueErrors.
     try:
-        data = json.loads(body)
-    except RecursionError:  # not reached after the check above; kept as the parser's own limit
-        raise MalformedBody(f"body is nested deeper than {MAX_DEPTH} levels") from None
+        data = orjson.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedBody(f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
