@@ -43,10 +43,13 @@ def create_app(
             "webhook-signatures-off",
             extra={"detail": "unsigned deliveries are accepted where no webhook secret is configured"},
         )
-    app.extensions[EXTENSION] = WebState(connector, insecure, Intake(connector))
-    app.extensions[metrics.EXTENSION] = metrics.WebMetrics(connector.database)
+    state = app.extensions[EXTENSION] = WebState(connector, insecure, Intake(connector))
+    web_metrics = app.extensions[metrics.EXTENSION] = metrics.WebMetrics(connector.database)
     errors.init_app(app)
     auth.init_app(app, connector.settings)
-    for blueprint in (health.bp, metrics.bp, webhooks.bp, admin.bp, dashboard.bp):
+    for blueprint in (health.bp, metrics.bp, admin.bp, dashboard.bp):
         app.register_blueprint(blueprint)
+    # The deliveries are answered in front of Flask (connector/web/webhooks.py), everything else by it.
+    max_body = app.config["MAX_CONTENT_LENGTH"]
+    app.wsgi_app = webhooks.WebhookPath(app.wsgi_app, state, web_metrics, max_body=max_body)  # type: ignore[method-assign]
     return app

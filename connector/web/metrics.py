@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator
-from functools import wraps
-from typing import Any
+from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -79,6 +76,12 @@ class WebMetrics:
         self.outbox = OutboxDepth(database)
         self.registry.register(self.outbox)
 
+    def count(self, source: str, outcome: str) -> None:
+        self.deliveries.labels(source, outcome).inc()
+
+    def observe(self, source: str, seconds: float) -> None:
+        self.handler_seconds.labels(source).observe(seconds)
+
     def exposition(self) -> bytes:
         if not self.multiprocess:
             return generate_latest(self.registry)
@@ -92,29 +95,9 @@ def current_metrics() -> WebMetrics:
     return current_app.extensions[EXTENSION]
 
 
-def count_delivery(source: str, outcome: str) -> None:
-    current_metrics().deliveries.labels(source, outcome).inc()
-
-
-def observed(source: str) -> Callable:
-    """Time a webhook view and count the deliveries it refuses by raising."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return view(*args, **kwargs)
-            except Exception as exc:
-                outcome = next((name for kind, name in ERROR_OUTCOMES if isinstance(exc, kind)), "failed")
-                count_delivery(source, outcome)
-                raise
-            finally:
-                current_metrics().handler_seconds.labels(source).observe(time.perf_counter() - started)
-
-        return timed
-
-    return decorate
+def outcome_of(exc: BaseException) -> str:
+    """The outcome a delivery refused by `exc` is counted under."""
+    return next((name for kind, name in ERROR_OUTCOMES if isinstance(exc, kind)), "failed")
 
 
 @bp.get("/metrics")

@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[3]
 PAGE = ROOT / "docs" / "ARCHITECTURE.md"
 NOT_HOPS = {
     "connector/demo/stack.py": "runs the web server's and the dispatcher's threads in the demo",
-    "connector/web/metrics.py": "the view's timing decorator",
 }
 
 

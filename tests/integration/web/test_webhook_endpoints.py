@@ -171,3 +171,24 @@ def test_delivery_log_lines_carry_delivery_id_tool_and_issue_key(client):
     assert line["event"] == "webhook-received"
     assert (line["delivery_id"], line["tool"], line["issue_key"]) == ("log-1", "jira", "TES-41")
     assert line["outcome"] == "handled"
+
+
+def test_a_nul_in_a_webhook_query_is_a_bad_request(client, database):
+    body = fixture_body(RESOLVED)
+    response = client.post("/webhooks/jira?token=a%00b", data=body, headers=signed_jira_headers(body))
+    assert response.status_code == 400
+    assert "NUL" in response.get_json()["detail"]
+    assert recorded(database) == []
+
+
+def test_a_chunked_body_over_one_mebibyte_is_refused_as_too_large(client, database):
+    body = b'{"webhookEvent": "x", "pad": "' + b"a" * (1024 * 1024) + b'"}'
+    headers = {**signed_jira_headers(body), "Transfer-Encoding": "chunked"}
+    response = client.post(
+        "/webhooks/jira",
+        input_stream=io.BytesIO(body),
+        headers=headers,
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+    assert recorded(database) == []
