@@ -178,26 +178,69 @@ class DeliveryRepository:
 class DeliveryWriter:
     """`DeliveryRepository.record_many`, each call a transaction of its own, committed, on one connection
     kept between calls (the webhook intake's batches of ignored deliveries: one statement each, with no
-    pool checkout, no ping of the server and no ORM session). One caller at a time. A call that fails
-    closes the connection; the next one takes a new one from the pool."""
+    pool checkout, no ping of the server and no ORM session). The transaction is SQLAlchemy's (its begin
+    and commit, `BEGIN IMMEDIATE` on SQLite); the one `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING
+    RETURNING` is run on the driver's cursor, its text made once per dialect and number of rows and its
+    values bound by the columns' own types, which spares a batch SQLAlchemy's statement execution (about
+    a third of a delivery's CPU outside the commit itself). One caller at a time. A call that fails drops
+    the connection (the driver's error is raised as it came); the next one takes a new one from the pool."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
         self._connection: Connection | None = None
+        dialect = database.engine.dialect
+        columns = DeliveryRow.__table__.c
+        self._binds = [(name, columns[name].type.bind_processor(dialect)) for name in _DELIVERY_COLUMNS]
 
     def record(self, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
         values = _delivery_values(rows)
         if not values:
             return set()
+        params = [
+            bind(value[name]) if bind is not None else value[name]
+            for value in values
+            for name, bind in self._binds
+        ]
+        statement = _insert_deliveries_text(self.database.dialect, len(values))
         connection, self._connection = self._connection or self.database.engine.connect(), None
         try:
             with connection.begin():
-                stored = _insert_deliveries(connection, values)
+                cursor = connection.connection.cursor()
+                try:
+                    cursor.execute(statement, params)
+                    stored = {(source, delivery_id) for source, delivery_id in cursor.fetchall()}
+                finally:
+                    cursor.close()
         except BaseException:
+            connection.invalidate()
             connection.close()
             raise
         self._connection = connection
         return stored
+
+
+_DELIVERY_COLUMNS = (
+    "source",
+    "delivery_id",
+    "event_type",
+    "issue_key",
+    "body",
+    "received_at",
+    "outcome",
+    "detail",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_deliveries_text(dialect: str, rows: int) -> str:
+    """`rows` deliveries in one INSERT, a delivery id recorded before skipped, the new ones returned."""
+    mark = "?" if dialect == "sqlite" else "%s"  # sqlite3's and psycopg's parameter styles
+    row = "(" + ", ".join([mark] * len(_DELIVERY_COLUMNS)) + ")"
+    columns = ", ".join(_DELIVERY_COLUMNS)
+    values = ", ".join([row] * rows)
+    # Names and placeholders only: every value is bound.
+    into = f"INSERT INTO {DeliveryRow.__tablename__} ({columns}) VALUES {values}"  # noqa: S608
+    return f"{into} ON CONFLICT DO NOTHING RETURNING source, delivery_id"
 
 
 def _delivery_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
