@@ -10,11 +10,11 @@ rows cost more than the queries. Sending an alert loads its change through the O
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Select, and_, any_, bindparam, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import CompoundSelect, Select, and_, any_, bindparam, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,14 +26,18 @@ OPEN_AFTER_DEPLOY = (Stage.DEPLOYED.value, Stage.POSTMORTEM.value)
 _OPEN_STAGES = bindparam("open_after_deploy", OPEN_AFTER_DEPLOY, expanding=True, literal_execute=True)
 
 
-def open_postmortems_due(horizon: datetime) -> Select[tuple[int]]:
-    """Ids of the open post-mortems due before `horizon` (index on done_at, due_at).
+# The statements are built once and asked with these parameters: building them cost a steady-state run
+# about as much as the database's answer.
+_TOOL, _HORIZON, _NOW = bindparam("tool"), bindparam("horizon"), bindparam("now")
 
-    PostgreSQL is asked for them on their own: joined to their changes in one query it takes done_at and
-    due_at as independent, expects thousands of rows where there are tens (open ones are due in the
-    future, done ones in the past), and scans every change or starts parallel workers (bench/sla_scan.py:
-    a hash join over a million changes, 600 ms, or a parallel plan, 33-39 ms, against a few ms)."""
-    return select(PostMortemRow.id).where(PostMortemRow.done_at.is_(None), PostMortemRow.due_at <= horizon)
+
+def _open_ids() -> Select[tuple[int]]:
+    return select(PostMortemRow.id).where(PostMortemRow.done_at.is_(None), PostMortemRow.due_at <= _HORIZON)
+
+
+def open_postmortems_due(horizon: datetime) -> Select[tuple[int]]:
+    """Ids of the open post-mortems due before `horizon` (the partial index of open post-mortems)."""
+    return _open_ids().params(horizon=horizon)
 
 
 POSTMORTEM_COLUMNS = ("key", "created_at", "due_at", "assignee", "participants", "done_at", "report_url")
@@ -64,40 +68,62 @@ def _candidate_columns() -> list[Any]:
     ]
 
 
-def postmortems_due(tool: str, horizon: datetime, open_ids: list[int] | None = None) -> list[Select[Any]]:
-    """Open post-mortems due before `horizon` — the ones in `open_ids` when given (PostgreSQL: one array
-    parameter, so the plan is made for that many), else found by a subquery — and done ones whose change
-    is still open after deploy and may miss an R8 item (the partial index ix_changes_done_undocumented)."""
-    if open_ids is None:
-        open_pm = PostMortemRow.id.in_(open_postmortems_due(horizon))
+def postmortems_due(tool: str, horizon: datetime, dialect: str) -> CompoundSelect:
+    """The SLA pass's candidates for `tool` (`_candidates`), with its parameters."""
+    return _candidates(dialect).params(tool=tool, horizon=horizon)
+
+
+@functools.cache
+def _candidates(dialect: str) -> CompoundSelect:
+    """One query: the open post-mortems due before `horizon`, and the done ones whose change is still
+    open after deploy and may miss an R8 item (the partial index ix_changes_done_undocumented), each
+    with its change and one row per alert already sent for it (or one without).
+
+    PostgreSQL is given the open ones' ids as `= ANY(ARRAY(subquery))`: the subquery runs first on its
+    own (an InitPlan on the index), and the planner expects a few rows from the array, so it joins the
+    changes by their primary key. Asked as `IN (subquery)` or as a join, it takes done_at and due_at as
+    independent, expects thousands of rows where there are tens (open ones are due in the future, done
+    ones in the past), and scans every change or starts parallel workers (bench/sla_scan.py: a hash join
+    over a million changes, 600 ms, or a parallel plan, 15-39 ms, against under 1 ms). SQLite plans the
+    `IN` by the index."""
+    ids = _open_ids()
+    if dialect == "postgresql":
+        open_pm = PostMortemRow.id == any_(func.array(ids.scalar_subquery()))
     else:
-        open_pm = PostMortemRow.id == any_(bindparam("open_ids", open_ids, type_=ARRAY(BigInteger)))
+        open_pm = PostMortemRow.id.in_(ids)
     done_but_open_change = and_(  # the predicate of ix_changes_done_undocumented, and more
         ChangeRow.stage.in_(_OPEN_STAGES),
         ChangeRow.postmortem_done_at.is_not(None),
         PostMortemRow.done_at.is_not(None),
-        PostMortemRow.due_at <= horizon,
+        PostMortemRow.due_at <= _HORIZON,
         or_(ChangeRow.pr_url.is_(None), ChangeRow.docs_url.is_(None)),
     )
-    return [
-        select(*_candidate_columns())
-        .select_from(PostMortemRow)
-        .join(ChangeRow, ChangeRow.id == PostMortemRow.change_id)
-        .outerjoin(AlertRow, AlertRow.change_id == ChangeRow.id)  # one row per alert sent, or one without
-        .where(ChangeRow.tool == tool, condition)
-        for condition in (open_pm, done_but_open_change)
-    ]
+    return union_all(
+        *(
+            select(*_candidate_columns())
+            .select_from(PostMortemRow)
+            .join(ChangeRow, ChangeRow.id == PostMortemRow.change_id)
+            .outerjoin(AlertRow, AlertRow.change_id == ChangeRow.id)  # one row per alert sent, or one without
+            .where(ChangeRow.tool == _TOOL, condition)
+            for condition in (open_pm, done_but_open_change)
+        )
+    )
 
 
 def verbal_unconfirmed(tool: str, now: datetime) -> Select[tuple[ApprovalRow, ChangeRow]]:
+    return _verbal_unconfirmed().params(tool=tool, now=now)
+
+
+@functools.cache
+def _verbal_unconfirmed() -> Select[tuple[ApprovalRow, ChangeRow]]:
     return (
         select(ApprovalRow, ChangeRow)
         .join(ChangeRow, ChangeRow.id == ApprovalRow.change_id)
         .where(
             ApprovalRow.confirmed_at.is_(None),
-            ApprovalRow.confirm_by <= now,
+            ApprovalRow.confirm_by <= _NOW,
             ApprovalRow.method == Method.VERBAL.value,
-            ChangeRow.tool == tool,
+            ChangeRow.tool == _TOOL,
         )
     )
 
@@ -107,16 +133,13 @@ class SlaRepository:
         self.session = session
 
     def postmortems_due(self, tool: str, horizon: datetime) -> list[Candidate]:
-        open_ids = None
-        if self.session.get_bind().dialect.name == "postgresql":
-            open_ids = list(self.session.scalars(open_postmortems_due(horizon)))
+        query = _candidates(self.session.get_bind().dialect.name)
         split, width = len(POSTMORTEM_COLUMNS), len(POSTMORTEM_COLUMNS) + len(CHANGE_COLUMNS)
         found: dict[int, tuple[tuple[Any, ...], set[str]]] = {}
-        for query in postmortems_due(tool, horizon, open_ids):  # each alone: a UNION ALL of the two
-            for row in self.session.execute(query):  # is planned parallel on PostgreSQL (15 ms of workers)
-                _, alerted = found.setdefault(row[split], (row, set()))  # by the change's id
-                if row[width] is not None:
-                    alerted.add(row[width])
+        for row in self.session.execute(query, {"tool": tool, "horizon": horizon}):
+            _, alerted = found.setdefault(row[split], (row, set()))  # by the change's id
+            if row[width] is not None:
+                alerted.add(row[width])
         return [
             Candidate(
                 PostMortemFacts._make(row[:split]), ChangeFacts._make(row[split:width]), frozenset(sent)
@@ -126,7 +149,8 @@ class SlaRepository:
 
     def verbal_unconfirmed(self, tool: str, now: datetime) -> list[tuple[ApprovalRow, ChangeRow]]:
         return [
-            (approval, change) for approval, change in self.session.execute(verbal_unconfirmed(tool, now))
+            (approval, change)
+            for approval, change in self.session.execute(_verbal_unconfirmed(), {"tool": tool, "now": now})
         ]
 
     def change(self, change_id: int) -> ChangeRow | None:

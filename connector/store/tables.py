@@ -172,7 +172,14 @@ class ReviewRow(Base):
 
 class PostMortemRow(Base):
     __tablename__ = "postmortems"
-    __table_args__ = (Index("ix_postmortems_open_due", "done_at", "due_at"),)
+    __table_args__ = (  # the open ones by their due time (migration 0010): the SLA job, overdue figures
+        Index(
+            "ix_postmortems_open_due",
+            "due_at",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), unique=True)
