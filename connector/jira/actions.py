@@ -64,6 +64,7 @@ class JiraActions:
     ):
         self.gateway, self.section, self.field_ids = gateway, section, field_ids
         self._missing_comments: dict[str, str] = {}  # change key -> the comment saying what is missing
+        self._gate_loops: dict[tuple[str, str], str] = {}  # (project, status) -> its gate loop's id
         self.bypass = bypass
 
     @singledispatchmethod
@@ -205,36 +206,48 @@ class JiraActions:
     def set_gate(self, action: SetGate, change: Target, idem: str) -> Result:
         """Write the steps the procedure allows now into the gate field, through the connector-only loop
         transition whose screen holds it (the field is on no other screen, so nobody else can set it),
-        and comment what opened or is missing."""
+        and comment what opened or is missing. The note goes with the transition (one request: both
+        happen, or neither), so a retry that finds the field written finds the note by its reference.
+        The loop of each status is remembered by project once listed (the workflow is the project's);
+        one refused is listed again."""
         key, value = _key(change), ",".join(action.open)
         field_id = self.field_ids.get(action.field)
         if field_id is None:
             return {"skipped": f"no field {getattr(self.section.fields, action.field).name!r} in Jira"}
         result: Result = {"gate": value}
         engineer_id = self.field_ids.get("engineer") if action.engineer else None
+        ref = reference(idem)
         for attempt in range(GATE_TRIES):  # each status has its own loop: a person may move it meanwhile
-            wanted = self._gate_writes(key, field_id, value, engineer_id, action.engineer)
+            status, wanted = self._gate_writes(key, field_id, value, engineer_id, action.engineer)
             if not wanted:
                 break
-            loop = next((t for t in self.gateway.transitions(key) if t.name.startswith(GATE_PREFIX)), None)
+            place = (key.rsplit("-", 1)[0], status.casefold())
+            loop = self._gate_loops.get(place) or next(
+                (t.id for t in self.gateway.transitions(key) if t.name.startswith(GATE_PREFIX)), None
+            )
             if loop is None:  # retried later: the workflow or the connector's group may be being fixed
                 raise Unavailable(f"{key}: no gate transition is offered to the connector")
+            note = _signed(action.note, ref) if action.note else None
             try:
-                self.gateway.transition(key, loop.id, fields=wanted)
-                break
+                self.gateway.transition(key, loop, fields=wanted, comment=note)
+                self._gate_loops[place] = loop
+                return result | ({"comment": "with the gate"} if note else {})
             except Rejected:
+                self._gate_loops.pop(place, None)
                 if attempt == GATE_TRIES - 1:
                     raise
-        if action.note:
+        if action.note:  # the field already showed it: the note was written with it, or is written now
             result |= self.comment(Comment(action.note), change, idem)
         return result
 
     def _gate_writes(
         self, key: str, gate_id: str, value: str, engineer_id: str | None, engineer: str
-    ) -> dict[str, Any]:
-        """The fields of the gate screen whose value differs from what the connector wants there."""
+    ) -> tuple[str, dict[str, Any]]:
+        """The issue's status, and the fields of the gate screen whose value differs from what the
+        connector wants there."""
         read = [gate_id, *([engineer_id] if engineer_id else [])]
-        fields = self.gateway.get_issue(key, fields=read).fields
+        issue = self.gateway.get_issue(key, fields=read)
+        fields = issue.fields
         wanted: dict[str, Any] = {}
         if (fields.get(gate_id) or "") != value:
             wanted[gate_id] = value
@@ -242,7 +255,7 @@ class JiraActions:
             wanted[engineer_id] = self.gateway.user_ref(engineer)
         if wanted and gate_id not in wanted:
             wanted[gate_id] = value  # the loop's screen is written as a whole
-        return wanted
+        return issue.status, wanted
 
     @perform.register
     def show_missing(self, action: ShowMissing, change: Target, idem: str) -> Result:
