@@ -8,8 +8,9 @@ attempts of the whole action (seconds), then the row rescheduled with exponentia
 Rows are claimed one at a time with `FOR UPDATE SKIP LOCKED` on PostgreSQL; only the oldest pending
 row of a change can be claimed, so actions of one change run in order even with several workers.
 A claimed `update_fields` row takes the change's `update_fields` rows queued right after it along:
-one write to the tool for all of them, all marked done together. Rows are read as typed actions
-(`connector/store/outbox.py`), which the tool's actions perform by their type.
+one write to the tool for all of them, all marked done together. So does a `show_missing` row: the
+next step's text queued last is the one shown, written once for the run of them. Rows are read as
+typed actions (`connector/store/outbox.py`), which the tool's actions perform by their type.
 
 A revert and a `catch_up` row are preceded by reading the change from the tool (`reconcile.catch_up`):
 the revert is then judged again and dropped when its reason has gone (`services.reverts`); a change first
@@ -36,6 +37,7 @@ from connector.outbox import (
     OpenBypass,
     RecordEvidence,
     Revert,
+    ShowMissing,
     Target,
     UpdateFields,
     with_names,
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("connector.dispatch")
 
 MAX_ATTEMPTS = retries.SCHEDULED_ATTEMPTS  # scheduled attempts before an action is marked dead
-MERGE_LIMIT = 20  # following update_fields rows of one change performed with the claimed one
+MERGE_LIMIT = 20  # following update_fields (show_missing) rows of one change performed with the claimed one
 CATCH_UP_FIRST = (Revert, CatchUp)  # actions preceded by reading the change from the tool
 CaughtUp = ReconcileReport | Exception | None  # a catch-up's report, the error that stopped it, or none made
 # The policy's names, as the dispatcher has always offered them (connector/retries.py holds them).
@@ -153,7 +155,7 @@ class Dispatcher:
             row = claimed
         merged = (
             uow.outbox.following_updates(row, self.clock(), MERGE_LIMIT)
-            if isinstance(action, UpdateFields)
+            if isinstance(action, UpdateFields | ShowMissing)
             else []
         )
         try:
@@ -280,10 +282,13 @@ def _typed(row: OutboxRow) -> Action | None:
 
 
 def merged_action(row: OutboxRow, merged: list[OutboxRow]) -> tuple[Target, Action]:
-    """`row`'s action, with the fields of the merged rows laid over it in order (the last write wins)."""
+    """`row`'s action, with the merged rows laid over it in order: their fields (the last write wins), or
+    the next step's text queued last."""
     target, action = decode(row.action, row.payload)
     for later in merged:
         _, update = decode(later.action, later.payload)
         if isinstance(action, UpdateFields) and isinstance(update, UpdateFields):
             action = action.then(update)
+        elif isinstance(action, ShowMissing) and isinstance(update, ShowMissing):
+            action = update
     return target, action

@@ -391,9 +391,9 @@ class OutboxRepository:
         return self.session.scalar(query.with_for_update(skip_locked=True, of=OutboxRow))
 
     def following_updates(self, row: OutboxRow, now: datetime, limit: int) -> list[OutboxRow]:
-        """The due `update_fields` rows of the same change right after `row`, up to the first other row
-        (at most `limit`): they are performed with `row` as one update. Nobody else can claim them while
-        `row` is pending."""
+        """The due rows of `row`'s action (`update_fields`, `show_missing`) of the same change right after
+        `row`, up to the first other row (at most `limit`): they are performed with `row` as one write.
+        Nobody else can claim them while `row` is pending."""
         if row.change_id is None:
             return []
         later = self.session.scalars(
@@ -404,7 +404,7 @@ class OutboxRepository:
         )
         merged: list[OutboxRow] = []
         for candidate in later:
-            if candidate.action != UpdateFields.ACTION or candidate.next_attempt_at > now:
+            if candidate.action != row.action or candidate.next_attempt_at > now:
                 break
             merged.append(candidate)
         return merged

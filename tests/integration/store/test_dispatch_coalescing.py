@@ -1,4 +1,5 @@
-"""Field updates of one change queued back to back reach the tool as one write, in order."""
+"""Field updates (and next-step texts) of one change queued back to back reach the tool as one write,
+in order."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from connector.dispatch import Dispatcher
 from connector.errors import RateLimited
-from connector.outbox import Action, Comment, Target, UpdateFields
+from connector.outbox import Action, Comment, ShowMissing, Target, UpdateFields
 from connector.store.db import Database
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
@@ -119,3 +120,24 @@ def test_a_failed_merged_write_leaves_every_row_pending_and_is_merged_again_late
         ("ECM-1", UpdateFields({"peer_reviewer": "peer.pete", "security_reviewer": "sec.sara"}))
     ]
     assert _statuses(database) == ["done", "done"]
+
+
+def test_next_step_texts_queued_back_to_back_are_one_edit_showing_the_latest(database: Database) -> None:
+    _queue(
+        database,
+        [
+            ("ECM-1", ShowMissing("Approval (step 2) still needs:\n- security approval")),
+            ("ECM-1", ShowMissing("Deploy (step 4) still needs:\n- peer review")),
+            ("ECM-1", ShowMissing("Deploy (step 4) still needs:\n- security review")),
+            ("ECM-1", UpdateFields({"security_reviewer": "sec.sara"})),
+            ("ECM-1", ShowMissing("Deploy (step 4): nothing is missing; available.")),
+        ],
+    )
+    actions = RecordingActions()
+    report = _dispatcher(database, actions).run()
+    assert actions.calls == [
+        ("ECM-1", ShowMissing("Deploy (step 4) still needs:\n- security review")),
+        ("ECM-1", UpdateFields({"security_reviewer": "sec.sara"})),
+        ("ECM-1", ShowMissing("Deploy (step 4): nothing is missing; available.")),
+    ]
+    assert report.done == 5 and _statuses(database) == ["done"] * 5
