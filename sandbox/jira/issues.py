@@ -7,6 +7,7 @@ from typing import Any
 from sandbox.jira.adf import to_text
 from sandbox.jira.errors import ISSUE_NOT_FOUND, JiraApiError, bad_request, not_found
 from sandbox.jira.fields import is_user_field
+from sandbox.jira.options import chosen_option, is_option_field
 from sandbox.jira.render import PRIORITIES
 from sandbox.jira.schemes import fields_in, not_on_screen
 from sandbox.jira.seed import ADMIN_GROUP, User
@@ -136,6 +137,12 @@ def _apply(state: JiraState, issue: Issue, fields: dict[str, Any], update: dict[
                 elif verb == "remove":
                     current = [v for v in current if v != value]
         changes[fid] = _normalise(state, fid, current) if fid in LIST_FIELDS else current
+    if state.flavor == "cloud":  # sandbox/jira/options.py: Data Center's options are not modelled
+        issue_type = changes.get("issuetype", issue.fields.get("issuetype"))
+        for fid, value in changes.items():
+            cf = state.custom_fields.get(fid)
+            if cf is not None and is_option_field(cf):
+                changes[fid] = chosen_option(cf, value, issue.project_id, issue_type)
     items = []
     for fid, value in changes.items():
         before = issue.fields.get(fid)

@@ -44,6 +44,8 @@ class CustomField:
     description: str = ""
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
     options: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # context id -> options
+    # context id -> (project ids, issue type ids) it applies to; none given: every project / issue type
+    scopes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass

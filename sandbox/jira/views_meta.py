@@ -246,6 +246,7 @@ def create_context(version: str, field_id: str) -> Response:
             "isAnyIssueType": not types,
         }
         cf.options[context_id] = []
+        cf.scopes[context_id] = (tuple(map(str, projects)), tuple(map(str, types)))
         return ok(
             {
                 "id": context_id,
