@@ -178,6 +178,7 @@ class RegisterBypass(Command):
     title: str = ""
     engineer: str = ""  # the deployer as the tool knows them, else the connector's account
     named: str | None = None  # the change the deploy named, when it named one that was not approved
+    category: str | None = None  # the critical issue category the tool's change was opened with
 
 
 @dataclass(frozen=True)

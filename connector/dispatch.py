@@ -262,6 +262,7 @@ class Dispatcher:
                 title=action.summary,
                 engineer=action.assignee or "",
                 named=action.named,
+                category=action.category,
             )
             uow.audit.lock()
             services.handle(uow, opened, tool.ctx)

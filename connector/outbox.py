@@ -178,8 +178,10 @@ class Transition:
 @dataclass(frozen=True)
 class OpenBypass:
     """Open the retroactive emergency change of a production deploy that had no approved one, marked as a
-    bypass (a Jira label, a ServiceNow flag column), assigned to the deployer where the tool knows them.
-    It is about no change yet; its idempotency key names the deploy, so it is opened once."""
+    bypass (a Jira label, a ServiceNow flag column), assigned to the deployer where the tool knows them,
+    with the critical issue category the mapping gives bypasses (`deploys.bypass.category`, R1) and the
+    deploy's facts as its impact. It is about no change yet; its idempotency key names the deploy, so it
+    is opened once."""
 
     ACTION: ClassVar[str] = "open_bypass"  # the outbox row's action
 
@@ -188,6 +190,7 @@ class OpenBypass:
     deploy: Deploy
     assignee: str | None = None  # the deployer's identity in the tool, when it could be resolved
     named: str | None = None  # the change the deploy named, when it named one not approved
+    category: str | None = None  # the critical issue category it is opened with (one of the mapping's)
 
 
 @dataclass(frozen=True)

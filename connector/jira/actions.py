@@ -144,7 +144,8 @@ class JiraActions:
     @perform.register
     def open_bypass(self, action: OpenBypass, nothing: Target, idem: str) -> Result:
         """An Emergency Change in the bypass project, labelled as a bypass and with the deploy's own label,
-        which a retry searches for before it creates another."""
+        which a retry searches for before it creates another; its category (a select field: the option
+        by its value) and impact are set as the engineer's would be (R1)."""
         bypass = self.bypass or Bypass()
         project, label = bypass.project or self.section.project, deploy_label(action.deploy.deploy_id)
         found = self.gateway.search(f'labels = "{label}"', fields=["summary"], max_results=1).issues
@@ -153,8 +154,13 @@ class JiraActions:
         fields: dict[str, Any] = {"labels": [bypass.label, label]}
         if action.assignee:
             fields["assignee"] = self.gateway.user_ref(action.assignee)
-        for logical, value in (("impact", action.description), ("deployed_at", action.deploy.at.isoformat())):
-            if logical in self.field_ids:
+        given = (
+            ("category", action.category),
+            ("impact", action.description),
+            ("deployed_at", action.deploy.at.isoformat()),
+        )
+        for logical, value in given:
+            if value is not None and logical in self.field_ids:
                 fields[self.field_ids[logical]] = self._value(
                     getattr(self.section.fields, logical).type, value
                 )
@@ -297,6 +303,8 @@ class JiraActions:
             return self.gateway.user_ref(value)
         if kind == "datetime":
             return datetime.fromisoformat(value).strftime("%Y-%m-%dT%H:%M:%S.000%z")
+        if kind == "select":
+            return {"value": value}  # an option by its value, as Jira's create and edit take it
         return value
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from connector.errors import MappingError
@@ -88,6 +88,20 @@ class Mapping(Model):
             raise at_key("bypass.project", f"must be a Jira project key like EMG (got {project!r})")
         return deploys
 
+    @model_validator(mode="after")
+    def _bypass_category(self) -> Mapping:
+        """A bypass change is opened with one of the categories its changes are judged by (R1): in Jira
+        the category field's options, which `ecm install` puts on the field."""
+        bypass = self.deploys.bypass if self.deploys else None
+        if bypass is not None and bypass.category is not None and bypass.category not in self.categories:
+            where = "jira.fields.category.options" if self.jira else "the procedure's categories"
+            raise at_key(
+                "deploys.bypass.category",
+                f"{bypass.category!r} is not one of the change categories ({where}): "
+                + ", ".join(self.categories),
+            )
+        return self
+
     @field_validator("jira", "servicenow")
     @classmethod
     def _section_matches_target(cls, section: Model | None, info: ValidationInfo) -> Model | None:
@@ -111,15 +125,22 @@ class Mapping(Model):
     def tool(self) -> str:
         return SECTION_OF[self.target]
 
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The critical issue categories of this mapping's changes (R1): the Jira category field's
+        options; ServiceNow's `category` takes the procedure's own."""
+        from connector.procedure.policy import DEFAULT_CATEGORIES
+
+        return self.jira.fields.category.options if self.jira else DEFAULT_CATEGORIES
+
     def policy(self) -> Policy:
         """The configurable parts of the procedure core, as this mapping sets them."""
-        from connector.procedure.policy import DEFAULT_CATEGORIES, Policy
+        from connector.procedure.policy import Policy
 
-        categories = self.jira.fields.category.options if self.jira else DEFAULT_CATEGORIES
         return Policy(
             verbal_confirmation_business_days=self.verbal_confirmation.business_days,
             postmortem_business_days=self.calendar.business_days,
-            categories=categories,
+            categories=self.categories,
             # a ServiceNow change_request's close code and close notes are its standard documentation (R8)
             close_code_documents_change=self.servicenow is not None,
             zone=ZoneInfo(self.calendar.timezone),  # the rules' words show times in the calendar's zone

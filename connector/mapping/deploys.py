@@ -37,6 +37,11 @@ class Bypass(Model):
     field: str = Field(
         "u_ecm_bypass", description="ServiceNow true/false column that marks a bypass change (installed)"
     )
+    category: str | None = Field(
+        None,
+        description="critical issue category the bypass change is opened with (R1): one of the mapping's "
+        "categories (Jira: the category field's options); unset: none, the engineer states it",
+    )
 
     @field_validator("label")
     @classmethod

@@ -39,6 +39,7 @@ from connector.outbox import (
     UpdateFields,
 )
 from connector.servicenow.gateway import ServiceNowGateway
+from connector.servicenow.translate import CATEGORY_FIELD, IMPACT_FIELD
 
 SN_TIME = "%Y-%m-%d %H:%M:%S"
 FIELD_NOTES = {  # logical field -> how the fact reads in a work note
@@ -188,7 +189,9 @@ class ServiceNowActions:
     @perform.register
     def open_bypass(self, action: OpenBypass, nothing: Target, idem: str) -> Result:
         """An emergency change_request flagged in the installed bypass column, whose `correlation_id`
-        names the deploy: a retry finds it there before it creates another."""
+        names the deploy: a retry finds it there before it creates another. Its `category` and
+        `justification` are the critical issue category and the impact (R1), read as the engineer's are
+        (connector/servicenow/translate.py)."""
         bypass, marker = self.bypass or Bypass(), "ecm-deploy:" + action.deploy.deploy_id[:80]
         found = self.gateway.find_one(self.section.table, f"correlation_id={marker}")
         if found is not None:
@@ -201,11 +204,14 @@ class ServiceNowActions:
             "type": self.section.type,
             "short_description": action.summary[:160],
             "description": action.description,
+            IMPACT_FIELD: action.description,
             "correlation_id": marker,
             "correlation_display": "ECM Connector bypass",
             "work_start": sn_time(action.deploy.at),
             bypass.field: "true",
         }
+        if action.category:
+            fields[CATEGORY_FIELD] = action.category
         if action.assignee:
             fields["assigned_to"] = fields["requested_by"] = self.gateway.user_sys_id(action.assignee)
         record = self.gateway.create(self.section.table, fields)

@@ -226,7 +226,8 @@ def _open_bypass(
     row.bypass, row.outcome = True, "bypass" if named is None else row.outcome
     text = notices.bypass_change(deploy, named.key if named else row.named_key)
     assignee = target.ctx.directory.resolve(deploy.deployer) if deploy.deployer else None
-    action = OpenBypass(text.subject, text.body, deploy, assignee, named.key if named else None)
+    category = target.mapping.deploys.bypass.category
+    action = OpenBypass(text.subject, text.body, deploy, assignee, named.key if named else None, category)
     tag = f"bypass:{deploy.source}:{deploy.deploy_id}"
     outbox.enqueue(uow, target.name, None, action, tag, now=deploy.at)
     uow.audit.append(
@@ -257,6 +258,7 @@ def register_bypass(uow: UnitOfWork, cmd: c.RegisterBypass, ctx: ToolContext) ->
             engineer=cmd.engineer,
             title=cmd.title,
             url=cmd.url,
+            category=cmd.category,
             impact=notices.bypass_impact(deploy),
         )
         register_change(uow, register, ctx)

@@ -109,6 +109,7 @@ def encode(target: Target, action: Action) -> Payload:
                 "deploy": action.deploy.evidence(),
                 "assignee": action.assignee,
                 "named": action.named,
+                "category": action.category,
             }
     return where | fields
 
@@ -168,7 +169,12 @@ def _event(p: Payload) -> RaiseEvent:
 
 def _bypass(p: Payload) -> OpenBypass:
     return OpenBypass(
-        p["summary"], p["description"], deploy_of(p["deploy"]), p.get("assignee"), p.get("named")
+        p["summary"],
+        p["description"],
+        deploy_of(p["deploy"]),
+        p.get("assignee"),
+        p.get("named"),
+        p.get("category"),  # rows from earlier versions have none
     )
 
 

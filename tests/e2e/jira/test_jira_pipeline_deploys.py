@@ -65,8 +65,11 @@ def test_deploy_naming_nothing_opens_exactly_one_bypass_change_with_its_alerts(c
     key = chapter.deploy_naming_nothing()
 
     assert failed(chapter.story) == []
-    issue = chapter.story.person("admin").get_issue(key, fields=["labels", "summary"])
+    category = chapter.story.field_ids["category"]
+    issue = chapter.story.person("admin").get_issue(key, fields=["labels", "summary", category])
     assert "ecm-bypass" in issue.labels and issue.summary.startswith("Bypass: production deploy")
+    assert issue.raw["fields"][category]["value"] == "Service outage"  # deploys.bypass.category
+    assert chapter.story.facts(key).category == "Service outage"
 
 
 def test_deploy_of_an_unapproved_change_is_rejected_by_the_rule_then_a_violation_and_a_bypass(chapter):

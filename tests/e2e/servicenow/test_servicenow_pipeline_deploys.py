@@ -45,3 +45,6 @@ def test_deploy_naming_nothing_opens_one_flagged_change_request_with_its_alert(c
     [record] = chapter.stack.sandbox.records(chapter.story.section.table, number=number)
     assert (record["type"], record["u_ecm_bypass"]) == ("emergency", "true")
     assert record["short_description"].startswith("Bypass: production deploy")
+    assert record["category"] == "Service outage"  # deploys.bypass.category
+    assert record["justification"] == record["description"]  # the impact (R1): the deploy's facts
+    assert chapter.story.stored(number).category == "Service outage"

@@ -8,6 +8,7 @@ from connector import services
 from connector.inbound.deploy_hook import parse_deploy_hook
 from connector.services import deliveries
 from connector.services.deploys import named_keys
+from connector.store.outbox import decode
 from connector.store.tables import AlertRow
 from connector.store.uow import UnitOfWork
 from tests.integration.deploys.test_github_deploys import DEPLOYED_AT, actions, rows, tools_for
@@ -58,3 +59,41 @@ def test_the_tools_webhook_arriving_first_leaves_one_change_with_its_alerts(data
         assert change.postmortem.assignee == "eng.emma"
     kinds = [a.kind for a in rows(database, AlertRow)]
     assert kinds.count("created") == 1 and kinds.count("bypass") == 1
+
+
+def test_the_bypass_change_is_opened_and_recorded_with_the_mappings_category(database):
+    drive = Driver(database)
+    tools = tools_for(drive)
+    body = (
+        b'{"service": "billing", "environment": "production", "version": "7.2.0",'
+        b' "deployed_at": "2026-12-02T10:00:00-05:00"}'
+    )
+    delivery, event = parse_deploy_hook({}, body, received_at=DEPLOYED_AT)
+    deliveries.receive(database, tools, delivery, event)
+
+    [bypass] = actions(database, "open_bypass")
+    assert bypass.category == "Service outage"  # deploys.bypass.category of jira-cloud.yaml
+    opened = c.RegisterBypass(
+        "jira", "EMG-9", "ecm-bot", at(3), "outbox:1", deploy=bypass.deploy, category=bypass.category
+    )
+    with UnitOfWork(database) as uow:
+        services.handle(uow, opened, drive.ctx)
+        uow.commit()
+    with UnitOfWork(database) as uow:
+        assert uow.changes.get("jira", "EMG-9").category == "Service outage"
+
+
+def test_a_bypass_queued_before_categories_were_configured_opens_without_one():
+    payload = {"key": None, "summary": "Bypass", "description": "d", "deploy": _evidence(), "named": None}
+
+    assert decode("open_bypass", payload)[1].category is None
+
+
+def _evidence() -> dict:
+    return {
+        "source": "deploy-hook",
+        "deploy_id": "billing@1",
+        "environment": "production",
+        "deployed_at": DEPLOYED_AT.isoformat(),
+        "repository": "billing",
+    }

@@ -238,6 +238,34 @@ def test_bypass_project_must_be_a_jira_project_key():
     ]
 
 
+def test_bypass_category_must_be_one_of_the_category_fields_options():
+    text = edited(JIRA, "    category: Service outage #", "    category: Outage #")
+
+    assert problems(text) == [
+        "mappings/x.yaml:deploys.bypass.category: 'Outage' is not one of the change categories"
+        " (jira.fields.category.options): Service outage, Data corruption, Security vulnerability,"
+        " Customer impact"
+    ]
+
+
+def test_bypass_category_follows_the_options_the_admin_gave_the_field():
+    text = edited(JIRA, "[Service outage, Data corruption,", "[Outage, Data corruption,")
+
+    assert "'Service outage' is not one of the change categories" in problems(text)[0]
+    renamed = edited(text, "    category: Service outage #", "    category: Outage #")
+    assert load_mapping_text(renamed, "x.yaml").deploys.bypass.category == "Outage"
+
+
+def test_servicenow_bypass_category_must_be_a_critical_issue_category():
+    text = edited(SERVICENOW, "    category: Service outage #", "    category: Software #")
+
+    assert problems(text) == [
+        "mappings/x.yaml:deploys.bypass.category: 'Software' is not one of the change categories"
+        " (the procedure's categories): Service outage, Data corruption, Security vulnerability,"
+        " Customer impact"
+    ]
+
+
 def test_unknown_place_to_look_for_the_key_is_refused():
     text = edited(JIRA, "look_in: [change_key, payload,", "look_in: [change_key, commit,")
 
@@ -251,3 +279,4 @@ def test_shipped_mappings_name_production_and_open_bypasses():
 
         assert deploys is not None and deploys.production == ("production",)
         assert deploys.bypass is not None and deploys.is_production("Production")
+        assert deploys.bypass.category == "Service outage"
