@@ -20,8 +20,9 @@ from sandbox.servicenow.render import Renderer, View, error_body, link_header
 from sandbox.servicenow.rules import Refusal
 from sandbox.servicenow.store import Clock
 
+RATE_LIMIT_PER_HOUR = 1000  # the injected rule's limit (a sys_rate_limit_rules record's, per user)
+RATE_LIMIT_RULE = "5d4c3b2a19f8e7d6c5b4a39281706f5e"  # the injected rule's sys_id
 _FAULT_MESSAGES = {
-    429: "Too many requests",
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service Unavailable",
@@ -59,6 +60,26 @@ def create_app(
         response.headers.update(headers)
         return response
 
+    def rate_limited(retry_after: str) -> Response:
+        """A request over an inbound REST API rate limit rule, answered as ServiceNow answers it ("Inbound
+        REST API rate limiting", ServiceNow/ServiceNowDocs api-reference/rest-api-explorer): 429 Too Many
+        Requests, `Retry-After` in seconds, the rule's `X-RateLimit-Limit` (requests per hour),
+        `X-RateLimit-Reset` (Unix time of the next reset) and `X-RateLimit-Rule` (its sys_id), and the body
+        {"error": {"message": "Rate limit exceeded", "detail": "Rate limit of N requests per hour for
+        Table API exceeded"}, "status": "failure"}."""
+        seconds = int(float(retry_after))
+        return fail(
+            429,
+            "Rate limit exceeded",
+            f"Rate limit of {RATE_LIMIT_PER_HOUR} requests per hour for Table API exceeded",
+            **{
+                "Retry-After": str(seconds),
+                "X-RateLimit-Limit": str(RATE_LIMIT_PER_HOUR),
+                "X-RateLimit-Reset": str(int(time.time()) + seconds),
+                "X-RateLimit-Rule": RATE_LIMIT_RULE,
+            },
+        )
+
     @app.errorhandler(Refusal)
     def refused(error: Refusal) -> Response:
         return fail(error.status, error.message, error.detail)
@@ -80,6 +101,8 @@ def create_app(
         action = faults.for_request(request.method, request.path)
         if action is not None:
             time.sleep(action.delay)
+            if action.status == 429:
+                return rate_limited(action.retry_after or "1")
             if action.status is not None:
                 headers = {"Retry-After": action.retry_after} if action.retry_after else {}
                 return fail(

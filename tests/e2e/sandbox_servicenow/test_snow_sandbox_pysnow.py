@@ -232,6 +232,8 @@ def test_scripted_and_random_request_faults(sandbox, client_as):
     limited = [requests.get(url, timeout=5, **admin) for _ in range(3)]
     assert [r.status_code for r in limited] == [429, 429, 200]
     assert limited[0].headers["Retry-After"] == "3" and limited[0].json()["status"] == "failure"
+    assert limited[0].json()["error"]["message"] == "Rate limit exceeded"  # ServiceNow's rate limit answer
+    assert {"X-RateLimit-Limit", "X-RateLimit-Reset", "X-RateLimit-Rule"} <= set(limited[0].headers)
     assert requests.post(url, json={}, timeout=5, **admin).status_code == 503
     assert requests.post(url, json={}, timeout=5, **admin).status_code == 201
     requests.post(
