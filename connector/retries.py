@@ -38,6 +38,10 @@ T = TypeVar("T")
 
 QUICK_ATTEMPTS = 3  # per call and per action
 QUICK_WAIT_CAP = 2.0  # seconds: longer waits are scheduled, not slept
+# A write whose answer did not come in time may still be done by the tool (an issue or a change created,
+# a transition made): it is retried no sooner than this, so that the retry's look before writing sees
+# what was done. The gateways give it as the error's Retry-After, so it is scheduled, never slept.
+LOST_ANSWER_WAIT = 30.0
 
 
 class wait_retry_after(tenacity.wait.wait_base):

@@ -26,16 +26,13 @@ from connector import __version__
 from connector.errors import ApiError, AuthFailed, ConfigError, NotFound, RateLimited, Rejected, Unavailable
 from connector.inbound.render import comment_text, render_value
 from connector.jira.admin import AdminCalls
-from connector.retries import one_call
+from connector.retries import LOST_ANSWER_WAIT, one_call
 
 if TYPE_CHECKING:
     from connector.config import Settings
 
 FLAVORS = ("cloud", "datacenter")
 DEFAULT_TIMEOUT = (3.05, 10.0)
-# A request whose answer did not come in time may still be done by Jira (an issue created, a transition
-# made): it is retried no sooner than this, so that the retry's look before writing sees what was done.
-LOST_ANSWER_WAIT = 30.0
 STATUS_ERRORS: dict[int, type[ApiError]] = {401: AuthFailed, 403: AuthFailed, 404: NotFound, 429: RateLimited}
 # Names the connector in Jira's access logs (and lets the tests tell its requests from other clients').
 USER_AGENT = f"ecm-connector/{__version__}"

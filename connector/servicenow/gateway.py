@@ -2,8 +2,18 @@
 
 Every pysnow quirk is handled in `_send`, the one place requests leave: a fresh resource per call (so
 no query string leaks from a read onto a write, as `pysnow`'s `update()` does), writes addressed by
-sys_id, no retries (the outbox dispatcher owns them), a timeout on every request, and every pysnow /
-requests error translated into the connector's own `ApiError` family.
+sys_id, no retries of pysnow's or requests' own (the policy is connector/retries.py's, the one the Jira
+gateway follows: inside the dispatcher's `each_call_retried()` a call is made again on its own where
+that repeats nothing), a timeout on every request, and every pysnow / requests error translated into
+the connector's own `ApiError` family.
+
+ServiceNow's rate limit ("Inbound REST API rate limiting", ServiceNow/ServiceNowDocs
+api-reference/rest-api-explorer/inbound-REST-API-rate-limiting.md): a request over a rate limit rule is
+denied with `429 Too Many Requests`, `{"error": {"message": "Rate limit exceeded", "detail": "Rate limit
+of 10 requests per hour for Table API exceeded"}, "status": "failure"}` and a Retry-After header, "the
+number of seconds after which you can retry the request"; X-RateLimit-Reset gives the Unix time of the
+rule's next reset. A denied request was not performed, so any call, an insert too, is sent again after
+it: `RateLimited` with `retry_after`, waited out in the worker when short, scheduled when long.
 """
 
 from __future__ import annotations
@@ -23,11 +33,18 @@ from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 
 from connector.errors import ApiError, AuthFailed, ConfigError, NotFound, RateLimited, Rejected, Unavailable
+from connector.retries import LOST_ANSWER_WAIT, one_call
 
 if TYPE_CHECKING:
     from connector.config import Settings
 
 SYS_ID = re.compile(r"^[0-9a-f]{32}$")
+# Calls made again on their own after a transient failure when the dispatcher retries each call
+# (connector/retries.py), as the Jira gateway's are: reads, and PUTs, which set what they set however
+# often they are sent. A POST (an insert: a change, a task, an event, an approval) is made again on its
+# own only after a 429, which ServiceNow denied without performing it; after a 5xx or a lost answer its
+# action looks before writing again (connector/servicenow/actions.py).
+REPEATABLE = frozenset({"GET", "PUT"})
 Timeout = float | tuple[float, float]
 
 
@@ -107,8 +124,9 @@ def _servicenow_message(response: requests.Response) -> str:
 STATUS_ERRORS: dict[int, type[ApiError]] = {401: AuthFailed, 403: AuthFailed, 404: NotFound, 429: RateLimited}
 
 
-def translate(error: Exception, what: str) -> ApiError:
-    """The connector's error for a failed pysnow / requests call; `what` names the call."""
+def translate(error: Exception, what: str, *, write: bool = False) -> ApiError:
+    """The connector's error for a failed pysnow / requests call; `what` names the call. A `write` whose
+    answer did not come in time may still be done: it is retried no sooner than LOST_ANSWER_WAIT."""
     if isinstance(error, requests.HTTPError) and error.response is not None:
         response = error.response
         status = response.status_code
@@ -118,6 +136,8 @@ def translate(error: Exception, what: str) -> ApiError:
             kind = Rejected  # a business rule or data policy refused the write, not a permission
         message = f"{what}: HTTP {status} {reason}".rstrip()
         return kind(message, status=status, retry_after=_retry_after(response))
+    if isinstance(error, requests.ReadTimeout) and write:
+        return Unavailable(f"{what}: ServiceNow did not answer in time", retry_after=LOST_ANSWER_WAIT)
     if isinstance(error, requests.Timeout):
         return Unavailable(f"{what}: ServiceNow did not answer in time")
     if isinstance(error, requests.ConnectionError):
@@ -169,21 +189,26 @@ class ServiceNowGateway:
     ) -> tuple[list[dict[str, Any]], int]:
         """Rows of the answer and the total count (`X-Total-Count`, else the number of rows)."""
         what = f"{method} {table}" + (f"/{sys_id}" if sys_id else "")
-        resource = self._client.resource(api_path=f"/table/{table}", timeout=self._timeout)
-        resource.parameters.exclude_reference_link = True
-        try:
-            if method == "GET" and not sys_id:
-                response = resource.get(query=query, limit=limit, offset=offset)
-            else:
-                body = None if payload is None else json.dumps(payload)
-                response = resource.request(method, path_append=f"/{sys_id}" if sys_id else None, data=body)
-            rows = list(response.all())
-        except (requests.RequestException, PysnowException, ValueError) as e:
-            if self._is_empty_query(e, method, sys_id):
-                return [], 0
-            raise translate(e, what) from e
-        total = response.headers.get("X-Total-Count", "")
-        return rows, int(total) if total.isdigit() else len(rows)
+
+        def send() -> tuple[list[dict[str, Any]], int]:
+            resource = self._client.resource(api_path=f"/table/{table}", timeout=self._timeout)
+            resource.parameters.exclude_reference_link = True
+            try:
+                if method == "GET" and not sys_id:
+                    response = resource.get(query=query, limit=limit, offset=offset)
+                else:
+                    body = None if payload is None else json.dumps(payload)
+                    path = f"/{sys_id}" if sys_id else None
+                    response = resource.request(method, path_append=path, data=body)
+                rows = list(response.all())
+            except (requests.RequestException, PysnowException, ValueError) as e:
+                if self._is_empty_query(e, method, sys_id):
+                    return [], 0
+                raise translate(e, what, write=method != "GET") from e
+            total = response.headers.get("X-Total-Count", "")
+            return rows, int(total) if total.isdigit() else len(rows)
+
+        return one_call(send, repeatable=method in REPEATABLE)
 
     @staticmethod
     def _is_empty_query(error: Exception, method: str, sys_id: str) -> bool:
