@@ -10,6 +10,7 @@ processes race: the loser's insert waits for the winner's commit, then inserts n
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -168,6 +169,15 @@ class DeliveryRepository:
             return set()
         return _insert_deliveries(self.session.connection(), values)  # Core on the session's connection
 
+    def recorded(self, source: str, delivery_ids: Collection[str]) -> set[str]:
+        """Those of `delivery_ids` recorded before (one query)."""
+        if not delivery_ids:
+            return set()
+        query = select(DeliveryRow.delivery_id).where(
+            DeliveryRow.source == source, DeliveryRow.delivery_id.in_(list(delivery_ids))
+        )
+        return set(self.session.scalars(query))
+
     def mark(self, row: DeliveryRow, outcome: str, detail: str | None = None) -> None:
         if outcome not in DELIVERY_OUTCOMES:
             raise ValueError(f"delivery outcome must be one of {sorted(DELIVERY_OUTCOMES)}, not {outcome!r}")
@@ -280,6 +290,13 @@ class MarkerRepository:
         """Whether the marker (kind, key) is set; nothing is set here."""
         query = select(MarkerRow.id).where(MarkerRow.kind == kind, MarkerRow.key == key).limit(1)
         return self.session.scalar(query) is not None
+
+    def seen_of(self, kind: str, keys: Collection[str]) -> set[str]:
+        """Those of `keys` whose marker of `kind` is set (one query); nothing is set here."""
+        if not keys:
+            return set()
+        query = select(MarkerRow.key).where(MarkerRow.kind == kind, MarkerRow.key.in_(list(keys)))
+        return set(self.session.scalars(query))
 
 
 class OutboxRepository:
