@@ -1,11 +1,11 @@
 """The outbound actions the connector asks of a tool, as values.
 
-The service layer and the SLA and drift use cases decide them; `enqueue` puts one in the outbox with
-its idempotency key in the same transaction as the decision; the store keeps them as JSON
-(`connector/store/outbox.py`, the only place that reads or writes that JSON); the dispatcher hands them
-to the tool's actions (`connector/jira/actions.py`, `connector/servicenow/actions.py`), which perform
-each by its type. Every action is about one `Target`: the change (its key and the tool's id for it), or
-nothing (a drift alert).
+The service layer and the SLA and drift use cases decide them; the unit of work's outbox queues one
+(`uow.outbox.enqueue`) with its idempotency key (`address`) in the same transaction as the decision; the
+store keeps them as JSON (`connector/store/outbox.py`, the only place that reads or writes that JSON);
+the dispatcher hands them to the tool's actions (`connector/jira/actions.py`,
+`connector/servicenow/actions.py`), which perform each by its type. Every action is about one
+`Target`: the change (its key and the tool's id for it), or nothing (a drift alert).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from connector.commands import Deploy
 
 if TYPE_CHECKING:
     from connector.store.tables import ChangeRow
-    from connector.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -245,20 +244,10 @@ def with_names(action: Action, name_of: Callable[[str], str]) -> Action:
     return dataclasses.replace(action, **changes) if changes else action
 
 
-def enqueue(
-    uow: UnitOfWork, tool: str, change: ChangeRow | None, action: Action, tag: str, *, now: datetime
-) -> bool:
-    """Queue `action` about `change` once. Its idempotency key is "<tool>:<change key>:<action>:<tag>",
-    or "<tool>:<tag>" about no change ("servicenow:drift:<marker>"). False when it was queued before."""
+def address(tool: str, change: ChangeRow | None, action: Action, tag: str) -> tuple[Target, str, int | None]:
+    """(target, idempotency key, change id) of `action` about `change`, queued once under `tag`: the key is
+    "<tool>:<change key>:<action>:<tag>", or "<tool>:<tag>" about no change ("servicenow:drift:<marker>").
+    The one place the keys are made; the outbox's `enqueue` (`connector/store/repositories.py`) asks it."""
     if change is None:
-        target, key, change_id = Target(None), f"{tool}:{tag}", None
-    else:
-        target, key, change_id = (
-            Target(change.key, change.remote_id),
-            f"{tool}:{change.key}:{action.ACTION}:{tag}",
-            change.id,
-        )
-    added = uow.outbox.add(
-        tool=tool, target=target, action=action, idempotency_key=key, change_id=change_id, now=now
-    )
-    return added is not None
+        return Target(None), f"{tool}:{tag}", None
+    return Target(change.key, change.remote_id), f"{tool}:{change.key}:{action.ACTION}:{tag}", change.id

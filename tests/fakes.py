@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from connector.outbox import address
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Groups, Stage
 from connector.procedure.policy import Policy
@@ -85,6 +86,15 @@ class FakeOutbox:
         )
         self.rows.append(row)
         return row
+
+    def enqueue(self, tool, change, action, tag, *, now) -> bool:
+        target, key, change_id = address(tool, change, action, tag)
+        return (
+            self.add(
+                tool=tool, target=target, action=action, idempotency_key=key, change_id=change_id, now=now
+            )
+            is not None
+        )
 
     def pending(self, idempotency_key) -> OutboxRow | None:
         return next(

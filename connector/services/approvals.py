@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from connector import commands as c
-from connector import outbox
 from connector.outbox import UpdateFields
 from connector.procedure import rules
 from connector.procedure.model import (
@@ -65,7 +64,7 @@ def record_approval(uow: UnitOfWork, cmd: c.RecordApproval, ctx: ToolContext, *,
     )
     row.updated_at = cmd.at
     field = "lead_approver" if role is Role.LEAD else "security_approver"
-    outbox.enqueue(uow, row.tool, row, UpdateFields({field: approver}), f"approval:{role.value}", now=cmd.at)
+    uow.outbox.enqueue(row.tool, row, UpdateFields({field: approver}), f"approval:{role.value}", now=cmd.at)
     audit(
         uow,
         cmd,
@@ -143,6 +142,6 @@ def record_review(uow: UnitOfWork, cmd: c.RecordReview, ctx: ToolContext) -> str
     row.reviews.append(ReviewRow(reviewer=cmd.actor, kind=cmd.kind.value, at=cmd.at, evidence=cmd.evidence))
     row.updated_at = cmd.at
     reviewer = UpdateFields({f"{cmd.kind.value}_reviewer": cmd.actor})
-    outbox.enqueue(uow, row.tool, row, reviewer, f"review:{cmd.kind.value}", now=cmd.at)
+    uow.outbox.enqueue(row.tool, row, reviewer, f"review:{cmd.kind.value}", now=cmd.at)
     audit(uow, cmd, "review-recorded", reviewer=cmd.actor, kind=cmd.kind.value, evidence=cmd.evidence)
     return "handled"

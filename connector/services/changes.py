@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 from connector import commands as c
-from connector import outbox
 from connector.outbox import CatchUp, CreatePostMortem, RecordEvidence, RequestApprovals, Revert, UpdateFields
 from connector.procedure import rules
 from connector.procedure.model import Change, Decision, PostMortem, Stage
@@ -72,7 +71,7 @@ def register_change(uow: UnitOfWork, cmd: c.RegisterChange, ctx: ToolContext) ->
         **({} if cmd.complete else {"incomplete": True}),
     )
     if not cmd.complete:  # judged and announced once the tool has told the rest (`catch_up`)
-        outbox.enqueue(uow, row.tool, row, CatchUp(), "register", now=cmd.at)
+        uow.outbox.enqueue(row.tool, row, CatchUp(), "register", now=cmd.at)
         return "handled: registered, reading the rest from the tool"
     return _announce(uow, row, cmd, ctx)
 
@@ -129,7 +128,7 @@ def _move_back(
         at=cmd.at,
         origin=cmd.origin,
     )
-    outbox.enqueue(uow, row.tool, row, revert, cmd.origin, now=cmd.at)
+    uow.outbox.enqueue(row.tool, row, revert, cmd.origin, now=cmd.at)
     return refuse(uow, row, cmd, ctx, decision, reverted_to=back, attempted=cmd.to_stage)
 
 
@@ -147,18 +146,16 @@ def _enter(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolCo
         row.deployed_at = cmd.at
     if cmd.to_stage is Stage.CLOSED:
         row.closed_at = cmd.at
-        outbox.enqueue(
-            uow, row.tool, row, RecordEvidence(), "close", now=cmd.at
-        )  # packet hash + checkpoint on the ticket
+        uow.outbox.enqueue(row.tool, row, RecordEvidence(), "close", now=cmd.at)  # packet hash + checkpoint
     if cmd.to_stage is Stage.AWAITING_APPROVAL and ctx.requests_approvals:
         groups = [ctx.group_names["leads"], ctx.group_names["security"]]
-        outbox.enqueue(uow, row.tool, row, RequestApprovals(tuple(groups)), "approvals", now=cmd.at)
+        uow.outbox.enqueue(row.tool, row, RequestApprovals(tuple(groups)), "approvals", now=cmd.at)
     audit(uow, cmd, "stage-changed", from_stage=previous, to_stage=row.stage, status=cmd.to_status)
     if cmd.to_stage is ctx.create_postmortem_on and row.postmortem is None:
         plan_postmortem(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.DEPLOYED:  # after the post-mortem: it must not wait behind a field update
-        outbox.enqueue(
-            uow, row.tool, row, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed", now=cmd.at
+        uow.outbox.enqueue(
+            row.tool, row, UpdateFields({"deployed_at": cmd.at.isoformat()}), "deployed", now=cmd.at
         )
 
 
@@ -209,7 +206,7 @@ def plan_postmortem(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolCo
     row.postmortem = PostMortemRow(due_at=due, assignee=row.engineer, participants=participants)
     text = notices.postmortem(row, ctx.display(row.engineer), due)
     task = CreatePostMortem(text.subject, text.body, due, row.engineer, tuple(participants))
-    outbox.enqueue(uow, row.tool, row, task, "once", now=cmd.at)
+    uow.outbox.enqueue(row.tool, row, task, "once", now=cmd.at)
     audit(
         uow,
         cmd,
@@ -253,8 +250,8 @@ def record_link(uow: UnitOfWork, cmd: c.RecordLink, ctx: ToolContext) -> str:
     setattr(row, attr, cmd.url)
     row.updated_at = cmd.at
     if cmd.origin.startswith("comment:") and cmd.kind in ("pr", "docs"):
-        outbox.enqueue(
-            uow, row.tool, row, UpdateFields({attr: cmd.url}), f"{cmd.kind}:{cmd.origin}", now=cmd.at
+        uow.outbox.enqueue(
+            row.tool, row, UpdateFields({attr: cmd.url}), f"{cmd.kind}:{cmd.origin}", now=cmd.at
         )
     audit(uow, cmd, "link-recorded", kind=cmd.kind, url=cmd.url)
     return "handled"

@@ -1,5 +1,5 @@
 """Shared steps of the use cases: load, audit, alert, refuse, answer. An outbox action is queued with
-`connector.outbox.enqueue`, in the transaction of the decision."""
+`uow.outbox.enqueue`, in the transaction of the decision."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import dataclasses
 from typing import Any
 
 from connector import commands as c
-from connector import outbox
 from connector.outbox import Comment, Notify
 from connector.procedure.model import (
     Decision,
@@ -60,7 +59,7 @@ def notify(
     if not uow.alerts.add(alert):
         return
     notice = Notify(kind, text.subject, text.body, tuple(users), tuple(groups), at=command.at)
-    outbox.enqueue(uow, row.tool, row, notice, f"{kind}:{tag}", now=command.at)
+    uow.outbox.enqueue(row.tool, row, notice, f"{kind}:{tag}", now=command.at)
 
 
 def refuse(
@@ -90,7 +89,7 @@ def refuse(
     )
     text = notices.violation(row.key, decision, ctx.display(command.actor), attempted, reverted_to)
     if reverted_to is None:
-        outbox.enqueue(uow, row.tool, row, Comment(text.body), command.origin, now=command.at)
+        uow.outbox.enqueue(row.tool, row, Comment(text.body), command.origin, now=command.at)
     notify(uow, row, command, ctx, "violation", text, command.origin)
     audit(
         uow,
@@ -105,6 +104,6 @@ def refuse(
 
 
 def answer(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext, text: notices.Notice) -> str:
-    outbox.enqueue(uow, row.tool, row, Comment(text.body), f"answer:{cmd.origin}", now=cmd.at)
+    uow.outbox.enqueue(row.tool, row, Comment(text.body), f"answer:{cmd.origin}", now=cmd.at)
     audit(uow, cmd, "command-answered", reason=text.subject)
     return "refused: " + text.subject

@@ -50,7 +50,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from connector import commands as c
-from connector import outbox
 from connector.inbound.events import (
     CommentAdded,
     Delivery,
@@ -443,7 +442,7 @@ def _defer(uow: UnitOfWork, delivery: Delivery, event: Event, tag: str, why: str
     replays it under the same delivery id); a webhook's delivery is recorded as deferred."""
     change = uow.changes.get(event.tool, event.key)
     assert change is not None  # seen by `_in_doubt` in this transaction
-    outbox.enqueue(uow, change.tool, change, CatchUp(), tag, now=delivery.received_at)
+    uow.outbox.enqueue(change.tool, change, CatchUp(), tag, now=delivery.received_at)
     if delivery.delivery_id.startswith(REPLAY):
         return "deferred"
     row = _record(uow, delivery)

@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from connector import commands as c
-from connector import outbox
 from connector.inbound.events import DeployReported, Ignored
 from connector.mapping import KeySource
 from connector.outbox import OpenBypass, Transition
@@ -183,7 +182,7 @@ def record_deploy(uow: UnitOfWork, cmd: c.RecordDeploy, ctx: ToolContext) -> str
             f"Deploy: taken by the ECM Connector for the production deploy of {cmd.deploy.repository} "
             f"to {cmd.deploy.environment} ({cmd.deploy.url or cmd.deploy.deploy_id})."
         )
-        outbox.enqueue(uow, row.tool, row, Transition(to_status, from_status, note), cmd.origin, now=cmd.at)
+        uow.outbox.enqueue(row.tool, row, Transition(to_status, from_status, note), cmd.origin, now=cmd.at)
     return "handled: deployed by the pipeline"
 
 
@@ -229,7 +228,7 @@ def _open_bypass(
     category = target.mapping.deploys.bypass.category
     action = OpenBypass(text.subject, text.body, deploy, assignee, named.key if named else None, category)
     tag = f"bypass:{deploy.source}:{deploy.deploy_id}"
-    outbox.enqueue(uow, target.name, None, action, tag, now=deploy.at)
+    uow.outbox.enqueue(target.name, None, action, tag, now=deploy.at)
     uow.audit.append(
         actor=deploy.source,
         action="bypass-detected",

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from connector.errors import ConnectorError
 from connector.install_plan import Check
-from connector.outbox import enqueue
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
 
@@ -133,5 +132,5 @@ def _alert(connector: Connector, tool: ToolRuntime, failing: list[Check]) -> Non
                 at=now,
             )
             for action in tool.adapter.drift_actions(tool, check):
-                enqueue(uow, tool.name, None, action, f"drift:{marker}", now=now)
+                uow.outbox.enqueue(tool.name, None, action, f"drift:{marker}", now=now)
         uow.commit()

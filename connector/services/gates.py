@@ -14,7 +14,6 @@ import dataclasses
 from datetime import datetime
 
 from connector import commands as c
-from connector import outbox
 from connector.outbox import SetGate
 from connector.procedure.gate import GATE_STAGES, blocking
 from connector.procedure.model import Change, Decision, Stage, Violation
@@ -73,7 +72,7 @@ def mirror(uow: UnitOfWork, command: c.Command, ctx: ToolContext, *, force: bool
         if missing:
             lines.append(f"{STEP_NAMES[following]} still needs: " + "; ".join(missing) + ".")
     action = SetGate(ctx.gate_field, tuple(entries), "\n".join(lines), engineer)
-    outbox.enqueue(uow, row.tool, row, action, f"{command.origin}:{','.join(entries) or '-'}", now=command.at)
+    uow.outbox.enqueue(row.tool, row, action, f"{command.origin}:{','.join(entries) or '-'}", now=command.at)
     audit(uow, command, "gate-set", open=entries, previous=last)
 
 

@@ -10,7 +10,6 @@ import hashlib
 from datetime import datetime
 
 from connector import commands as c
-from connector import outbox
 from connector.outbox import ShowMissing
 from connector.procedure.gate import GATE_STAGES, blocking
 from connector.procedure.model import TERMINAL_STAGES, Change, Stage
@@ -58,4 +57,4 @@ def show(uow: UnitOfWork, command: c.Command, ctx: ToolContext) -> None:
     if isinstance(last, ShowMissing) and last.text == text:
         return
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    outbox.enqueue(uow, row.tool, row, ShowMissing(text), f"{command.origin}:{digest}", now=command.at)
+    uow.outbox.enqueue(row.tool, row, ShowMissing(text), f"{command.origin}:{digest}", now=command.at)

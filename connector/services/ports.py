@@ -48,7 +48,14 @@ class Outbox(Protocol):
         change_id: int | None,
         now: datetime,
     ) -> OutboxRow | None:
-        """Queue through `connector.outbox.enqueue`, which owns the idempotency keys."""
+        """The new pending row, or None when its idempotency key was queued before."""
+        ...
+
+    def enqueue(
+        self, tool: str, change: ChangeRow | None, action: Action, tag: str, *, now: datetime
+    ) -> bool:
+        """Queue `action` about `change` once under the key `connector.outbox.address` makes from `tag`:
+        False when it was queued before."""
         ...
 
     def pending(self, idempotency_key: str) -> OutboxRow | None:

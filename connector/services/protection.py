@@ -12,7 +12,6 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from connector import commands as c
-from connector import outbox
 from connector.inbound.events import Ignored, ProtectionRuleRequested
 from connector.outbox import AnswerProtectionRule
 from connector.procedure.gate import blocking
@@ -84,7 +83,7 @@ def review_deployment(uow: UnitOfWork, tools: Mapping[str, ToolRuntime], request
         request.callback_url, request.installation_id, request.environment, state, comment
     )
     digest = hashlib.sha256(f"{request.callback_url}\n{request.environment}".encode()).hexdigest()[:32]
-    outbox.enqueue(uow, GITHUB, None, action, f"protection:{digest}", now=request.at)
+    uow.outbox.enqueue(GITHUB, None, action, f"protection:{digest}", now=request.at)
     uow.audit.append(
         actor=GITHUB,
         action="protection-rule-answered",

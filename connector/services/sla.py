@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from connector.mapping.common import ReminderPoint as MappedPoint
 from connector.mapping.common import Reminders
-from connector.outbox import Notify, RaiseEvent, enqueue
+from connector.outbox import Notify, RaiseEvent
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.rules import retroactive_items
 from connector.procedure.sla import ReminderPoint, due_thresholds, horizon
@@ -151,7 +151,7 @@ def _send(
             for action in tool.adapter.alert_actions(tool, alert, users, groups):
                 if isinstance(action, Notify | RaiseEvent):  # raised now (ServiceNow: process_on)
                     action = dataclasses.replace(action, at=now)
-                enqueue(uow, tool.name, change, action, f"sla:{alert.threshold}", now=now)
+                uow.outbox.enqueue(tool.name, change, action, f"sla:{alert.threshold}", now=now)
             uow.audit.append(
                 actor=ACTOR,
                 action=f"sla-{alert.kind}",

@@ -6,7 +6,6 @@ answered with what is missing. Nothing here moves the change before the procedur
 from __future__ import annotations
 
 from connector import commands as c
-from connector import outbox
 from connector.outbox import Transition
 from connector.procedure.gate import blocking
 from connector.procedure.model import Stage
@@ -59,7 +58,7 @@ def request_step(uow: UnitOfWork, cmd: c.RequestStep, ctx: ToolContext) -> str:
     if outcome != "handled":
         return outcome
     note = f"{verb}: taken by the ECM Connector at the request of {ctx.display(cmd.actor)} ({cmd.origin})."
-    outbox.enqueue(uow, row.tool, row, Transition(to_status, from_status, note), cmd.origin, now=cmd.at)
+    uow.outbox.enqueue(row.tool, row, Transition(to_status, from_status, note), cmd.origin, now=cmd.at)
     audit(uow, cmd, "step-requested", to_stage=cmd.to_stage.value, status=to_status)
     return "handled"
 

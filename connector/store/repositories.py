@@ -30,6 +30,7 @@ from connector.outbox import (
     ShowMissing,
     Target,
     UpdateFields,
+    address,
 )
 from connector.procedure.model import Change
 from connector.store.db import Database
@@ -313,8 +314,9 @@ class OutboxRepository:
         change_id: int | None,
         now: datetime,
     ) -> OutboxRow | None:
-        """The new pending row, or None when a row with this idempotency key exists already. Queue
-        through `connector.outbox.enqueue`, which owns the idempotency keys."""
+        """The new pending row, or None when a row with this idempotency key exists already (`enqueue`
+        makes the key; a row that is about something else than a change, such as a catch-up before its
+        change is registered, names its own)."""
         row = OutboxRow(
             tool=tool,
             action=action.ACTION,
@@ -327,6 +329,17 @@ class OutboxRepository:
             created_at=now,
         )
         return _insert_unless_duplicate(self.session, row)
+
+    def enqueue(
+        self, tool: str, change: ChangeRow | None, action: Action, tag: str, *, now: datetime
+    ) -> bool:
+        """Queue `action` about `change` once, under the key `connector.outbox.address` makes from `tag`.
+        False when it was queued before."""
+        target, key, change_id = address(tool, change, action, tag)
+        added = self.add(
+            tool=tool, target=target, action=action, idempotency_key=key, change_id=change_id, now=now
+        )
+        return added is not None
 
     def pending(self, idempotency_key: str) -> OutboxRow | None:
         query = select(OutboxRow).where(

@@ -2,9 +2,9 @@
 
 A step taken too early in the Jira sandbox (Approve with only the lead's approval) is answered by a
 revert. The connector's files on the call stack are read where the trip changes hands: in the view as it
-hands the delivery to the intake, in the batch's writer (a request thread) as the revert is queued, and
-in the dispatcher as the revert's transition is sent to Jira. Their sequence must be the page's list, in
-its order.
+hands the delivery to the intake, in the batch's writer (a request thread) as the revert is queued (a
+row of the store's outbox), and in the dispatcher as the revert's transition is sent to Jira. Their
+sequence must be the page's list, in its order.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from connector import outbox
 from connector.demo.stack import JiraStack
 from connector.demo.story import JiraStory
 from connector.jira.gateway import JiraGateway
 from connector.outbox import Revert
 from connector.procedure.model import Stage
 from connector.services.deliveries import Intake
+from connector.store.repositories import OutboxRepository
 
 pytestmark = pytest.mark.slow
 
@@ -81,9 +81,9 @@ def test_the_webhook_trip_on_the_architecture_page_is_the_one_the_code_takes(sta
     watch("received", Intake, "receive")
     watch(
         "queued",
-        outbox,
+        OutboxRepository,
         "enqueue",
-        when=lambda _uow, _tool, _row, action, *_a, **_k: isinstance(action, Revert),
+        when=lambda _outbox, _tool, _row, action, *_a, **_k: isinstance(action, Revert),
     )
     watch("sent", JiraGateway, "transition", when=lambda *_a, comment=None, **_k: bool(comment))
 
@@ -103,7 +103,6 @@ def test_the_webhook_trip_on_the_architecture_page_is_the_one_the_code_takes(sta
         *seen["received"],
         "connector/inbound/jira.py",  # called by the view before it hands the delivery on
         *from_the_intake(seen["queued"]),  # written by a request thread: its view is the first hop above
-        "connector/outbox.py",  # enqueue itself
         *seen["sent"],
         "connector/jira/gateway.py",  # the transition itself
     ]

@@ -23,7 +23,6 @@ from connector.outbox import (
     Revert,
     Target,
     UpdateFields,
-    enqueue,
 )
 from connector.store.db import Database
 from connector.store.outbox import decode, encode
@@ -198,10 +197,10 @@ def test_enqueue_keeps_the_idempotency_keys_of_the_rows_already_queued(database:
     with UnitOfWork(database) as uow:
         change = uow.changes.add(a_change("ECM-1", remote_id="10001"))
         uow.session.flush()
-        assert enqueue(uow, "jira", change, Comment("late"), "sla:breach", now=T0)
-        assert not enqueue(uow, "jira", change, Comment("late again"), "sla:breach", now=T0)
-        assert enqueue(
-            uow, "servicenow", None, RaiseEvent("ecm.drift"), "drift:servicenow:x:2025-03-03", now=T0
+        assert uow.outbox.enqueue("jira", change, Comment("late"), "sla:breach", now=T0)
+        assert not uow.outbox.enqueue("jira", change, Comment("late again"), "sla:breach", now=T0)
+        assert uow.outbox.enqueue(
+            "servicenow", None, RaiseEvent("ecm.drift"), "drift:servicenow:x:2025-03-03", now=T0
         )
         uow.commit()
         keys = list(uow.session.scalars(select(OutboxRow.idempotency_key).order_by(OutboxRow.id)))
