@@ -12,6 +12,7 @@
    of connector/store/, reached through the unit of work (`connector.services.ports`).
 8. Only connector/store/ (tables, repositories, unit of work, migrations) imports `sqlalchemy` outside
    type annotations: the queries live there. What still writes its own is listed in EXCEPTIONS.
+9. The actions' vocabulary (connector/outbox.py) imports no connector module but connector.commands.
 
 Rules 1-3 and 7 count every import in a file, inside functions too; rule 4 counts what runs at import
 time; rule 8 leaves out what is imported for annotations only (under `if TYPE_CHECKING:`).
@@ -370,6 +371,29 @@ def test_the_listed_gateways_and_exceptions_name_modules_that_exist():
         "sql",
         "store",
     }
+
+
+def test_the_webhooks_trip_on_the_architecture_page_is_at_most_six_files():
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    block = page.split("## One webhook, from the view to the gateway call", 1)[1].split("```", 2)[1]
+    trip = re.findall(r"^(connector/\S+\.py)", block, re.MULTILINE)
+    assert trip[0] == "connector/web/webhooks.py" and trip[-1] == "connector/jira/gateway.py"
+    assert len(trip) <= 6, trip
+
+
+def test_the_outbox_actions_vocabulary_imports_no_layer_of_the_connector():
+    """Every layer shares connector/outbox.py (use cases, the store's codec, each tool's actions): it
+    imports only the standard library and the commands' values, so queuing and performing meet there
+    without a circle."""
+    tree = Tree.scan(ROOT, PACKAGES)
+    found = [
+        f"{tree.where(imp)}: {imp.target}"
+        for imp in tree.imports("connector.outbox")
+        if not imp.typing_only
+        and tree.local(imp.target) is not None
+        and tree.local(imp.target) != "connector.commands"
+    ]
+    assert found == []
 
 
 def test_every_file_the_architecture_page_names_exists():

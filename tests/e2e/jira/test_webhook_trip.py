@@ -101,7 +101,6 @@ def test_the_webhook_trip_on_the_architecture_page_is_the_one_the_code_takes(sta
 
     trip = [
         *seen["received"],
-        "connector/inbound/jira.py",  # called by the view before it hands the delivery on
         *from_the_intake(seen["queued"]),  # written by a request thread: its view is the first hop above
         *seen["sent"],
         "connector/jira/gateway.py",  # the transition itself
