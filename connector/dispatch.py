@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple
 
 import tenacity
 
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from connector.bootstrap import Connector
 
 log = logging.getLogger("connector.dispatch")
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")  # the arguments of a call made again
 
 MAX_ATTEMPTS = retries.SCHEDULED_ATTEMPTS  # scheduled attempts before an action is marked dead
 MERGE_LIMIT = 20  # following update_fields (show_missing) rows of one change performed with the claimed one
@@ -193,7 +195,7 @@ class Dispatcher:
             log.warning("revert-catch-up-failed", extra={"outbox_id": row_id, "error": str(error)[:300]})
             return row_id, None  # judged again on what is known
 
-    def _quickly(self, call: Callable[..., Any], *args: Any) -> Any:
+    def _quickly(self, call: Callable[[*Ts], T], *args: *Ts) -> T:
         """`call` made again a few times while it fails transiently, each of its gateway calls retried on
         its own meanwhile (connector/retries.py)."""
         retrying = tenacity.Retrying(

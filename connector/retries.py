@@ -28,13 +28,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TypeVar, TypeVarTuple
 
 import tenacity
 
 from connector.errors import ApiError, RateLimited
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")  # the arguments of a call made again
 
 QUICK_ATTEMPTS = 3  # per call and per action
 QUICK_WAIT_CAP = 2.0  # seconds: longer waits are scheduled, not slept
@@ -77,7 +78,7 @@ def short(error: BaseException) -> bool:
     return (getattr(error, "retry_after", 0) or 0) <= QUICK_WAIT_CAP
 
 
-def quickly(call: Callable[..., T], *args: Any, sleep: Callable[[float], None], only=retryable) -> T:
+def quickly(call: Callable[[*Ts], T], *args: *Ts, sleep: Callable[[float], None], only=retryable) -> T:
     """`call(*args)`, made again up to QUICK_ATTEMPTS times while it fails with a short transient error
     that `only` accepts."""
     retrying = tenacity.Retrying(

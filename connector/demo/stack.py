@@ -13,11 +13,12 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from wsgiref.types import StartResponse, WSGIEnvironment
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connector.bootstrap import Clock, Connector, bootstrap
 from connector.config import Settings, load_settings
@@ -25,6 +26,11 @@ from connector.demo.clock import DemoClock
 from connector.dispatch import Dispatcher
 from connector.mapping import load_mapping
 from connector.store.checkpoints import Checkpointer, checkpointer_from_settings
+
+if TYPE_CHECKING:
+    from sandbox.github.server import SandboxGitHub
+    from sandbox.jira.server import SandboxJira
+    from sandbox.servicenow.server import SandboxServiceNow
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MAPPING = REPO / "mappings" / "jira-cloud.yaml"
@@ -105,7 +111,7 @@ class LocalStack:
     ) -> None:
         self.data_dir, self.mapping_path = data_dir, mapping_path or self.default_mapping
         # One clock for the sandbox and the connector (a `clock` in sandbox_options gives the sandbox its own)
-        self.clock: Any = clock or DemoClock()
+        self.clock: Clock | DemoClock = clock or DemoClock()
         self.database_url, self.database_schema = database_url, database_schema
         self.progress, self.sandbox_options = progress, sandbox_options or {}
         # A webhook secret the person running the demo set is used, else a fresh one.
@@ -113,14 +119,16 @@ class LocalStack:
         # The pipelines' webhooks (GitHub deployments, the generic deploy hook) likewise.
         self.github_secret = os.environ.get("ECM_GITHUB_WEBHOOK_SECRET") or secrets.token_hex(16)
         self.deploy_secret = os.environ.get("ECM_DEPLOY_WEBHOOK_SECRET") or secrets.token_hex(16)
-        self.sandbox: Any = None
+        self.sandbox: SandboxJira | SandboxServiceNow | None = None
         self.connector: Connector | None = None
         self.service_url = ""
         self.environ: dict[str, str] = {}
-        self._server: Any = None
+        self._server: BaseWSGIServer | None = None
         self.dispatch: DispatchLoop | None = None
         self.checkpointer: Checkpointer | None = None
-        self.github: Any = None  # the GitHub API sandbox the connector's GitHub App answers through
+        self.github: SandboxGitHub | None = (
+            None  # the GitHub API sandbox the connector's GitHub App answers through
+        )
 
     # --- what differs per tool ---------------------------------------------------------------------
 
@@ -192,7 +200,7 @@ class LocalStack:
             "ECM_GITHUB_APP_PRIVATE_KEY": pem,
         }
 
-    def _app(self, environ: dict, start_response: Any) -> Any:
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         response = self.app(environ, start_response)  # the view has committed by now
         if self.dispatch is not None:
             self.dispatch.wake()

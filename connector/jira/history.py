@@ -27,7 +27,7 @@ from connector.inbound.reader import JsonObject
 from connector.tools import ToolRuntime
 
 if TYPE_CHECKING:
-    from connector.jira.gateway import JiraGateway
+    from connector.jira.gateway import JiraGateway, JiraIssue
 
 Replayed = tuple[Delivery, Event | Ignored]
 
@@ -98,7 +98,7 @@ class _Raw:
     raw: dict[str, Any]
 
 
-def _with_every_comment(gateway: JiraGateway, issue: Any) -> dict[str, Any]:
+def _with_every_comment(gateway: JiraGateway, issue: JiraIssue | _Raw) -> dict[str, Any]:
     """The issue as search returned it, with every comment: Jira Cloud embeds only the latest 100
     (`total` counts all), so a busy issue's others are read from its comment pages."""
     raw = issue.raw

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Connection,
     CursorResult,
     DateTime,
+    Row,
     Select,
     String,
     Table,
@@ -74,10 +75,10 @@ SQLite reads in process, where a larger fetch only keeps more rows alive (see `p
 class Loaded(NamedTuple):
     """One change as read: its row, its approvals and reviews (oldest first), its post-mortem."""
 
-    change: Any
-    approvals: list[Any]
-    reviews: list[Any]
-    postmortem: Any | None
+    change: Row[Any]  # the change's columns (`facts_of` reads them as a ChangeRow's)
+    approvals: list[Row[Any]]
+    reviews: list[Row[Any]]
+    postmortem: PostMortemRecord | None
     violations: int  # blocked or reverted attempts recorded on it
     bypass: str = ""  # the production deploy it was opened for, when it is a bypass change
 
@@ -178,7 +179,7 @@ def _postmortem_columns(dialect: str) -> list[ColumnElement[Any]]:
 _POSTMORTEM_WIDTH = len(PostMortemRecord._fields)
 
 
-def _postmortem_of(row: Any) -> PostMortemRecord:
+def _postmortem_of(row: Row[Any]) -> PostMortemRecord:
     return PostMortemRecord._make(row[-_POSTMORTEM_WIDTH:])
 
 

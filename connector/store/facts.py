@@ -8,7 +8,8 @@ plain rows of a batch read (the export, the SLA job), whose times are aware UTC 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import Protocol
 
 from connector.procedure.model import (
     Approval,
@@ -32,6 +33,68 @@ METHOD = {m.value: m for m in Method}
 REVIEW_KIND = {m.value: m for m in ReviewKind}
 
 
+class ChangeFields(Protocol):
+    """What the facts are built from: a `ChangeRow`, or a change's row of a batch read."""
+
+    tool: str
+    key: str
+    engineer: str
+    stage: str
+    created_at: datetime
+    category: str | None
+    impact: str | None
+    notified_at: datetime | None
+    rejected_by: str | None
+    rejected_role: str | None
+    rejected_at: datetime | None
+    rejection_reason: str | None
+    rejection_evidence: str | None
+    deployed_at: datetime | None
+    pr_url: str | None
+    docs_url: str | None
+    close_code: str | None
+    closed_at: datetime | None
+    title: str
+    project: str
+    team: str | None
+
+
+class ApprovalFields(Protocol):
+    """An `ApprovalRow`, or an approval's row of a batch read."""
+
+    approver: str
+    role: str
+    method: str
+    granted_at: datetime
+    recorded_by: str
+    evidence: str
+    channel: str | None
+    confirm_by: datetime | None
+    confirmed_at: datetime | None
+    confirmation_evidence: str | None
+
+
+class ReviewFields(Protocol):
+    """A `ReviewRow`, or a review's row of a batch read."""
+
+    reviewer: str
+    kind: str
+    at: datetime
+    evidence: str
+
+
+class PostMortemFields(Protocol):
+    """A `PostMortemRow`, or the post-mortem's columns of its change's row in a batch read."""
+
+    key: str | None
+    created_at: datetime | None
+    due_at: datetime
+    assignee: str | None
+    participants: list[str] | None
+    done_at: datetime | None
+    report_url: str | None
+
+
 def change_facts(row: ChangeRow) -> Change:
     """The facts of a change loaded through the ORM, with its approvals, reviews and post-mortem."""
     return facts_of(row, row.approvals, row.reviews, row.postmortem)
@@ -41,7 +104,12 @@ def change_facts(row: ChangeRow) -> Change:
 # arguments cost a third less than keywords; tests/unit/store/test_facts.py checks each field).
 
 
-def facts_of(row: Any, approvals: Iterable[Any], reviews: Iterable[Any], postmortem: Any | None) -> Change:
+def facts_of(
+    row: ChangeFields,
+    approvals: Iterable[ApprovalFields],
+    reviews: Iterable[ReviewFields],
+    postmortem: PostMortemFields | None,
+) -> Change:
     return Change(
         row.tool,
         row.key,
@@ -66,7 +134,7 @@ def facts_of(row: Any, approvals: Iterable[Any], reviews: Iterable[Any], postmor
     )
 
 
-def approval_facts(row: Any) -> Approval:
+def approval_facts(row: ApprovalFields) -> Approval:
     return Approval(
         row.approver,
         ROLE[row.role],
@@ -81,7 +149,7 @@ def approval_facts(row: Any) -> Approval:
     )
 
 
-def rejection_facts(row: Any) -> Rejection | None:
+def rejection_facts(row: ChangeFields) -> Rejection | None:
     if row.rejected_by is None or row.rejected_at is None:
         return None
     return Rejection(
@@ -93,11 +161,11 @@ def rejection_facts(row: Any) -> Rejection | None:
     )
 
 
-def review_facts(row: Any) -> Review:
+def review_facts(row: ReviewFields) -> Review:
     return Review(row.reviewer, REVIEW_KIND[row.kind], row.at, row.evidence)
 
 
-def postmortem_facts(row: Any, change: Any) -> PostMortem:
+def postmortem_facts(row: PostMortemFields, change: ChangeFields) -> PostMortem:
     """A post-mortem the tool has not created yet has key "" and counts as created at the deploy."""
     return PostMortem(
         row.key or "",

@@ -194,7 +194,9 @@ class PostMortemRow(Base):
     change: Mapped[ChangeRow] = relationship(back_populates="postmortem")
 
     @validates("done_at", "change")
-    def _copy_done_at_to_change(self, key: str, value: Any) -> Any:
+    def _copy_done_at_to_change(
+        self, key: str, value: datetime | ChangeRow | None
+    ) -> datetime | ChangeRow | None:
         change, done_at = (self.change, value) if key == "done_at" else (value, self.done_at)
         if change is not None:
             change.postmortem_done_at = done_at

@@ -17,17 +17,21 @@ import os
 import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ParamSpec
 
 from flask import Flask, Response, abort, has_request_context, redirect, request, session, url_for
 from flask import Request as FlaskRequest
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.typing import ResponseReturnValue
 
 from connector.web.errors import error_response
 from connector.web.state import current_connector
 
 if TYPE_CHECKING:
     from connector.config import Settings
+
+P = ParamSpec("P")  # a view's arguments (the URL's variables)
+View = Callable[P, ResponseReturnValue]
 
 SESSION_FLAG = "admin"
 WEBHOOKS = "/webhooks/"  # the deliveries' paths (connector/web/webhooks.py): no session
@@ -69,11 +73,11 @@ def _bearer() -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_token(view: View[P]) -> View[P]:
     """API views: 401 without a valid bearer token."""
 
     @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if not token_matches(_bearer()):
             response, status = error_response(
                 401, "unauthorized", "send Authorization: Bearer <ECM_ADMIN_TOKEN>"
@@ -85,11 +89,11 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-def require_gate_token(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_gate_token(view: View[P]) -> View[P]:
     """The gate: ECM_ADMIN_TOKEN or ECM_GATE_TOKEN; 503 only when neither is configured."""
 
     @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         admin, gate = admin_token(), gate_token()
         if admin is None and gate is None:
             raise AdminNotConfigured("set ECM_GATE_TOKEN or ECM_ADMIN_TOKEN to use the gate")
@@ -105,11 +109,11 @@ def require_gate_token(view: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-def require_login(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_login(view: View[P]) -> View[P]:
     """Dashboard views: to the login form without a signed session (a bearer token works as well)."""
 
     @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         token_matches(None)  # 503 when no token is configured
         if not session.get(SESSION_FLAG) and not token_matches(_bearer()):
             return redirect(url_for("dashboard.login", next=request.path))

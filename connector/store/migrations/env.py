@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 from sqlalchemy.types import TypeDecorator
 
@@ -14,7 +13,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | bool:
     """Write our TypeDecorators as the plain SQL type they store (so migrations never import tables.py)."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl!r}"
