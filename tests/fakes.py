@@ -5,16 +5,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from connector.outbox import address
+from connector import commands as c
+from connector import services
+from connector.outbox import Action, Target, address
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Change, Groups, Stage
 from connector.procedure.policy import Policy
+from connector.store.db import Database
 from connector.store.facts import change_facts
 from connector.store.outbox import decode, encode
 from connector.store.tables import ChangeRow, DeliveryRow, DeployRow, OutboxRow, PostMortemRow
-from connector.tools import ToolContext
+from connector.store.uow import UnitOfWork
+from connector.tools import ToolActions, ToolContext
 
 
 @dataclass(frozen=True)
@@ -313,3 +319,73 @@ def jira_context() -> ToolContext:
         group_names={"leads": "engineering-leads", "security": "security-team"},
         recipients_by_kind={},
     )
+
+
+@dataclass(frozen=True)
+class ChangeSteps:
+    """One emergency change's commands as the tests tell its life, each `minutes` after `at` and naming
+    the delivery it came from (`origin`): Emma raises it (its category and impact given) awaiting
+    approval, the approvers approve it, people move it between the statuses of `JIRA_STATUSES`."""
+
+    at: datetime
+    tool: str = "jira"
+    key: str = "EMG-1"
+
+    def raised(self, origin: str = "d-0", stage: Stage = Stage.AWAITING_APPROVAL) -> c.RegisterChange:
+        return c.RegisterChange(
+            **self._by("eng.emma", 0, origin),
+            engineer="eng.emma",
+            title="t",
+            category="Service outage",
+            impact="checkout is down",
+            stage=stage,
+        )
+
+    def approval(self, actor: str, minutes: int, origin: str, evidence: str) -> c.RecordApproval:
+        return c.RecordApproval(**self._by(actor, minutes, origin), evidence=evidence)
+
+    def moved(self, actor: str, minutes: int, origin: str, to_stage: Stage) -> c.RecordTransition:
+        return c.RecordTransition(
+            **self._by(actor, minutes, origin), to_stage=to_stage, to_status=JIRA_STATUSES[to_stage]
+        )
+
+    def _by(self, actor: str, minutes: int, origin: str) -> dict[str, Any]:
+        at = self.at + timedelta(minutes=minutes)
+        return {"tool": self.tool, "key": self.key, "actor": actor, "at": at, "origin": origin}
+
+
+def handled(database: Database, ctx: ToolContext, *commands: c.Command) -> list[str]:
+    """Each command handled in turn in one unit of work of the database, committed: their outcomes."""
+    with UnitOfWork(database) as uow:
+        outcomes = [services.handle(uow, command, ctx) for command in commands]
+        uow.commit()
+    return outcomes
+
+
+@dataclass
+class RecordingActions:
+    """A tool's actions that perform everything at once and keep what they were asked, in order."""
+
+    calls: list[tuple[Target, Action, str]] = field(default_factory=list)
+
+    def perform(self, action: Action, target: Target, idempotency_key: str) -> dict[str, Any]:
+        self.calls.append((target, action, idempotency_key))
+        return {"ok": True}
+
+
+@dataclass
+class DispatchedTool:
+    """What the dispatcher uses of a tool's runtime: its actions, its context, its adapter (history)."""
+
+    actions: ToolActions
+    ctx: ToolContext | None = None
+    adapter: Any = None
+
+
+@dataclass
+class DispatchedConnector:
+    """What the dispatcher uses of the composition root."""
+
+    database: Database
+    tools: dict[str, DispatchedTool]
+    clock: Any = None

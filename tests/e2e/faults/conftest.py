@@ -116,3 +116,15 @@ def connector_mails(sandbox: Any) -> Counter[tuple[str, str]]:
     """Mails the connector sent, counted per (issue, subject)."""
     with sandbox.state.lock:
         return Counter((m["issue"], m["subject"]) for m in sandbox.state.mails if m["sender"] == CONNECTOR)
+
+
+def raised_awaiting_approval(story: PeopleOnV3) -> str:
+    """Emma raises an emergency change in Jira (its category and impact given) and asks for approval:
+    its key, the connector's hearing of it left to the test."""
+    section = story.section
+    fields = {story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."}
+    key = story.person("eng.emma").create_issue(
+        section.project, section.issue_types.change, "Checkout down", "", fields=fields
+    )
+    story.move("eng.emma", key, section.statuses.awaiting_approval)
+    return key

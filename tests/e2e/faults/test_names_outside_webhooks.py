@@ -11,7 +11,7 @@ from connector.demo.stack import JiraStack
 from connector.procedure.model import Stage
 from sandbox.jira.faults import FaultRule
 
-from .conftest import CONNECTOR, outbox_statuses, people
+from .conftest import CONNECTOR, outbox_statuses, people, raised_awaiting_approval
 
 pytestmark = pytest.mark.slow
 
@@ -26,14 +26,7 @@ def test_the_raised_alert_names_the_engineer_once_jira_tells_the_name_and_no_web
     story = people(stack)
     lookups = FaultRule(path="/rest/api/*/user", method="GET", kind="status", status=429, retry_after=1)
     stack.sandbox.faults.add(lookups)  # Jira rate-limits every read of a person, for now
-    key = story.person("eng.emma").create_issue(
-        story.section.project,
-        story.section.issue_types.change,
-        "Checkout down",
-        "",
-        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
-    )
-    story.move("eng.emma", key, story.section.statuses.awaiting_approval)
+    key = raised_awaiting_approval(story)
     assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
     assert not _raised_mails(stack, key)  # the alert waits for the name, Jira says 429 meanwhile
 

@@ -19,6 +19,7 @@ from .conftest import (
     connector_status_changes,
     outbox_statuses,
     people,
+    raised_awaiting_approval,
 )
 
 pytestmark = pytest.mark.slow
@@ -48,14 +49,7 @@ def violations_of(stack, key: str) -> tuple[int, int]:
 def test_an_approval_whose_webhook_was_lost_is_found_before_the_approve_step_is_reverted(stack):
     story = people(stack)
     statuses = story.section.statuses
-    key = story.person("eng.emma").create_issue(
-        story.section.project,
-        story.section.issue_types.change,
-        "Checkout down",
-        "",
-        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
-    )
-    story.move("eng.emma", key, statuses.awaiting_approval)
+    key = raised_awaiting_approval(story)
     assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
     lose_the_next_comment(stack)
     story.comment("sec.sara", key, "/approve")
@@ -101,14 +95,7 @@ def test_a_catch_up_that_loses_a_race_for_its_rows_is_finished_before_the_revert
     monkeypatch.setattr(reconcile_module.deliveries, "receive", racing)
     story = people(stack)
     statuses = story.section.statuses
-    key = story.person("eng.emma").create_issue(
-        story.section.project,
-        story.section.issue_types.change,
-        "Checkout down",
-        "",
-        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
-    )
-    story.move("eng.emma", key, statuses.awaiting_approval)
+    key = raised_awaiting_approval(story)
     assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
     lose_the_next_comment(stack)
     story.comment("sec.sara", key, "/approve")
@@ -141,18 +128,10 @@ def test_a_real_violation_is_still_reverted_after_the_catch_up(stack):
 
 def test_a_change_first_seen_from_a_comment_is_read_from_jira_before_it_is_judged(stack):
     story = people(stack)
-    statuses = story.section.statuses
     # lost: the creation, the move to Awaiting Approval, the issue_updated of the comment; its
     # comment_created (six issue fields, no custom field) is the first the connector hears of the change
     stack.sandbox.faults.webhooks.script = ["drop", "drop", "drop", "deliver"]
-    key = story.person("eng.emma").create_issue(
-        story.section.project,
-        story.section.issue_types.change,
-        "Checkout down",
-        "",
-        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
-    )
-    story.move("eng.emma", key, statuses.awaiting_approval)
+    key = raised_awaiting_approval(story)
     story.comment("lead.liam", key, "/approve")
 
     assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
@@ -205,14 +184,7 @@ def test_closing_after_the_postmortem_was_done_is_not_reverted_when_its_done_web
 def test_reviews_commented_while_the_connector_missed_the_approval_are_recorded_after_catching_up(stack):
     story = people(stack)
     statuses = story.section.statuses
-    key = story.person("eng.emma").create_issue(
-        story.section.project,
-        story.section.issue_types.change,
-        "Checkout down",
-        "",
-        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
-    )
-    story.move("eng.emma", key, statuses.awaiting_approval)
+    key = raised_awaiting_approval(story)
     assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
     story.comment("sec.sara", key, "/approve")
     assert stack.settle(lambda: len(story.facts(key).approvals) == 1)
@@ -241,14 +213,7 @@ def test_reviews_replayed_while_the_approve_step_waits_to_be_judged_again_are_re
     which the catch-up withdraws, and is then recorded; none is refused as "before approval"."""
     story = people(stack)
     statuses = story.section.statuses
-    key = story.person("eng.emma").create_issue(
-        story.section.project,
-        story.section.issue_types.change,
-        "Checkout down",
-        "",
-        fields={story.field_ids["category"]: {"value": "Service outage"}, story.field_ids["impact"]: "EU."},
-    )
-    story.move("eng.emma", key, statuses.awaiting_approval)
+    key = raised_awaiting_approval(story)
     assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
     assert stack.settle(lambda: outbox_statuses(stack.connector.database).get("pending", 0) == 0, 20)
     stack.dispatch.stop()  # the jobs process is down a while: the outbox waits

@@ -22,6 +22,7 @@ from connector.services.reverts import reconsider_revert
 from connector.store.tables import AuditRow, ChangeRow, DeliveryRow, MarkerRow, OutboxRow, ViolationRow
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
+from tests.fakes import ChangeSteps, handled
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -47,20 +48,6 @@ def delivery(delivery_id: str) -> Delivery:
 def register(event, origin: str) -> list[c.Command]:
     fields = {"tool": "jira", "key": event.key, "actor": event.actor, "at": event.at, "origin": origin}
     return [c.RegisterChange(**fields, title="t", category="Service outage", impact="checkout is down")]
-
-
-def raised(base: dict) -> c.RegisterChange:
-    """Emma raises the change, with its category and impact, and asks for approval."""
-    return c.RegisterChange(
-        **base,
-        actor="eng.emma",
-        at=AT,
-        engineer="eng.emma",
-        title="t",
-        category="Service outage",
-        impact="checkout is down",
-        stage=Stage.AWAITING_APPROVAL,
-    )
 
 
 def jira(ctx, translate=register) -> dict[str, ToolRuntime]:
@@ -181,17 +168,9 @@ def test_a_replayed_review_made_after_a_step_that_waits_to_be_judged_again_waits
     "before approval"), but left to a catch-up queued after the revert; an approval made before the step
     is judged as it comes, since the revert's judgement needs it."""
     base = {"tool": "jira", "key": "EMG-1", "origin": "d-0"}
-    with UnitOfWork(database) as uow:
-        services.handle(uow, raised(base), ctx)
-        approve = c.RecordTransition(
-            **{**base, "origin": "d-1"},
-            actor="lead.liam",
-            at=AT + timedelta(minutes=5),
-            to_stage=Stage.APPROVED,
-            to_status="Approved",
-        )
-        assert services.handle(uow, approve, ctx).startswith("refused")
-        uow.commit()
+    steps = ChangeSteps(AT)
+    [_, approve] = handled(database, ctx, steps.raised(), steps.moved("lead.liam", 5, "d-1", Stage.APPROVED))
+    assert approve.startswith("refused")
 
     def review(event, origin):
         return [
@@ -244,42 +223,17 @@ def test_a_replayed_review_that_holds_is_recorded_at_once_though_a_step_before_i
     """The engineer marked the change reviewed before any review (a violation: its revert is pending); a
     review replayed meanwhile holds in the stage the change is in, so it is recorded now, not deferred."""
     base = {"tool": "jira", "key": "EMG-1"}
-    steps = [
-        raised({**base, "origin": "d-0"}),
-        c.RecordApproval(
-            **base, actor="lead.liam", at=AT + timedelta(minutes=1), origin="d-1", evidence="c:1"
-        ),
-        c.RecordApproval(
-            **base, actor="sec.sara", at=AT + timedelta(minutes=2), origin="d-2", evidence="c:2"
-        ),
-        c.RecordTransition(
-            **base,
-            actor="lead.liam",
-            at=AT + timedelta(minutes=3),
-            origin="d-3",
-            to_stage=Stage.APPROVED,
-            to_status="Approved",
-        ),
-        c.RecordTransition(
-            **base,
-            actor="eng.emma",
-            at=AT + timedelta(minutes=4),
-            origin="d-4",
-            to_stage=Stage.IN_REVIEW,
-            to_status="In Review",
-        ),
-        c.RecordTransition(
-            **base,
-            actor="eng.emma",
-            at=AT + timedelta(minutes=5),
-            origin="d-5",
-            to_stage=Stage.REVIEWED,
-            to_status="Reviewed",
-        ),
-    ]
-    with UnitOfWork(database) as uow:
-        outcomes = [services.handle(uow, step, ctx) for step in steps]
-        uow.commit()
+    steps = ChangeSteps(AT)
+    outcomes = handled(
+        database,
+        ctx,
+        steps.raised(),
+        steps.approval("lead.liam", 1, "d-1", evidence="c:1"),
+        steps.approval("sec.sara", 2, "d-2", evidence="c:2"),
+        steps.moved("lead.liam", 3, "d-3", Stage.APPROVED),
+        steps.moved("eng.emma", 4, "d-4", Stage.IN_REVIEW),
+        steps.moved("eng.emma", 5, "d-5", Stage.REVIEWED),
+    )
     assert outcomes[-1].startswith("refused")  # reviewed before any review: reverted
 
     def review(event, origin):
@@ -368,18 +322,14 @@ def test_a_webhook_review_that_would_be_refused_is_decided_on_the_tools_history_
     would be refused as "before approval" is left to a catch-up, whose replay of the lost move comes
     first; the review is then recorded, nothing is refused."""
     base = {"tool": "jira", "key": "EMG-1"}
-    with UnitOfWork(database) as uow:
-        for step in (
-            raised({**base, "origin": "d-0"}),
-            c.RecordApproval(
-                **base, actor="lead.liam", at=AT + timedelta(minutes=1), origin="d-1", evidence="c:1"
-            ),
-            c.RecordApproval(
-                **base, actor="sec.sara", at=AT + timedelta(minutes=2), origin="d-2", evidence="c:2"
-            ),
-        ):
-            services.handle(uow, step, ctx)
-        uow.commit()
+    steps = ChangeSteps(AT)
+    handled(
+        database,
+        ctx,
+        steps.raised(),
+        steps.approval("lead.liam", 1, "d-1", evidence="c:1"),
+        steps.approval("sec.sara", 2, "d-2", evidence="c:2"),
+    )
 
     def review(event, origin):
         return [
@@ -392,17 +342,10 @@ def test_a_webhook_review_that_would_be_refused_is_decided_on_the_tools_history_
     assert rows(database, ViolationRow) == [] and rows(database, MarkerRow) == []
     assert [r.action for r in rows(database, OutboxRow)].count("catch_up") == 1
 
-    with UnitOfWork(database) as uow:  # the catch-up replays the lost move, then the comment
-        approve = c.RecordTransition(
-            **base,
-            actor="lead.liam",
-            at=AT + timedelta(minutes=3),
-            origin="reconcile:changelog:1",
-            to_stage=Stage.APPROVED,
-            to_status="Approved",
-        )
-        assert services.handle(uow, approve, ctx) == "handled"
-        uow.commit()
+    approve = steps.moved("lead.liam", 3, "reconcile:changelog:1", Stage.APPROVED)
+    assert handled(database, ctx, approve) == [
+        "handled"
+    ]  # the catch-up replays the lost move, then the comment
     assert (
         deliveries.receive(database, jira(ctx, review), delivery("reconcile:comment:10042"), later)
         == "handled"

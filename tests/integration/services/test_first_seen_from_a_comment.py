@@ -21,6 +21,7 @@ from connector.store.outbox import decode
 from connector.store.tables import ChangeRow, MarkerRow, OutboxRow, ViolationRow
 from connector.store.uow import UnitOfWork
 from connector.tools import ToolRuntime
+from tests.fakes import ChangeSteps, handled
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 BASE = {"tool": "jira", "key": "EMG-1"}
@@ -60,38 +61,12 @@ def webhook(delivery_id: str) -> Delivery:
     return Delivery("jira", delivery_id, "comment_created", "EMG-1", AT, body=b'{"webhookEvent": "x"}')
 
 
-def minutes(n: int) -> datetime:
-    return AT + timedelta(minutes=n)
-
-
 def rows(database, table) -> list:
     with database.session() as session:
         return list(session.scalars(select(table).order_by(table.id)))
 
 
-def replay(database, ctx, *commands: c.Command) -> None:
-    """What the catch-up's replay of the change's history records, in the tool's order."""
-    from connector.services.deliveries import handle
-
-    with UnitOfWork(database) as uow:
-        for command in commands:
-            handle(uow, command, ctx)
-        uow.commit()
-
-
-def registered(origin: str, stage: Stage) -> c.RegisterChange:
-    """The change as Jira created it, first known to the connector from `origin`, in `stage`."""
-    return c.RegisterChange(
-        **BASE,
-        actor="eng.emma",
-        at=AT,
-        origin=origin,
-        engineer="eng.emma",
-        title="t",
-        category="Service outage",
-        impact="checkout is down",
-        stage=stage,
-    )
+STEPS = ChangeSteps(AT)  # the change's history in the tool
 
 
 def test_the_first_comment_heard_of_a_change_waits_for_its_history_from_the_tool(database, ctx):
@@ -107,48 +82,15 @@ def test_the_first_comment_heard_of_a_change_waits_for_its_history_from_the_tool
 def test_its_approvals_replayed_from_the_history_are_recorded_and_its_comment_after_them(database, ctx):
     deliveries.receive(database, tools(ctx), webhook("w-1"), review_comment())
 
-    replay(
+    handled(  # what the catch-up's replay of the change's history records, in the tool's order
         database,
         ctx,
-        registered("reconcile:created:10001", Stage.IDENTIFIED),
-        c.RecordTransition(
-            **BASE,
-            actor="eng.emma",
-            at=minutes(1),
-            origin="reconcile:changelog:1",
-            to_stage=Stage.AWAITING_APPROVAL,
-            to_status="Awaiting Approval",
-        ),
-        c.RecordApproval(
-            **BASE,
-            actor="lead.liam",
-            at=minutes(2),
-            origin="reconcile:comment:1",
-            evidence="c:1",
-        ),
-        c.RecordApproval(
-            **BASE,
-            actor="sec.sara",
-            at=minutes(3),
-            origin="reconcile:comment:2",
-            evidence="c:2",
-        ),
-        c.RecordTransition(
-            **BASE,
-            actor="lead.liam",
-            at=minutes(4),
-            origin="reconcile:changelog:2",
-            to_stage=Stage.APPROVED,
-            to_status="Approved",
-        ),
-        c.RecordTransition(
-            **BASE,
-            actor="eng.emma",
-            at=minutes(5),
-            origin="reconcile:changelog:3",
-            to_stage=Stage.IN_REVIEW,
-            to_status="In Review",
-        ),
+        STEPS.raised("reconcile:created:10001", Stage.IDENTIFIED),
+        STEPS.moved("eng.emma", 1, "reconcile:changelog:1", Stage.AWAITING_APPROVAL),
+        STEPS.approval("lead.liam", 2, "reconcile:comment:1", evidence="c:1"),
+        STEPS.approval("sec.sara", 3, "reconcile:comment:2", evidence="c:2"),
+        STEPS.moved("lead.liam", 4, "reconcile:changelog:2", Stage.APPROVED),
+        STEPS.moved("eng.emma", 5, "reconcile:changelog:3", Stage.IN_REVIEW),
     )
     replayed = webhook("reconcile:comment:10046")
     assert deliveries.receive(database, tools(ctx), replayed, review_comment()) == "handled"
@@ -161,11 +103,7 @@ def test_its_approvals_replayed_from_the_history_are_recorded_and_its_comment_af
 
 
 def test_a_later_comment_on_a_change_already_known_is_handled_as_before(database, ctx):
-    replay(
-        database,
-        ctx,
-        registered("w-0", Stage.IN_REVIEW),
-    )
+    handled(database, ctx, STEPS.raised("w-0", Stage.IN_REVIEW))
     later = dataclasses.replace(review_comment(), subject_id="comment:10047")
     assert deliveries.receive(database, tools(ctx), webhook("w-2"), later) == "handled"
     with UnitOfWork(database) as uow:

@@ -7,61 +7,25 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from connector import commands as c
-from connector import services
 from connector.procedure.model import Stage
 from connector.services.reverts import reconsider_revert
 from connector.store.tables import OutboxRow, ViolationRow
 from connector.store.uow import UnitOfWork
+from tests.fakes import ChangeSteps, handled
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
-BASE = {"tool": "jira", "key": "EMG-1"}
-
-
-def handle(database, ctx, command) -> str:
-    with UnitOfWork(database) as uow:
-        outcome = services.handle(uow, command, ctx)
-        uow.commit()
-    return outcome
 
 
 def test_an_approve_step_judged_before_the_approval_arrived_is_withdrawn_though_the_change_went_on(
     database, ctx
 ):
-    register = c.RegisterChange(
-        **BASE,
-        actor="eng.emma",
-        at=AT,
-        origin="d-0",
-        engineer="eng.emma",
-        title="t",
-        category="Service outage",
-        impact="checkout is down",
-        stage=Stage.AWAITING_APPROVAL,
-    )
-    handle(database, ctx, register)
-    approve = c.RecordTransition(
-        **BASE,
-        actor="lead.liam",
-        at=AT + timedelta(minutes=5),
-        origin="d-1",
-        to_stage=Stage.APPROVED,
-        to_status="Approved",
-    )
-    assert handle(database, ctx, approve).startswith("refused")  # the security approval not heard yet
-    security = c.RecordApproval(
-        **BASE, actor="sec.sara", at=AT + timedelta(minutes=2), origin="d-2", evidence="comment:10041"
-    )
-    assert handle(database, ctx, security) == "handled"  # its webhook came late, made before the step
-    review = c.RecordTransition(
-        **BASE,
-        actor="eng.emma",
-        at=AT + timedelta(minutes=6),
-        origin="d-3",
-        to_stage=Stage.IN_REVIEW,
-        to_status="In Review",
-    )
-    assert handle(database, ctx, review) == "handled"  # both approvals known by then
+    steps = ChangeSteps(AT)
+    [_, approve] = handled(database, ctx, steps.raised(), steps.moved("lead.liam", 5, "d-1", Stage.APPROVED))
+    assert approve.startswith("refused")  # the security approval not heard yet
+    # its webhook came late, made before the step; the review's move is judged with both approvals known
+    late = steps.approval("sec.sara", 2, "d-2", evidence="comment:10041")
+    assert handled(database, ctx, late) == ["handled"]
+    assert handled(database, ctx, steps.moved("eng.emma", 6, "d-3", Stage.IN_REVIEW)) == ["handled"]
 
     with UnitOfWork(database) as uow:
         [revert] = uow.session.scalars(select(OutboxRow).where(OutboxRow.action == "revert"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from connector.store.tables import ApprovalRow, ChangeRow, PostMortemRow, ReviewRow
+from connector.store.db import Database
+from connector.store.tables import ApprovalRow, ChangeRow, OutboxRow, PostMortemRow, ReviewRow
+from connector.store.uow import UnitOfWork
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -54,3 +56,28 @@ def a_deployed_change(key: str = "ECM-2") -> ChangeRow:
         due_at=T0 + timedelta(days=3), assignee="alice", participants=["lena", "sam"]
     )
     return row
+
+
+def rows_as_written(
+    database: Database, tool: str, rows: list[tuple[str, dict]], *, key: str = "ECM-1"
+) -> None:
+    """Change `key` of `tool` with pending outbox rows written as they are given, (action, payload) each,
+    the JSON untouched by this version's codec (as an earlier version, or another, wrote it)."""
+    with UnitOfWork(database) as uow:
+        change = uow.changes.add(a_change(key, tool=tool))
+        uow.session.flush()
+        for number, (action, payload) in enumerate(rows):
+            uow.session.add(
+                OutboxRow(
+                    tool=tool,
+                    action=action,
+                    payload=payload,
+                    idempotency_key=f"{tool}:{key}:{action}:{number}",
+                    change_id=change.id,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=T0,
+                    created_at=T0,
+                )
+            )
+        uow.commit()

@@ -15,17 +15,9 @@ from connector.outbox import Action, CatchUp, Target, UpdateFields
 from connector.store.db import Database
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
+from tests.fakes import DispatchedConnector, DispatchedTool, RecordingActions
 
 from .store_rows import T0, a_change
-
-
-@dataclass
-class Recorded:
-    calls: list[tuple[str | None, Action]] = field(default_factory=list)
-
-    def perform(self, action: Action, target: Target, idem: str) -> dict[str, Any]:
-        self.calls.append((target.key, action))
-        return {"ok": True}
 
 
 @dataclass
@@ -37,20 +29,6 @@ class Unreadable:
     def change_history(self, runtime: Any, key: str, now: Any) -> Any:
         self.clock[0] += timedelta(seconds=10)
         raise Unavailable(f"get issue {key}: HTTP 503")
-
-
-@dataclass
-class Tool:
-    actions: Recorded
-    adapter: Unreadable
-    ctx: Any = None
-
-
-@dataclass
-class Connector:
-    database: Database
-    tools: dict[str, Tool]
-    clock: Any
 
 
 def test_an_action_of_another_change_due_meanwhile_is_not_failed_with_a_catch_up_error(database):
@@ -75,13 +53,16 @@ def test_an_action_of_another_change_due_meanwhile_is_not_failed_with_a_catch_up
             now=T0,
         )
         uow.commit()
-    actions = Recorded()
-    connector = Connector(database, {"jira": Tool(actions, Unreadable(clock))}, lambda: clock[0])
+    actions = RecordingActions()
+    tool = DispatchedTool(actions, adapter=Unreadable(clock))
+    connector = DispatchedConnector(database, {"jira": tool}, lambda: clock[0])
     dispatcher = Dispatcher(connector, clock=lambda: clock[0], sleep=lambda _seconds: None)
 
     dispatcher.run(limit=3)
 
-    assert actions.calls == [("ECM-1", UpdateFields({"peer_reviewer": "peer.pete"}))]
+    assert [(target.key, action) for target, action, _key in actions.calls] == [
+        ("ECM-1", UpdateFields({"peer_reviewer": "peer.pete"}))
+    ]
     with UnitOfWork(database) as uow:
         rows = {r.idempotency_key: r for r in uow.session.scalars(select(OutboxRow))}
         assert rows["jira:ECM-1:update"].status == "done"
@@ -120,44 +101,19 @@ def test_a_revert_still_due_is_performed_without_holding_the_audit_chains_lock(d
     webhook's answer for as long as Jira takes (a held request: ten seconds)."""
     import pytest
 
-    from connector import commands as c
-    from connector import services
     from connector.procedure.model import Stage
-    from tests.fakes import jira_context
+    from tests.fakes import ChangeSteps, handled, jira_context
 
     if database.dialect != "postgresql":
         pytest.skip("the chain's lock is PostgreSQL's advisory lock; SQLite has one writer at a time")
     ctx = jira_context()
-    base = {"tool": "jira", "key": "EMG-1"}
-    with UnitOfWork(database) as uow:
-        services.handle(
-            uow,
-            c.RegisterChange(
-                **base,
-                actor="eng.emma",
-                at=T0,
-                origin="d-0",
-                engineer="eng.emma",
-                title="t",
-                category="Service outage",
-                impact="checkout is down",
-                stage=Stage.AWAITING_APPROVAL,
-            ),
-            ctx,
-        )
-        approve = c.RecordTransition(
-            **base,
-            actor="eng.emma",
-            at=T0 + timedelta(minutes=1),
-            origin="d-1",
-            to_stage=Stage.APPROVED,
-            to_status="Approved",
-        )
-        assert services.handle(uow, approve, ctx).startswith("refused")  # no approval at all: reverted
-        uow.commit()
+    steps = ChangeSteps(T0)
+    approve = steps.moved("eng.emma", 1, "d-1", Stage.APPROVED)
+    [_, outcome] = handled(database, ctx, steps.raised(), approve)
+    assert outcome.startswith("refused")  # no approval at all: reverted
     actions = ChainFree(database)
-    tool = Tool(actions, NoHistory(), ctx)  # type: ignore[arg-type]
-    connector = Connector(database, {"jira": tool}, lambda: T0 + timedelta(minutes=2))
+    tool = DispatchedTool(actions, ctx, NoHistory())
+    connector = DispatchedConnector(database, {"jira": tool}, lambda: T0 + timedelta(minutes=2))
     dispatcher = Dispatcher(connector, clock=lambda: T0 + timedelta(minutes=2), sleep=lambda _seconds: None)
 
     dispatcher.run(limit=20)

@@ -18,8 +18,9 @@ from connector.retries import QUICK_ATTEMPTS, one_call
 from connector.store.db import Database
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
+from tests.fakes import DispatchedConnector, DispatchedTool
 
-from .store_rows import T0, a_change
+from .store_rows import T0, rows_as_written
 
 
 @dataclass
@@ -45,36 +46,8 @@ class FlakyTool:
         return {"ok": True}
 
 
-@dataclass
-class Tool:
-    actions: FlakyTool
-    ctx: Any = None
-
-
-@dataclass
-class Connector:
-    database: Database
-    tools: dict[str, Tool]
-
-
 def queue_one(database: Database) -> None:
-    with UnitOfWork(database) as uow:
-        change = uow.changes.add(a_change("ECM-1"))
-        uow.session.flush()
-        uow.session.add(
-            OutboxRow(
-                tool="jira",
-                action=Comment.ACTION,
-                payload={"key": "ECM-1", "body": "noted"},
-                idempotency_key="jira:ECM-1:comment:1",
-                change_id=change.id,
-                status="pending",
-                attempts=0,
-                next_attempt_at=T0,
-                created_at=T0,
-            )
-        )
-        uow.commit()
+    rows_as_written(database, "jira", [(Comment.ACTION, {"key": "ECM-1", "body": "noted"})])
 
 
 def the_row(database: Database) -> OutboxRow:
@@ -86,7 +59,8 @@ def the_row(database: Database) -> OutboxRow:
 
 def dispatch(database: Database, tool: FlakyTool) -> list[float]:
     slept: list[float] = []
-    Dispatcher(Connector(database, {"jira": Tool(tool)}), clock=lambda: T0, sleep=slept.append).run(limit=1)
+    connector = DispatchedConnector(database, {"jira": DispatchedTool(tool)})
+    Dispatcher(connector, clock=lambda: T0, sleep=slept.append).run(limit=1)
     return slept
 
 

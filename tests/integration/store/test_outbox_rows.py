@@ -3,9 +3,7 @@ versions still) are performed after an upgrade, new rows keep the same JSON and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -28,31 +26,11 @@ from connector.store.db import Database
 from connector.store.outbox import decode, encode
 from connector.store.tables import OutboxRow
 from connector.store.uow import UnitOfWork
+from tests.fakes import DispatchedConnector, DispatchedTool, RecordingActions
 
-from .store_rows import T0, a_change
+from .store_rows import T0, a_change, rows_as_written
 
 DUE = datetime(2025, 3, 6, 23, 59, 59, tzinfo=UTC)
-
-
-@dataclass
-class RecordingActions:
-    calls: list[tuple[Target, Action, str]] = field(default_factory=list)
-
-    def perform(self, action: Action, target: Target, idem: str) -> dict[str, Any]:
-        self.calls.append((target, action, idem))
-        return {"ok": True}
-
-
-@dataclass
-class FakeTool:
-    actions: RecordingActions
-    ctx: Any = None
-
-
-@dataclass
-class FakeConnector:
-    database: Database
-    tools: dict[str, FakeTool]
 
 
 # (action column, payload as an earlier version wrote it, the action it is performed as)
@@ -74,26 +52,9 @@ EARLIER_ROWS = [
 
 
 def test_rows_written_in_an_earlier_shape_are_performed_as_typed_actions(database: Database) -> None:
-    with UnitOfWork(database) as uow:
-        change = uow.changes.add(a_change("ECM-1", tool="servicenow"))
-        uow.session.flush()
-        for number, (action, payload, _typed) in enumerate(EARLIER_ROWS):
-            uow.session.add(
-                OutboxRow(
-                    tool="servicenow",
-                    action=action,
-                    payload=payload,
-                    idempotency_key=f"servicenow:ECM-1:{action}:{number}",
-                    change_id=change.id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=T0,
-                    created_at=T0,
-                )
-            )
-        uow.commit()
+    rows_as_written(database, "servicenow", [(action, payload) for action, payload, _typed in EARLIER_ROWS])
     actions = RecordingActions()
-    connector = FakeConnector(database, {"servicenow": FakeTool(actions)})
+    connector = DispatchedConnector(database, {"servicenow": DispatchedTool(actions)})
     # record_evidence is sealed from the audit log when performed; this test reads only what the row held
     dispatcher = Dispatcher(connector, clock=lambda: T0, sleep=lambda _s: None)
     dispatcher.run(limit=len(EARLIER_ROWS) - 1)
@@ -107,25 +68,11 @@ def test_rows_written_in_an_earlier_shape_are_performed_as_typed_actions(databas
 
 
 def test_a_row_whose_action_this_version_does_not_know_is_marked_dead_not_lost(database: Database) -> None:
-    with UnitOfWork(database) as uow:
-        change = uow.changes.add(a_change("ECM-1"))
-        uow.session.flush()
-        uow.session.add(
-            OutboxRow(
-                tool="jira",
-                action="fax",
-                payload={"key": "ECM-1"},
-                idempotency_key="jira:ECM-1:fax:1",
-                change_id=change.id,
-                status="pending",
-                attempts=0,
-                next_attempt_at=T0,
-                created_at=T0,
-            )
-        )
-        uow.commit()
+    rows_as_written(database, "jira", [("fax", {"key": "ECM-1"})])
     actions = RecordingActions()
-    report = Dispatcher(FakeConnector(database, {"jira": FakeTool(actions)}), clock=lambda: T0).run()
+    report = Dispatcher(
+        DispatchedConnector(database, {"jira": DispatchedTool(actions)}), clock=lambda: T0
+    ).run()
     with UnitOfWork(database) as uow:
         row = uow.session.scalar(select(OutboxRow))
         assert (report.dead, row.status, row.payload) == (1, "dead", {"key": "ECM-1"})
