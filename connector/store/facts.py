@@ -84,7 +84,8 @@ class ReviewFields(Protocol):
 
 
 class PostMortemFields(Protocol):
-    """A `PostMortemRow`, or the post-mortem's columns of its change's row in a batch read."""
+    """A `PostMortemRow`, the post-mortem's columns of its change's row in the export's batch read
+    (`store/batches.py` PostMortemRecord), or of the SLA job's row (`store/sla.py`)."""
 
     key: str | None
     created_at: datetime | None
