@@ -8,7 +8,7 @@ requests). Example, as JSON for `POST /_sandbox/faults` or the env variable ECM_
                 "status": 429, "retry_after": 1, "count": 2},
                {"path": "/rest/api/*", "kind": "latency", "seconds": 0.05, "rate": 0.1}],
      "webhooks": {"drop": 0.0, "duplicate": 0.1, "reorder": 0.0, "delay": 0.0,
-                  "script": ["drop", "duplicate"]}}
+                  "script": ["drop", "duplicate"], "script_actor": "eng.emma"}}
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class WebhookFaults:
     delay: float = 0.0  # probability of delaying by delay_seconds
     delay_seconds: float = 0.5
     script: list[str] = field(default_factory=list)
+    # Whose actions the script applies to (a user name): the webhooks of others' actions, the connector's
+    # own writes among them, then never take a scripted action meant for a person's step.
+    script_actor: str | None = None
 
 
 class Faults:
@@ -101,11 +104,13 @@ class Faults:
                     return rule
         return None
 
-    def for_delivery(self) -> str:
-        """What happens to the next webhook delivery: deliver, drop, duplicate, reorder or delay."""
+    def for_delivery(self, actor: str | None = None) -> str:
+        """What happens to the next webhook delivery (of an action by `actor`): deliver, drop, duplicate,
+        reorder or delay."""
         with self._lock:
-            if self.webhooks.script:
-                return self.webhooks.script.pop(0)
+            hooks = self.webhooks
+            if hooks.script and hooks.script_actor in (None, actor):
+                return hooks.script.pop(0)
             for action in WEBHOOK_ACTIONS:
                 if self.random.random() < getattr(self.webhooks, action):
                     return action

@@ -222,7 +222,7 @@ class Dispatcher:
             delivery = Delivery(
                 str(uuid.uuid4()), hook.id, event["event"], hook.url, raw, hook.secret, str(event["issue_id"])
             )
-            delivery.action = self.faults.for_delivery()
+            delivery.action = self.faults.for_delivery(event.get("actor"))
             self._enqueue(delivery)
 
     def _enqueue(self, delivery: Delivery) -> None:

@@ -34,6 +34,13 @@ def test_webhook_script_comes_before_rates():
     assert [faults.for_delivery(), faults.for_delivery()] == ["drop", "duplicate"]
 
 
+def test_a_script_for_one_persons_actions_passes_the_others_webhooks_by():
+    faults = Faults.from_dict({"webhooks": {"script": ["drop"], "script_actor": "eng.emma"}})
+    assert faults.for_delivery("ecm-bot") == "deliver"  # the connector's own write, meanwhile
+    assert faults.for_delivery("eng.emma") == "drop"
+    assert faults.for_delivery("eng.emma") == "deliver"
+
+
 @pytest.mark.parametrize(
     "config", [{"rules": [{"path": "*", "kind": "explode"}]}, {"webhooks": {"script": ["vanish"]}}]
 )
