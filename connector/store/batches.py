@@ -71,6 +71,11 @@ FETCH = {"postgresql": 500}
 answers a `FETCH FORWARD` only when asked, so at 50 rows a fetch the export waited on ~11,000 round trips;
 SQLite reads in process, where a larger fetch only keeps more rows alive (see `population.BATCH`)."""
 
+SORT_MEMORY = "set_config('work_mem', '64MB', true)"
+"""PostgreSQL's memory for the export's sorts, for its transaction: at the default 4 MB the children's
+sorts (every approval and review of the period, ordered as their changes) spilled to disk, 15-18 MB each
+at 100,000 changes (docs/BENCHMARKS.md)."""
+
 
 class Loaded(NamedTuple):
     """One change as read: its row, its approvals and reviews (oldest first), its post-mortem."""
@@ -101,8 +106,8 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
     """Changes created in [start, end), oldest first, `size` at a time."""
     connection = session.connection()
     dialect = connection.dialect.name
-    if dialect == "postgresql":  # psycopg then gives aware UTC datetimes
-        connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+    if dialect == "postgresql":  # psycopg then gives aware UTC datetimes; for the transaction only
+        connection.exec_driver_sql(f"SELECT set_config('TimeZone', 'UTC', true), {SORT_MEMORY}")
     fetch = FETCH.get(dialect, size)
     period = (CHANGES.c.created_at >= start, CHANGES.c.created_at < end)
     order = (CHANGES.c.created_at, CHANGES.c.id)
