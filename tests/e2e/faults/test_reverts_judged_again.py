@@ -38,6 +38,16 @@ def lose_the_next_comment(stack, person: str) -> None:
     stack.sandbox.faults.webhooks.script_actor = person
 
 
+def security_approval_lost(stack, story) -> str:
+    """A change raised and awaiting approval, whose security approval's webhooks were both lost."""
+    key = raised_awaiting_approval(story)
+    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
+    lose_the_next_comment(stack, "sec.sara")
+    story.comment("sec.sara", key, "/approve")
+    stack.sandbox.deliver_pending()
+    return key
+
+
 def violations_of(stack, key: str) -> tuple[int, int]:
     with UnitOfWork(stack.connector.database) as uow:
         change = uow.session.scalar(select(ChangeRow.id).where(ChangeRow.key == key))
@@ -51,11 +61,7 @@ def violations_of(stack, key: str) -> tuple[int, int]:
 def test_an_approval_whose_webhook_was_lost_is_found_before_the_approve_step_is_reverted(stack):
     story = people(stack)
     statuses = story.section.statuses
-    key = raised_awaiting_approval(story)
-    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
-    lose_the_next_comment(stack, "sec.sara")
-    story.comment("sec.sara", key, "/approve")
-    stack.sandbox.deliver_pending()
+    key = security_approval_lost(stack, story)
     assert story.facts(key).approvals == ()  # the connector never heard of it
 
     story.move("lead.liam", key, statuses.approved)  # the lead's click records the lead's approval
@@ -97,11 +103,7 @@ def test_a_catch_up_that_loses_a_race_for_its_rows_is_finished_before_the_revert
     monkeypatch.setattr(reconcile_module.deliveries, "receive", racing)
     story = people(stack)
     statuses = story.section.statuses
-    key = raised_awaiting_approval(story)
-    assert story.wait_stage(key, Stage.AWAITING_APPROVAL)
-    lose_the_next_comment(stack, "sec.sara")
-    story.comment("sec.sara", key, "/approve")
-    stack.sandbox.deliver_pending()
+    key = security_approval_lost(stack, story)
 
     story.move("lead.liam", key, statuses.approved)
 
