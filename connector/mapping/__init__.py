@@ -90,9 +90,18 @@ class Mapping(Model):
 
     @model_validator(mode="after")
     def _bypass_category(self) -> Mapping:
-        """A bypass change is opened with one of the categories its changes are judged by (R1): in Jira
-        the category field's options, which `ecm install` puts on the field."""
+        """A bypass change is opened in the project the connector watches, with one of the categories
+        its changes are judged by (R1): in Jira the category field's options, which `ecm install` puts
+        on the field."""
         bypass = self.deploys.bypass if self.deploys else None
+        watched = self.jira.project if self.jira else None
+        if bypass is not None and watched and bypass.project not in (None, watched):  # fields, webhook
+            raise at_key(
+                "deploys.bypass.project",
+                f"{bypass.project!r} is not jira.project ({watched}): the connector installs its fields "
+                "and screens, hears webhooks and reconciles in that project only; leave it unset or set "
+                f"{watched}",
+            )
         if bypass is not None and bypass.category is not None and bypass.category not in self.categories:
             where = "jira.fields.category.options" if self.jira else "the procedure's categories"
             raise at_key(

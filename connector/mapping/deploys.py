@@ -31,7 +31,9 @@ class Bypass(Model):
     """Where a production deploy without an approved emergency change opens its retroactive change."""
 
     project: str | None = Field(
-        None, description="Jira project of bypass changes (default: the mapping's jira.project)"
+        None,
+        description="Jira project of bypass changes: the mapping's jira.project (the default), the one "
+        "project the connector installs into and watches",
     )
     label: str = Field("ecm-bypass", description="Jira label that marks a bypass change")
     field: str = Field(

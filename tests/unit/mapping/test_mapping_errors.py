@@ -238,6 +238,16 @@ def test_bypass_project_must_be_a_jira_project_key():
     ]
 
 
+def test_bypass_project_must_be_the_project_the_connector_watches():
+    text = edited(JIRA, "    project: EMG             # Jira", "    project: OPS             # Jira")
+
+    assert problems(text) == [
+        "mappings/x.yaml:deploys.bypass.project: 'OPS' is not jira.project (EMG): the connector installs"
+        " its fields and screens, hears webhooks and reconciles in that project only; leave it unset or"
+        " set EMG"
+    ]
+
+
 def test_bypass_category_must_be_one_of_the_category_fields_options():
     text = edited(JIRA, "    category: Service outage #", "    category: Outage #")
 
