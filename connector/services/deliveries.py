@@ -13,7 +13,7 @@ into commands (`commands_for`, no I/O, before the delivery is queued), and each 
 or for a replayed event "deferred" (left to a catch-up, nothing recorded).
 A comment that would be refused, made after a step that waits to be judged again (its revert is
 pending) or on a change whose stored stage is not the one the webhook shows, is left to a catch-up from
-the tool (`_in_doubt`), so it is judged after the moves that came before it.
+the tool (`connector/services/doubts.py`), so it is judged after the moves that came before it.
 
 Group commit: the webhook deliveries of one process are written a batch per transaction, and each
 request is answered once its batch is on disk. A request thread translates its event and queues the
@@ -51,18 +51,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from connector import commands as c
 from connector.inbound.events import (
-    CommentAdded,
     Delivery,
     DeployReported,
     Event,
     Ignored,
     ProtectionRuleRequested,
 )
-from connector.outbox import CatchUp, Revert, Target
-from connector.services import deploys, gates, missing, protection
+from connector.services import deploys, doubts, gates, missing, protection
 from connector.services.approvals import confirm_approval, record_approval, record_rejection, record_review
 from connector.services.changes import answer_command, record_link, record_transition, register_change
 from connector.services.deploys import record_deploy, register_bypass
+from connector.services.doubts import REPLAY
 from connector.services.people import remember_people
 from connector.services.postmortems import record_postmortem_created, update_postmortem
 from connector.services.steps import request_step
@@ -77,7 +76,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 WAIT_SECONDS = 120.0  # far beyond any batch; a request is never left waiting for ever
-REPLAY = "reconcile:"  # the delivery ids of events rebuilt from the tool (reconciliation, a catch-up)
 
 
 class Connector(Protocol):
@@ -300,19 +298,34 @@ def process(
     # are then locked in one order by every writer (a webhook's batch holds the lock while it inserts the
     # marker a replay of the same comment inserts too; taken after it, the two would deadlock).
     uow.audit.lock()
-    if delivery.delivery_id.startswith(REPLAY) and _postmortem_not_known_yet(uow, event, commands):
+    if delivery.delivery_id.startswith(REPLAY) and doubts.postmortem_not_known_yet(uow, event, commands):
         return "deferred"  # nothing recorded: replayed again by the next reconciliation
-    if _first_heard_of_in_a_comment(uow, event, commands):
-        return _read_first(uow, delivery, event)
+    if doubts.first_heard_of_in_a_comment(uow, event, commands):
+        doubts.queue_first_read(uow, delivery, event)
+        return _deferred(uow, delivery, "first heard of in a comment; its history is read first")
     tool = tools.get(delivery.source)  # none for a pipeline's deploy report
-    doubt = _in_doubt(uow, tool, delivery, event) if tool is not None else None
+    doubt = doubts.in_doubt(uow, tool, delivery, event) if tool is not None else None
     if doubt is None:
         return _process(uow, tools, delivery, event, commands)
     try:  # judged now; only a refusal waits for the catch-up
         with uow.savepoint():
             return _process(uow, tools, delivery, event, commands, refusal_waits=True)
     except _WouldRefuse:
-        return _defer(uow, delivery, event, *doubt)
+        tag, why = doubt
+        doubts.queue_catch_up(uow, delivery, event, tag)
+        return _deferred(uow, delivery, f"{why}; caught up first")
+
+
+def _deferred(uow: UnitOfWork, delivery: Delivery, why: str) -> str:
+    """A delivery left to a catch-up. A replayed one leaves nothing (the catch-up replays it under the
+    same delivery id); a webhook's is recorded as deferred."""
+    if delivery.delivery_id.startswith(REPLAY):
+        return "deferred"
+    row = _record(uow, delivery)
+    if row is None:
+        return "duplicate"
+    uow.deliveries.mark(row, "handled", f"deferred: {why}")
+    return "handled"
 
 
 class _WouldRefuse(Exception):
@@ -335,7 +348,7 @@ def _process(
         detail = "; ".join(_pipeline(uow, tools, request) for request in commands)
         uow.deliveries.mark(row, "handled", detail[:2000])
         return "handled"
-    if _postmortem_not_known_yet(uow, event, commands):
+    if doubts.postmortem_not_known_yet(uow, event, commands):
         uow.deliveries.mark(row, "ignored", "a post-mortem the connector does not know (yet); not marked")
         return "ignored"
     if not _first_sight(uow, delivery, event):
@@ -346,109 +359,6 @@ def _process(
     if refusal_waits and any(outcome.startswith("refused") for outcome in outcomes):
         raise _WouldRefuse()
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
-    return "handled"
-
-
-def _postmortem_not_known_yet(uow: UnitOfWork, event: Event, commands: list[Any]) -> bool:
-    """An update of a post-mortem the connector has not recorded: its create's answer was lost (Jira
-    made it after the connector gave up) or is not committed yet, and the engineer already wrote the
-    report or moved it to Done. The update is not marked as processed, so reconciliation replays it
-    once the post-mortem is recorded (a Post-Mortem issue the connector never made stays ignored)."""
-    return (
-        bool(commands)
-        and all(isinstance(command, c.UpdatePostMortem) for command in commands)
-        and uow.changes.postmortem(event.tool, event.key) is None
-    )
-
-
-def _first_heard_of_in_a_comment(uow: UnitOfWork, event: Event, commands: list[Any]) -> bool:
-    """A change the connector first hears of from a comment that does not carry its fields (Jira's
-    comment_created): the webhooks of its creation and its moves are late or lost. Registered in the
-    status the comment shows, it would stand in a stage it was never seen entering, its earlier moves
-    would be history (stale) and the approvals made before them judged against that stage: refused,
-    every later step then reverted. Its history is read from the tool first."""
-    return (
-        isinstance(event, CommentAdded)
-        and bool(commands)
-        and isinstance(commands[0], c.RegisterChange)
-        and not commands[0].complete
-        and uow.changes.get(event.tool, event.key) is None
-    )
-
-
-def _read_first(uow: UnitOfWork, delivery: Delivery, event: Event) -> str:
-    """Queue the catch-up that replays the change's history in order, its creation first and this
-    comment in its place; nothing of the comment is recorded before (its subject is not marked)."""
-    uow.outbox.add(
-        tool=event.tool,
-        target=Target(event.key, event.remote_id or None),
-        action=CatchUp(),
-        idempotency_key=f"{event.tool}:{event.key}:{CatchUp.ACTION}:first-heard:{delivery.delivery_id}",
-        change_id=None,
-        now=delivery.received_at,
-    )
-    if delivery.delivery_id.startswith(REPLAY):
-        return "deferred"
-    row = _record(uow, delivery)
-    if row is None:
-        return "duplicate"
-    uow.deliveries.mark(row, "handled", "deferred: first heard of in a comment; its history is read first")
-    return "handled"
-
-
-def _in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Event) -> tuple[str, str] | None:
-    """Whether a comment is judged on facts in doubt, as (the catch-up's tag, why): a comment is judged
-    against the change's stored stage, which may not be the one it was made in:
-    - a step taken before the comment waits to be judged again (its revert is pending: after a lost
-      approval, the lead's Approve was judged early, and is withdrawn once the catch-up finds the
-      approval);
-    - a webhook's comment: a webhook before it may have been lost or be late (the webhook shows the issue
-      in another stage than the stored one, or shows no stage at all).
-    A comment that would be refused so (a review "before approval" on a change approved in the tool) is
-    left to a catch-up from the tool queued after the revert, which replays the change's history in
-    order, this comment included. A comment processed before is no one's to wait for (a duplicate)."""
-    if not isinstance(event, CommentAdded):
-        return None
-    if event.subject_id and uow.markers.seen("subject", f"{event.tool}:{event.subject_id}"):
-        return None
-    change = uow.changes.get(event.tool, event.key)
-    if change is None:
-        return None
-    steps = [
-        row
-        for row, revert in uow.outbox.pending_of(change.id, Revert.ACTION)
-        if not isinstance(revert, Revert) or revert.at is None or revert.at <= event.at
-    ]
-    if steps:  # one catch-up after the newest of them, for every comment waiting on them
-        return (
-            f"after-revert:{steps[-1].id}",
-            f"a step before it is judged again first (revert {steps[-1].id})",
-        )
-    if delivery.delivery_id.startswith(REPLAY):
-        return None  # replayed in the tool's order: judged as it comes
-    stage = tool.ctx.stage_of(event.status) if event.status else None
-    if stage is not None and change.stage != stage.value:
-        return (
-            f"behind:{delivery.delivery_id}",
-            f"the change is {change.stage} here and {event.status} in {event.tool}",
-        )
-    # A webhook before it may be lost or late where this one does not show it (Jira's comment_created
-    # carries no status): a refusal is decided on the tool's history, replayed in order.
-    return f"behind:{delivery.delivery_id}", "a refusal is decided after a catch-up from the tool"
-
-
-def _defer(uow: UnitOfWork, delivery: Delivery, event: Event, tag: str, why: str) -> str:
-    """Queue the catch-up the comment waits for. A replayed comment leaves nothing else (the catch-up
-    replays it under the same delivery id); a webhook's delivery is recorded as deferred."""
-    change = uow.changes.get(event.tool, event.key)
-    assert change is not None  # seen by `_in_doubt` in this transaction
-    uow.outbox.enqueue(change.tool, change, CatchUp(), tag, now=delivery.received_at)
-    if delivery.delivery_id.startswith(REPLAY):
-        return "deferred"
-    row = _record(uow, delivery)
-    if row is None:
-        return "duplicate"
-    uow.deliveries.mark(row, "handled", f"deferred: {why}; caught up first")
     return "handled"
 
 
