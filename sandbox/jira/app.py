@@ -48,6 +48,7 @@ def create_app(
 
     from sandbox.jira.views_admin import admin
     from sandbox.jira.views_config import config_views
+    from sandbox.jira.views_custom_fields import custom_fields
     from sandbox.jira.views_issues import issues
     from sandbox.jira.views_jira_webhook import jira_webhooks
     from sandbox.jira.views_meta import meta
@@ -55,7 +56,17 @@ def create_app(
     from sandbox.jira.views_schemes import schemes
     from sandbox.jira.views_ui import ui
 
-    for blueprint in (meta, config_views, issues, admin, ui, jira_webhooks, schemes, project_views):
+    for blueprint in (
+        meta,
+        config_views,
+        issues,
+        admin,
+        ui,
+        jira_webhooks,
+        schemes,
+        project_views,
+        custom_fields,
+    ):
         app.register_blueprint(blueprint)
 
     @app.before_request

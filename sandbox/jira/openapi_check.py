@@ -24,7 +24,8 @@ Known differences (the allow-list):
 - `ScreenTypes` (the screens of a screen scheme) is marked `writeOnly`, yet the document's own example of
   `GET /rest/api/3/screenscheme` returns it and Jira does; the mark is dropped so answers may carry it.
 - Fault-injected answers (429/503 from `/_sandbox/faults`) are not operation answers and are not checked.
-- Data Center does not serve Cloud's own resources (`flavors.py`): its 404s for them are not checked.
+- Data Center does not serve Cloud's own resources (`flavors.py`): its 404s for them are not checked;
+  nor are Data Center's own resources the document lacks (`flavors.DATACENTER_ONLY`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from sandbox.jira.adf import to_adf
-from sandbox.jira.flavors import served
+from sandbox.jira.flavors import in_cloud_document, served
 from sandbox.jira.http import SandboxContext
 
 SPEC_NAME = "reference/jira/jira-cloud-platform-openapi-v3.json"
@@ -185,6 +186,8 @@ def install(app: Flask, context: SandboxContext) -> None:
             return response
         if getattr(g, "fault", False) or not served(context.state.flavor, request.path):
             return response  # a resource Data Center does not have is not Cloud's to check
+        if not in_cloud_document(request.path):
+            return response  # nor is one Data Center has and Cloud does not
         path, body = as_v3(request.path, request.get_data(), context.state.flavor)
         checked = _Request(path, body)
         where = f"{request.method} {request.path}"

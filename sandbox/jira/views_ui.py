@@ -12,13 +12,15 @@ that tests can follow the written install steps; they authenticate like the REST
   {issue type name or id: workflow}}: Administration > Issues > Workflow schemes > Add workflow scheme
 - `PUT /_sandbox/admin/projects/<key>/workflowscheme` {scheme}: Project settings > Workflows > Switch
   scheme (issues move as `workflowscheme/project` moves them)
+- `POST /_sandbox/admin/fields/<field name or id>/options` {options: [value, …]}: Administration > Issues >
+  Custom fields > the field > Configure > Edit options, Add, once per value (see `options.add_options`)
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from sandbox.jira import config, xml_import
+from sandbox.jira import config, options, xml_import
 from sandbox.jira.errors import bad_request, forbidden, not_found
 from sandbox.jira.http import ADMIN_GROUPS, authenticate, base, body, no_content, ok, state
 from sandbox.jira.render import status_json
@@ -98,3 +100,21 @@ def switch_scheme(key: str) -> Response:
             raise bad_request(scheme=f"Workflow scheme '{data.get('scheme')}' does not exist.")
         config.assign_scheme(st, project["id"], str(scheme.id))
     return no_content()
+
+
+@ui.post("/fields/<field>/options")
+def edit_options(field: str) -> Response:
+    _require_admin()
+    data, st = body(), state()
+    values = data.get("options")
+    if not isinstance(values, list):
+        raise bad_request(options="Give the options to add as a list of values.")
+    with st.lock:
+        cf = st.custom_fields.get(field) or next(
+            (f for f in st.custom_fields.values() if f.name == field), None
+        )
+        if cf is None:
+            raise not_found(f"No custom field named '{field}'.")
+        added = options.add_options(st, cf, values)
+        every = cf.options[options.global_context(cf)]
+        return ok({"field": cf.id, "added": added, "options": [o["value"] for o in every]}, 201)
