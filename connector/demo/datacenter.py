@@ -2,8 +2,10 @@
 
 `DataCenterStack` installs as a Data Center admin would: `ecm install` creates what REST allows and writes
 the steps; the admin adds the statuses it asks for (Administration > Issues > Statuses), runs `ecm install`
-again, imports the workflow XML it then writes, puts it in a workflow scheme and switches the project to
-it — the administration pages played through the sandbox's `/_sandbox/admin/*` stand-ins. Deliveries are
+again, imports the workflow XML it then writes, puts it in a workflow scheme, switches the project to it
+and adds the category's options the steps file lists (Custom field > Configure > Edit options, read from
+the file's own line) — the administration pages played through the sandbox's `/_sandbox/admin/*`
+stand-ins. Deliveries are
 unsigned, as Jira Data Center 9 sends them, and authenticated by the URL token the installer registered.
 
 `DataCenterStory` types the pull request and documentation links into their fields (Data Center's
@@ -12,6 +14,7 @@ changelog names fields by display name) instead of using the comment commands.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,18 @@ from connector.mapping import Mapping, load_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 DATACENTER_MAPPING = REPO / "mappings" / "jira-datacenter.yaml"
+# The steps file's line for the options (connector/jira/workflow_xml.py, install_steps, step 4).
+EDIT_OPTIONS = re.compile(
+    r"^\d+\. Custom field '(?P<field>[^']+)' > Configure > Edit options: (?P<options>.+)\.$", re.M
+)
+
+
+def edit_options_step(steps: str) -> tuple[str, list[str]]:
+    """The field and the options the steps file tells the admin to add in its Edit options page."""
+    found = EDIT_OPTIONS.search(steps)
+    if found is None:
+        raise ValueError("the install steps name no Custom field > Configure > Edit options step")
+    return found["field"], found["options"].split(", ")
 
 
 class DataCenterStack(JiraStack):
@@ -48,6 +63,7 @@ class DataCenterStack(JiraStack):
             self.progress(f"  admin     adds the status {name!r} (Administration > Issues > Statuses)")
         self._install(mapping, settings)
         self._import_workflow(mapping)
+        self._edit_options(self.steps_seen[-1])
 
     def _install(self, mapping: Mapping, settings: Settings) -> None:
         super().install(settings)
@@ -67,6 +83,13 @@ class DataCenterStack(JiraStack):
         self._admin("POST", "workflowschemes", scheme)
         self._admin("PUT", f"projects/{project}/workflowscheme", {"scheme": scheme["name"]})
         self.progress(f"  admin     imported {name!r} and switched {project} to {scheme['name']!r}")
+
+    def _edit_options(self, steps: str) -> None:
+        field, options = edit_options_step(steps)
+        self._admin("POST", f"fields/{field}/options", {"options": options})
+        self.progress(
+            f"  admin     adds the options {', '.join(options)} to {field!r} (Configure > Edit options)"
+        )
 
     def _admin(self, method: str, path: str, body: dict[str, Any]) -> None:
         response = self.sandbox.admin_page(method, path, body)

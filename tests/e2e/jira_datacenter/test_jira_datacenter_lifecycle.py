@@ -1,5 +1,6 @@
 """A whole emergency change on Jira Data Center: `ecm install` with mappings/jira-datacenter.yaml, the
-written steps followed in the administration pages (statuses, Import from XML, workflow scheme), then the
+written steps followed in the administration pages (statuses, Import from XML, workflow scheme, the
+category's options in Edit options), then the
 lifecycle through the real `jira` library with personal access tokens, unsigned Data Center webhooks
 authenticated by the URL token, and one too-early step the connector reverts."""
 
@@ -8,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from connector.demo.datacenter import DataCenterStack, DataCenterStory
+from connector.demo.datacenter import DataCenterStack, DataCenterStory, edit_options_step
+from connector.mapping import load_mapping
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
 
@@ -31,6 +33,10 @@ def test_install_follows_the_written_steps_statuses_first_then_the_xml(stack):
         (hook,) = stack.sandbox.state.webhooks.values()
         assert hook.url == f"{stack.service_url}/webhooks/jira?token={stack.secret}"
         assert hook.secret is None
+        field, listed = edit_options_step(second)
+        (category,) = [f for f in stack.sandbox.state.custom_fields.values() if f.name == field]
+        assert [o["value"] for opts in category.options.values() for o in opts] == listed
+    assert load_mapping(stack.mapping_path).deploys.bypass.category in listed  # bypass changes open with it
 
 
 def test_full_lifecycle_on_data_center_holds_every_check(stack):

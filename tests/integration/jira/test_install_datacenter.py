@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from connector.config import load_settings
+from connector.demo.datacenter import edit_options_step
 from connector.jira.doctor import doctor
 from connector.jira.gateway import JiraGateway
 from connector.jira.installer import install, plan
@@ -59,6 +60,13 @@ def import_and_switch(sandbox: SandboxJira, xml: str) -> dict:
     return imported.json()
 
 
+def edit_options(sandbox: SandboxJira, steps: str) -> None:
+    """Step 4 of the steps once the XML is written: Custom field > Configure > Edit options."""
+    field, options = edit_options_step(steps)
+    added = sandbox.admin_page("POST", f"fields/{field}/options", {"options": options})
+    assert added.status_code == 201, added.text
+
+
 def test_statuses_come_first_with_exact_steps_and_no_workflow_xml_names_a_missing_status(
     sandbox, settings, tmp_path
 ):
@@ -83,6 +91,8 @@ def test_the_written_xml_names_every_status_by_id_and_creates_fire_issue_created
     assert "Import from XML" in steps and "Map statuses" not in steps and "Add status" not in steps
     imported = import_and_switch(sandbox, (tmp_path / XML).read_text())
     assert imported["unknownStatusIds"] == []
+    assert edit_options_step(steps) == ("Critical Issue Category", list(MAPPING.jira.fields.category.options))
+    edit_options(sandbox, steps)
 
     fields = {f.name: f.id for f in gateway.fields()}
     key = gateway_for(sandbox, "eng.emma").create_issue(
