@@ -137,12 +137,11 @@ def _apply(state: JiraState, issue: Issue, fields: dict[str, Any], update: dict[
                 elif verb == "remove":
                     current = [v for v in current if v != value]
         changes[fid] = _normalise(state, fid, current) if fid in LIST_FIELDS else current
-    if state.flavor == "cloud":  # sandbox/jira/options.py: Data Center's options are not modelled
-        issue_type = changes.get("issuetype", issue.fields.get("issuetype"))
-        for fid, value in changes.items():
-            cf = state.custom_fields.get(fid)
-            if cf is not None and is_option_field(cf):
-                changes[fid] = chosen_option(cf, value, issue.project_id, issue_type)
+    issue_type = changes.get("issuetype", issue.fields.get("issuetype"))
+    for fid, value in changes.items():  # Cloud and Data Center alike (sandbox/jira/options.py)
+        cf = state.custom_fields.get(fid)
+        if cf is not None and is_option_field(cf):
+            changes[fid] = chosen_option(cf, value, issue.project_id, issue_type)
     items = []
     for fid, value in changes.items():
         before = issue.fields.get(fid)

@@ -89,3 +89,109 @@ def test_the_rest_read_is_not_there_before_jira_9_3_nor_on_cloud(flavor, version
         field_id = _field(sandbox)
         answer = _options(sandbox, field_id)
     assert answer.status_code == 404
+
+
+PARENT_OPTION = "Could not find valid 'id' or 'value' in the Parent Option object."
+
+
+@pytest.fixture
+def category(datacenter) -> str:
+    """A select field whose Edit options page was given two options."""
+    field_id = _field(datacenter)
+    datacenter.admin_page(
+        "POST", f"fields/{field_id}/options", {"options": ["Service outage", "Data corruption"]}
+    )
+    return field_id
+
+
+def _create(url: str, fields: dict) -> requests.Response:
+    base = {"project": {"key": "EMG"}, "issuetype": {"name": "Task"}, "summary": "Deploy"}
+    return _raw("POST", f"{url}/rest/api/2/issue", "eng.emma", json={"fields": base | fields})
+
+
+def _category_of(url: str, key: str, field_id: str):
+    return _raw("GET", f"{url}/rest/api/2/issue/{key}").json()["fields"][field_id]
+
+
+def test_create_refuses_a_value_that_is_not_an_option_and_a_value_that_is_no_option_object(
+    datacenter, category
+):
+    unknown = _create(datacenter.url, {category: {"value": "Outage"}})
+    other_case = _create(datacenter.url, {category: {"value": "service outage"}})
+    by_id = _create(datacenter.url, {category: {"id": "99999"}})
+    as_text = _create(datacenter.url, {category: "Service outage"})
+
+    assert {r.status_code for r in (unknown, other_case, by_id, as_text)} == {400}
+    assert unknown.json() == {"errorMessages": [], "errors": {category: "Option value 'Outage' is not valid"}}
+    assert other_case.json()["errors"] == {category: "Option value 'service outage' is not valid"}
+    assert by_id.json()["errors"] == {category: "Option id '99999' is not valid"}
+    assert as_text.json()["errors"] == {category: PARENT_OPTION}
+    assert datacenter.state.issues == {}
+
+
+def test_a_value_is_refused_until_the_admin_adds_it_as_an_option_then_it_is_kept_with_its_id(
+    datacenter, category
+):
+    assert _create(datacenter.url, {category: {"value": "Customer impact"}}).status_code == 400
+
+    datacenter.admin_page("POST", f"fields/{category}/options", {"options": ["Customer impact"]})
+    created = _create(datacenter.url, {category: {"value": "Customer impact"}})
+
+    assert created.status_code == 201, created.text
+    stored = _category_of(datacenter.url, created.json()["key"], category)
+    listed = _options(datacenter, category, query="Customer").json()["options"]
+    assert stored == {"value": "Customer impact", "id": str(listed[0]["id"])}
+
+
+def test_an_edit_to_a_value_that_is_not_an_option_leaves_the_issue_as_it_was(datacenter, category):
+    key = _create(datacenter.url, {category: {"value": "Service outage"}}).json()["key"]
+
+    unknown = _raw(
+        "PUT", f"{datacenter.url}/rest/api/2/issue/{key}", json={"fields": {category: {"value": "Other"}}}
+    )
+    as_text = _raw(
+        "PUT", f"{datacenter.url}/rest/api/2/issue/{key}", json={"fields": {category: "Data corruption"}}
+    )
+    as_update = _raw(
+        "PUT",
+        f"{datacenter.url}/rest/api/2/issue/{key}",
+        json={"update": {category: [{"set": {"value": "Other"}}]}},
+    )
+
+    assert unknown.status_code == as_text.status_code == as_update.status_code == 400
+    assert (
+        unknown.json()["errors"]
+        == as_update.json()["errors"]
+        == {category: "Option value 'Other' is not valid"}
+    )
+    assert as_text.json()["errors"] == {category: PARENT_OPTION}
+    assert _category_of(datacenter.url, key, category)["value"] == "Service outage"
+    edited = _raw(
+        "PUT",
+        f"{datacenter.url}/rest/api/2/issue/{key}",
+        json={"fields": {category: {"value": "Data corruption"}}},
+    )
+    assert (
+        edited.status_code == 204
+        and _category_of(datacenter.url, key, category)["value"] == "Data corruption"
+    )
+
+
+def test_a_transition_with_a_value_that_is_not_an_option_is_refused_and_the_issue_stays(datacenter, category):
+    key = _create(datacenter.url, {category: {"value": "Service outage"}}).json()["key"]
+    url = f"{datacenter.url}/rest/api/2/issue/{key}/transitions"
+    start = next(t["id"] for t in _raw("GET", url).json()["transitions"] if t["name"] == "In Progress")
+
+    unknown = _raw("POST", url, json={"transition": {"id": start}, "fields": {category: {"value": "Other"}}})
+    as_text = _raw("POST", url, json={"transition": {"id": start}, "fields": {category: "Other"}})
+
+    assert unknown.status_code == as_text.status_code == 400
+    assert unknown.json()["errors"] == {category: "Option value 'Other' is not valid"}
+    assert as_text.json()["errors"] == {category: PARENT_OPTION}
+    issue = _raw("GET", f"{datacenter.url}/rest/api/2/issue/{key}").json()["fields"]
+    assert issue["status"]["name"] == "To Do" and issue[category]["value"] == "Service outage"
+    moved = _raw(
+        "POST", url, json={"transition": {"id": start}, "fields": {category: {"value": "Data corruption"}}}
+    )
+    assert moved.status_code == 204
+    assert _category_of(datacenter.url, key, category)["value"] == "Data corruption"
