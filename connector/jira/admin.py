@@ -16,6 +16,7 @@ from connector.errors import Rejected
 WEBHOOKS = "/rest/webhooks/1.0/webhook"
 JIRA_WEBHOOKS = "/rest/jira-webhook/1.0/webhooks"  # Data Center 10 and later
 JQL_FILTER_KEY = "issue-related-events-section"
+OPTIONS_PAGE, OPTIONS_PAGES = 100, 100  # a field's options are read 100 at a time, at most 10,000
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,27 @@ class AdminCalls:
             f"add options to {field_id}",
             json=body,
         )
+
+    def reads_field_options(self) -> bool:
+        """Whether Data Center can list a field's options over REST (`customFields/{id}/options`, 9.3 on)."""
+        return self.flavor != "cloud" and self.server_version() >= (9, 3)
+
+    def field_options(self, field_id: str, project_id: str, issue_type_id: str) -> tuple[str, ...]:
+        """Data Center: the options of the field's context for this project and issue type. The resource takes
+        the numeric id and pages from 1 (https://docs.atlassian.com/software/jira/docs/api/REST/9.12.0/
+        #api/2/customFields; `{"options": [...], "total": N}`, jira.js `server.getCustomFieldOptions`)."""
+        path = f"/rest/api/2/customFields/{field_id.removeprefix('customfield_')}/options"
+        params = {"projectIds": project_id, "issueTypeIds": issue_type_id, "maxResults": OPTIONS_PAGE}
+        found: list[dict] = []
+        for page in range(1, OPTIONS_PAGES + 1):
+            answer = (
+                self._call("GET", path, f"list options of {field_id}", params={**params, "page": page}) or {}
+            )
+            batch = answer.get("options") or []
+            found += batch
+            if not batch or len(found) >= int(answer.get("total") or 0):
+                break
+        return tuple(str(o.get("value")) for o in found)
 
     def issue_types(self) -> tuple[Named, ...]:
         found = self._call("GET", f"/rest/api/{self.api}/issuetype", "list issue types") or []
@@ -354,15 +376,18 @@ class AdminCalls:
     # has none and ignores one). Data Center 10 replaced it with `/rest/jira-webhook/1.0/webhooks`
     # (`configuration` FILTERS / EXCLUDE_BODY / SECRET, `active`) and answers 404 on the old path.
 
-    def server_major_version(self) -> int:
-        """Data Center's major version (`serverInfo`, read once); Cloud reports none that matters."""
-        cached = getattr(self, "_server_major", None)
+    def server_version(self) -> tuple[int, ...]:
+        """Data Center's version, e.g. (9, 12, 0) (`serverInfo`, read once); Cloud's does not matter."""
+        cached = getattr(self, "_server_version", None)
         if cached is None:
             info = self._call("GET", "/rest/api/2/serverInfo", "read the server version") or {}
             numbers = info.get("versionNumbers") or [0]
-            cached = int(numbers[0]) if str(numbers[0]).isdigit() else 0
-            self._server_major = cached
+            cached = tuple(int(n) if str(n).isdigit() else 0 for n in numbers)
+            self._server_version = cached
         return cached
+
+    def server_major_version(self) -> int:
+        return self.server_version()[0]
 
     def signs_webhooks(self) -> bool:
         """Whether Jira can sign deliveries with a secret (Cloud, Data Center 10); Data Center 9 cannot."""

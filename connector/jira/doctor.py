@@ -16,6 +16,7 @@ from connector.jira.installer import WEBHOOK_EVENTS, JiraInstaller, shown_url, w
 from connector.jira.project_setup import ProjectSetup
 from connector.jira.workflow import ALL_STAGES, missing_rules, workflow_name
 from connector.mapping import Mapping
+from connector.mapping.jira import IssueKind
 
 GLOBAL_PERMISSIONS = {  # global permission -> how Jira's administration names it
     "ADMINISTER": "Administer Jira",  # install and the drift checks: fields, types, workflows, webhooks
@@ -67,6 +68,8 @@ def doctor(mapping: Mapping, gateway: JiraGateway, *, settings: Settings | None 
         )
     checks.append(_guard("webhook", lambda: _webhook(mapping, gateway, settings), INSTALL))
     checks.append(_guard("statuses", lambda: _statuses(mapping, gateway), INSTALL))
+    if gateway.flavor != "cloud" and _reads_field_options(gateway):
+        checks.append(_guard("field options", lambda: _field_options(mapping, gateway), INSTALL))
     if gateway.flavor == "cloud":
         setup = ProjectSetup(mapping, gateway)
         checks.append(_guard("issue type scheme", lambda: _issue_type_scheme(mapping, setup), INSTALL))
@@ -118,6 +121,39 @@ def _statuses(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
     if missing := [name for name in wanted if name.casefold() not in known]:
         return False, "missing " + ", ".join(missing), ""
     return True, f"all {len(wanted)} mapped statuses exist", ""
+
+
+def _reads_field_options(gateway: JiraGateway) -> bool:
+    """Data Center 9.3 and later list a field's options over REST; before, the admin checks them by hand."""
+    try:
+        return gateway.reads_field_options()
+    except ApiError:
+        return False  # Jira did not say its version; the checks that reached it say why
+
+
+def _field_options(mapping: Mapping, gateway: JiraGateway) -> tuple[bool, str, str]:
+    """Data Center (9.3 on): each select field offers the mapped options in the project, the bypass
+    category among them; its admin adds them in Edit options (ADMIN-JIRA-DATACENTER.md, step 6.4)."""
+    jira = mapping.jira
+    ids = {f.name: f.id for f in gateway.fields()}
+    types = {t.name: t.id for t in gateway.issue_types()}
+    project_id = gateway.project(jira.project).id
+    bypass = mapping.deploys.bypass.category if mapping.deploys and mapping.deploys.bypass else None
+    problems, fixes = [], []
+    for _, spec in jira.fields:
+        if not spec.options:
+            continue
+        kind = jira.issue_types.change if spec.on is IssueKind.CHANGE else jira.issue_types.postmortem
+        if spec.name not in ids or kind not in types:
+            return False, f"{spec.name!r} or the issue type {kind!r} does not exist yet", ""
+        offered = set(gateway.field_options(ids[spec.name], project_id, types[kind]))
+        if missing := [o for o in spec.options if o not in offered]:
+            why = " (deploys.bypass.category: bypass changes are opened with it)" if bypass in missing else ""
+            problems.append(f"{spec.name!r} in {jira.project} lacks the option(s) {', '.join(missing)}{why}")
+            fixes.append(f"Custom field {spec.name!r} > Configure > Edit options: add {', '.join(missing)}")
+    if problems:
+        return False, "; ".join(problems), "; ".join(fixes) + " (Jira refuses any other value)"
+    return True, "every mapped select field offers its options", ""
 
 
 def _issue_type_scheme(mapping: Mapping, setup: ProjectSetup) -> tuple[bool, str, str]:

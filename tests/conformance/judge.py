@@ -5,7 +5,8 @@ the document, refuses query parameters the operation does not declare (or declar
 available"), and lets `openapi-core` validate the path and query parameters and the JSON body.
 `/rest/api/2/...` is judged as the same operation of v3 after the known v2 differences are normalised
 by `sandbox.jira.openapi_check.as_v3`, the one list of them. Endpoints the document lacks are judged
-by `offdocument`; any other path is a mismatch.
+by `offdocument` (Data Center's own resources under `/rest/api/2` among them); any other path is a
+mismatch.
 """
 
 from __future__ import annotations
@@ -80,13 +81,15 @@ def judge(exchange: Exchange) -> list[Mismatch]:
 def _findings(
     flavor: str, method: str, path: str, query: Query, content_type: str, body: bytes
 ) -> tuple[tuple[str, str], ...]:
-    if API.fullmatch(path):
+    endpoint = offdocument.find(path)
+    if endpoint is None and API.fullmatch(path):
         if flavor == "datacenter" and path.startswith("/rest/api/3/"):
             return (("-", "Jira Data Center has no REST API v3; use /rest/api/2"),)
         return _documented(flavor, method, path, query, content_type, body)
-    endpoint = offdocument.find(path)
     if endpoint is None:
         return (("-", "not in the OpenAPI document and not listed in offdocument.py"),)
+    if endpoint.datacenter_only and flavor != "datacenter":
+        return ((endpoint.name, f"Jira Cloud has no such resource: {endpoint.why}"),)
     if not endpoint.connector_may_call:
         return ((endpoint.name, f"the connector must not call this: {endpoint.why}"),)
     if method not in endpoint.methods:

@@ -63,6 +63,7 @@ class OffDocument:
     methods: dict[str, dict[str, Any] | None]  # method -> schema of the body sent (None: no body)
     why: str
     connector_may_call: bool = True
+    datacenter_only: bool = False  # a Data Center resource under /rest/api/2 that Cloud does not serve
 
 
 ENDPOINTS: tuple[OffDocument, ...] = (
@@ -89,6 +90,15 @@ ENDPOINTS: tuple[OffDocument, ...] = (
         re.compile(r"/rest/jira-webhook/1\.0/webhooks/\d+"),
         {"GET": None, "PUT": DATACENTER_WEBHOOK, "DELETE": None},
         "Jira Data Center 10's webhook API; Data Center only, so absent from the Cloud document",
+    ),
+    OffDocument(
+        "Data Center custom field options",
+        re.compile(r"/rest/api/2/customFields/\d+/options"),
+        {"GET": None},
+        "Jira Data Center's read of a field's options from 9.3 on (numeric id; "
+        "https://docs.atlassian.com/software/jira/docs/api/REST/9.12.0/#api/2/customFields); Cloud has no "
+        "such resource",
+        datacenter_only=True,
     ),
     OffDocument(
         "sandbox control",

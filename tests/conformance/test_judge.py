@@ -118,6 +118,16 @@ def test_the_admin_webhook_is_checked_against_its_own_schema():
     assert found == [("admin webhooks", "events: 'jira:issue_created' is not of type 'array'")]
 
 
+def test_the_options_read_is_data_centers_own_by_numeric_id_and_refused_on_cloud():
+    options = "/rest/api/2/customFields/10020/options"
+    assert errors(sent("GET", options, query=(("page", "1"),), flavor="datacenter")) == []
+    assert [op for op, _ in errors(sent("GET", options))] == ["Data Center custom field options"]
+    by_key = errors(sent("GET", "/rest/api/2/customFields/customfield_10020/options", flavor="datacenter"))
+    assert by_key == [
+        ("-", "the document has no operation GET /rest/api/3/customFields/customfield_10020/options")
+    ]
+
+
 def test_the_connector_never_calls_the_sandboxes_control_api():
     found = errors(sent("POST", "/_sandbox/faults", {"rules": []}))
     assert [operation for operation, _ in found] == ["sandbox control"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from connector.config import load_settings
 from connector.demo.datacenter import DataCenterStack, DataCenterStory, edit_options_step
-from connector.mapping import load_mapping
+from connector.jira.doctor import doctor
 from connector.store.tables import DeliveryRow
 from connector.store.uow import UnitOfWork
 
@@ -36,7 +37,10 @@ def test_install_follows_the_written_steps_statuses_first_then_the_xml(stack):
         field, listed = edit_options_step(second)
         (category,) = [f for f in stack.sandbox.state.custom_fields.values() if f.name == field]
         assert [o["value"] for opts in category.options.values() for o in opts] == listed
-    assert load_mapping(stack.mapping_path).deploys.bypass.category in listed  # bypass changes open with it
+    jira = stack.connector.tools["jira"]
+    assert jira.mapping.deploys.bypass.category in listed  # bypass changes are opened with it
+    checks = {c.name: c for c in doctor(jira.mapping, jira.gateway, settings=load_settings(stack.environ))}
+    assert checks["field options"].ok, checks["field options"].render()
 
 
 def test_full_lifecycle_on_data_center_holds_every_check(stack):

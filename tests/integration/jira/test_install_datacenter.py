@@ -213,3 +213,46 @@ def test_doctor_names_a_webhook_that_lost_its_token_and_exits_1(sandbox, setting
     result = CliRunner().invoke(cli, ["doctor", "--mapping", "mappings/jira-datacenter.yaml"], env=env)
     assert result.exit_code == 1, result.output
     assert "without the connector's token" in result.output and TOKEN not in result.output
+
+
+def _installed(sandbox: SandboxJira, settings, tmp_path: Path) -> str:
+    """Everything the steps ask done but the options: the steps file that lists them."""
+    add_statuses(sandbox)
+    install(MAPPING, gateway_for(sandbox), settings=settings, out_dir=tmp_path)
+    import_and_switch(sandbox, (tmp_path / XML).read_text())
+    return (tmp_path / STEPS).read_text()
+
+
+def _options_check(sandbox: SandboxJira, settings):
+    found = [c for c in doctor(MAPPING, gateway_for(sandbox), settings=settings) if c.name == "field options"]
+    return found[0] if found else None
+
+
+def test_doctor_names_the_category_missing_from_the_fields_options_with_the_exact_fix(
+    sandbox, settings, tmp_path
+):
+    field, listed = edit_options_step(_installed(sandbox, settings, tmp_path))
+    assert MAPPING.deploys.bypass.category == "Service outage"
+    sandbox.admin_page("POST", f"fields/{field}/options", {"options": listed[1:]})
+
+    check = _options_check(sandbox, settings)
+
+    assert not check.ok
+    assert check.detail == (
+        "'Critical Issue Category' in EMG lacks the option(s) Service outage (deploys.bypass.category: bypass"
+        " changes are opened with it)"
+    )
+    assert check.fix.startswith(
+        "Custom field 'Critical Issue Category' > Configure > Edit options: add Service outage"
+    )
+    sandbox.admin_page("POST", f"fields/{field}/options", {"options": listed[:1]})
+    assert _options_check(sandbox, settings).ok
+
+
+def test_before_jira_9_3_doctor_cannot_read_the_options_and_leaves_them_to_the_admin(settings, tmp_path):
+    with SandboxJira("datacenter", version="9.2.0") as sandbox:
+        _installed(sandbox, settings, tmp_path)
+        assert _options_check(sandbox, settings) is None
+        assert any(
+            c.name == "statuses" and c.ok for c in doctor(MAPPING, gateway_for(sandbox), settings=settings)
+        )

@@ -224,3 +224,39 @@ def test_an_answer_lost_to_the_read_timeout_is_retried_only_after_jira_has_had_t
     with pytest.raises(Unavailable) as refused, translated("create Post-Mortem in EMG", write=True):
         raise http.ConnectionError("refused")  # never reached Jira: retried at once
     assert refused.value.retry_after is None
+
+
+def test_datacenter_reads_a_fields_options_by_numeric_id_page_by_page_from_9_3(http):
+    gateway = JiraGateway(URL, flavor="datacenter", token="pat")
+    http.get(f"{URL}/rest/api/2/serverInfo", json={"versionNumbers": [9, 3, 0]})
+    options = f"{URL}/rest/api/2/customFields/10020/options"
+    first = [{"id": 10200 + i, "value": f"o{i}", "disabled": False, "childrenIds": []} for i in range(100)]
+    http.get(
+        options,
+        match=[
+            responses.matchers.query_param_matcher(
+                {"projectIds": "10000", "issueTypeIds": "10101", "maxResults": "100", "page": "1"}
+            )
+        ],
+        json={"options": first, "total": 101},
+    )
+    http.get(
+        options,
+        match=[
+            responses.matchers.query_param_matcher(
+                {"projectIds": "10000", "issueTypeIds": "10101", "maxResults": "100", "page": "2"}
+            )
+        ],
+        json={"options": [{"id": 10300, "value": "last"}], "total": 101},
+    )
+
+    assert gateway.reads_field_options()
+    found = gateway.field_options("customfield_10020", "10000", "10101")
+
+    assert len(found) == 101 and found[0] == "o0" and found[-1] == "last"
+
+
+def test_datacenter_before_9_3_and_cloud_cannot_read_a_fields_options(http, cloud):
+    http.get(f"{URL}/rest/api/2/serverInfo", json={"versionNumbers": [9, 2, 1]})
+    assert not JiraGateway(URL, flavor="datacenter", token="pat").reads_field_options()
+    assert not cloud.reads_field_options()
