@@ -61,6 +61,21 @@ class PopulationRow(NamedTuple):
 
 
 COLUMNS = PopulationRow._fields
+CANNOT_START_A_FORMULA = frozenset(
+    {
+        "stage",  # a stage's name
+        "created_at",  # the times: ISO 8601 text, starting with the year
+        "deployed_at",
+        "postmortem_due_at",
+        "postmortem_done_at",
+        "closed_at",
+        "blocked_or_reverted",  # a count
+        "compliance",  # COMPLIANT, NON_COMPLIANT or OPEN
+    }
+)
+"""The columns the export writes itself, whose cells are never guarded (`FORMULA_STARTS`)."""
+GUARDED = tuple(i for i, column in enumerate(COLUMNS) if column not in CANNOT_START_A_FORMULA)
+"""The positions of the cells that come from a tool or a person: text, checked one by one."""
 
 
 def compliance(stage: Stage, statuses: dict[str, RuleStatus]) -> tuple[str, str]:
@@ -138,7 +153,11 @@ def csv_chunks(rows: Iterable[PopulationRow], lines: int = LINES_PER_CHUNK) -> I
     writer.writerow(COLUMNS)
     pending = 0
     for row in rows:
-        writer.writerow([("'" + c) if c.__class__ is str and c[:1] in FORMULA_STARTS else c for c in row])
+        cells = list(row)
+        for i in GUARDED:
+            if cells[i][:1] in FORMULA_STARTS:
+                cells[i] = "'" + cells[i]
+        writer.writerow(cells)
         pending += 1
         if pending >= lines:
             yield buffer.getvalue()

@@ -15,7 +15,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert
 
-from connector.evidence.population import COMPLIANT, NON_COMPLIANT, OPEN, csv_chunks, population
+from connector.evidence.population import (
+    COLUMNS,
+    COMPLIANT,
+    NON_COMPLIANT,
+    OPEN,
+    PopulationRow,
+    csv_chunks,
+    population,
+)
 from connector.evidence.rulebook import RuleBook, ToolRules
 from connector.procedure.policy import Policy
 from connector.store.audit import iso_utc
@@ -321,6 +329,41 @@ def test_a_cell_that_would_start_a_formula_is_quoted(database):
     change["change"].update(title='=HYPERLINK("http://evil")', project="-1")
     row = one(database, change)
     assert (row["title"], row["project"]) == ('\'=HYPERLINK("http://evil")', "'-1")
+
+
+def test_every_cell_from_a_tool_or_a_person_is_quoted_when_it_would_start_a_formula(database):
+    change = clean(1, CREATED)
+    change["change"].update(
+        key="=EMG-1", url="+1", team="@team", engineer="\teng", category="-cat", title="\rOutage"
+    )
+    change["approvals"][0]["approver"] = "=lead"
+    row = one(database, change)
+    assert {c: row[c] for c in ("key", "link", "team", "engineer", "category", "title")} == {
+        "key": "'=EMG-1",
+        "link": "'+1",
+        "team": "'@team",
+        "engineer": "'\teng",
+        "category": "'-cat",
+        "title": "'\rOutage",
+    }
+    assert row["approvals"].startswith("'=lead (lead, written); ")
+
+
+def test_only_the_cells_the_export_writes_itself_are_left_unguarded():
+    """Every column, a new one included, is guarded unless it is a stage, a time, a count or a verdict;
+    a text of a tool's or a person's is quoted wherever it appears."""
+    cells = {column: "=x" for column in COLUMNS} | {"blocked_or_reverted": 0}
+    (line,) = list(csv.reader(io.StringIO("".join(csv_chunks([PopulationRow(**cells)])))))[1:]
+    assert {column for column, cell in zip(COLUMNS, line, strict=True) if cell == "=x"} == {
+        "stage",
+        "created_at",
+        "deployed_at",
+        "postmortem_due_at",
+        "postmortem_done_at",
+        "closed_at",
+        "compliance",
+    }
+    assert {cell for cell in line if cell not in ("=x", "0")} == {"'=x"}
 
 
 def test_every_exported_time_is_the_packets_utc_text_of_the_stored_moment(database):
