@@ -50,7 +50,7 @@ def demo(target: str, keep_running: bool, data_dir: Path | None) -> None:
             stack.start()
             result = story_class(stack, say).demo()
             results.append(result)
-            _summary(result, stack, say)
+            _summary(result, stack, say, keep_running=keep_running)
         if len(results) > 1:
             say("")
             say("All checks held on every target." if all(r.ok for r in results) else "Some checks FAILED.")
@@ -96,7 +96,17 @@ def _sandbox_url(stack) -> str:
     return getattr(stack.sandbox, "url", None) or stack.sandbox.base_url
 
 
-def _summary(result, stack, say) -> None:
+def _ecm() -> str:
+    """How to run `ecm` from here: the script beside this interpreter (`.venv/bin/ecm`), else from PATH."""
+    script = Path(sys.executable).with_name("ecm")
+    if not script.exists():
+        return "ecm"
+    with contextlib.suppress(ValueError):
+        return str(script.relative_to(Path.cwd()))
+    return str(script)
+
+
+def _summary(result, stack, say, *, keep_running: bool) -> None:
     say("")
     say(f"Timeline of {result.key} (audit log):")
     for line in result.timeline:
@@ -113,12 +123,14 @@ def _summary(result, stack, say) -> None:
     for check in result.checks:
         if not check.held:
             say(f"  ✘ {check.what} {check.detail}")
-    say(
-        f"Where to look: evidence with `ecm evidence {result.key}`, the sandbox at {_sandbox_url(stack)}, "
-        f"the service at {stack.service_url}/metrics"
-    )
+    ecm = _ecm()
+    if keep_running:
+        dashboard = f"{stack.service_url}/dashboard"
+        say(f"Where to look: the sandbox at {_sandbox_url(stack)}, the dashboard at {dashboard}")
+    else:  # both stop when the demo ends
+        say(f"Where to look: `{ecm} demo --keep-running` leaves the sandbox and the service up")
     env = f"ECM_DATA_DIR={stack.data_dir} ECM_MAPPINGS={stack.mapping_path}"  # the calendar and the key
-    say(f"Auditor's view: {env} ecm evidence {result.key} --format html; {env} ecm audit verify")
+    say(f"Auditor's view: {env} {ecm} evidence {result.key} --format html; {env} {ecm} audit verify")
 
 
 COMMANDS = [demo]

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,11 +21,38 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def played(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     data_dir = tmp_path_factory.mktemp("demo")
     result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data_dir)], env={"ECM_DATABASE_URL": None})
     assert result.exit_code == 0, result.output
-    return data_dir
+    return data_dir, result.output
+
+
+@pytest.fixture(scope="module")
+def played(demo_run: tuple[Path, str]) -> Path:
+    return demo_run[0]
+
+
+def test_the_auditors_commands_the_demo_prints_run_as_printed(demo_run, tmp_path):
+    """The demo's services are gone when it ends; the commands it prints for the auditor still work, pasted
+    into a shell from where the demo was run (here on a copy of its data, which the other tests share)."""
+    played, output = demo_run
+    line = next(line for line in output.splitlines() if line.startswith("Auditor's view: "))
+    assert f"ECM_DATA_DIR={played} " in line
+    copy = shutil.copytree(played, tmp_path / "auditor")
+    packet, verify = line.removeprefix("Auditor's view: ").replace(str(played), str(copy)).split("; ")
+    assert "--keep-running" in next(line for line in output.splitlines() if line.startswith("Where to look"))
+    shown = pasted(packet)
+    assert shown.returncode == 0, shown.stderr
+    assert "<html" in shown.stdout.lower() and "EMG-1" in shown.stdout
+    verified = pasted(verify)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def pasted(command: str) -> subprocess.CompletedProcess[str]:
+    """`command` as a person pastes it into a shell, without this run's ECM_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECM_")}
+    return subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=120)  # noqa: S602
 
 
 @pytest.fixture
