@@ -90,3 +90,16 @@ def authenticate(st: JiraState, header: str) -> User:
     if user is None:
         raise JiraApiError(401, [UNAUTHENTICATED])
     return user
+
+
+def int_arg(name: str, default: int, lowest: int = 0) -> int:
+    """A whole-number query parameter (`startAt`, `maxResults`, `page`): Jira answers 400 for one that is
+    not a number or below its least value, never 500."""
+    raw = request.args.get(name)
+    try:
+        value = int(raw) if raw is not None else default
+    except ValueError as e:
+        raise bad_request(f"The value '{raw}' of {name} is not a number.") from e
+    if value < lowest:
+        raise bad_request(f"{name} must be at least {lowest}.")
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from sandbox.jira import config
-from sandbox.jira.http import V, base, body, no_content, ok, require_admin, state
+from sandbox.jira.http import V, base, body, int_arg, no_content, ok, require_admin, state
 from sandbox.jira.render import status_json
 
 config_views = Blueprint("config", __name__)
@@ -31,7 +31,7 @@ def search_statuses(version: str) -> Response:
     ]
     for value in values:
         value.pop("statusReference")
-    start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 200))
+    start, size = int_arg("startAt", 0), int_arg("maxResults", 200)
     return ok(
         {
             "self": request.url,
@@ -116,7 +116,7 @@ def search_workflows(version: str) -> Response:
     with st.lock:
         found = [w for w in st.workflows.values() if text in w.name.lower()]
         status_ids = {s for w in found for s in w.statuses}
-        start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 50))
+        start, size = int_arg("startAt", 0), int_arg("maxResults", 50)
         return ok(
             {
                 "self": request.url,

@@ -26,7 +26,7 @@ from flask import Blueprint, Response, request
 from sandbox.jira import options
 from sandbox.jira.errors import not_found
 from sandbox.jira.flavors import not_served
-from sandbox.jira.http import ok, require_admin, state
+from sandbox.jira.http import int_arg, ok, require_admin, state
 from sandbox.jira.state import CustomField, JiraState
 
 custom_fields = Blueprint("custom_fields", __name__, url_prefix="/rest/api/2/customFields")
@@ -65,8 +65,8 @@ def field_options(custom_field_id: str) -> Response:
         found = _chosen(cf)
         if query := request.args.get("query", "").casefold():
             found = [o for o in found if query in o["value"].casefold()]
-        size = max(1, int(request.args.get("maxResults") or PAGE_SIZE))
-        page = max(1, int(request.args.get("page") or 1))
+        size = int_arg("maxResults", PAGE_SIZE, lowest=1)
+        page = int_arg("page", 1, lowest=1)
         shown = found[(page - 1) * size : page * size]
         return ok(
             {

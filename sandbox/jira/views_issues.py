@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 from sandbox.jira import issues as ops
 from sandbox.jira.errors import JiraApiError, bad_request
 from sandbox.jira.fields import STANDARD_FIELDS, custom_field_json
-from sandbox.jira.http import V, actor, base, body, no_content, ok, state
+from sandbox.jira.http import V, actor, base, body, int_arg, no_content, ok, state
 from sandbox.jira.notify import send_notification
 from sandbox.jira.render import comment_json, issue_json, link_json, status_json
 from sandbox.jira.search import find, reconcile_ids, run_search
@@ -123,22 +123,11 @@ COMMENT_PAGE = {"cloud": (100, 100), "datacenter": (50, None)}  # flavor -> (def
 COMMENT_ORDER = {"created": False, "+created": False, "-created": True}  # -> newest first
 
 
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    try:
-        value = int(raw) if raw is not None else default
-    except ValueError as e:
-        raise bad_request(f"The value '{raw}' of {name} is not a number.") from e
-    if value < 0:
-        raise bad_request(f"{name} must not be negative.")
-    return value
-
-
 @issues.get(f"{V}/issue/<key>/comment")
 def comments(version: str, key: str) -> Response:
     st = state()
     default, cap = COMMENT_PAGE[st.flavor]
-    start, size = _int_arg("startAt", 0), _int_arg("maxResults", default)
+    start, size = int_arg("startAt", 0), int_arg("maxResults", default)
     size = min(size, cap) if cap else size
     order = request.args.get("orderBy")
     if order is not None and order not in COMMENT_ORDER:

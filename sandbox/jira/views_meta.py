@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from sandbox.jira.errors import JiraApiError, bad_request, not_found
 from sandbox.jira.fields import STANDARD_FIELDS, custom_field_json
-from sandbox.jira.http import V, actor, base, body, ok, require_admin, state
+from sandbox.jira.http import V, actor, base, body, int_arg, ok, require_admin, state
 from sandbox.jira.render import issue_type_json, project_json, user_json
 from sandbox.jira.seed import Group
 from sandbox.jira.state import CustomField, JiraState
@@ -87,24 +87,13 @@ def _group_arg() -> Group:
     return group
 
 
-def _int_arg(name: str, default: int, lowest: int = 0) -> int:
-    raw = request.args.get(name)
-    try:
-        value = int(raw) if raw is not None else default
-    except ValueError as e:
-        raise bad_request(f"The value '{raw}' of {name} is not a number.") from e
-    if value < lowest:
-        raise bad_request(f"{name} must be at least {lowest}.")
-    return value
-
-
 @meta.get(f"{V}/group/member")
 def group_member(version: str) -> Response:
     """Members a page at a time: `startAt`, `maxResults` (1-50, default 50), `isLast`, `total`."""
     st = state()
     group = _group_arg()
-    start = _int_arg("startAt", 0)
-    size = min(_int_arg("maxResults", GROUP_PAGE, lowest=1), GROUP_PAGE)
+    start = int_arg("startAt", 0)
+    size = min(int_arg("maxResults", GROUP_PAGE, lowest=1), GROUP_PAGE)
     with st.lock:
         members = st.members(group.name)
         page = members[start : start + size]

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 
 from sandbox.jira.errors import JiraApiError, bad_request, not_found
 from sandbox.jira.fields import STANDARD_FIELDS
-from sandbox.jira.http import V, body, no_content, ok, require_admin, state
+from sandbox.jira.http import V, body, int_arg, no_content, ok, require_admin, state
 from sandbox.jira.schemes import IssueTypeScheme, Screen, Tab
 from sandbox.jira.state import JiraState
 
@@ -29,8 +29,8 @@ def _admin(message: str) -> None:
 
 
 def _page(values: list[Any], default_size: int = 50) -> dict[str, Any]:
-    start = int(request.args.get("startAt", 0))
-    size = int(request.args.get("maxResults", default_size))
+    start = int_arg("startAt", 0)
+    size = int_arg("maxResults", default_size)
     return {
         "maxResults": size,
         "startAt": start,
