@@ -50,15 +50,18 @@ def verdict(caught: Iterable[Violation], stood: Iterable[Violation]) -> RuleStat
         return ", ".join(dict.fromkeys(v.rule for v in violations))
 
     if stood:
-        return RuleStatus(
-            RULE.id, VIOLATED, f"{len(stood)} attempts that broke the procedure stood: {rules(stood)}"
-        )
+        return RuleStatus(RULE.id, VIOLATED, f"{_attempts(len(stood))} stood: {rules(stood)}")
+    were = "was" if len(caught) == 1 else "were"
     return RuleStatus(
         RULE.id,
         HELD,
-        f"the control worked: {len(caught)} attempts that broke the procedure were blocked or "
-        f"reverted ({rules(caught)}); listed as exceptions",
+        f"the control worked: {_attempts(len(caught))} {were} blocked or reverted ({rules(caught)}); "
+        "listed as exceptions",
     )
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt{'' if count == 1 else 's'} that broke the procedure"
 
 
 NONE_BROKE = RuleStatus(RULE.id, HELD, "no transition broke the procedure")

@@ -114,11 +114,20 @@ def test_blocked_or_reverted_attempts_leave_r9_held_as_its_exceptions():
     )
 
 
+def test_one_reverted_attempt_is_counted_in_the_singular():
+    recorded = [Violation("R5", 3, "no review")]
+    status = evaluate(change_at(Stage.DEPLOYED), GROUPS, NOW, Policy(), recorded=recorded)["R9"]
+    assert status.evidence == (
+        "the control worked: 1 attempt that broke the procedure was blocked or reverted (R5); "
+        "listed as exceptions"
+    )
+
+
 def test_an_attempt_that_stood_violates_r9():
     caught, stood = [Violation("R5", 3, "no review")], [Violation("R6", 4, "early deploy")]
     status = evaluate(change_at(Stage.DEPLOYED), GROUPS, NOW, Policy(), recorded=caught, stood=stood)["R9"]
     assert status.status == "violated"
-    assert status.evidence == "1 attempts that broke the procedure stood: R6"
+    assert status.evidence == "1 attempt that broke the procedure stood: R6"
 
 
 EXPLAINED_CASES = {
