@@ -54,7 +54,9 @@ class Connector:
 
 
 # A mapping's tool -> its adapter, which builds the runtime, reads history, installs and checks.
-ADAPTERS: dict[str, ToolAdapter] = {adapter.name: adapter for adapter in (jira.ADAPTER, servicenow.ADAPTER)}
+ADAPTERS: dict[str, ToolAdapter[Any]] = {
+    adapter.name: adapter for adapter in (jira.ADAPTER, servicenow.ADAPTER)
+}
 
 
 def bootstrap(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from connector.procedure.calendar import BusinessCalendar
 from connector.procedure.model import Groups, Stage
@@ -115,8 +115,13 @@ class ToolContext:
         return users, groups
 
 
+G = TypeVar("G")
+"""A tool's own gateway: `connector.jira.gateway.JiraGateway` or `connector.servicenow.gateway.
+ServiceNowGateway` (what the adapter's `gateway()` builds and its runtime, installer and doctor use)."""
+
+
 @dataclass
-class ToolRuntime:
+class ToolRuntime(Generic[G]):
     """Everything the connector uses for one tool."""
 
     name: str
@@ -124,8 +129,8 @@ class ToolRuntime:
     ctx: ToolContext
     translate: Callable[[Event, str], list[Command] | Ignored]  # (event, origin) -> commands or Ignored
     actions: ToolActions
-    gateway: Any  # the tool's own gateway (connector/jira/gateway.py, connector/servicenow/gateway.py)
-    adapter: ToolAdapter  # the tool's adapter, which built this runtime: history, alerts, doctor
+    gateway: G
+    adapter: ToolAdapter[G]  # the tool's adapter, which built this runtime: history, alerts, doctor
 
     def warm(self) -> None:
         """Read now what handling a webhook needs from the tool (the connector's own account, the
@@ -148,7 +153,7 @@ class ToolActions(Protocol):
 
 
 @runtime_checkable
-class ToolAdapter(Protocol):
+class ToolAdapter(Protocol[G]):
     """One tool as the connector uses it. Building a gateway or a runtime imports the client library
     (`jira`, `pysnow`); nothing else does."""
 
@@ -156,36 +161,36 @@ class ToolAdapter(Protocol):
     requests_approvals: bool  # the connector asks the approver groups itself (ServiceNow approvals)
     blocks_natively: frozenset[Stage]  # entering these, the installed configuration refuses by itself
 
-    def gateway(self, settings: Settings) -> Any:
+    def gateway(self, settings: Settings) -> G:
         """The tool's gateway from the connection settings; ConfigError names what is missing."""
 
-    def runtime(self, settings: Settings, mapping: Mapping, gateway: Any | None = None) -> ToolRuntime:
+    def runtime(self, settings: Settings, mapping: Mapping, gateway: G | None = None) -> ToolRuntime[G]:
         """Gateway, directory, context, translator (event -> commands) and actions, from a mapping."""
 
-    def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
+    def history(self, tool: ToolRuntime[G], since: datetime, now: datetime) -> History:
         """What the tool changed since `since`, as the typed events its webhooks carry (reconciliation)."""
 
-    def change_history(self, tool: ToolRuntime, key: str, now: datetime) -> History:
+    def change_history(self, tool: ToolRuntime[G], key: str, now: datetime) -> History:
         """One change's whole history as those events (the catch-up before a revert is judged again)."""
 
     def alert_actions(
-        self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
+        self, tool: ToolRuntime[G], alert: Alert, users: list[str], groups: list[str]
     ) -> list[Action]:
         """The outbox actions that deliver an SLA alert to `users` and `groups` in this tool."""
 
-    def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
+    def drift_actions(self, tool: ToolRuntime[G], check: Check) -> list[Action]:
         """The outbox actions that alert a failing doctor check (none where the tool has no means)."""
 
-    def plan(self, mapping: Mapping, gateway: Any, *, settings: Settings | None = None) -> Plan: ...
+    def plan(self, mapping: Mapping, gateway: G, *, settings: Settings | None = None) -> Plan: ...
 
     def install(
         self,
         mapping: Mapping,
-        gateway: Any,
+        gateway: G,
         *,
         settings: Settings | None = None,
         progress: Callable[[PlanItem], None] = ...,
         **options: Any,
     ) -> Plan: ...
 
-    def doctor(self, mapping: Mapping, gateway: Any, *, settings: Settings | None = None) -> list[Check]: ...
+    def doctor(self, mapping: Mapping, gateway: G, *, settings: Settings | None = None) -> list[Check]: ...

@@ -18,9 +18,11 @@ from connector.config import Settings, load_settings
 from connector.errors import ApiError, ConfigError, MappingError
 from connector.install_plan import Check, PlanItem
 from connector.mapping import Mapping, load_mapping
-from connector.tools import ToolAdapter
+from connector.tools import G, ToolAdapter
 
-Work = Callable[[ToolAdapter, Mapping, Any, Settings], int]  # (adapter, mapping, gateway, settings) -> exit
+Work = Callable[
+    [ToolAdapter[G], Mapping, G, Settings], int
+]  # (adapter, mapping, its gateway, settings) -> exit
 MAPPING = click.option(
     "--mapping",
     "mapping_file",
@@ -30,7 +32,7 @@ MAPPING = click.option(
 )
 
 
-def _run(mapping_file: Path, work: Work) -> None:
+def _run(mapping_file: Path, work: Work[Any]) -> None:
     try:
         mapping = load_mapping(mapping_file)
         settings = load_settings()
@@ -50,7 +52,7 @@ def _run(mapping_file: Path, work: Work) -> None:
 def plan(mapping_file: Path) -> None:
     """Show what `ecm install` would create or change, one line per item."""
 
-    def work(adapter: ToolAdapter, mapping: Mapping, gateway: Any, settings: Settings) -> int:
+    def work(adapter: ToolAdapter[G], mapping: Mapping, gateway: G, settings: Settings) -> int:
         click.echo(adapter.plan(mapping, gateway, settings=settings).render())
         return 0
 
@@ -65,7 +67,7 @@ def install(mapping_file: Path) -> None:
     def progress(item: PlanItem) -> None:
         click.echo(item.render())
 
-    def work(adapter: ToolAdapter, mapping: Mapping, gateway: Any, settings: Settings) -> int:
+    def work(adapter: ToolAdapter[G], mapping: Mapping, gateway: G, settings: Settings) -> int:
         done = adapter.install(mapping, gateway, progress=progress, settings=settings)
         click.echo(
             f"installed: {done.count('create')} created, {done.count('update')} updated, "
@@ -91,7 +93,7 @@ def _render(check: Check) -> str:
 def doctor(mapping_file: Path) -> None:
     """Check connectivity, permissions, groups, the webhook and the installed rules; exit 1 if one fails."""
 
-    def work(adapter: ToolAdapter, mapping: Mapping, gateway: Any, settings: Settings) -> int:
+    def work(adapter: ToolAdapter[G], mapping: Mapping, gateway: G, settings: Settings) -> int:
         checks = [*adapter.doctor(mapping, gateway, settings=settings), *pipeline_checks(mapping, settings)]
         for check in checks:
             click.echo(_render(check))

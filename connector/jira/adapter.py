@@ -37,21 +37,23 @@ class JiraAdapter:
 
         return gateway_from_settings(settings)
 
-    def runtime(self, settings: Settings, mapping: Mapping, gateway: Any | None = None) -> ToolRuntime:
+    def runtime(
+        self, settings: Settings, mapping: Mapping, gateway: JiraGateway | None = None
+    ) -> ToolRuntime[JiraGateway]:
         return runtime.build(self, settings, mapping, gateway)
 
-    def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
+    def history(self, tool: ToolRuntime[JiraGateway], since: datetime, now: datetime) -> History:
         from connector.jira.history import jira_deliveries
 
         return jira_deliveries(tool, since, now)
 
-    def change_history(self, tool: ToolRuntime, key: str, now: datetime) -> History:
+    def change_history(self, tool: ToolRuntime[JiraGateway], key: str, now: datetime) -> History:
         from connector.jira.history import jira_one_issue
 
         return jira_one_issue(tool, key, now)
 
     def alert_actions(
-        self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
+        self, tool: ToolRuntime[JiraGateway], alert: Alert, users: list[str], groups: list[str]
     ) -> list[Action]:
         """Jira's notify call to the recipients, a comment on the change, and a label at the breach."""
         text = alert.notice
@@ -63,7 +65,7 @@ class JiraAdapter:
             actions.append(AddLabel(BREACH_LABEL))
         return actions
 
-    def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
+    def drift_actions(self, tool: ToolRuntime[JiraGateway], check: Check) -> list[Action]:
         """None: Jira has no notification that is not about an issue. The drift job's log line, its
         audit entry and `ecm doctor` carry the problem."""
         return []

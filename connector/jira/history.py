@@ -60,7 +60,7 @@ def jql_time(moment: datetime, zone: str | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def jira_deliveries(tool: ToolRuntime, since: datetime, now: datetime) -> Iterator[Replayed]:
+def jira_deliveries(tool: ToolRuntime[JiraGateway], since: datetime, now: datetime) -> Iterator[Replayed]:
     section = tool.mapping.jira
     zone = tool.gateway.myself().time_zone
     types = (section.issue_types.change, section.issue_types.postmortem)
@@ -77,7 +77,9 @@ def jira_deliveries(tool: ToolRuntime, since: datetime, now: datetime) -> Iterat
             return
 
 
-def jira_one_issue(tool: ToolRuntime, key: str, now: datetime) -> Iterator[tuple[Delivery, Event | Ignored]]:
+def jira_one_issue(
+    tool: ToolRuntime[JiraGateway], key: str, now: datetime
+) -> Iterator[tuple[Delivery, Event | Ignored]]:
     """Everything one change's webhooks would have said: its creation, every changelog entry and comment,
     and the same of its post-mortem issue."""
     raw = tool.gateway.issue_with_history(key)

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 def build(
-    adapter: ToolAdapter, settings: Settings, mapping: MappingFile, gateway: JiraGateway | None
-) -> ToolRuntime:
+    adapter: ToolAdapter[JiraGateway], settings: Settings, mapping: MappingFile, gateway: JiraGateway | None
+) -> ToolRuntime[JiraGateway]:
     from connector.directory import CachedDirectory
     from connector.jira.actions import JiraActions
     from connector.jira.gateway import JiraGateway

@@ -37,21 +37,23 @@ class ServiceNowAdapter:
 
         return gateway_from_settings(settings)
 
-    def runtime(self, settings: Settings, mapping: Mapping, gateway: Any | None = None) -> ToolRuntime:
+    def runtime(
+        self, settings: Settings, mapping: Mapping, gateway: ServiceNowGateway | None = None
+    ) -> ToolRuntime[ServiceNowGateway]:
         return runtime.build(self, settings, mapping, gateway)
 
-    def history(self, tool: ToolRuntime, since: datetime, now: datetime) -> History:
+    def history(self, tool: ToolRuntime[ServiceNowGateway], since: datetime, now: datetime) -> History:
         from connector.servicenow.history import servicenow_deliveries
 
         return servicenow_deliveries(tool, since, now)
 
-    def change_history(self, tool: ToolRuntime, key: str, now: datetime) -> History:
+    def change_history(self, tool: ToolRuntime[ServiceNowGateway], key: str, now: datetime) -> History:
         from connector.servicenow.history import servicenow_one_change
 
         return servicenow_one_change(tool, key, now)
 
     def alert_actions(
-        self, tool: ToolRuntime, alert: Alert, users: list[str], groups: list[str]
+        self, tool: ToolRuntime[ServiceNowGateway], alert: Alert, users: list[str], groups: list[str]
     ) -> list[Action]:
         """The mapped `sysevent` of the kind, whose installed notification mails the recipients (the
         notify action turns them into user sys_ids when it fires it: a notification reads no names from
@@ -62,7 +64,7 @@ class ServiceNowAdapter:
             Comment(f"{notice.subject}\n\n{notice.body}"),
         ]
 
-    def drift_actions(self, tool: ToolRuntime, check: Check) -> list[Action]:
+    def drift_actions(self, tool: ToolRuntime[ServiceNowGateway], check: Check) -> list[Action]:
         """The drift alert to the mapping's drift recipients: the notify action fires the mapping's
         `drift` event with their user sys_ids in its parms, which the installed notification reads as
         its recipients (the check itself is in the audit log and `ecm doctor`)."""

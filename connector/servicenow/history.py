@@ -36,7 +36,7 @@ DECIDED = ("approved", "rejected")
 
 
 def servicenow_deliveries(
-    tool: ToolRuntime, since: datetime, now: datetime
+    tool: ToolRuntime[ServiceNowGateway], since: datetime, now: datetime
 ) -> Iterator[tuple[Delivery, Event | Ignored]]:
     """Each emergency change updated since `since`: its state, its decided approvals, its journal."""
     section = tool.mapping.servicenow
@@ -53,7 +53,7 @@ def servicenow_deliveries(
 
 
 def servicenow_one_change(
-    tool: ToolRuntime, key: str, now: datetime
+    tool: ToolRuntime[ServiceNowGateway], key: str, now: datetime
 ) -> Iterator[tuple[Delivery, Event | Ignored]]:
     """One change request as reconciliation reads it: its state, decided approvals and whole journal."""
     table = tool.mapping.servicenow.table

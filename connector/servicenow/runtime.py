@@ -13,8 +13,11 @@ if TYPE_CHECKING:
 
 
 def build(
-    adapter: ToolAdapter, settings: Settings, mapping: MappingFile, gateway: ServiceNowGateway | None
-) -> ToolRuntime:
+    adapter: ToolAdapter[ServiceNowGateway],
+    settings: Settings,
+    mapping: MappingFile,
+    gateway: ServiceNowGateway | None,
+) -> ToolRuntime[ServiceNowGateway]:
     from connector.directory import CachedDirectory
     from connector.servicenow.actions import ServiceNowActions
     from connector.servicenow.gateway import gateway_from_settings
