@@ -6,15 +6,18 @@ ECM_AUDIT_SIGNING_KEY_FILE is unset and no key exists yet.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from connector.store.checkpoints import Checkpointer, checkpointer_from_settings
 
-_checkpointers: WeakKeyDictionary[Any, Checkpointer] = WeakKeyDictionary()
+if TYPE_CHECKING:
+    from connector.bootstrap import Connector
+
+_checkpointers: WeakKeyDictionary[Connector, Checkpointer] = WeakKeyDictionary()
 
 
-def checkpointer(connector: Any) -> Checkpointer:
+def checkpointer(connector: Connector) -> Checkpointer:
     if connector not in _checkpointers:
         _checkpointers[connector] = checkpointer_from_settings(
             connector.settings, connector.database, connector.clock
@@ -22,5 +25,5 @@ def checkpointer(connector: Any) -> Checkpointer:
     return _checkpointers[connector]
 
 
-def run(connector: Any) -> str:
+def run(connector: Connector) -> str:
     return checkpointer(connector).run()

@@ -18,7 +18,10 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from connector.store.db import Database
 
 log = logging.getLogger("jobs.leader")
 
@@ -40,7 +43,7 @@ class LeaderLock(Protocol):
 
 
 class PostgresLeaderLock:
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Database) -> None:
         url = database.url.set(drivername="postgresql")
         schema = database.schema or url.query.get("options", "")
         self.conninfo = url.render_as_string(hide_password=False)
@@ -134,7 +137,7 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def leader_lock(database: Any, data_dir: Path) -> LeaderLock:
+def leader_lock(database: Database, data_dir: Path) -> LeaderLock:
     if database.dialect == "postgresql":
         return PostgresLeaderLock(database)
     return FileLeaderLock(data_dir)
