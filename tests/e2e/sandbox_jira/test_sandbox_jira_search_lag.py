@@ -9,7 +9,7 @@ import requests
 
 from sandbox.jira import SandboxJira
 
-LAG = 0.6
+LAG = 2.0  # seconds: far more than a request takes on a loaded machine, so "not yet" holds
 
 
 def _search(sandbox: SandboxJira, jql: str, **params) -> requests.Response:
