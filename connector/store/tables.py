@@ -215,6 +215,8 @@ class ViolationRow(Base):
     rules: Mapped[list[Any]] = mapped_column(JSON)
     details: Mapped[list[Any]] = mapped_column(JSON)  # [{rule, step, message, missing}]
     reverted: Mapped[bool] = mapped_column(default=False)
+    # a step found in the tool's history after the change moved on past it: not reverted, it stood
+    found_late: Mapped[bool] = mapped_column(default=False)
 
 
 class AlertRow(Base):
