@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from connector import commands as c
 from connector.outbox import CatchUp, CreatePostMortem, RecordEvidence, RequestApprovals, Revert, UpdateFields
 from connector.procedure import rules
-from connector.procedure.model import Change, Decision, PostMortem, Stage
+from connector.procedure.model import Decision, Stage
 from connector.procedure.stages import is_forward
 from connector.services import notices
 from connector.services.approvals import record_approval
 from connector.services.common import answer, audit, load_change, notify, refuse
+from connector.services.late import as_if, judge_found_late
 from connector.services.ports import UnitOfWork
 from connector.store.tables import (
     ChangeRow,
@@ -96,14 +95,15 @@ def record_transition(
         return "ignored: unknown change"
     if cmd.actor == ctx.connector_account or Stage(row.stage) is cmd.to_stage:
         row.remote_status = cmd.to_status  # our own revert, or a late / repeated delivery
-        return "ignored: no stage change"
+        return judge_found_late(uow, row, cmd, ctx) or "ignored: no stage change"
     if _stale(row, cmd):
-        return f"ignored: stale, the change moved on to {row.stage} after this event"
+        moved_on = f"ignored: stale, the change moved on to {row.stage} after this event"
+        return judge_found_late(uow, row, cmd, ctx) or moved_on
     if ctx.performs_on_request and cmd.to_stage in GUARDED_ON_REQUEST and not asked:
         _guard_lifted(uow, row, cmd, ctx)
     if cmd.to_stage is Stage.APPROVED and Stage(row.stage) is Stage.AWAITING_APPROVAL:
         _approval_by_transition(uow, row, cmd, ctx)
-    facts = _as_if(uow.changes.to_facts(row), cmd, ctx)
+    facts = as_if(uow.changes.to_facts(row), cmd, ctx)
     decision = rules.check_transition(facts, cmd.to_stage, cmd.actor, ctx.groups(), cmd.at, ctx.policy)
     if not decision.allowed:
         return _move_back(uow, row, cmd, ctx, decision)
@@ -183,20 +183,11 @@ def _guard_lifted(uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx:
 
 def _stale(row: ChangeRow, cmd: c.RecordTransition) -> bool:
     """A move back (or aside) that happened before the change's last stage change: Jira delivers late
-    and in any order, and reconciliation replays history — such an event is history, not a violation."""
+    and in any order, and reconciliation replays history — such an event is history, never reverted (a
+    step of the tool's history that broke the rules is recorded as found late: `services.late`)."""
     if row.stage_changed_at is None or is_forward(Stage(row.stage), cmd.to_stage):
         return False
     return cmd.at < row.stage_changed_at
-
-
-def _as_if(facts: Change, cmd: c.RecordTransition, ctx: ToolContext) -> Change:
-    """The facts as they will be once this transition's own effects are recorded."""
-    if cmd.to_stage is Stage.DEPLOYED and facts.deployed_at is None:
-        facts = dataclasses.replace(facts, deployed_at=cmd.at)
-    if cmd.to_stage is ctx.create_postmortem_on and facts.postmortem is None and facts.deployed_at:
-        due = ctx.calendar.deadline(facts.deployed_at, ctx.policy.postmortem_business_days)
-        facts = dataclasses.replace(facts, postmortem=PostMortem(key="", created_at=cmd.at, due_at=due))
-    return facts
 
 
 def plan_postmortem(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext) -> None:

@@ -21,6 +21,8 @@ from connector.store.tables import (
 )
 from connector.tools import ToolContext
 
+FOUND_LATE = " (found late, it stood)"  # the end of a refusal's outcome for a step found late
+
 
 def load_change(uow: UnitOfWork, command: c.Command) -> ChangeRow | None:
     return uow.changes.get(command.tool, command.key, for_update=True)
@@ -71,23 +73,28 @@ def refuse(
     *,
     reverted_to: str | None = None,
     attempted: Stage | None = None,
+    taken_from: Stage | None = None,
+    found_late: notices.Notice | None = None,
 ) -> str:
     """Record a violation, answer on the ticket, alert leads and security. A step moved back
-    (`reverted_to`) is answered by its revert, which its use case queued first (`changes._move_back`)."""
+    (`reverted_to`) is answered by its revert, which its use case queued first (`changes._move_back`).
+    A step found late (`found_late`: its text) is history, taken from `taken_from`: it stood."""
     details = [dataclasses.asdict(v) for v in decision.violations]
     uow.violations.add(
         ViolationRow(
             change_id=row.id,
             at=command.at,
             actor=command.actor,
-            from_stage=row.stage,
+            from_stage=(taken_from.value if taken_from else row.stage),
             to_stage=attempted.value if attempted else None,
             rules=list(decision.rules),
             details=details,
             reverted=reverted_to is not None,
+            found_late=found_late is not None,
         )
     )
-    text = notices.violation(row.key, decision, ctx.display(command.actor), attempted, reverted_to)
+    actor = ctx.display(command.actor)
+    text = found_late or notices.violation(row.key, decision, actor, attempted, reverted_to)
     if reverted_to is None:
         uow.outbox.enqueue(row.tool, row, Comment(text.body), command.origin, now=command.at)
     notify(uow, row, command, ctx, "violation", text, command.origin)
@@ -99,8 +106,9 @@ def refuse(
         details=details,
         attempted=attempted.value if attempted else None,
         reverted_to=reverted_to,
+        **({"found_late": True, "taken_from": taken_from and taken_from.value} if found_late else {}),
     )
-    return "refused: " + ",".join(decision.rules)
+    return "refused: " + ",".join(decision.rules) + (FOUND_LATE if found_late else "")
 
 
 def answer(uow: UnitOfWork, row: ChangeRow, cmd: c.Command, ctx: ToolContext, text: notices.Notice) -> str:

@@ -356,7 +356,7 @@ def _process(
         return "duplicate"
     ctx = tools[delivery.source].ctx  # `commands_for` ignored the delivery of a tool without a mapping
     outcomes = [handle(uow, command, ctx) for command in commands]
-    if refusal_waits and any(outcome.startswith("refused") for outcome in outcomes):
+    if refusal_waits and any(doubts.waits(event, outcome) for outcome in outcomes):
         raise _WouldRefuse()
     uow.deliveries.mark(row, "handled", "; ".join(outcomes)[:2000])
     return "handled"

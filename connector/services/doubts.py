@@ -7,7 +7,9 @@ tool's. Three cases are not judged at once (`connector.services.deliveries.proce
 - a change first heard of in a comment (`first_heard_of_in_a_comment`): its history is read first
   (`queue_first_read`);
 - a comment that would be refused while the facts are in doubt (`in_doubt`): decided after a catch-up
-  (`queue_catch_up`), which replays the change's history in order, this comment included.
+  (`queue_catch_up`), which replays the change's history in order, this comment included; so is a
+  replayed step that would be recorded as a violation found late while a step before it waits to be
+  judged again (the comments before it may be waiting too).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from connector import commands as c
-from connector.inbound.events import CommentAdded, Delivery, Event
+from connector.inbound.events import CommentAdded, Delivery, Event, IssueUpdated
 from connector.outbox import CatchUp, Revert, Target
+from connector.services.common import FOUND_LATE
 from connector.services.ports import UnitOfWork
 from connector.tools import ToolRuntime
 
@@ -74,7 +77,8 @@ def in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Even
     A comment that would be refused so (a review "before approval" on a change approved in the tool) is
     left to a catch-up from the tool queued after the revert, which replays the change's history in
     order, this comment included. A comment processed before is no one's to wait for (a duplicate)."""
-    if not isinstance(event, CommentAdded):
+    replayed_step = _replayed_step(delivery, event)
+    if not isinstance(event, CommentAdded) and not replayed_step:
         return None
     if event.subject_id and uow.markers.seen("subject", f"{event.tool}:{event.subject_id}"):
         return None
@@ -102,6 +106,24 @@ def in_doubt(uow: UnitOfWork, tool: ToolRuntime, delivery: Delivery, event: Even
     # A webhook before it may be lost or late where this one does not show it (Jira's comment_created
     # carries no status): a refusal is decided on the tool's history, replayed in order.
     return f"behind:{delivery.delivery_id}", "a refusal is decided after a catch-up from the tool"
+
+
+def _replayed_step(delivery: Delivery, event: Event) -> bool:
+    """A step of the tool's history replayed (it names the status it left): judged as it was taken when
+    the change has moved on past it (`services.late`), so it waits, as the comments before it do, for a
+    step judged again first."""
+    if not delivery.delivery_id.startswith(REPLAY) or not isinstance(event, IssueUpdated):
+        return False
+    status = event.status_change()
+    return status is not None and bool(status.old)
+
+
+def waits(event: Event, outcome: str) -> bool:
+    """Whether an outcome of a delivery in doubt leaves it to the catch-up: a comment's refusal, or a
+    replayed step recorded as a violation found late; a replayed step judged otherwise is left as it is."""
+    if isinstance(event, CommentAdded):
+        return outcome.startswith("refused")
+    return outcome.startswith("refused") and outcome.endswith(FOUND_LATE)
 
 
 def queue_catch_up(uow: UnitOfWork, delivery: Delivery, event: Event, tag: str) -> None:

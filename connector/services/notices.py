@@ -62,6 +62,22 @@ def violation(
     return Notice(subject=f"[{key}] Procedure violation {rules}", body="\n".join([head, "", *lines]))
 
 
+def found_late(
+    key: str, decision: Decision, actor: str, left: Stage, attempted: Stage, taken_at: datetime, now: str
+) -> Notice:
+    """A step heard of only from the tool's history, after the change moved on past it: not reverted."""
+    rules = ", ".join(decision.rules)
+    head = (
+        f"Found late: {actor} moved {key} from {left.value.replace('_', ' ')} to "
+        f"{attempted.value.replace('_', ' ')} on {_when(taken_at)}, which broke {PROCEDURE} ({rules}). "
+        f"The connector learnt of this step only from {key}'s history, after the change had moved on to "
+        f"{now.replace('_', ' ')}, so it was not reverted: the violation is recorded as one that stood."
+    )
+    lines = [v.describe() for v in decision.violations]
+    subject = f"[{key}] Procedure violation {rules} (found late)"
+    return Notice(subject=subject, body="\n".join([head, "", *lines]))
+
+
 def postmortem(row: ChangeRow, engineer: str, due: datetime) -> Notice:
     return Notice(
         subject=f"Post-mortem of {row.key}: {row.title or row.key}"[:250],

@@ -20,10 +20,11 @@ from datetime import datetime
 from connector import commands as c
 from connector.outbox import Revert
 from connector.procedure import rules
-from connector.procedure.model import Change, Stage
+from connector.procedure.model import Stage
 from connector.procedure.stages import is_forward
-from connector.services.changes import _as_if, _enter
+from connector.services.changes import _enter
 from connector.services.common import audit
+from connector.services.late import as_if, known_at
 from connector.services.ports import UnitOfWork
 from connector.store.outbox import decode, encode
 from connector.store.tables import ChangeRow, OutboxRow
@@ -59,7 +60,7 @@ def reconsider_revert(uow: UnitOfWork, revert: OutboxRow, ctx: ToolContext, now:
     passed = came_from is not None and is_forward(cmd.to_stage, Stage(row.stage))
     if passed:
         facts = dataclasses.replace(facts, stage=came_from)
-    facts = _as_if(facts, cmd, ctx)
+    facts = as_if(facts, cmd, ctx)
     decision = rules.check_transition(facts, cmd.to_stage, cmd.actor, ctx.groups(), cmd.at, ctx.policy)
     if not decision.allowed:
         back_to = ctx.status_of(Stage(row.stage))
@@ -71,19 +72,6 @@ def reconsider_revert(uow: UnitOfWork, revert: OutboxRow, ctx: ToolContext, now:
     if not passed:
         _enter(uow, row, cmd, ctx)
     return reason
-
-
-def known_at(facts: Change, moment: datetime) -> Change:
-    """The facts as they stood at `moment`: what was recorded as happening later left out."""
-    postmortem = facts.postmortem
-    if postmortem is not None and postmortem.done_at is not None and postmortem.done_at > moment:
-        postmortem = dataclasses.replace(postmortem, done_at=None)
-    return dataclasses.replace(
-        facts,
-        approvals=tuple(a for a in facts.approvals if a.granted_at <= moment),
-        reviews=tuple(r for r in facts.reviews if r.at <= moment),
-        postmortem=postmortem,
-    )
 
 
 def _withdraw(
