@@ -166,6 +166,8 @@ def _exception(v: ViolationRow, stood: set[int]) -> dict[str, Any]:
     outcome = "reverted" if v.reverted else "blocked"
     if v.id in stood:
         outcome = "stood (the revert could not be made)" if v.reverted else "stood (deployed by a pipeline)"
+        if v.found_late:
+            outcome = "stood (found late in the tool's history, after the change moved on: not reverted)"
     return {
         "at": iso(v.at),
         "actor": v.actor,

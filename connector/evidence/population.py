@@ -54,6 +54,7 @@ class PopulationRow(NamedTuple):
     closed_at: str
     approvals: str
     blocked_or_reverted: int
+    stood: int  # attempts found late in the tool's history, after the change moved on: not reverted
     compliance: str
     reasons: str
     people: str  # the engineer and approvers by name and e-mail, as recorded: "Liam Lead <l@x> (id); ..."
@@ -70,6 +71,7 @@ CANNOT_START_A_FORMULA = frozenset(
         "postmortem_done_at",
         "closed_at",
         "blocked_or_reverted",  # a count
+        "stood",  # a count
         "compliance",  # COMPLIANT, NON_COMPLIANT or OPEN
     }
 )
@@ -114,10 +116,15 @@ def named(identities: Iterable[str], names: dict[str, Person]) -> str:
 
 
 def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str]:
-    """Compliance by the rules. R9 only informs (`INFORMATIVE_RULES`): the recorded violations are
-    counted in the row, not passed to the judge."""
+    """Compliance by the rules. R9 only informs (`INFORMATIVE_RULES`): the blocked or reverted attempts
+    are counted in the row, not passed to the judge. An attempt found late, which stood, breaks R9."""
     facts = facts_of(loaded.change, loaded.approvals, loaded.reviews, loaded.postmortem)
-    return compliance(facts.stage, rulebook.judge(facts, now, (), explain=False))
+    status, reasons = compliance(facts.stage, rulebook.judge(facts, now, (), explain=False))
+    if not loaded.stood:
+        return status, reasons
+    plural = "" if loaded.stood == 1 else "s"
+    stood = f"R9: {loaded.stood} attempt{plural} that broke the procedure stood (found late, not reverted)"
+    return NON_COMPLIANT, " | ".join(filter(None, (reasons if status == NON_COMPLIANT else "", stood)))
 
 
 def _row(loaded: Loaded, status: str, reasons: str, people: str) -> PopulationRow:
@@ -139,6 +146,7 @@ def _row(loaded: Loaded, status: str, reasons: str, people: str) -> PopulationRo
         row.closed_at_iso or iso(row.closed_at) or "",
         "; ".join(f"{a.approver} ({a.role}, {a.method})" for a in loaded.approvals),
         loaded.violations,
+        loaded.stood,
         status,
         reasons,
         people,

@@ -1,13 +1,13 @@
 """Changes of a period read in batches as plain rows, with their children, for the population export.
 
 One query streams the changes (`yield_per`) with what each has one of: its post-mortem (joined) and the
-count of its recorded violations (a subquery). One query per child table with many rows a change
-(approvals, reviews) and one for the bypass deploys stream their rows alongside, joined to the changes
-of the period and in the same order: each change takes the rows that follow for it (`_Following`).
-Four queries whatever the number of changes, no list of ids sent per batch, and nothing kept beyond a
-batch. Rows are plain named tuples, never ORM objects, and nothing enters the session. A server-side
-cursor is fetched `FETCH` rows a round trip, judged `size` at a time; on PostgreSQL it is the driver's
-own, read in binary (`READERS`).
+counts of its recorded violations, those blocked or reverted and those found late that stood (two
+subqueries). One query per child table with many rows a change (approvals, reviews) and one for the
+bypass deploys stream their rows alongside, joined to the changes of the period and in the same order:
+each change takes the rows that follow for it (`_Following`). Four queries whatever the number of
+changes, no list of ids sent per batch, and nothing kept beyond a batch. Rows are plain named tuples,
+never ORM objects, and nothing enters the session. A server-side cursor is fetched `FETCH` rows a round
+trip, judged `size` at a time; on PostgreSQL it is the driver's own, read in binary (`READERS`).
 
 Times are read as aware UTC datetimes, as `store.facts.facts_of` takes them, without the per-value
 `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the query reads them with a `+00:00`
@@ -90,6 +90,7 @@ class Loaded(NamedTuple):
     postmortem: PostMortemRecord | None
     violations: int  # blocked or reverted attempts recorded on it
     bypass: str = ""  # the production deploy it was opened for, when it is a bypass change
+    stood: int = 0  # attempts found late in the tool's history, after it moved on: not reverted
 
 
 class PostMortemRecord(NamedTuple):
@@ -118,13 +119,23 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
     order = (CHANGES.c.created_at, CHANGES.c.id)
     counted = ViolationRow.__table__
     violations = (
-        select(func.count()).where(counted.c.change_id == CHANGES.c.id).scalar_subquery().label("violations")
+        select(func.count())
+        .where(counted.c.change_id == CHANGES.c.id, counted.c.found_late.is_(False))
+        .scalar_subquery()
+        .label("violations")
+    )
+    stood = (
+        select(func.count())
+        .where(counted.c.change_id == CHANGES.c.id, counted.c.found_late.is_(True))
+        .scalar_subquery()
+        .label("stood")
     )
     changes = (
         select(
             *_columns(CHANGES, dialect, UNREAD),
             *_as_text(CHANGES, dialect),
             violations,
+            stood,
             *_postmortem_columns(dialect),  # last: `_postmortem_of` takes them from the end of the row
         )
         .outerjoin(POSTMORTEMS, POSTMORTEMS.c.change_id == CHANGES.c.id)
@@ -162,6 +173,7 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
                 None if row.pm_due_at is None else _postmortem_of(row),
                 row.violations,
                 _bypass(opened.of(row.id)),
+                row.stood,
             )
             for row in rows
         ]

@@ -50,15 +50,18 @@ def deploys_of(session: Session, change_id: int) -> list[DeployRow]:
 
 
 def stood_attempts(session: Session, change_id: int, violations: Iterable[ViolationRow]) -> set[int]:
-    """Ids of the violations whose attempt stood: a revert the outbox gave up on (dead), or a deploy a
-    pipeline made to production before the change allowed it (it cannot be undone)."""
+    """Ids of the violations whose attempt stood: a revert the outbox gave up on (dead), a deploy a
+    pipeline made to production before the change allowed it (it cannot be undone), or a step found late
+    in the tool's history, after the change had moved on past it (never reverted)."""
     violations = list(violations)
+    late = {v.id for v in violations if v.found_late}
     deployed = {
         d.deployed_at
         for d in deploys_of(session, change_id)
         if d.change_id == change_id and d.outcome == "violation"
     }
-    stood = {v.id for v in violations if not v.reverted and v.to_stage == "deployed" and v.at in deployed}
+    early = {v.id for v in violations if not v.reverted and v.to_stage == "deployed" and v.at in deployed}
+    stood = late | early
     reverted = [v for v in violations if v.reverted]
     if not reverted:
         return stood

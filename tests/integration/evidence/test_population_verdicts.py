@@ -352,7 +352,7 @@ def test_every_cell_from_a_tool_or_a_person_is_quoted_when_it_would_start_a_form
 def test_only_the_cells_the_export_writes_itself_are_left_unguarded():
     """Every column, a new one included, is guarded unless it is a stage, a time, a count or a verdict;
     a text of a tool's or a person's is quoted wherever it appears."""
-    cells = {column: "=x" for column in COLUMNS} | {"blocked_or_reverted": 0}
+    cells = {column: "=x" for column in COLUMNS} | {"blocked_or_reverted": 0, "stood": 0}
     (line,) = list(csv.reader(io.StringIO("".join(csv_chunks([PopulationRow(**cells)])))))[1:]
     assert {column for column, cell in zip(COLUMNS, line, strict=True) if cell == "=x"} == {
         "stage",
