@@ -95,6 +95,10 @@ def authenticate(st: JiraState, header: str) -> User:
 def int_arg(name: str, default: int, lowest: int = 0) -> int:
     """A whole-number query parameter (`startAt`, `maxResults`, `page`): Jira answers 400 for one that is
     not a number or below its least value, never 500."""
+    # The platform's OpenAPI document gives a paged list's 400 as "the request parameters are invalid (e.g.,
+    # negative startAt, maxResults exceeding limit)" (`GET /rest/api/3/config/fieldschemes`, in
+    # ../shared/reference/jira/jira-cloud-platform-openapi-v3.json), and Jira answers an out-of-range one
+    # with a 400 and `errorMessages` (github.com/jenkinsci/jira-plugin/issues/646).
     raw = request.args.get(name)
     try:
         value = int(raw) if raw is not None else default
