@@ -124,10 +124,7 @@ def _summary(result, stack, say, *, keep_running: bool) -> None:
         if not check.held:
             say(f"  ✘ {check.what} {check.detail}")
     ecm = _ecm()
-    if keep_running:
-        dashboard = f"{stack.service_url}/dashboard"
-        say(f"Where to look: the sandbox at {_sandbox_url(stack)}, the dashboard at {dashboard}")
-    else:  # both stop when the demo ends
+    if not keep_running:  # both stop when the demo ends; kept running, their addresses follow the checks
         say(f"Where to look: `{ecm} demo --keep-running` leaves the sandbox and the service up")
     env = f"ECM_DATA_DIR={stack.data_dir} ECM_MAPPINGS={stack.mapping_path}"  # the calendar and the key
     say(f"Auditor's view: {env} {ecm} evidence {result.key} --format html; {env} {ecm} audit verify")
