@@ -79,6 +79,15 @@ def record_approval(uow: UnitOfWork, cmd: c.RecordApproval, ctx: ToolContext, *,
     return "handled"
 
 
+def role_of_click(facts: Change, actor: str, ctx: ToolContext) -> Role | None:
+    """The approval role clicking the group-restricted approval transition gives `actor`: the one role of
+    their groups still open, unless they approved already; None otherwise."""
+    open_roles = [r for r in ctx.groups().roles_of(actor) if facts.approval_for(r) is None]
+    if len(open_roles) != 1 or any(a.approver == actor for a in facts.approvals):
+        return None
+    return open_roles[0]
+
+
 def _only_open_role(facts: Change, roles: frozenset[Role]) -> Role | None:
     open_roles = [r for r in roles if facts.approval_for(r) is None] or list(roles)
     return open_roles[0] if len(open_roles) == 1 else None

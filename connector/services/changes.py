@@ -8,7 +8,7 @@ from connector.procedure import rules
 from connector.procedure.model import Decision, Stage
 from connector.procedure.stages import is_forward
 from connector.services import notices
-from connector.services.approvals import record_approval
+from connector.services.approvals import record_approval, role_of_click
 from connector.services.common import answer, audit, load_change, notify, refuse
 from connector.services.late import as_if, judge_found_late
 from connector.services.ports import UnitOfWork
@@ -212,9 +212,8 @@ def _approval_by_transition(
     uow: UnitOfWork, row: ChangeRow, cmd: c.RecordTransition, ctx: ToolContext
 ) -> None:
     """Clicking the group-restricted approval transition records that person's approval first."""
-    facts = uow.changes.to_facts(row)
-    open_roles = [r for r in ctx.groups().roles_of(cmd.actor) if facts.approval_for(r) is None]
-    if len(open_roles) == 1 and not any(a.approver == cmd.actor for a in facts.approvals):
+    role = role_of_click(uow.changes.to_facts(row), cmd.actor, ctx)
+    if role is not None:
         record_approval(
             uow,
             c.RecordApproval(
@@ -223,7 +222,7 @@ def _approval_by_transition(
                 cmd.actor,
                 cmd.at,
                 cmd.origin,
-                role=open_roles[0],
+                role=role,
                 evidence=f"transition:{cmd.to_status}",
             ),
             ctx,

@@ -25,6 +25,7 @@ from connector import commands as c
 from connector.procedure import rules
 from connector.procedure.model import Approval, Change, Method, PostMortem, Stage
 from connector.services import notices
+from connector.services.approvals import role_of_click
 from connector.services.common import refuse
 from connector.services.doubts import REPLAY
 from connector.services.ports import UnitOfWork
@@ -66,21 +67,23 @@ def judge_found_late(
 
 
 def _with_own_approval(facts: Change, cmd: c.RecordTransition, ctx: ToolContext) -> Change:
-    """Approve clicked by a member of one approver group whose role is open: that click is their approval
-    (as `changes._approval_by_transition` records it when the step is heard of in time)."""
+    """Approve clicked by a member of one approver group whose role is open: that click is their approval,
+    when the rules take it (as `changes._approval_by_transition` records it when heard of in time)."""
     if cmd.to_stage is not Stage.APPROVED or facts.stage is not Stage.AWAITING_APPROVAL:
         return facts
-    open_roles = [r for r in ctx.groups().roles_of(cmd.actor) if facts.approval_for(r) is None]
-    if len(open_roles) != 1 or any(a.approver == cmd.actor for a in facts.approvals):
+    role = role_of_click(facts, cmd.actor, ctx)
+    if role is None:
         return facts
     own = Approval(
         approver=cmd.actor,
-        role=open_roles[0],
+        role=role,
         method=Method.WRITTEN,
         granted_at=cmd.at,
         recorded_by=cmd.actor,
         evidence=f"transition:{cmd.to_status}",
     )
+    if not rules.check_approval(facts, own, ctx.groups(), ctx.policy).allowed:
+        return facts  # refused quietly in time too (one's own change, say): no approval to count
     return dataclasses.replace(facts, approvals=(*facts.approvals, own))
 
 

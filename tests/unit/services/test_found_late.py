@@ -69,3 +69,19 @@ def test_a_late_webhook_of_a_click_is_not_judged_late(run, ctx):
     approved_by_both_then_in_review(run, security_hour=13)
 
     assert replayed_click(run, ctx, "lead.liam", 12, origin="webhook-42").startswith("ignored: stale")
+
+
+def test_an_engineers_click_on_their_own_change_found_late_counts_as_no_approval(run, ctx):
+    """The rules refuse one's own approval when heard of in time (quietly, for a click); found late, the
+    click stands as a step taken without the lead's approval."""
+    register(run, engineer="lead.liam")
+    move(run, "lead.liam", Stage.AWAITING_APPROVAL, hour=10)
+    run(c.RecordApproval, "sec.sara", at(1, 11), role=None, evidence="comment:1")
+    run(c.RecordApproval, "dual.dana", at(1, 13), role=None, evidence="comment:2")  # the lead role left
+    assert move(run, "lead.liam", Stage.IN_REVIEW, hour=14) == "handled"
+
+    outcome = replayed_click(run, ctx, "lead.liam", 12)
+
+    assert outcome.startswith("refused: R2") and outcome.endswith("(found late, it stood)")
+    (violation,) = run.uow.violations.rows
+    assert violation.found_late and violation.actor == "lead.liam"
