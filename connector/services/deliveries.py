@@ -33,8 +33,9 @@ What a batch does, in one transaction:
   others go on.
 - Deliveries known to be ignored are recorded with their outcome in one multi-row
   `INSERT … ON CONFLICT DO NOTHING` (a delivery id recorded before is a duplicate); a batch of nothing
-  else is that one statement in a transaction of its own, without a unit of work, on a connection the
-  intake keeps between batches (`DeliveryWriter`).
+  else is that one statement, committed by the database as it ends (autocommit: no `BEGIN`, no
+  `COMMIT`, one round trip on PostgreSQL), without a unit of work, on a connection the intake keeps
+  between batches (`DeliveryWriter`).
 - A delivery id queued twice is left for the next batch, so it is decided once the first one is.
 If the transaction or its commit fails, every request of the batch gets the error; nothing of it is
 stored.

@@ -187,18 +187,25 @@ class DeliveryRepository:
 
 
 class DeliveryWriter:
-    """`DeliveryRepository.record_many`, each call a transaction of its own, committed, on one connection
-    kept between calls (the webhook intake's batches of ignored deliveries: one statement each, with no
-    pool checkout, no ping of the server and no ORM session). The transaction is SQLAlchemy's (its begin
-    and commit, `BEGIN IMMEDIATE` on SQLite); the one `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING
-    RETURNING` is run on the driver's cursor, its text made once per dialect and number of rows and its
-    values bound by the columns' own types, which spares a batch SQLAlchemy's statement execution (about
-    a third of a delivery's CPU outside the commit itself). One caller at a time. A call that fails drops
-    the connection (the driver's error is raised as it came); the next one takes a new one from the pool."""
+    """`DeliveryRepository.record_many` as one statement that is its own transaction, on one connection
+    kept between calls (the webhook intake's batches of ignored deliveries): the one `INSERT … VALUES
+    (…), (…) ON CONFLICT DO NOTHING RETURNING` runs in autocommit on the driver's cursor, so the database
+    commits it when it ends, and it is on disk when the call returns (`synchronous=FULL` on SQLite,
+    `synchronous_commit=on` on PostgreSQL). A single statement is atomic on both databases: all of its
+    rows are stored or none. No `BEGIN` or `COMMIT` is sent (on PostgreSQL one round trip a batch instead
+    of two), no pool checkout, no ping of the server, no ORM session. SQLite starts a transaction for a
+    statement outside one and commits it when the statement finishes; a first statement that writes starts
+    a write transaction, waiting for another writer in the busy handler as `BEGIN IMMEDIATE` does
+    (https://www.sqlite.org/lang_transaction.html). PostgreSQL commits an extended query outside a
+    transaction block at its Sync, before it answers ReadyForQuery
+    (https://www.postgresql.org/docs/current/protocol-flow.html, "Extended Query"). The text is made once
+    per dialect and number of rows and its values bound by the columns' own types. One caller at a time.
+    A call that fails drops the connection (the driver's error is raised as it came); the next one takes
+    a new one."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._connection: Connection | None = None
+        self._connection: Any = None  # the pool's connection, its driver's in autocommit
         dialect = database.engine.dialect
         columns = DeliveryRow.__table__.c
         self._binds = [(name, columns[name].type.bind_processor(dialect)) for name in _DELIVERY_COLUMNS]
@@ -213,21 +220,28 @@ class DeliveryWriter:
             for name, bind in self._binds
         ]
         statement = _insert_deliveries_text(self.database.dialect, len(values))
-        connection, self._connection = self._connection or self.database.engine.connect(), None
+        connection, self._connection = self._connection or self._autocommit(), None
         try:
-            with connection.begin():
-                cursor = connection.connection.cursor()
-                try:
-                    cursor.execute(statement, params)
-                    stored = {(source, delivery_id) for source, delivery_id in cursor.fetchall()}
-                finally:
-                    cursor.close()
+            cursor = connection.cursor()
+            try:
+                cursor.execute(statement, params)
+                stored = {(source, delivery_id) for source, delivery_id in cursor.fetchall()}
+            finally:
+                cursor.close()
         except BaseException:
             connection.invalidate()
-            connection.close()
             raise
         self._connection = connection
         return stored
+
+    def _autocommit(self) -> Any:
+        """A connection of its own, never given back to the pool (so no other user finds it in autocommit);
+        dropped (invalidated) when a statement fails. SQLite's are in autocommit already (the store's
+        "begin" event issues `BEGIN IMMEDIATE` itself, `db._configure_sqlite`)."""
+        connection = self.database.engine.raw_connection()
+        if self.database.dialect == "postgresql":
+            connection.driver_connection.autocommit = True
+        return connection
 
 
 _DELIVERY_COLUMNS = (

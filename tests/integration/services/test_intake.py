@@ -5,11 +5,13 @@ transaction, each request answered once that transaction is committed, with the 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
 from connector.config import Settings
@@ -61,6 +63,49 @@ def commits(database) -> list[int]:
     return seen
 
 
+def statements_of_ignored(intake: Intake) -> list[int]:
+    """The rows of each batch of ignored deliveries written as one statement, its own transaction."""
+    seen: list[int] = []
+    writer = intake._ignored_writer
+    record = writer.record
+    writer.record = lambda rows: (seen.append(len(rows)), record(rows))[1]
+    return seen
+
+
+def driver_error(database) -> type[Exception]:
+    """The database driver's own base error, which the statement of ignored deliveries raises as it came."""
+    return database.engine.dialect.loaded_dbapi.Error
+
+
+@contextmanager
+def deliveries_refused(database) -> Iterator[None]:
+    """The database itself refuses every new row of `deliveries` (a trigger raising), as a full disk or a
+    lost server would fail the statement: whatever a statement wrote before the failure is undone."""
+    if database.dialect == "sqlite":
+        create = [
+            "CREATE TRIGGER refuse_deliveries BEFORE INSERT ON deliveries "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        ]
+        drop = ["DROP TRIGGER refuse_deliveries"]
+    else:
+        create = [
+            "CREATE FUNCTION refuse_deliveries() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disk I/O error'; END $$",
+            "CREATE TRIGGER refuse_deliveries BEFORE INSERT ON deliveries "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_deliveries()",
+        ]
+        drop = ["DROP TRIGGER refuse_deliveries ON deliveries", "DROP FUNCTION refuse_deliveries()"]
+    with database.engine.begin() as connection:
+        for statement in create:
+            connection.execute(text(statement))
+    try:
+        yield
+    finally:
+        with database.engine.begin() as connection:
+            for statement in drop:
+                connection.execute(text(statement))
+
+
 def queue_behind_a_held_batch(intake: HeldWriter, work: list, *, waiting: int):
     """Send the first item, hold its batch, queue the others, then let everything go; the outcomes."""
     pool = ThreadPoolExecutor(max_workers=len(work))
@@ -78,13 +123,16 @@ def queue_behind_a_held_batch(intake: HeldWriter, work: list, *, waiting: int):
 
 def test_deliveries_that_arrive_together_are_committed_in_one_transaction(database, ctx):
     intake = HeldWriter(Connector(database, jira(ctx)))
-    seen = commits(database)
+    seen, alone = commits(database), statements_of_ignored(intake)
     work = [ignored_delivery(f"i-{n}") for n in range(20)] + [comment_delivery(f"c-{n}") for n in range(5)]
     futures = queue_behind_a_held_batch(intake, work, waiting=24)
     outcomes = [f.result() for f in futures]
     assert outcomes == ["ignored"] * 20 + ["handled"] * 5
     assert intake.batches == [1, 24]
-    assert len(seen) == 2  # one commit per batch, not per delivery
+    # one transaction per batch, not per delivery: the first (one ignored delivery) a statement of its
+    # own, the second (19 ignored, 5 with commands) one unit of work and its commit
+    assert alone == [1]
+    assert len(seen) == 1
     stored = {r.delivery_id: r.outcome for r in rows(database, DeliveryRow)}
     assert stored == {**{f"i-{n}": "ignored" for n in range(20)}, **{f"c-{n}": "handled" for n in range(5)}}
 
@@ -154,23 +202,31 @@ def test_when_the_batch_cannot_be_committed_every_request_hears_it_and_nothing_i
     event.listen(database.engine, "commit", refuse)
     work = [ignored_delivery("i-0"), ignored_delivery("i-1"), comment_delivery("c-1")]
     futures = queue_behind_a_held_batch(intake, work, waiting=2)
-    for future in futures:
+    assert futures[0].result() == "ignored"  # the first batch, its own statement, had nothing to refuse
+    for future in futures[1:]:
         with pytest.raises(OperationalError):
             future.result()
     event.remove(database.engine, "commit", refuse)
+    assert [r.delivery_id for r in rows(database, DeliveryRow)] == ["i-0"]
+
+
+def test_when_a_batch_of_ignored_deliveries_fails_every_request_hears_it_and_none_is_stored(database, ctx):
+    intake = HeldWriter(Connector(database, jira(ctx)))
+    work = [ignored_delivery(f"i-{n}") for n in range(4)]
+    with deliveries_refused(database):
+        futures = queue_behind_a_held_batch(intake, work, waiting=3)
+        for future in futures:
+            with pytest.raises(driver_error(database), match="disk I/O error"):
+                future.result()
+    assert intake.batches == [1, 3]
     assert rows(database, DeliveryRow) == []
+    assert intake.receive(*ignored_delivery("i-1")) == "ignored"  # sent again, on a new connection
 
 
 def test_after_a_batch_that_failed_the_next_delivery_is_written(database, ctx):
     intake = Intake(Connector(database, jira(ctx)))
-
-    def refuse(_conn):
-        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
-
-    event.listen(database.engine, "commit", refuse)
-    with pytest.raises(OperationalError):
+    with deliveries_refused(database), pytest.raises(driver_error(database)):
         intake.receive(*ignored_delivery("a"))
-    event.remove(database.engine, "commit", refuse)
     assert intake.receive(*ignored_delivery("a")) == "ignored"  # sent again by the tool
     assert intake.receive(*ignored_delivery("b")) == "ignored"
     with database.session() as session:
