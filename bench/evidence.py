@@ -62,7 +62,7 @@ def fill(database: Database, count: int, *, open_only: bool = False, batch: int 
     step = (NOW - START) / count
     with database.engine.begin() as conn:
         for first in range(0, count, batch):
-            changes, approvals, reviews, postmortems = [], [], [], []
+            changes, approvals, reviews, postmortems, violations = [], [], [], [], []
             for n in range(first, min(first + batch, count)):
                 created = START + step * n
                 closed = not open_only and n % 10 != 0
@@ -90,6 +90,24 @@ def fill(database: Database, count: int, *, open_only: bool = False, batch: int 
                         "closed_at": created + timedelta(days=2) if closed else None,
                     }
                 )
+                if (
+                    n % 20 == 7 or n % 100 == 42
+                ):  # one change in 20 had a step blocked, one in 100 one found late
+                    violations.append(
+                        {
+                            "change_id": n + 1,
+                            "at": created + timedelta(minutes=30),
+                            "actor": f"eng{n % 40}",
+                            "from_stage": "raised",
+                            "to_stage": "approved",
+                            "rules": ["R1"],
+                            "details": [
+                                {"rule": "R1", "step": "approve", "message": "no approvals", "missing": []}
+                            ],
+                            "reverted": n % 20 == 7,
+                            "found_late": n % 100 == 42,
+                        }
+                    )
                 if deployed:
                     for role, who in (("lead", f"lead{n % 6}"), ("security", f"sec{n % 4}")):
                         approvals.append(
@@ -126,7 +144,13 @@ def fill(database: Database, count: int, *, open_only: bool = False, batch: int 
                         }
                     )
             conn.execute(insert(ChangeRow.__table__), changes)
-            for table, rows in ((ApprovalRow, approvals), (ReviewRow, reviews), (PostMortemRow, postmortems)):
+            children = (
+                (ApprovalRow, approvals),
+                (ReviewRow, reviews),
+                (PostMortemRow, postmortems),
+                (ViolationRow, violations),
+            )
+            for table, rows in children:
                 if rows:
                     conn.execute(insert(table.__table__), rows)
     analyze(database)

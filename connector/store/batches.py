@@ -1,13 +1,13 @@
 """Changes of a period read in batches as plain rows, with their children, for the population export.
 
 One query streams the changes (`yield_per`) with what each has one of: its post-mortem (joined) and the
-counts of its recorded violations, those blocked or reverted and those found late that stood (two
-subqueries). One query per child table with many rows a change (approvals, reviews) and one for the
-bypass deploys stream their rows alongside, joined to the changes of the period and in the same order:
-each change takes the rows that follow for it (`_Following`). Four queries whatever the number of
-changes, no list of ids sent per batch, and nothing kept beyond a batch. Rows are plain named tuples,
-never ORM objects, and nothing enters the session. A server-side cursor is fetched `FETCH` rows a round
-trip, judged `size` at a time; on PostgreSQL it is the driver's own, read in binary (`READERS`).
+counts of its recorded violations, those blocked or reverted and those found late that stood (joined from
+one grouped pass over the violations). One query per child table with many rows a change (approvals,
+reviews) and one for the bypass deploys stream their rows alongside, joined to the changes of the period and
+in the same order: each change takes the rows that follow for it (`_Following`). Four queries whatever the
+number of changes, no list of ids sent per batch, and nothing kept beyond a batch. Rows are plain named
+tuples, never ORM objects, and nothing enters the session. A server-side cursor is fetched `FETCH` rows a
+round trip, judged `size` at a time; on PostgreSQL it is the driver's own, read in binary (`READERS`).
 
 Times are read as aware UTC datetimes, as `store.facts.facts_of` takes them, without the per-value
 `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the query reads them with a `+00:00`
@@ -118,18 +118,17 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
     period = (CHANGES.c.created_at >= start, CHANGES.c.created_at < end)
     order = (CHANGES.c.created_at, CHANGES.c.id)
     counted = ViolationRow.__table__
-    violations = (
-        select(func.count())
-        .where(counted.c.change_id == CHANGES.c.id, counted.c.found_late.is_(False))
-        .scalar_subquery()
-        .label("violations")
+    tally = (  # each change's recorded violations, counted once in one pass over the (small) table
+        select(
+            counted.c.change_id,
+            func.count().filter(counted.c.found_late.is_(False)).label("violations"),
+            func.count().filter(counted.c.found_late.is_(True)).label("stood"),
+        )
+        .group_by(counted.c.change_id)
+        .subquery("tally")
     )
-    stood = (
-        select(func.count())
-        .where(counted.c.change_id == CHANGES.c.id, counted.c.found_late.is_(True))
-        .scalar_subquery()
-        .label("stood")
-    )
+    violations = func.coalesce(tally.c.violations, 0).label("violations")
+    stood = func.coalesce(tally.c.stood, 0).label("stood")
     changes = (
         select(
             *_columns(CHANGES, dialect, UNREAD),
@@ -139,6 +138,7 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
             *_postmortem_columns(dialect),  # last: `_postmortem_of` takes them from the end of the row
         )
         .outerjoin(POSTMORTEMS, POSTMORTEMS.c.change_id == CHANGES.c.id)
+        .outerjoin(tally, tally.c.change_id == CHANGES.c.id)
         .where(*period)
         .order_by(*order)
     )
