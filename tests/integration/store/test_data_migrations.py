@@ -1,6 +1,7 @@
 """The revisions that move data, up and back down, on SQLite and (with ECM_TEST_DATABASE_URL) on
 PostgreSQL: 0003 moves the once-only markers out of `deliveries` into `markers`; 0009 gives each change
-its post-mortem's done time."""
+its post-mortem's done time; 0012 stores new delivery bodies with LZ4 on PostgreSQL, old ones stay
+readable."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from connector.store.db import Database, alembic_config
 
 POSTGRES_URL = os.environ.get("ECM_TEST_DATABASE_URL")
 AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
+JIRA_BODY = (
+    Path(__file__).parents[2] / "fixtures/jira/webhooks/webhook-issue-updated-resolved.json"
+).read_text()
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
 
@@ -37,12 +41,15 @@ def blank(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     db.dispose()
 
 
-def insert_delivery(db: Database, source: str, delivery_id: str, outcome: str, detail: str | None) -> None:
+def insert_delivery(
+    db: Database, source: str, delivery_id: str, outcome: str, detail: str | None, body: str | None = None
+) -> None:
     with db.engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO deliveries (source, delivery_id, received_at, event_type, issue_key, outcome,"
-                " detail) VALUES (:source, :id, :at, 'comment_created', :issue, :outcome, :detail)"
+                " detail, body)"
+                " VALUES (:source, :id, :at, 'comment_created', :issue, :outcome, :detail, :body)"
             ),
             {
                 "source": source,
@@ -51,6 +58,7 @@ def insert_delivery(db: Database, source: str, delivery_id: str, outcome: str, d
                 "issue": "EMG-1",
                 "outcome": outcome,
                 "detail": detail,
+                "body": body,
             },
         )
 
@@ -120,3 +128,31 @@ def test_each_change_gets_its_postmortems_done_time_and_the_index_holds_only_the
 
     downgrade(blank, "0008")
     assert [name for (name,) in select(blank, "SELECT key FROM changes ORDER BY id")] == ["EMG-1", "EMG-2"]
+
+
+def test_delivery_bodies_written_after_0012_are_lz4_on_postgresql_and_every_body_reads_back(
+    blank: Database,
+) -> None:
+    blank.upgrade("0011")
+    insert_delivery(blank, "jira", "before", "ignored", None, JIRA_BODY)
+    blank.upgrade()
+    insert_delivery(blank, "jira", "after", "ignored", None, JIRA_BODY)
+    assert blank.readiness() == (True, "ok")
+
+    bodies = select(blank, "SELECT delivery_id, body FROM deliveries ORDER BY id")
+    assert bodies == [("before", JIRA_BODY), ("after", JIRA_BODY)]
+    if blank.dialect == "postgresql":
+        # pg_column_compression: the method a stored value was compressed with
+        # (postgresql.org/docs/15/functions-admin.html)
+        methods = select(blank, "SELECT delivery_id, pg_column_compression(body) FROM deliveries ORDER BY id")
+        assert methods == [("before", "pglz"), ("after", "lz4")]
+
+    downgrade(blank, "0011")
+    insert_delivery(blank, "jira", "down", "ignored", None, JIRA_BODY)
+    assert [body for (_, body) in select(blank, "SELECT delivery_id, body FROM deliveries ORDER BY id")] == [
+        JIRA_BODY
+    ] * 3
+    if blank.dialect == "postgresql":
+        assert select(
+            blank, "SELECT pg_column_compression(body) FROM deliveries WHERE delivery_id = 'down'"
+        ) == [("pglz",)]
