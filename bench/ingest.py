@@ -10,7 +10,10 @@ Per database: both servers are started, then `wrk` runs against the bare endpoin
 `--rounds` times (A/B alternated in one run, so the machine's load falls on both alike). Then a second
 `wrk` shape (two threads, twice the connections) against the bare endpoint shows whether its figure is the
 server's limit or the load generator's, and a paced run at `--rate` requests/s reports the latency at a
-fixed load. CPU seconds of `wrk` and of the server's processes are printed beside each run.
+fixed load. CPU seconds of `wrk` and of the server's processes are printed beside each run, with the two
+busiest processes' share: gunicorn's workers accept from one shared socket, and now and then one worker
+takes all of `wrk`'s keep-alive connections, so a round measures one worker of that server. The summary
+gives the ratio of the medians over all rounds and again over the rounds where both workers served.
 `--before DIR` adds a third server in the alternation: `ecm serve` run from another source tree (e.g.
 `git archive main | tar -x -C DIR`), so a change is measured against what it replaces in the same run.
 
@@ -157,6 +160,11 @@ class Run:
     @property
     def rate(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def both_workers_served(self) -> bool:
+        """The less busy of the two workers used at least a quarter of the busier one's CPU."""
+        return len(self.busiest) == 2 and self.busiest[1] >= 0.25 * self.busiest[0]
 
 
 def free_port() -> int:
@@ -628,6 +636,20 @@ def summary(backend: str, runs: list[Run]) -> None:
             f"{backend}: {name:<6} median {rate:>7,.0f} req/s, p99 {p99:>6.1f} ms, {cpu:.2f} CPU ms/request: "
             f"{rate / bare:.2f}x the bare endpoint (rounds: {per_round})"
         )
+    # gunicorn's workers accept from one shared socket, and at times one worker takes all of wrk's
+    # keep-alive connections (CPU "5.5 + 0.0"): such a round measures one worker, whichever server it hits.
+    # The same ratio over the rounds where both workers served, so the split does not decide it.
+    shared = {name: [r for r in rounds[name] if r.both_workers_served] for name in names}
+    if shared["bare"]:
+        bare_shared = statistics.median(r.rate for r in shared["bare"])
+        for name in names:
+            if shared[name]:
+                rate = statistics.median(r.rate for r in shared[name])
+                print(
+                    f"{backend}: {name:<6} rounds where both workers served ({len(shared[name])} of "
+                    f"{len(rounds[name])}): median {rate:>7,.0f} req/s, {rate / bare_shared:.2f}x the bare "
+                    f"endpoint's ({len(shared['bare'])} of {len(rounds['bare'])})"
+                )
     for run in runs:
         if not run.label.startswith("round"):
             print(
