@@ -50,7 +50,7 @@ def build_packet(
     row = find_change(session, key, tool)
     now = rulebook.clock()
     violations = violations_of(session, row.id)
-    stood = stood_attempts(session, row.id, violations)
+    stood = stood_attempts(session, row.id)
     caught = [v for v in violations if v.id not in stood]
     statuses = rulebook.judge(
         change_facts(row),

@@ -54,7 +54,7 @@ class PopulationRow(NamedTuple):
     closed_at: str
     approvals: str
     blocked_or_reverted: int
-    stood: int  # attempts found late in the tool's history, after the change moved on: not reverted
+    stood: int  # attempts that stood, neither blocked nor undone (store.evidence.STOOD)
     compliance: str
     reasons: str
     people: str  # the engineer and approvers by name and e-mail, as recorded: "Liam Lead <l@x> (id); ..."
@@ -117,13 +117,15 @@ def named(identities: Iterable[str], names: dict[str, Person]) -> str:
 
 def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str]:
     """Compliance by the rules. R9 only informs (`INFORMATIVE_RULES`): the blocked or reverted attempts
-    are counted in the row, not passed to the judge. An attempt found late, which stood, breaks R9."""
+    are counted in the row, not passed to the judge. An attempt that stood (`store.evidence.STOOD`: found
+    late, its revert dead, or a pipeline's deploy before the change allowed it) breaks R9, as in the
+    packet."""
     facts = facts_of(loaded.change, loaded.approvals, loaded.reviews, loaded.postmortem)
     status, reasons = compliance(facts.stage, rulebook.judge(facts, now, (), explain=False))
     if not loaded.stood:
         return status, reasons
     plural = "" if loaded.stood == 1 else "s"
-    stood = f"R9: {loaded.stood} attempt{plural} that broke the procedure stood (found late, not reverted)"
+    stood = f"R9: {loaded.stood} attempt{plural} that broke the procedure stood (neither blocked nor undone)"
     return NON_COMPLIANT, " | ".join(filter(None, (reasons if status == NON_COMPLIANT else "", stood)))
 
 

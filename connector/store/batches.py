@@ -1,13 +1,14 @@
 """Changes of a period read in batches as plain rows, with their children, for the population export.
 
 One query streams the changes (`yield_per`) with what each has one of: its post-mortem (joined) and the
-counts of its recorded violations, those blocked or reverted and those found late that stood (joined from
-one grouped pass over the violations). One query per child table with many rows a change (approvals,
-reviews) and one for the bypass deploys stream their rows alongside, joined to the changes of the period and
-in the same order: each change takes the rows that follow for it (`_Following`). Four queries whatever the
-number of changes, no list of ids sent per batch, and nothing kept beyond a batch. Rows are plain named
-tuples, never ORM objects, and nothing enters the session. A server-side cursor is fetched `FETCH` rows a
-round trip, judged `size` at a time; on PostgreSQL it is the driver's own, read in binary (`READERS`).
+counts of its recorded violations, those blocked or reverted and those that stood (`store.evidence.STOOD`,
+as the packet decides it; joined from one grouped pass over the violations). One query per child table
+with many rows a change (approvals, reviews) and one for the bypass deploys stream their rows alongside,
+joined to the changes of the period and in the same order: each change takes the rows that follow for it
+(`_Following`). Four queries whatever the number of changes, no list of ids sent per batch, and nothing
+kept beyond a batch. Rows are plain named tuples, never ORM objects, and nothing enters the session. A
+server-side cursor is fetched `FETCH` rows a round trip, judged `size` at a time; on PostgreSQL it is the
+driver's own, read in binary (`READERS`).
 
 Times are read as aware UTC datetimes, as `store.facts.facts_of` takes them, without the per-value
 `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the query reads them with a `+00:00`
@@ -43,12 +44,14 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    not_,
     select,
     type_coerce,
 )
 from sqlalchemy.orm import Session
 
 from connector.store.audit import iso_utc
+from connector.store.evidence import STOOD
 from connector.store.tables import (
     ApprovalRow,
     ChangeRow,
@@ -88,9 +91,9 @@ class Loaded(NamedTuple):
     approvals: list[Row[Any]]
     reviews: list[Row[Any]]
     postmortem: PostMortemRecord | None
-    violations: int  # blocked or reverted attempts recorded on it
+    violations: int  # blocked or reverted attempts recorded on it (those that did not stand)
     bypass: str = ""  # the production deploy it was opened for, when it is a bypass change
-    stood: int = 0  # attempts found late in the tool's history, after it moved on: not reverted
+    stood: int = 0  # attempts that stood, neither blocked nor undone (store.evidence.STOOD)
 
 
 class PostMortemRecord(NamedTuple):
@@ -121,8 +124,8 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
     tally = (  # each change's recorded violations, counted once in one pass over the (small) table
         select(
             counted.c.change_id,
-            func.count().filter(counted.c.found_late.is_(False)).label("violations"),
-            func.count().filter(counted.c.found_late.is_(True)).label("stood"),
+            func.count().filter(not_(STOOD)).label("violations"),
+            func.count().filter(STOOD).label("stood"),
         )
         .group_by(counted.c.change_id)
         .subquery("tally")

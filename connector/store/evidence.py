@@ -4,11 +4,10 @@ that stood, and the notifications sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from connector.outbox import Notify, Revert
@@ -49,27 +48,37 @@ def deploys_of(session: Session, change_id: int) -> list[DeployRow]:
     return list(session.scalars(query.order_by(DeployRow.deployed_at, DeployRow.id)))
 
 
-def stood_attempts(session: Session, change_id: int, violations: Iterable[ViolationRow]) -> set[int]:
-    """Ids of the violations whose attempt stood: a revert the outbox gave up on (dead), a deploy a
-    pipeline made to production before the change allowed it (it cannot be undone), or a step found late
-    in the tool's history, after the change had moved on past it (never reverted)."""
-    violations = list(violations)
-    late = {v.id for v in violations if v.found_late}
-    deployed = {
-        d.deployed_at
-        for d in deploys_of(session, change_id)
-        if d.change_id == change_id and d.outcome == "violation"
-    }
-    early = {v.id for v in violations if not v.reverted and v.to_stage == "deployed" and v.at in deployed}
-    stood = late | early
-    reverted = [v for v in violations if v.reverted]
-    if not reverted:
-        return stood
-    dead = select(OutboxRow.created_at).where(
-        OutboxRow.change_id == change_id, OutboxRow.action == Revert.ACTION, OutboxRow.status == "dead"
+def stood_attempts(session: Session, change_id: int) -> set[int]:
+    """Ids of the change's violations whose attempt stood (`STOOD`)."""
+    query = select(ViolationRow.id).where(ViolationRow.change_id == change_id, STOOD)
+    return set(session.scalars(query))
+
+
+def _stood() -> ColumnElement[bool]:
+    violation = ViolationRow.__table__.c
+    dead_revert = exists().where(  # a revert is queued at its violation's time
+        OutboxRow.change_id == violation.change_id,
+        OutboxRow.action == Revert.ACTION,
+        OutboxRow.status == "dead",
+        OutboxRow.created_at == violation.at,
     )
-    failed_at = set(session.scalars(dead))
-    return stood | {v.id for v in reverted if v.at in failed_at}  # a revert is queued at its violation's time
+    early_deploy = exists().where(  # recorded at the deploy's time, on the change it is recorded on
+        DeployRow.change_id == violation.change_id,
+        DeployRow.outcome == "violation",
+        DeployRow.deployed_at == violation.at,
+    )
+    return or_(
+        violation.found_late.is_(True),
+        and_(violation.reverted.is_(True), dead_revert),
+        and_(violation.reverted.is_(False), violation.to_stage == "deployed", early_deploy),
+    )
+
+
+STOOD = _stood()
+"""A recorded violation whose attempt stood, neither blocked nor undone: a step found late in the tool's
+history, after the change had moved on past it (never reverted); a revert the outbox gave up on (dead);
+or a deploy a pipeline made to production before the change allowed it (it cannot be undone). One
+predicate on `violations`, for the packet of one change and the population export's grouped count."""
 
 
 def notifications_of(session: Session, change_id: int) -> list[dict[str, Any]]:

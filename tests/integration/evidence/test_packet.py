@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from connector.evidence.packet import build_packet
+from connector.evidence.population import NON_COMPLIANT, population
 from connector.evidence.render_html import packet_page
 from connector.evidence.rulebook import RuleBook
 from connector.store.tables import AuditRow, OutboxRow
 
-from .evidence_lifecycle import NOW, Driver
+from .evidence_lifecycle import NOW, Driver, at
 
 
 def packet_of(database, key="EMG-1"):
@@ -121,3 +122,16 @@ def test_an_attempt_whose_revert_went_dead_stood_and_violates_r9(database, drive
     [r9] = [r for r in packet_of(database)["rules"] if r["rule"] == "R9"]
     assert r9["status"] == "violated" and "stood" in r9["evidence"]
     assert [x["outcome"] for x in r9["exceptions"]] == ["stood (the revert could not be made)"]
+    with database.session() as session:  # the population export says what the packet says
+        [row] = population(session, at(1, 0), NOW, RuleBook(clock=lambda: NOW))
+    assert (row.blocked_or_reverted, row.stood, row.compliance) == (0, 1, NON_COMPLIANT)
+    assert "R9: 1 attempt that broke the procedure stood" in row.reasons
+
+
+def test_a_reverted_attempt_counts_in_the_export_as_blocked_or_reverted_and_the_change_stays_compliant(
+    database, drive
+):
+    drive.whole_lifecycle()
+    with database.session() as session:
+        [row] = population(session, at(1, 0), NOW, RuleBook(clock=lambda: NOW))
+    assert (row.blocked_or_reverted, row.stood, row.compliance) == (1, 0, "compliant")
