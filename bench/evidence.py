@@ -102,7 +102,7 @@ def fill(database: Database, count: int, *, open_only: bool = False, batch: int 
                             "to_stage": "approved",
                             "rules": ["R1"],
                             "details": [
-                                {"rule": "R1", "step": "approve", "message": "no approvals", "missing": []}
+                                {"rule": "R1", "step": 1, "message": "no approvals", "missing": []}
                             ],
                             "reverted": n % 20 == 7,
                             "found_late": n % 100 == 42,

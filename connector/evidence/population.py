@@ -21,7 +21,7 @@ from connector.evidence.rulebook import RuleBook
 from connector.procedure.model import TERMINAL_STAGES, Stage
 from connector.procedure.rules import PENDING, VIOLATED, RuleStatus
 from connector.store.batches import Loaded, batches, iso
-from connector.store.facts import facts_of
+from connector.store.facts import facts_of, violation_facts
 from connector.store.people import Person, latest
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ collector's young generation once a batch holds more than ~700 objects, and the 
 follow re-scan them; at 500 a batch, a fifth of the export's time went to the collector."""
 LINES_PER_CHUNK = 200
 COMPLIANT, NON_COMPLIANT, OPEN = "compliant", "non-compliant", "open"
-INFORMATIVE_RULES = frozenset({"R9"})  # blocked or reverted attempts show the control worked
 FORMULA_STARTS = frozenset("=+-@\t\r")  # a cell starting so gets a leading ' (CSV injection)
 
 
@@ -82,7 +81,7 @@ GUARDED = tuple(i for i, column in enumerate(COLUMNS) if column not in CANNOT_ST
 
 def compliance(stage: Stage, statuses: dict[str, RuleStatus]) -> tuple[str, str]:
     """(compliant | non-compliant | open, reasons) from the rule statuses of a change."""
-    broken = [s for r, s in statuses.items() if s.status is VIOLATED and r not in INFORMATIVE_RULES]
+    broken = [s for s in statuses.values() if s.status is VIOLATED]
     if broken:
         return NON_COMPLIANT, " | ".join(f"{s.rule}: {s.evidence}" for s in broken)
     if stage not in TERMINAL_STAGES:
@@ -116,17 +115,12 @@ def named(identities: Iterable[str], names: dict[str, Person]) -> str:
 
 
 def _judged(loaded: Loaded, rulebook: RuleBook, now: datetime) -> tuple[str, str]:
-    """Compliance by the rules. R9 only informs (`INFORMATIVE_RULES`): the blocked or reverted attempts
-    are counted in the row, not passed to the judge. An attempt that stood (`store.evidence.STOOD`: found
-    late, its revert dead, or a pipeline's deploy before the change allowed it) breaks R9, as in the
-    packet."""
+    """Compliance by the rules, judged as the packet judges them: the attempts that stood are passed to
+    R9, which they violate. The blocked or reverted ones only show that the control worked; they are
+    counted in the row and R9 holds with them, so they are not passed."""
     facts = facts_of(loaded.change, loaded.approvals, loaded.reviews, loaded.postmortem)
-    status, reasons = compliance(facts.stage, rulebook.judge(facts, now, (), explain=False))
-    if not loaded.stood:
-        return status, reasons
-    plural = "" if loaded.stood == 1 else "s"
-    stood = f"R9: {loaded.stood} attempt{plural} that broke the procedure stood (neither blocked nor undone)"
-    return NON_COMPLIANT, " | ".join(filter(None, (reasons if status == NON_COMPLIANT else "", stood)))
+    statuses = rulebook.judge(facts, now, (), violation_facts(loaded.stood), explain=False)
+    return compliance(facts.stage, statuses)
 
 
 def _row(loaded: Loaded, status: str, reasons: str, people: str) -> PopulationRow:
@@ -148,7 +142,7 @@ def _row(loaded: Loaded, status: str, reasons: str, people: str) -> PopulationRo
         row.closed_at_iso or iso(row.closed_at) or "",
         "; ".join(f"{a.approver} ({a.role}, {a.method})" for a in loaded.approvals),
         loaded.violations,
-        loaded.stood,
+        len(loaded.stood),
         status,
         reasons,
         people,

@@ -1,14 +1,14 @@
 """Changes of a period read in batches as plain rows, with their children, for the population export.
 
 One query streams the changes (`yield_per`) with what each has one of: its post-mortem (joined) and the
-counts of its recorded violations, those blocked or reverted and those that stood (`store.evidence.STOOD`,
-as the packet decides it; joined from one grouped pass over the violations). One query per child table
-with many rows a change (approvals, reviews) and one for the bypass deploys stream their rows alongside,
-joined to the changes of the period and in the same order: each change takes the rows that follow for it
-(`_Following`). Four queries whatever the number of changes, no list of ids sent per batch, and nothing
-kept beyond a batch. Rows are plain named tuples, never ORM objects, and nothing enters the session. A
-server-side cursor is fetched `FETCH` rows a round trip, judged `size` at a time; on PostgreSQL it is the
-driver's own, read in binary (`READERS`).
+count of its recorded violations that were blocked or reverted (joined from one grouped pass over the
+violations). One query per child table with many rows a change (approvals, reviews), one for the bypass
+deploys and one for the attempts that stood (`store.evidence.STOOD`, as the packet decides it) stream
+their rows alongside, joined to the changes of the period and in the same order: each change takes the
+rows that follow for it (`_Following`). Five queries whatever the number of changes, no list of ids sent
+per batch, and nothing kept beyond a batch. Rows are plain named tuples, never ORM objects, and nothing
+enters the session. A server-side cursor is fetched `FETCH` rows a round trip, judged `size` at a time; on
+PostgreSQL it is the driver's own, read in binary (`READERS`).
 
 Times are read as aware UTC datetimes, as `store.facts.facts_of` takes them, without the per-value
 `UTCDateTime` conversion. SQLite keeps them as naive UTC text: the query reads them with a `+00:00`
@@ -25,7 +25,7 @@ import functools
 import itertools
 import operator
 from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -93,7 +93,7 @@ class Loaded(NamedTuple):
     postmortem: PostMortemRecord | None
     violations: int  # blocked or reverted attempts recorded on it (those that did not stand)
     bypass: str = ""  # the production deploy it was opened for, when it is a bypass change
-    stood: int = 0  # attempts that stood, neither blocked nor undone (store.evidence.STOOD)
+    stood: Sequence[Row[Any]] = ()  # the attempts that stood (store.evidence.STOOD): change_id, details
 
 
 class PostMortemRecord(NamedTuple):
@@ -125,19 +125,16 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
         select(
             counted.c.change_id,
             func.count().filter(not_(STOOD)).label("violations"),
-            func.count().filter(STOOD).label("stood"),
         )
         .group_by(counted.c.change_id)
         .subquery("tally")
     )
     violations = func.coalesce(tally.c.violations, 0).label("violations")
-    stood = func.coalesce(tally.c.stood, 0).label("stood")
     changes = (
         select(
             *_columns(CHANGES, dialect, UNREAD),
             *_as_text(CHANGES, dialect),
             violations,
-            stood,
             *_postmortem_columns(dialect),  # last: `_postmortem_of` takes them from the end of the row
         )
         .outerjoin(POSTMORTEMS, POSTMORTEMS.c.change_id == CHANGES.c.id)
@@ -167,6 +164,13 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
         .order_by(*order, deployed.c.id)
     )
     opened = _Following(_stream(connection, bypasses, size, fetch))
+    standing = (  # the attempts that stood, with the rules they broke (few: most attempts are reverted)
+        select(counted.c.change_id, counted.c.details)
+        .join(CHANGES, CHANGES.c.id == counted.c.change_id)
+        .where(*period, STOOD)
+        .order_by(*order, counted.c.id)
+    )
+    stood = _Following(_stream(connection, standing, size, fetch))
     for rows in _partitions(connection, changes, size, fetch):
         yield [
             Loaded(
@@ -176,7 +180,7 @@ def batches(session: Session, start: datetime, end: datetime, size: int) -> Iter
                 None if row.pm_due_at is None else _postmortem_of(row),
                 row.violations,
                 _bypass(opened.of(row.id)),
-                row.stood,
+                stood.of(row.id),
             )
             for row in rows
         ]
