@@ -101,9 +101,7 @@ def fill(database: Database, count: int, *, open_only: bool = False, batch: int 
                             "from_stage": "raised",
                             "to_stage": "approved",
                             "rules": ["R1"],
-                            "details": [
-                                {"rule": "R1", "step": 1, "message": "no approvals", "missing": []}
-                            ],
+                            "details": [{"rule": "R1", "step": 1, "message": "no approvals", "missing": []}],
                             "reverted": n % 20 == 7,
                             "found_late": n % 100 == 42,
                         }
